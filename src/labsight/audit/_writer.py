@@ -1,0 +1,55 @@
+"""The one writer of the audit log. Nothing else in labsight inserts, updates or deletes audit rows."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from labsight.audit.chain import GENESIS, entry_hash
+from labsight.audit.events import AuditEvent
+from labsight.store._rows import AuditHeadRow, AuditRow
+from labsight.store.entities import AuditEntry
+
+__all__ = ["record"]
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def record(session: Session, event: AuditEvent, actor: str) -> AuditEntry:
+    """Append ``event`` to the chain inside the caller's transaction.
+
+    The caller's transaction holds the write lock (SQLite ``BEGIN IMMEDIATE``; PostgreSQL row lock on
+    the head), so entries are appended one at a time and the chain stays linear. The entry commits or
+    rolls back together with the change it describes.
+    """
+    head = session.get(AuditHeadRow, 1, with_for_update=True)
+    prev_seq, prev_hash = (head.seq, head.hash) if head is not None else (0, GENESIS)
+    fields = {
+        "seq": prev_seq + 1,
+        "created": datetime.now(UTC).isoformat(timespec="microseconds"),
+        "actor": actor,
+        "action": event.action,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "version": event.version,
+        "old_value": event.old_value,
+        "new_value": event.new_value,
+        "reason": event.reason,
+        "inputs": _json(list(event.inputs)),
+        "outputs": _json(list(event.outputs)),
+        "details": _json(event.details),
+        "prev_hash": prev_hash,
+    }
+    digest = entry_hash(fields)
+    row = AuditRow(**fields, hash=digest)
+    session.add(row)
+    if head is None:
+        session.add(AuditHeadRow(id=1, seq=row.seq, hash=digest))
+    else:
+        head.seq, head.hash = row.seq, digest
+    session.flush()
+    return row.to_entity()

@@ -1,0 +1,60 @@
+"""The command line: a thin Typer face over :class:`labsight.Workspace`.
+
+Commands parse input, call the workspace and render the result as rich tables for people or, with
+``--json``, one JSON document on stdout for programs. Exit codes: 0 ok, 1 the operation failed,
+2 bad input or usage. Errors print as one line on stderr (and, with ``--json``, as a JSON object
+on stdout); ``--debug`` shows the traceback. Nothing in labsight imports this package.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from labsight.cli import _audit, _datasets  # noqa: F401  (registers the commands)
+from labsight.cli._app import app, emit_json, err_console, state
+
+__all__ = ["app", "main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (used by the ``labsight`` script)."""
+    from labsight.exceptions import LabsightError
+
+    args = sys.argv[1:] if argv is None else argv
+    wants_json = "--json" in args
+    try:
+        app(args=args, prog_name="labsight", standalone_mode=False)
+    except LabsightError as exc:
+        if state.debug:
+            raise
+        err_console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False, soft_wrap=True)
+        if wants_json:
+            emit_json(exc.to_dict())
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return 2 if isinstance(exc, click.UsageError) else exc.exit_code
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        return 1
+    except KeyboardInterrupt:
+        err_console.print("interrupted; nothing was changed")
+        return 130
+    except Exception as exc:
+        if state.debug:
+            raise
+        err_console.print(
+            f"[red]error:[/red] internal error: {type(exc).__name__}: {exc} "
+            "(run with --debug for the traceback, and please report it)",
+            soft_wrap=True,
+        )
+        return 1
+    return 0
+
+
+def run() -> None:  # pragma: no cover - console-script entry
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""The Typer application, its global options, output helpers and the one error handler."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+__all__ = ["app", "emit_json", "err_console", "out", "state", "steps", "workspace"]
+
+app = typer.Typer(
+    name="labsight",
+    help="labsight: from a raw lab export to a trustworthy answer.\n\n"
+    "Examples:\n\n"
+    "  labsight ingest reactions.csv --name reactions\n\n"
+    "  labsight quality reactions\n\n"
+    "  labsight clean reactions --impute median --labels normalize\n\n"
+    "  labsight audit verify",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+out = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False)
+
+
+@dataclass
+class State:
+    home: Path | None = None
+    debug: bool = False
+    user: str | None = None
+
+
+state = State()
+
+
+@app.callback()
+def _global(
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            "--home",
+            envvar="LABSIGHT_HOME",
+            help="Workspace folder (default ./.labsight).",
+            show_default=False,
+        ),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    user: Annotated[
+        str | None,
+        typer.Option("--user", envvar="LABSIGHT_USER", help="Who acts (default: the OS user)."),
+    ] = None,
+) -> None:
+    state.home = home
+    state.debug = debug
+    state.user = user
+
+
+def workspace() -> Any:
+    """Open the workspace the global options name."""
+    from labsight.workspace import Workspace
+
+    return Workspace(state.home, user=state.user)
+
+
+def emit_json(data: Any) -> None:
+    """Machine output: one JSON document on stdout."""
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+@contextmanager
+def steps(title: str, enabled: bool = True) -> Iterator[Callable[[str], None]]:
+    """A spinner with the current step on stderr, for work that can take more than a second."""
+    if not enabled or not err_console.is_terminal:
+        yield lambda _msg: None
+        return
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.fields[step]}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(title, step="", total=None)
+        yield lambda msg: progress.update(task, step=msg)

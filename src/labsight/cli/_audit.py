@@ -1,0 +1,86 @@
+"""Commands on the audit trail: log, verify, export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table as RichTable
+
+from labsight.cli._app import app, emit_json, out, workspace
+
+audit_app = typer.Typer(
+    help="The audit trail: who did what, and whether it was tampered with.", no_args_is_help=True
+)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command(
+    "log", epilog="Examples:\n\n  labsight audit log\n\n  labsight audit log --limit 5 --json"
+)
+def audit_log(
+    limit: Annotated[int | None, typer.Option("--limit", help="Only the newest N entries.")] = None,
+    action: Annotated[str | None, typer.Option("--action", help="e.g. dataset.ingest")] = None,
+    object_id: Annotated[str | None, typer.Option("--object", help="e.g. a dataset name")] = None,
+    json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """List audit entries, oldest first."""
+    entries = workspace().audit.entries(limit=limit, action=action, object_id=object_id)
+    if json:
+        emit_json([e.to_dict() for e in entries])
+        return
+    table = RichTable()
+    for col in ("#", "when (UTC)", "who", "what", "object", "old → new", "why"):
+        table.add_column(col, overflow="fold")
+    for e in entries:
+        change = f"{e.old_value or '-'} → {e.new_value or '-'}"
+        table.add_row(
+            str(e.seq),
+            e.created[:19].replace("T", " "),
+            e.actor,
+            e.action,
+            e.object_id,
+            change,
+            e.reason or "",
+        )
+    out.print(table)
+
+
+@audit_app.command(
+    "verify", epilog="Examples:\n\n  labsight audit verify\n\n  labsight audit verify --json"
+)
+def audit_verify(
+    json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """Recompute the hash chain; exit 1 and name the first bad entry when it does not verify."""
+    report = workspace().audit.verify()
+    if json:
+        emit_json(report.to_dict())
+    elif report.ok:
+        out.print(f"[green]ok[/]: {report.entries} entries, chain head {report.head[:16]}")
+    else:
+        out.print(f"[bold red]BROKEN[/] at entry {report.first_bad}: {report.problem}")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command(
+    "export",
+    epilog="Examples:\n\n  labsight audit export --format csv --out audit.csv\n\n  labsight audit export --format jsonl",
+)
+def audit_export(
+    format: Annotated[str, typer.Option("--format", help="csv | jsonl")] = "jsonl",
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="Write to this file (default: stdout).")
+    ] = None,
+) -> None:
+    """Export every entry for QA, as CSV or JSON lines."""
+    from labsight._atomic import atomic_write_text
+
+    text = workspace().audit.export(format)
+    if out_path is None:
+        typer.echo(text, nl=False)
+    else:
+        atomic_write_text(out_path, text)
+        out.print(f"wrote {out_path}")

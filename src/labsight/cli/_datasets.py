@@ -1,0 +1,415 @@
+"""Commands on data: ingest, quality, clean, datasets, dataset show/history/delete, demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import typer
+from rich.table import Table as RichTable
+
+from labsight.cli._app import app, emit_json, err_console, out, steps, workspace
+from labsight.cli._render import columns_table, findings_table, severity_summary
+
+if TYPE_CHECKING:
+    from labsight.data.quality import QualityReport
+    from labsight.workspace import DatasetVersion
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+ReasonOpt = Annotated[
+    str | None, typer.Option("--reason", help="Why: recorded in the audit trail.")
+]
+IdOpt = Annotated[
+    list[str] | None, typer.Option("--id", help="Column(s) that identify a row (repeatable).")
+]
+TargetOpt = Annotated[str | None, typer.Option("--target", help="The column to predict.")]
+GroupOpt = Annotated[
+    str | None, typer.Option("--group", help="Replicate/group column (same conditions).")
+]
+TimeOpt = Annotated[str | None, typer.Option("--time", help="Timestamp column.")]
+OnIssue = Literal["raise", "warn", "ignore"]
+
+
+def _roles(
+    id: list[str] | None, target: str | None, group: str | None, time: str | None
+) -> dict[str, Any]:
+    roles: dict[str, Any] = dict.fromkeys(id or [], "id")
+    for col, role in ((target, "target"), (group, "group"), (time, "time")):
+        if col:
+            roles[col] = role
+    return roles
+
+
+def _version_dict(ds: DatasetVersion, ws_path: str | None = None) -> dict[str, Any]:
+    rec = ds.record
+    data: dict[str, Any] = {
+        "dataset": rec.dataset,
+        "version": rec.version,
+        "rows": rec.rows,
+        "columns": rec.columns,
+        "ref": rec.ref,
+        "number": rec.number,
+        "created": ds.created,
+        "operation": rec.operation,
+        "parent": rec.parent,
+        "sha256": rec.sha256,
+        "path": ds.workspace.artifacts.path(rec.sha256),
+        "findings": rec.findings,
+    }
+    return data
+
+
+def _print_version(ds: DatasetVersion, verb: str) -> None:
+    rec = ds.record
+    state = verb if ds.created else "already stored as"
+    out.print(
+        f"[bold green]{state}[/] {rec.ref} (v{rec.number}): {rec.rows} rows × {len(rec.columns)} "
+        f"columns",
+    )
+    out.print(columns_table(ds.columns))
+    if ds.findings:
+        out.print(
+            f"ingest noticed {severity_summary(ds.findings)}; see `labsight quality {rec.dataset}`"
+        )
+    out.print(f"wrote {ds.workspace.artifacts.path(rec.sha256)}")
+
+
+@app.command(
+    epilog="Examples:\n\n"
+    "  labsight ingest reactions.csv --name reactions\n\n"
+    "  labsight ingest export.xlsx --sheet 'Reaction data' --target 'yield [%]'\n\n"
+    "  labsight ingest run42.csv --na-values 'n/a?' --json"
+)
+def ingest(
+    file: Annotated[Path, typer.Argument(help="CSV/TSV/TXT (also .gz), Excel, Parquet or JSONL.")],
+    name: Annotated[
+        str | None, typer.Option("--name", help="Dataset name (default: the file's stem).")
+    ] = None,
+    sheet: Annotated[
+        str | None, typer.Option("--sheet", help="Excel sheet name or 0-based index.")
+    ] = None,
+    na_values: Annotated[
+        list[str] | None, typer.Option("--na-values", help="Extra cell texts meaning 'missing'.")
+    ] = None,
+    delimiter: Annotated[
+        str | None, typer.Option("--delimiter", help="Field delimiter (default: sniffed).")
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option("--encoding", help="Text encoding (default: detected).")
+    ] = None,
+    id: IdOpt = None,
+    target: TargetOpt = None,
+    group: GroupOpt = None,
+    time: TimeOpt = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Refuse the file at the first bad cell.")
+    ] = False,
+    reason: ReasonOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Read a file into a new dataset version, with units and column roles recognised."""
+    ws = workspace()
+    sheet_arg: str | int | None = int(sheet) if sheet is not None and sheet.isdigit() else sheet
+    with steps(f"ingest {file.name}", enabled=not json) as step:
+        ds = ws.ingest(
+            file,
+            name=name,
+            sheet=sheet_arg,
+            na_values=na_values or (),
+            delimiter=delimiter,
+            encoding=encoding,
+            roles=_roles(id, target, group, time),
+            on_issue="raise" if strict else "ignore",
+            reason=reason,
+            on_step=step,
+        )
+    if json:
+        emit_json(_version_dict(ds))
+    else:
+        _print_version(ds, "ingested")
+
+
+def _report_output(report: QualityReport, title: str, json: bool, fail_on: str | None) -> None:
+    if json:
+        emit_json(report.to_dict())
+    else:
+        out.print(
+            f"[bold]{title}[/]: {report.rows} rows × {len(report.columns)} columns — "
+            f"{severity_summary(report.findings)}"
+        )
+        if report.findings:
+            out.print(findings_table(report.findings))
+        else:
+            out.print("[green]no problems found[/]")
+    if fail_on is not None:
+        order = ["error", "warning", "info"]
+        if fail_on not in order:
+            from labsight.exceptions import InputError
+
+            raise InputError(f"unknown --fail-on {fail_on!r}", expected="error, warning or info")
+        worst = {order.index(f.severity) for f in report.findings}
+        if worst and min(worst) <= order.index(fail_on):
+            raise typer.Exit(1)
+
+
+@app.command(
+    epilog="Examples:\n\n"
+    "  labsight quality reactions\n\n"
+    "  labsight quality raw_export.csv --json\n\n"
+    "  labsight quality reactions@v1 --target 'yield [%]' --group batch --fail-on error"
+)
+def quality(
+    source: Annotated[str, typer.Argument(help="A file, or a dataset NAME[@VERSION].")],
+    id: IdOpt = None,
+    target: TargetOpt = None,
+    group: GroupOpt = None,
+    time: TimeOpt = None,
+    multivariate: Annotated[
+        bool, typer.Option("--multivariate", help="Also look for multivariate outliers.")
+    ] = False,
+    check: Annotated[
+        list[str] | None, typer.Option("--check", help="Run only these checks (repeatable).")
+    ] = None,
+    fail_on: Annotated[
+        str | None,
+        typer.Option("--fail-on", help="Exit 1 when a finding this severe or worse is found."),
+    ] = None,
+    json: JsonOpt = False,
+) -> None:
+    """What is wrong with the data: missing values and where they concentrate, outliers,
+    duplicates, mixed units, label variants, unreadable cells, noisy replicates and more."""
+    roles = _roles(id, target, group, time)
+    path = Path(source)
+    with steps(f"quality {source}", enabled=not json) as step:
+        if path.is_file() or path.suffix.lower() in {".csv", ".tsv", ".txt", ".xlsx", ".gz"}:
+            import labsight
+
+            step("reading and checking")
+            report = labsight.quality(path, roles=roles, checks=check, multivariate=multivariate)
+            title = str(path)
+        else:
+            ds = workspace().dataset(source)
+            step("checking")
+            report = ds.quality(roles=roles, checks=check, multivariate=multivariate)
+            title = ds.ref
+    _report_output(report, title, json, fail_on)
+
+
+@app.command(
+    epilog="Examples:\n\n"
+    "  labsight clean reactions --impute median --outliers flag --labels normalize "
+    "--units canonical --replicates mean\n\n"
+    "  labsight clean reactions --impute knn --save-plan plan.yaml\n\n"
+    "  labsight clean batch2.csv --plan plan.yaml          # replay on the next batch\n\n"
+    "  labsight clean batch2 --plan reactions@v2           # reuse a cleaned version's plan"
+)
+def clean(
+    source: Annotated[
+        str, typer.Argument(help="A dataset NAME[@VERSION], or a file to ingest first.")
+    ],
+    impute: Annotated[
+        str | None, typer.Option("--impute", help="mean | median | knn | iterative")
+    ] = None,
+    outliers: Annotated[
+        str | None, typer.Option("--outliers", help="flag | drop | winsorize")
+    ] = None,
+    labels: Annotated[str | None, typer.Option("--labels", help="normalize")] = None,
+    units: Annotated[str | None, typer.Option("--units", help="canonical")] = None,
+    replicates: Annotated[
+        str | None, typer.Option("--replicates", help="mean | median (spread kept)")
+    ] = None,
+    plan: Annotated[
+        str | None,
+        typer.Option("--plan", help="Replay a plan: a YAML/JSON file or a cleaned version."),
+    ] = None,
+    save_plan: Annotated[
+        Path | None, typer.Option("--save-plan", help="Also write the plan to this file.")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Store the result under another dataset name.")
+    ] = None,
+    reason: ReasonOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Clean a dataset into a new version whose lineage keeps the replayable plan."""
+    from labsight._atomic import atomic_write_text
+
+    ws = workspace()
+    with steps(f"clean {source}", enabled=not json) as step:
+        path = Path(source)
+        if path.is_file():
+            base = ws.ingest(path, name=name, on_issue="ignore", reason=reason, on_step=step)
+            name = None
+        else:
+            base = ws.dataset(source)
+        result = base.clean(
+            impute=impute,
+            outliers=outliers,
+            labels=labels,
+            units=units,
+            replicates=replicates,
+            plan=plan,
+            name=name,
+            reason=reason,
+            on_step=step,
+        )
+    cleaning_plan = ws.plan_of(result.ref)
+    if save_plan is not None:
+        atomic_write_text(save_plan, cleaning_plan.to_yaml())
+    changes = result.record.operation_params.get("changes", [])
+    if json:
+        data = _version_dict(result)
+        data["plan"] = result.record.operation_params["plan"]
+        data["changes"] = changes
+        data["plan_file"] = str(save_plan) if save_plan else None
+        emit_json(data)
+        return
+    out.print(
+        f"[bold green]cleaned[/] {base.ref} → {result.ref} (v{result.record.number}): "
+        f"{result.rows} rows × {len(result.columns)} columns"
+    )
+    table = RichTable(title="changes")
+    for key in ("step", "column", "detail"):
+        table.add_column(key, overflow="fold")
+    for change in changes:
+        detail = ", ".join(f"{k}={v}" for k, v in change.items() if k not in ("step", "column"))
+        table.add_row(str(change.get("step", "")), str(change.get("column") or "-"), detail)
+    out.print(table)
+    if save_plan is not None:
+        out.print(f"plan written to {save_plan}")
+    out.print(f"replay with: labsight clean NEXT_BATCH --plan {result.ref}")
+
+
+@app.command("datasets", epilog="Examples:\n\n  labsight datasets\n\n  labsight datasets --json")
+def datasets_cmd(
+    all: Annotated[bool, typer.Option("--all", help="Include deleted datasets.")] = False,
+    json: JsonOpt = False,
+) -> None:
+    """List datasets."""
+    items = workspace().datasets(include_deleted=all)
+    if json:
+        emit_json([d.to_dict() for d in items])
+        return
+    if not items:
+        out.print("no datasets yet: `labsight ingest FILE --name NAME`")
+        return
+    table = RichTable()
+    for col in ("dataset", "versions", "latest", "created", "by"):
+        table.add_column(col)
+    for d in items:
+        name = f"{d.name} [red](deleted)[/]" if d.deleted else d.name
+        table.add_row(
+            name, str(d.versions), d.latest or "-", f"{d.created:%Y-%m-%d %H:%M}", d.created_by
+        )
+    out.print(table)
+
+
+dataset_app = typer.Typer(help="One dataset: show, history, delete.", no_args_is_help=True)
+app.add_typer(dataset_app, name="dataset")
+
+
+@dataset_app.command(
+    "show",
+    epilog="Examples:\n\n  labsight dataset show reactions\n\n  labsight dataset show reactions@v1 --json",
+)
+def dataset_show(
+    ref: Annotated[str, typer.Argument(help="NAME, NAME@vN or NAME@HASH.")],
+    json: JsonOpt = False,
+) -> None:
+    """A version's columns (units, roles), lineage and the dataset's versions."""
+    ws = workspace()
+    ds = ws.dataset(ref)
+    lineage = ds.lineage()
+    history = ws.history(ds.dataset)
+    if json:
+        data = _version_dict(ds)
+        data["created"] = ds.record.created.isoformat()
+        data["created_by"] = ds.record.created_by
+        data["operation_params"] = ds.record.operation_params
+        data["source"] = ds.record.source
+        data["lineage"] = [
+            {
+                "ref": r.ref,
+                "operation": r.operation,
+                "created": r.created.isoformat(),
+                "by": r.created_by,
+            }
+            for r in lineage
+        ]
+        data["versions"] = [
+            {"version": r.version, "number": r.number, "operation": r.operation, "rows": r.rows}
+            for r in history
+        ]
+        emit_json(data)
+        return
+    rec = ds.record
+    out.print(
+        f"[bold]{rec.ref}[/] (v{rec.number}) — {rec.rows} rows × {len(rec.columns)} columns, "
+        f"{rec.operation} by {rec.created_by} on {rec.created:%Y-%m-%d %H:%M} UTC"
+    )
+    if rec.source:
+        out.print(
+            f"source: {rec.source.get('path')} ({rec.source.get('format')}, sha256 "
+            f"{str(rec.source.get('sha256'))[:12]}…)"
+        )
+    out.print(columns_table(ds.columns))
+    lin = RichTable(title="lineage (newest first)")
+    for col in ("version", "operation", "created", "by"):
+        lin.add_column(col)
+    for r in lineage:
+        lin.add_row(r.ref, r.operation, f"{r.created:%Y-%m-%d %H:%M}", r.created_by)
+    out.print(lin)
+    if rec.operation == "clean":
+        out.print(
+            "plan: "
+            + ", ".join(f"{s['op']}={s['method']}" for s in rec.operation_params["plan"]["steps"])
+        )
+    hist = RichTable(title=f"versions of {rec.dataset}")
+    for col in ("#", "version", "operation", "rows"):
+        hist.add_column(col)
+    for r in history:
+        hist.add_row(f"v{r.number}", r.version, r.operation, str(r.rows))
+    out.print(hist)
+
+
+@dataset_app.command(
+    "delete", epilog="Examples:\n\n  labsight dataset delete old_runs --reason 'duplicate upload'"
+)
+def dataset_delete(
+    name: Annotated[str, typer.Argument(help="Dataset name.")],
+    reason: ReasonOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Delete a dataset (a tombstone: its history stays in the store and the audit trail)."""
+    ds = workspace().delete(name, reason=reason)
+    if json:
+        emit_json(ds.to_dict())
+    else:
+        out.print(f"deleted {ds.name} (tombstone; {ds.versions} versions kept for the audit trail)")
+
+
+@app.command(epilog="Examples:\n\n  labsight demo\n\n  labsight --home /tmp/lab demo")
+def demo(json: JsonOpt = False) -> None:
+    """Ingest the shipped example (chemical process yield), print its quality report."""
+    from labsight.examples import example_path
+
+    ws = workspace()
+    path = example_path("chem_proc_yield")
+    with steps("demo", enabled=not json) as step:
+        ds = ws.ingest(
+            path, name="chem_proc_yield", on_issue="ignore", reason="labsight demo", on_step=step
+        )
+        report = ds.quality()
+    if json:
+        emit_json(
+            {
+                "dataset": _version_dict(ds),
+                "quality": report.to_dict(),
+                "workspace": str(ws.settings.home),
+            }
+        )
+        return
+    _print_version(ds, "ingested")
+    _report_output(report, ds.ref, False, None)
+    out.print(f"workspace: {ws.settings.home}")
+    err_console.print("next: labsight clean chem_proc_yield --impute median --outliers flag")

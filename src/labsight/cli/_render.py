@@ -1,0 +1,61 @@
+"""Rich renderings shared by the commands: columns, findings, versions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.table import Table as RichTable
+
+__all__ = ["columns_table", "findings_table", "rows_preview", "severity_summary"]
+
+_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def rows_preview(rows: Sequence[int], limit: int = 6) -> str:
+    """``3: 0, 4, 9`` — how many rows and the first few (0-based)."""
+    if not rows:
+        return "-"
+    head = ", ".join(str(r) for r in rows[:limit])
+    more = f", … (+{len(rows) - limit})" if len(rows) > limit else ""
+    return f"{len(rows)}: {head}{more}"
+
+
+def severity_summary(findings: Sequence[Any]) -> str:
+    counts = {"error": 0, "warning": 0, "info": 0}
+    for f in findings:
+        counts[f.severity] += 1
+    parts = [f"{n} {name}{'s' if n != 1 else ''}" for name, n in counts.items() if n]
+    return ", ".join(parts) if parts else "no findings"
+
+
+def findings_table(findings: Sequence[Any], title: str | None = None) -> RichTable:
+    table = RichTable(title=title, show_lines=False, expand=False)
+    table.add_column("severity")
+    table.add_column("check")
+    table.add_column("column", overflow="fold")
+    table.add_column("rows (0-based)", overflow="fold")
+    table.add_column("finding", overflow="fold", ratio=3)
+    table.add_column("suggestion", overflow="fold", ratio=2)
+    for f in findings:
+        style = _STYLE.get(f.severity, "")
+        table.add_row(
+            f"[{style}]{f.severity}[/{style}]",
+            f.check,
+            f.column or "-",
+            rows_preview(f.rows),
+            f.message,
+            f.suggestion,
+        )
+    return table
+
+
+def columns_table(columns: Sequence[Any], title: str | None = None) -> RichTable:
+    table = RichTable(title=title)
+    table.add_column("column", overflow="fold")
+    table.add_column("unit")
+    table.add_column("dtype")
+    table.add_column("role")
+    for c in columns:
+        table.add_row(c.name, c.unit or "-", c.dtype, c.role)
+    return table

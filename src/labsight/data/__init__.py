@@ -1,0 +1,7 @@
+"""Data: reading lab files with their units, finding what is wrong with them, cleaning them.
+
+Subpackages: ``ingest`` (one reader per format), ``units`` (the one pint registry), ``quality``
+(checks that produce a :class:`~labsight.data.quality.QualityReport`), ``clean`` (replayable cleaning
+plans). ``table`` and ``findings`` hold the types they share. Imports nothing else from labsight but
+``labsight.exceptions``.
+"""

@@ -1,0 +1,109 @@
+"""The in-memory table that flows through labsight: a polars frame plus what we know of its columns."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal
+
+import polars as pl
+
+from labsight.data.findings import Finding
+
+__all__ = ["ROLES", "ColumnInfo", "Role", "SourceInfo", "Table"]
+
+Role = Literal["id", "feature", "target", "group", "time", "condition"]
+ROLES: tuple[Role, ...] = ("id", "feature", "target", "group", "time", "condition")
+"""Column roles. ``condition``: a categorical setting of a run (operator, catalyst, instrument);
+``feature``: any other input; ``group``: replicate/batch label; ``time``: a timestamp."""
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    """One column: its name as in the file, its logical type, its unit and its role.
+
+    ``dtype`` is one of ``"float"``, ``"int"``, ``"bool"``, ``"string"``, ``"datetime"``, ``"date"``.
+    ``unit`` is a pint unit string in pint's short form (``"degC"``, ``"%"``, ``"mol / L"``) or
+    ``None`` for unitless or non-numeric columns.
+    """
+
+    name: str
+    dtype: str
+    unit: str | None = None
+    role: Role = "feature"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ColumnInfo:
+        return cls(
+            name=str(data["name"]),
+            dtype=str(data["dtype"]),
+            unit=data.get("unit"),
+            role=data.get("role", "feature"),
+        )
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """Where a table came from and how it was read (kept in the dataset version's lineage)."""
+
+    path: str
+    format: str  # "csv" | "excel" | "parquet" | "jsonl"
+    sha256: str  # of the file's bytes as found on disk
+    size: int
+    encoding: str | None = None
+    delimiter: str | None = None
+    decimal_comma: bool = False
+    compression: str | None = None  # "gzip" or None
+    header_line: int | None = None  # 1-based physical line of the header row (text formats)
+    sheet: str | None = None
+    preamble: dict[str, str] = field(default_factory=dict)  # "Instrument: HPLC-2" lines
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Table:
+    """A polars frame with column metadata and the findings made while reading it.
+
+    ``columns`` lists the frame's columns in order. ``findings`` holds what ingest noticed (cells that
+    are not numbers, mixed units); the quality report starts from them. ``row_lines``, when known,
+    gives the 1-based physical file line of each data row, so messages can name the line.
+    """
+
+    frame: pl.DataFrame
+    columns: list[ColumnInfo]
+    findings: list[Finding] = field(default_factory=list)
+    source: SourceInfo | None = None
+    row_lines: list[int] | None = None
+
+    def __post_init__(self) -> None:
+        names = [c.name for c in self.columns]
+        if names != self.frame.columns:
+            raise ValueError(f"column metadata {names} does not match frame columns {self.frame.columns}")
+
+    @property
+    def height(self) -> int:
+        return self.frame.height
+
+    def column(self, name: str) -> ColumnInfo:
+        for info in self.columns:
+            if info.name == name:
+                return info
+        raise KeyError(name)
+
+    def by_role(self, role: Role) -> list[str]:
+        return [c.name for c in self.columns if c.role == role]
+
+    def with_roles(self, roles: dict[str, Role]) -> Table:
+        """A copy with some columns' roles replaced."""
+        cols = [replace(c, role=roles.get(c.name, c.role)) for c in self.columns]
+        return replace(self, columns=cols)
+
+    def line_of(self, row: int) -> int | None:
+        """The file line of data row ``row`` (0-based), when known."""
+        if self.row_lines is None or not 0 <= row < len(self.row_lines):
+            return None
+        return self.row_lines[row]

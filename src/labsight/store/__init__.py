@@ -1,0 +1,25 @@
+"""Store: where workspace state lives.
+
+``entities`` holds the public records (:class:`Dataset`, :class:`VersionRecord`,
+:class:`AuditEntry`); ``_rows`` the private ORM rows and ``migrations/`` their Alembic history;
+``_db`` the engine (SQLite in WAL mode by default, PostgreSQL for teams) and its transactions;
+``artifacts`` the content-addressed file store behind an fsspec URL; ``frames`` tables as Parquet
+artifacts; ``datasets`` the queries on datasets and versions. Imports nothing from labsight but
+``labsight.exceptions``.
+"""
+
+from labsight.store._db import Database
+from labsight.store.artifacts import ArtifactStore, sha256_file
+from labsight.store.entities import AuditEntry, Dataset, VersionRecord
+from labsight.store.frames import read_frame, write_frame
+
+__all__ = [
+    "ArtifactStore",
+    "AuditEntry",
+    "Database",
+    "Dataset",
+    "VersionRecord",
+    "read_frame",
+    "sha256_file",
+    "write_frame",
+]

@@ -1,0 +1,126 @@
+"""The database: engine set-up (SQLite in WAL mode, or PostgreSQL), migrations, transactions."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from labsight.exceptions import StoreError
+
+__all__ = ["Database"]
+
+_WRITE = "labsight_write"
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    """WAL journal, foreign keys, a busy timeout, and BEGIN IMMEDIATE for writers.
+
+    pysqlite's own transaction handling is switched off so that SQLAlchemy's ``begin`` event
+    decides: a writer takes the write lock at BEGIN (``IMMEDIATE``), which serialises appends to the
+    audit chain; a reader starts a deferred transaction and never blocks a writer (WAL).
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        immediate = conn.get_execution_options().get(_WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Database:
+    """One engine, migrated to the newest schema on open.
+
+    ``write()`` yields a session inside one transaction that takes the write lock up front; it
+    commits when the block ends and rolls everything back when it raises. ``read()`` yields a
+    session for queries.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            if url.startswith("sqlite"):
+                self.engine = create_engine(url, connect_args={"timeout": 30})
+                _sqlite_setup(self.engine)
+            else:
+                self.engine = create_engine(url, pool_pre_ping=True)
+            self._writer = self.engine.execution_options(**{_WRITE: True})
+            self.migrate()
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"cannot open the database {self.safe_url}: {_first_line(exc)}",
+                hint="Check LABSIGHT_DB_URL and that the server is running.",
+            ) from exc
+
+    @property
+    def safe_url(self) -> str:
+        """The URL without its password."""
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision (nothing to do when it is there)."""
+        from alembic import command
+        from alembic.config import Config
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        cfg = Config()
+        location = resources.files("labsight.store") / "migrations"
+        cfg.set_main_option("script_location", str(location))
+        script = ScriptDirectory.from_config(cfg)
+        with self.engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+        if current == script.get_current_head():
+            return
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        with self._writer.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def table_names(self) -> list[str]:
+        return sorted(inspect(self.engine).get_table_names())
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One transaction that changes state: all of it is committed, or none of it."""
+        session = Session(self._writer, expire_on_commit=False)
+        try:
+            with session.begin():
+                yield session
+        except OperationalError as exc:
+            raise StoreError(f"the database refused the change: {_first_line(exc)}") from exc
+        finally:
+            session.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        session = Session(self.engine, expire_on_commit=False)
+        try:
+            yield session
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__

@@ -1,0 +1,142 @@
+"""ORM rows: private to the store. Alembic migrations in ``migrations/`` must match these."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from labsight.store.entities import AuditEntry, Dataset, VersionRecord
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite hands datetimes back naive; they were written in UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class DatasetRow(Base):
+    __tablename__ = "datasets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(200))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    deleted_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    delete_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    def to_entity(self, versions: int, latest: str | None) -> Dataset:
+        return Dataset(
+            name=self.name,
+            created=_aware(self.created) or utcnow(),
+            created_by=self.created_by,
+            versions=versions,
+            latest=latest,
+            deleted=self.deleted_at is not None,
+            deleted_at=_aware(self.deleted_at),
+            deleted_by=self.deleted_by,
+        )
+
+
+class VersionRow(Base):
+    __tablename__ = "dataset_versions"
+    __table_args__ = (
+        UniqueConstraint("dataset_id", "version", name="uq_version_hash"),
+        UniqueConstraint("dataset_id", "number", name="uq_version_number"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), index=True)
+    version: Mapped[str] = mapped_column(String(64))
+    number: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(Integer)
+    columns: Mapped[list[Any]] = mapped_column(JSON)
+    operation: Mapped[str] = mapped_column(String(50))
+    operation_params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("dataset_versions.id"), nullable=True)
+    findings: Mapped[list[Any]] = mapped_column(JSON)
+    source: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(200))
+
+    def to_entity(self, dataset: str, parent: str | None) -> VersionRecord:
+        return VersionRecord(
+            dataset=dataset,
+            version=self.version,
+            number=self.number,
+            sha256=self.sha256,
+            rows=self.rows,
+            columns=list(self.columns),
+            operation=self.operation,
+            operation_params=dict(self.operation_params),
+            parent=parent,
+            created=_aware(self.created) or utcnow(),
+            created_by=self.created_by,
+            findings=list(self.findings),
+            source=dict(self.source) if self.source is not None else None,
+        )
+
+
+class AuditRow(Base):
+    """One audit entry. Every field is text so that the hash is computed over exactly what is stored."""
+
+    __tablename__ = "audit_entries"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    created: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(100))
+    object_type: Mapped[str] = mapped_column(String(50))
+    object_id: Mapped[str] = mapped_column(String(300))
+    version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    old_value: Mapped[str | None] = mapped_column(Text, nullable=True)
+    new_value: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    inputs: Mapped[str] = mapped_column(Text)
+    outputs: Mapped[str] = mapped_column(Text)
+    details: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+    def to_entity(self) -> AuditEntry:
+        return AuditEntry(
+            seq=self.seq,
+            created=self.created,
+            actor=self.actor,
+            action=self.action,
+            object_type=self.object_type,
+            object_id=self.object_id,
+            version=self.version,
+            old_value=self.old_value,
+            new_value=self.new_value,
+            reason=self.reason,
+            inputs=json.loads(self.inputs),
+            outputs=json.loads(self.outputs),
+            details=json.loads(self.details),
+            prev_hash=self.prev_hash,
+            hash=self.hash,
+        )
+
+
+class AuditHeadRow(Base):
+    """The single row that names the end of the chain; writers lock it to append in turn."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))

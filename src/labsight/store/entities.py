@@ -1,0 +1,94 @@
+"""Public records of the store: what the Python API, the CLI and (later) the REST schemas see.
+
+They are plain frozen dataclasses; ORM rows are private to the store and convert to these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+__all__ = ["AuditEntry", "Dataset", "VersionRecord"]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A named dataset: a line of immutable versions."""
+
+    name: str
+    created: datetime
+    created_by: str
+    versions: int
+    latest: str | None
+    deleted: bool = False
+    deleted_at: datetime | None = None
+    deleted_by: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["created"] = _iso(self.created)
+        data["deleted_at"] = _iso(self.deleted_at)
+        return data
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    """One immutable version of a dataset, named by the hash of its content.
+
+    ``version`` is the content hash (16 hex digits); ``number`` counts versions within the dataset
+    (``v1``, ``v2`` ...). ``parent`` and ``operation`` record lineage; ``operation_params`` holds the
+    ingest options or the cleaning plan; ``findings`` what ingest noticed.
+    """
+
+    dataset: str
+    version: str
+    number: int
+    sha256: str
+    rows: int
+    columns: list[dict[str, Any]]
+    operation: str
+    operation_params: dict[str, Any]
+    parent: str | None
+    created: datetime
+    created_by: str
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    source: dict[str, Any] | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.dataset}@{self.version}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["created"] = _iso(self.created)
+        data["ref"] = self.ref
+        return data
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One link of the audit chain."""
+
+    seq: int
+    created: str
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    version: str | None
+    old_value: str | None
+    new_value: str | None
+    reason: str | None
+    inputs: list[str]
+    outputs: list[str]
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

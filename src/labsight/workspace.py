@@ -1,0 +1,564 @@
+"""The Workspace: the one object that owns the store, the artifacts and the settings.
+
+The CLI and (later) the REST server are thin faces over it: they parse input, call a method here and
+render what comes back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import polars as pl
+
+from labsight import audit
+from labsight.config import Settings
+from labsight.data.findings import Finding
+from labsight.data.table import ColumnInfo, Role, Table
+from labsight.exceptions import InputError, NotFoundError
+from labsight.store import ArtifactStore, Database, Dataset, VersionRecord, read_frame, write_frame
+from labsight.store import datasets as repo
+from labsight.store.entities import AuditEntry
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from labsight.data.clean import CleaningPlan
+    from labsight.data.quality import QualityReport
+
+__all__ = ["AuditLog", "DatasetVersion", "Workspace"]
+
+OnIssue = Literal["raise", "warn", "ignore"]
+StepCallback = Callable[[str], None]
+
+
+def _noop(_: str) -> None:
+    return None
+
+
+def _role_overrides(
+    roles: Mapping[str, Role] | None,
+    id: str | Sequence[str] | None,
+    target: str | None,
+    group: str | None,
+    time: str | None,
+) -> dict[str, Role]:
+    merged: dict[str, Role] = dict(roles or {})
+    ids = [id] if isinstance(id, str) else list(id or [])
+    for col in ids:
+        merged[col] = "id"
+    for col, role in ((target, "target"), (group, "group"), (time, "time")):
+        if col:
+            merged[col] = role  # type: ignore[assignment]
+    return merged
+
+
+def version_hash(content_sha256: str, columns: list[dict[str, Any]]) -> str:
+    """The name of a version: 16 hex digits of the hash of its content and column metadata."""
+    text = json.dumps({"data": content_sha256, "columns": columns}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class Workspace:
+    """A labsight workspace: a home folder with a database and an artifact store.
+
+    Parameters
+    ----------
+    home
+        The workspace folder (default: ``$LABSIGHT_HOME`` or ``./.labsight``).
+    db_url
+        SQLAlchemy URL (default: ``$LABSIGHT_DB_URL`` or SQLite inside ``home``).
+    artifacts_url
+        fsspec URL of the artifact store (default: ``$LABSIGHT_ARTIFACTS`` or ``home/artifacts``).
+    user
+        Who acts (default: ``$LABSIGHT_USER`` or the operating-system user).
+
+    Examples
+    --------
+    >>> import tempfile, labsight
+    >>> ws = labsight.Workspace(tempfile.mkdtemp())
+    >>> ds = ws.ingest(labsight.example_path("chem_proc_yield"), name="yield", on_issue="ignore")
+    >>> ds.rows, ds.ref.startswith("yield@")
+    (176, True)
+    >>> ws.audit.verify().ok
+    True
+    """
+
+    def __init__(
+        self,
+        home: str | os.PathLike[str] | None = None,
+        *,
+        db_url: str | None = None,
+        artifacts_url: str | None = None,
+        user: str | None = None,
+    ) -> None:
+        self.settings = Settings.resolve(
+            home, db_url=db_url, artifacts_url=artifacts_url, user=user
+        )
+        if self.settings.is_sqlite:
+            self.settings.home.mkdir(parents=True, exist_ok=True)
+        self.artifacts = ArtifactStore(self.settings.artifacts_url)
+        self.db = Database(self.settings.db_url)
+        self.artifacts.sweep_temporaries()
+        self.audit = AuditLog(self)
+
+    def __repr__(self) -> str:
+        return f"Workspace({str(self.settings.home)!r}, db={self.db.safe_url!r})"
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def user(self) -> str:
+        return self.settings.user
+
+    # -- datasets ---------------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        name: str | None = None,
+        sheet: str | int | None = None,
+        na_values: Sequence[str] = (),
+        delimiter: str | None = None,
+        encoding: str | None = None,
+        decimal_comma: bool | None = None,
+        roles: Mapping[str, Role] | None = None,
+        id: str | Sequence[str] | None = None,
+        target: str | None = None,
+        group: str | None = None,
+        time: str | None = None,
+        on_issue: OnIssue = "warn",
+        reason: str | None = None,
+        on_step: StepCallback = _noop,
+    ) -> DatasetVersion:
+        """Read a file into a new version of dataset ``name`` (default: the file's stem).
+
+        Re-ingesting identical content returns the existing version and records nothing. A failed
+        ingest registers nothing.
+        """
+        from labsight.data.ingest import read_table
+
+        dataset = repo.validate_name(name or _stem(path))
+        on_step(f"reading {path}")
+        table = read_table(
+            path,
+            sheet=sheet,
+            na_values=na_values,
+            delimiter=delimiter,
+            encoding=encoding,
+            decimal_comma=decimal_comma,
+            roles=_role_overrides(roles, id, target, group, time),
+            on_issue=on_issue,
+        )
+        source = table.source.to_dict() if table.source is not None else None
+        params = {
+            "sheet": sheet,
+            "na_values": list(na_values),
+            "delimiter": delimiter,
+            "encoding": encoding,
+            "decimal_comma": decimal_comma,
+        }
+        return self._store_table(
+            dataset,
+            table,
+            operation="ingest",
+            params=params,
+            parent=None,
+            source=source,
+            inputs=[source["sha256"]] if source else [],
+            reason=reason,
+            on_step=on_step,
+        )
+
+    def _store_table(
+        self,
+        dataset: str,
+        table: Table,
+        *,
+        operation: str,
+        params: dict[str, Any],
+        parent: VersionRecord | None,
+        source: dict[str, Any] | None,
+        inputs: list[str],
+        reason: str | None,
+        on_step: StepCallback = _noop,
+        details: dict[str, Any] | None = None,
+    ) -> DatasetVersion:
+        on_step("writing Parquet")
+        content = write_frame(self.artifacts, table.frame)
+        columns = [c.to_dict() for c in table.columns]
+        new = repo.NewVersion(
+            version=version_hash(content, columns),
+            sha256=content,
+            rows=table.height,
+            columns=columns,
+            operation=operation,
+            operation_params=params,
+            findings=[f.to_dict() for f in table.findings],
+            source=source,
+            parent=parent,
+        )
+        on_step("recording the version")
+        with self.db.write() as session:
+            previous = None
+            with contextlib.suppress(NotFoundError):
+                previous = repo.resolve_version(session, dataset)
+            record, created = repo.add_version(session, dataset, new, self.user)
+            if created:
+                audit.record(
+                    session,
+                    audit.AuditEvent(
+                        action=f"dataset.{operation}",
+                        object_type="dataset",
+                        object_id=dataset,
+                        version=record.version,
+                        old_value=previous.version if previous else None,
+                        new_value=record.version,
+                        reason=reason,
+                        inputs=inputs,
+                        outputs=[content],
+                        details={
+                            "rows": record.rows,
+                            "columns": len(columns),
+                            "number": record.number,
+                            "parent": record.parent,
+                            **(details or {}),
+                        },
+                    ),
+                    self.user,
+                )
+        return DatasetVersion(self, record, created=created)
+
+    def dataset(self, ref: str) -> DatasetVersion:
+        """A version by reference: ``name`` (latest), ``name@vN`` or ``name@HASH``."""
+        with self.db.read() as session:
+            return DatasetVersion(self, repo.resolve_version(session, ref))
+
+    def datasets(self, *, include_deleted: bool = False) -> list[Dataset]:
+        """All datasets, by name."""
+        with self.db.read() as session:
+            return repo.list_datasets(session, include_deleted=include_deleted)
+
+    def info(self, name: str) -> Dataset:
+        with self.db.read() as session:
+            return repo.get_dataset(session, repo.parse_ref(name)[0])
+
+    def history(self, name: str) -> list[VersionRecord]:
+        """Every version of a dataset, oldest first."""
+        with self.db.read() as session:
+            return repo.dataset_history(session, repo.parse_ref(name)[0])
+
+    def delete(self, name: str, *, reason: str | None = None) -> Dataset:
+        """Delete a dataset by tombstone: it disappears from listings; its history stays."""
+        with self.db.write() as session:
+            current = repo.resolve_version(session, name)
+            ds = repo.tombstone(session, repo.parse_ref(name)[0], self.user, reason)
+            audit.record(
+                session,
+                audit.AuditEvent(
+                    action="dataset.delete",
+                    object_type="dataset",
+                    object_id=ds.name,
+                    version=current.version,
+                    old_value="active",
+                    new_value="deleted",
+                    reason=reason,
+                    inputs=[current.sha256],
+                ),
+                self.user,
+            )
+        return ds
+
+    def clean(
+        self,
+        ref: str,
+        *,
+        impute: str | None = None,
+        outliers: str | None = None,
+        labels: str | None = None,
+        units: str | None = None,
+        replicates: str | None = None,
+        plan: CleaningPlan | str | os.PathLike[str] | None = None,
+        name: str | None = None,
+        reason: str | None = None,
+        on_step: StepCallback = _noop,
+    ) -> DatasetVersion:
+        """Clean a version into a new one whose lineage holds the (replayable) plan."""
+        return self.dataset(ref).clean(
+            impute=impute,
+            outliers=outliers,
+            labels=labels,
+            units=units,
+            replicates=replicates,
+            plan=plan,
+            name=name,
+            reason=reason,
+            on_step=on_step,
+        )
+
+    def plan_of(self, ref: str) -> CleaningPlan:
+        """The cleaning plan recorded in a cleaned version's lineage."""
+        from labsight.data.clean import CleaningPlan
+
+        version = self.dataset(ref)
+        params = version.record.operation_params
+        if version.record.operation != "clean" or "plan" not in params:
+            raise InputError(
+                f"{version.ref} was made by {version.record.operation!r}, not by clean; "
+                "it holds no cleaning plan",
+                hint="Name a cleaned version, or a plan file",
+            )
+        return CleaningPlan.from_dict(params["plan"])
+
+
+class DatasetVersion:
+    """One stored version of a dataset, with what can be done with it.
+
+    Returned by :meth:`Workspace.ingest`, :meth:`Workspace.dataset` and :meth:`clean`.
+    ``created`` is False when an ingest found the content already stored.
+    """
+
+    def __init__(self, workspace: Workspace, record: VersionRecord, *, created: bool = True):
+        self.workspace = workspace
+        self.record = record
+        self.created = created
+        self._frame: pl.DataFrame | None = None
+
+    def __repr__(self) -> str:
+        return f"<DatasetVersion {self.ref} v{self.record.number}: {self.rows} rows>"
+
+    @property
+    def dataset(self) -> str:
+        return self.record.dataset
+
+    @property
+    def version(self) -> str:
+        return self.record.version
+
+    @property
+    def ref(self) -> str:
+        return self.record.ref
+
+    @property
+    def rows(self) -> int:
+        return self.record.rows
+
+    @property
+    def columns(self) -> list[ColumnInfo]:
+        return [ColumnInfo.from_dict(c) for c in self.record.columns]
+
+    @property
+    def findings(self) -> list[Finding]:
+        """What ingest noticed while reading (cells that were not numbers, mixed units)."""
+        return [Finding.from_dict(f) for f in self.record.findings]
+
+    def to_polars(self) -> pl.DataFrame:
+        """The data as a polars DataFrame (loaded once, after its hash is checked)."""
+        if self._frame is None:
+            self._frame = read_frame(self.workspace.artifacts, self.record.sha256)
+        return self._frame
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The data as a pandas DataFrame."""
+        return self.to_polars().to_pandas()
+
+    def table(self, roles: Mapping[str, Role] | None = None) -> Table:
+        """Frame, column metadata and ingest findings together; ``roles`` overrides roles."""
+        table = Table(self.to_polars(), self.columns, self.findings)
+        if roles:
+            missing = [c for c in roles if c not in table.frame.columns]
+            if missing:
+                raise InputError(
+                    f"no column {missing[0]!r} in {self.ref}",
+                    expected="one of " + ", ".join(repr(c) for c in table.frame.columns[:30]),
+                )
+            table = table.with_roles(dict(roles))
+        return table
+
+    def to_units(self, units: Mapping[str, str]) -> pl.DataFrame:
+        """The data with some columns converted, e.g. ``{"temperature [degC]": "K"}``.
+
+        Converted columns are renamed to show their new unit (``temperature [K]``). A column without a
+        unit, or a unit of another dimension, is refused with :class:`~labsight.UnitError`.
+        """
+        from labsight.data.units import convert, parse_unit, rename_unit_in_header
+        from labsight.exceptions import UnitError
+
+        frame = self.to_polars()
+        infos = {c.name: c for c in self.columns}
+        renamed: dict[str, str] = {}
+        converted: list[pl.Series] = []
+        for col, target in units.items():
+            if col not in infos:
+                raise InputError(
+                    f"no column {col!r} in {self.ref}",
+                    expected="one of " + ", ".join(repr(c) for c in frame.columns[:30]),
+                )
+            unit = infos[col].unit
+            if unit is None:
+                raise UnitError(
+                    f"column {col!r} of {self.ref} has no unit to convert from",
+                    hint="Give the unit in the header, e.g. 'temperature [degC]', and ingest again",
+                )
+            to = parse_unit(target)
+            renamed[col] = rename_unit_in_header(col, to)
+            converted.append(pl.Series(renamed[col], convert(frame[col].to_numpy(), unit, to)))
+        return frame.with_columns(converted).select([renamed.get(c, c) for c in frame.columns])
+
+    def quality(
+        self,
+        *,
+        roles: Mapping[str, Role] | None = None,
+        checks: Sequence[str] | None = None,
+        multivariate: bool = False,
+    ) -> QualityReport:
+        """What is wrong with this version (see :func:`labsight.data.quality.check_table`)."""
+        from labsight.data.quality import check_table
+
+        return check_table(self.table(roles), checks=checks, multivariate=multivariate)
+
+    def lineage(self) -> list[VersionRecord]:
+        """This version and its ancestors, newest first."""
+        chain = [self.record]
+        seen = {self.ref}
+        while chain[-1].parent is not None and chain[-1].parent not in seen:
+            seen.add(chain[-1].parent)
+            chain.append(self.workspace.dataset(chain[-1].parent).record)
+        return chain
+
+    def clean(
+        self,
+        *,
+        impute: str | None = None,
+        outliers: str | None = None,
+        labels: str | None = None,
+        units: str | None = None,
+        replicates: str | None = None,
+        plan: CleaningPlan | str | os.PathLike[str] | None = None,
+        name: str | None = None,
+        reason: str | None = None,
+        on_step: StepCallback = _noop,
+    ) -> DatasetVersion:
+        """Clean this version into a new one (of this dataset, or of ``name``).
+
+        Either give the options (a plan is fitted on this data) or a ``plan`` to replay: a
+        :class:`~labsight.data.clean.CleaningPlan`, a YAML/JSON plan file, or a cleaned version's
+        reference whose plan is reused.
+        """
+        from labsight.data.clean import apply_plan, build_plan
+
+        table = self.table()
+        options = {
+            "impute": impute,
+            "outliers": outliers,
+            "labels": labels,
+            "units": units,
+            "replicates": replicates,
+        }
+        if plan is not None:
+            if any(v is not None for v in options.values()):
+                given = ", ".join(f"--{k}" for k, v in options.items() if v is not None)
+                raise InputError(
+                    f"give either a plan or cleaning options, not both (got --plan and {given})"
+                )
+            plan = self._load_plan(plan)
+        else:
+            if all(v is None for v in options.values()):
+                raise InputError(
+                    "nothing to clean: no cleaning option given",
+                    hint="Pass at least one of --impute, --outliers, --labels, --units, "
+                    "--replicates, or --plan",
+                )
+            on_step("fitting the cleaning plan")
+            plan = build_plan(table, **options)
+        on_step("applying the plan")
+        result = apply_plan(table, plan)
+        plan_key = self.workspace.artifacts.put_bytes(plan.to_yaml().encode(), ".yaml")
+        return self.workspace._store_table(
+            repo.validate_name(name or self.dataset),
+            result.table,
+            operation="clean",
+            params={"plan": plan.to_dict(), "plan_sha256": plan_key, "changes": result.changes},
+            parent=self.record,
+            source=None,
+            inputs=[self.record.sha256, plan_key],
+            reason=reason,
+            on_step=on_step,
+            details={"steps": [s.op for s in plan.steps]},
+        )
+
+    def _load_plan(self, plan: CleaningPlan | str | os.PathLike[str]) -> CleaningPlan:
+        from labsight.data.clean import CleaningPlan
+
+        if isinstance(plan, CleaningPlan):
+            return plan
+        if Path(plan).is_file():
+            return CleaningPlan.load(plan)
+        if isinstance(plan, str) and Path(plan).suffix not in (".yaml", ".yml", ".json"):
+            return self.workspace.plan_of(plan)
+        raise NotFoundError(
+            f"plan file {str(plan)!r} does not exist",
+            hint="Give a plan file written by `labsight clean --save-plan`, or a cleaned version",
+        )
+
+
+class AuditLog:
+    """The workspace's audit trail: list, verify, export. Appends happen only inside operations."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self._ws = workspace
+
+    def entries(
+        self,
+        *,
+        limit: int | None = None,
+        action: str | None = None,
+        object_id: str | None = None,
+    ) -> list[AuditEntry]:
+        """Entries, oldest first (the newest ``limit`` when given)."""
+        from sqlalchemy import select
+
+        from labsight.store._rows import AuditRow
+
+        query = select(AuditRow)
+        if action:
+            query = query.where(AuditRow.action == action)
+        if object_id:
+            query = query.where(AuditRow.object_id == object_id)
+        query = query.order_by(AuditRow.seq.desc())
+        if limit:
+            query = query.limit(limit)
+        with self._ws.db.read() as session:
+            rows = [r.to_entity() for r in session.scalars(query)]
+        return rows[::-1]
+
+    def verify(self) -> audit.ChainReport:
+        """Recompute the hash chain; names the first entry altered, removed or reordered."""
+        with self._ws.db.read() as session:
+            return audit.verify_chain(session)
+
+    def export(self, fmt: str = "jsonl") -> str:
+        """All entries as ``csv`` or ``jsonl`` text."""
+        return audit.render_export(self.entries(), fmt)
+
+
+def _stem(path: str | os.PathLike[str]) -> str:
+    name = Path(path).name
+    for suffix in (".gz", ".csv", ".tsv", ".txt", ".dat", ".xlsx", ".parquet", ".jsonl", ".ndjson"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+    cleaned = "".join(ch if ch.isalnum() or ch in "_.-" else "_" for ch in name).strip("._-")
+    return cleaned or "dataset"

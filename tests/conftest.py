@@ -1,0 +1,73 @@
+"""Shared fixtures: a fresh workspace per test, and a real PostgreSQL schema when one is available."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import labsight
+
+PG_ENV = "LABSIGHT_TEST_PG_URL"
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Iterator[labsight.Workspace]:
+    """A workspace in a temporary folder (SQLite + local artifacts), acting as 'tester'."""
+    workspace = labsight.Workspace(tmp_path / "home", user="tester")
+    yield workspace
+    workspace.close()
+
+
+@pytest.fixture
+def yield_csv(tmp_path: Path) -> Path:
+    """A small reaction table with units in the headers, a category and a missing cell."""
+    path = tmp_path / "reactions.csv"
+    path.write_text(
+        "run,catalyst,temperature [degC],time [min],yield [%]\n"
+        "1,Pd-A,60,30,41.5\n"
+        "2,Pd-A,70,30,48.0\n"
+        "3,Pd-B,60,60,55.2\n"
+        "4,Pd-B,80,,61.9\n"
+        "5,Pd-A,80,90,58.3\n"
+        "6,Pd-B,70,90,63.4\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A URL to a fresh schema on the real PostgreSQL server named by $LABSIGHT_TEST_PG_URL.
+
+    Skips where no server is configured; in CI (CI=true) a missing server is an error.
+    """
+    base = os.environ.get(PG_ENV)
+    if not base:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{PG_ENV} is not set in CI; .ci/run must point it at PostgreSQL")
+        pytest.skip(
+            f"PostgreSQL tests need a server: set {PG_ENV}="
+            "postgresql+psycopg://postgres@127.0.0.1:5432/test (as .ci/run does)"
+        )
+    from sqlalchemy import create_engine, text
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # the server is configured but not answering
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(f"PostgreSQL at {base} is not reachable ({exc}); start it or unset {PG_ENV}")
+    sep = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
