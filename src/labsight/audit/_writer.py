@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from labsight.audit.chain import GENESIS, entry_hash
+from labsight.audit.chain import entry_hash
 from labsight.audit.events import AuditEvent
+from labsight.exceptions import AuditChainError
 from labsight.store._rows import AuditHeadRow, AuditRow
 from labsight.store.entities import AuditEntry
 
@@ -27,9 +28,13 @@ def record(session: Session, event: AuditEvent, actor: str) -> AuditEntry:
     rolls back together with the change it describes.
     """
     head = session.get(AuditHeadRow, 1, with_for_update=True)
-    prev_seq, prev_hash = (head.seq, head.hash) if head is not None else (0, GENESIS)
+    if head is None:  # the migration seeds it; a missing head means the log was tampered with
+        raise AuditChainError(
+            "the audit chain head is missing; nothing can be recorded",
+            hint="Run `labsight audit verify` and restore the database from a backup",
+        )
     fields = {
-        "seq": prev_seq + 1,
+        "seq": head.seq + 1,
         "created": datetime.now(UTC).isoformat(timespec="microseconds"),
         "actor": actor,
         "action": event.action,
@@ -42,14 +47,11 @@ def record(session: Session, event: AuditEvent, actor: str) -> AuditEntry:
         "inputs": _json(list(event.inputs)),
         "outputs": _json(list(event.outputs)),
         "details": _json(event.details),
-        "prev_hash": prev_hash,
+        "prev_hash": head.hash,
     }
     digest = entry_hash(fields)
     row = AuditRow(**fields, hash=digest)
     session.add(row)
-    if head is None:
-        session.add(AuditHeadRow(id=1, seq=row.seq, hash=digest))
-    else:
-        head.seq, head.hash = row.seq, digest
+    head.seq, head.hash = row.seq, digest
     session.flush()
     return row.to_entity()

@@ -117,7 +117,7 @@ def _check(rows: Iterable[AuditRow], head: AuditHeadRow | None) -> ChainReport:
             f"the chain ends at entry {last} but the recorded head is entry {head.seq}: "
             "entries at the end were removed or the head was altered",
         )
-    if head is None and count:
+    if head is None:
         return ChainReport(False, count, prev, 1, "the chain head record is missing")
     return ChainReport(True, count, prev)
 

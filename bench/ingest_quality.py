@@ -1,0 +1,115 @@
+"""Ingest + quality report of a 1,000,000 × 20 numeric CSV, against pandas.read_csv and ydata-profiling.
+
+Run through ``make bench`` (bench/run.py). ``python -m bench.ingest_quality JOB CSV`` runs one job in
+this process and prints one JSON line: wall seconds and peak memory above the post-import baseline.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROWS, COLS = 1_000_000, 20
+TABLE_BYTES = ROWS * COLS * 8  # the table as float64 in memory
+
+
+def make_csv(path: Path, rows: int = ROWS, cols: int = COLS, seed: int = 7) -> Path:
+    """A numeric table with ~1% missing cells and a few hundred gross outliers, written once."""
+    if path.exists():
+        return path
+    import polars as pl
+
+    rng = np.random.default_rng(seed)
+    data = {}
+    for j in range(cols):
+        values = rng.normal(50 + j, 5 + j % 4, rows)
+        outliers = rng.choice(rows, 30, replace=False)
+        values[outliers] += rng.choice([-1, 1], 30) * 60 * (5 + j % 4)
+        col = pl.Series(f"x{j:02d} [mg/L]" if j % 5 == 0 else f"x{j:02d}", np.round(values, 4))
+        data[col.name] = col
+    frame = pl.DataFrame(data)
+    mask = {name: pl.Series(rng.random(rows) < 0.01) for name in frame.columns}
+    frame = frame.with_columns(
+        [pl.when(mask[c]).then(None).otherwise(pl.col(c)).alias(c) for c in frame.columns]
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".part")
+    frame.write_csv(tmp)
+    tmp.replace(path)
+    return path
+
+
+def _rss_kib() -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def _job_labsight(csv: Path) -> int:
+    from labsight.data.ingest import read_table
+    from labsight.data.quality import check_table
+
+    table = read_table(csv, on_issue="ignore")
+    report = check_table(table)
+    return len(report.findings)
+
+
+def _job_pandas(csv: Path) -> int:
+    import pandas as pd
+
+    return int(pd.read_csv(csv).shape[0])
+
+
+def _job_ydata(csv: Path) -> int:
+    import pandas as pd
+    from ydata_profiling import ProfileReport
+
+    df = pd.read_csv(csv)
+    report = ProfileReport(df, minimal=True, progress_bar=False)
+    desc = report.get_description()
+    return len(getattr(desc, "alerts", []) or [])
+
+
+JOBS = {"labsight": _job_labsight, "pandas": _job_pandas, "ydata": _job_ydata}
+PRELOAD = {
+    "labsight": ["labsight.data.ingest", "labsight.data.quality"],
+    "pandas": ["pandas"],
+    "ydata": ["pandas", "ydata_profiling"],
+}
+
+
+def main(job: str, csv: str) -> None:
+    import importlib
+    import warnings
+
+    warnings.simplefilter("ignore")
+    for mod in PRELOAD[job]:
+        importlib.import_module(mod)
+    gc.collect()
+    base_kib = _rss_kib()
+    start = time.perf_counter()
+    result = JOBS[job](Path(csv))
+    wall = time.perf_counter() - start
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(
+        json.dumps(
+            {
+                "wall_s": wall,
+                "peak_above_baseline_mib": max(peak_kib - base_kib, 0) / 1024,
+                "peak_rss_mib": peak_kib / 1024,
+                "result": result,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
