@@ -101,6 +101,7 @@ class ArtifactStore:
                 return key
             self.fs.makedirs(os.path.dirname(target), exist_ok=True)
             if self.is_local:
+                os.chmod(local, 0o444)  # stored artifacts are immutable
                 os.replace(local, target)
                 _fsync_dir(os.path.dirname(target))
             else:
