@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import sys
 
-import click
+from typer import Abort, Exit
+from typer.exceptions import TyperException
 
 from labsight.cli import _audit, _datasets  # noqa: F401  (registers the commands)
 from labsight.cli._app import app, emit_json, err_console, state
@@ -33,12 +34,16 @@ def main(argv: list[str] | None = None) -> int:
         if wants_json:
             emit_json(exc.to_dict())
         return exc.exit_code
-    except click.exceptions.Exit as exc:
+    except Exit as exc:
         return int(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        return 2 if isinstance(exc, click.UsageError) else exc.exit_code
-    except click.exceptions.Abort:
+    except TyperException as exc:  # usage errors: Typer prints them with the command's usage line
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            err_console.print(f"error: {exc.format_message()}", soft_wrap=True)
+        return int(exc.exit_code)
+    except Abort:
         err_console.print("aborted")
         return 1
     except KeyboardInterrupt:

@@ -304,7 +304,7 @@ def datasets_cmd(
     out.print(table)
 
 
-dataset_app = typer.Typer(help="One dataset: show, history, delete.", no_args_is_help=True)
+dataset_app = typer.Typer(help="One dataset: show (columns, lineage, versions), delete.", no_args_is_help=True)
 app.add_typer(dataset_app, name="dataset")
 
 
