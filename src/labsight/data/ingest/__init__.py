@@ -1,0 +1,16 @@
+"""Ingest: reading lab files into a :class:`~labsight.data.table.Table`.
+
+One private module per concern: ``_registry`` opens a file (hash, gzip) and picks a reader by magic
+bytes and extension; ``_sniff`` finds encoding, delimiter, preamble and decimal comma in a sample;
+``_text``, ``_excel``, ``_parquet`` and ``_jsonl`` read one format each; ``_types`` turns string
+columns into typed ones and reads units in cells; ``_read`` holds :func:`read_table`, which ties them
+together and infers column roles. Imports ``labsight.data.units``, ``labsight.data.roles``,
+``labsight.data.table``, ``labsight.data.findings`` and ``labsight.exceptions``; nothing above
+``labsight.data``.
+"""
+
+from labsight.data.ingest._read import OnIssue, read_table
+from labsight.data.ingest._registry import SUPPORTED_FORMATS, detect_format
+from labsight.data.ingest._types import DEFAULT_NA_VALUES
+
+__all__ = ["DEFAULT_NA_VALUES", "SUPPORTED_FORMATS", "OnIssue", "detect_format", "read_table"]

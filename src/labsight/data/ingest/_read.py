@@ -1,0 +1,248 @@
+"""``read_table``: open, pick the reader, type the columns, record findings, infer roles."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import Literal
+
+from labsight.data.findings import Finding
+from labsight.data.ingest._excel import read_excel
+from labsight.data.ingest._jsonl import read_jsonl
+from labsight.data.ingest._parquet import read_parquet
+from labsight.data.ingest._registry import format_of, open_source
+from labsight.data.ingest._text import read_text
+from labsight.data.ingest._types import (
+    DEFAULT_NA_VALUES,
+    CellIssues,
+    UnitMix,
+    dtype_name,
+    type_frame,
+)
+from labsight.data.roles import infer_roles
+from labsight.data.table import ColumnInfo, Role, SourceInfo, Table
+from labsight.exceptions import DataFormatError, InputError, LabsightWarning
+
+__all__ = ["OnIssue", "read_table"]
+
+OnIssue = Literal["raise", "warn", "ignore"]
+_SHOWN = 5
+
+
+def read_table(
+    path: str | os.PathLike[str],
+    *,
+    sheet: str | int | None = None,
+    na_values: Sequence[str] = (),
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    decimal_comma: bool | None = None,
+    roles: Mapping[str, Role] | None = None,
+    on_issue: OnIssue = "warn",
+) -> Table:
+    """Read a lab table from CSV/TSV/TXT, Excel, Parquet or JSON lines, with units and roles.
+
+    Parameters
+    ----------
+    path
+        The file. Gzipped files are recognised by their bytes, whatever their extension.
+    sheet
+        Excel only: a sheet name or 0-based index (default: the first sheet).
+    na_values
+        Cell texts to read as missing, besides the defaults (empty, ``NA``, ``N/A``, ``NaN``,
+        ``null``, ``None``, ``-``, ``--``, ``#N/A``, ``?`` ...).
+    delimiter
+        Text only: the field delimiter (default: sniffed among ``,`` ``;`` tab ``|``; ``" "`` for
+        whitespace-aligned columns).
+    encoding
+        Text only: the encoding (default: BOM, else UTF-8 if valid, else cp1252, else Latin-1).
+    decimal_comma
+        Text only: whether numbers use a decimal comma (default: sniffed).
+    roles
+        Column roles that override the inferred ones.
+    on_issue
+        What to do with bad cells: ``"raise"`` a :class:`DataFormatError` naming file, line and
+        column of the first one; ``"warn"`` (one :class:`LabsightWarning` per finding); or
+        ``"ignore"``. Findings are recorded in :attr:`Table.findings` either way.
+
+    Returns
+    -------
+    Table
+        Column names exactly as in the file; units from headers (``"temperature [degC]"``) and
+        cells (``"90 min"``) in :attr:`ColumnInfo.unit`.
+
+    Raises
+    ------
+    NotFoundError
+        When the file does not exist, or the sheet does not.
+    DataFormatError
+        When the file cannot be read as a table (empty, binary, corrupt, ragged rows), or a cell
+        is bad and ``on_issue="raise"``.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "runs.csv").write_text("run,time,yield [%]\\n1,90 min,50\\n2,2 h,61\\n")
+    >>> table = read_table(folder / "runs.csv", on_issue="ignore")
+    >>> table.frame["time"].to_list(), table.column("time").unit, table.column("yield [%]").role
+    ([90.0, 120.0], 'min', 'target')
+    """
+    if on_issue not in ("raise", "warn", "ignore"):
+        raise InputError(f"unknown on_issue {on_issue!r}", expected="'raise', 'warn' or 'ignore'")
+    raw = open_source(path)
+    fmt = format_of(raw)
+    tokens = tuple(dict.fromkeys((*DEFAULT_NA_VALUES, *na_values)))
+    renamed: list[tuple[str, str]] = []
+    row_lines: list[int] | None = None
+    use_comma = False
+    line_of: Callable[[list[int]], list[int | None]]
+    source: SourceInfo
+    if fmt == "csv":
+        text = read_text(
+            raw,
+            null_values=tokens,
+            delimiter=delimiter,
+            encoding=encoding,
+            decimal_comma=decimal_comma,
+        )
+        frame, source, row_lines, line_of, renamed = (
+            text.frame,
+            text.source,
+            text.row_lines,
+            text.line_of,
+            text.renamed,
+        )
+        use_comma = source.decimal_comma
+    elif fmt == "excel":
+        excel = read_excel(raw, sheet=sheet)
+        frame, source, row_lines, renamed = (
+            excel.frame,
+            excel.source,
+            excel.row_lines,
+            excel.renamed,
+        )
+    elif fmt == "parquet":
+        frame, source = read_parquet(raw)
+    else:
+        frame, source, row_lines = read_jsonl(raw)
+    if fmt != "csv":
+        known = row_lines
+
+        def line_of(rows: list[int]) -> list[int | None]:
+            return [known[r] if known is not None and 0 <= r < len(known) else None for r in rows]
+
+    typed = type_frame(
+        frame, decimal_comma=use_comma, na_values=tokens, integral_floats_to_int=fmt == "excel"
+    )
+    frame = typed.frame
+    findings = _header_findings(renamed)
+    findings += [_invalid_finding(issue, source, line_of) for issue in typed.issues]
+    findings += [_mix_finding(mix) for mix in typed.mixes]
+    if on_issue == "raise" and typed.issues:
+        _raise_first(typed.issues, source, line_of, frame.columns)
+    if on_issue == "warn":
+        for finding in findings:
+            if finding.severity != "info":
+                warnings.warn(f"{source.path}: {finding.message}", LabsightWarning, stacklevel=2)
+    columns = [
+        ColumnInfo(name, dtype_name(frame.schema[name]), typed.units.get(name))
+        for name in frame.columns
+    ]
+    columns = infer_roles(frame, columns, roles)
+    return Table(frame, columns, findings, source, row_lines)
+
+
+def _header_findings(renamed: list[tuple[str, str]]) -> list[Finding]:
+    if not renamed:
+        return []
+    pairs = ", ".join(f"{old!r} → {new!r}" for old, new in renamed)
+    return [
+        Finding(
+            check="header",
+            column=None,
+            rows=[],
+            severity="info",
+            message=f"blank or duplicate column names were renamed: {pairs}",
+            suggestion="Give every column a distinct name in the file.",
+            details={"renamed": {new: old for old, new in renamed}},
+        )
+    ]
+
+
+def _na_hint(values: list[str]) -> str:
+    distinct = list(dict.fromkeys(values))[:3]
+    return " ".join(f"--na-values {v!r}" for v in distinct)
+
+
+def _invalid_finding(
+    issue: CellIssues, source: SourceInfo, line_of: Callable[[list[int]], list[int | None]]
+) -> Finding:
+    lines = line_of(issue.rows)
+    where = "row" if source.format in ("parquet",) else "line"
+    shown = ", ".join(
+        f"{value!r} ({where} {line})" if line is not None else repr(value)
+        for value, line in zip(issue.values[:_SHOWN], lines[:_SHOWN], strict=True)
+    )
+    more = " ..." if len(issue.rows) > _SHOWN else ""
+    count = len(issue.rows)
+    noun = "cell" if count == 1 else "cells"
+    verb = "is not a number" if count == 1 else "are not numbers"
+    if issue.expected == "dates":
+        verb = "is not a date" if count == 1 else "are not dates"
+    return Finding(
+        check="invalid_value",
+        column=issue.column,
+        rows=issue.rows,
+        severity="error",
+        message=f"{count} {noun} in {issue.column!r} {verb}: {shown}{more}",
+        suggestion=f"Fix the cells or pass {_na_hint(issue.values)}.",
+        details={
+            "values": issue.values,
+            "lines": lines,
+            "expected": issue.expected,
+            "unit": issue.unit,
+            "reasons": issue.reasons,
+        },
+    )
+
+
+def _mix_finding(mix: UnitMix) -> Finding:
+    parts = ", ".join(
+        f"{unit} ({n} {'row' if n == 1 else 'rows'})" for unit, n in mix.counts.items()
+    )
+    return Finding(
+        check="unit_inconsistency",
+        column=mix.column,
+        rows=mix.rows,
+        severity="warning",
+        message=f"{mix.column!r} mixes units {parts}; converted all to {mix.target}",
+        suggestion=f"Write every cell of {mix.column!r} in one unit, or put the unit in the header.",
+        details={"units": mix.counts, "converted_to": mix.target},
+    )
+
+
+def _raise_first(
+    issues: list[CellIssues],
+    source: SourceInfo,
+    line_of: Callable[[list[int]], list[int | None]],
+    order: list[str],
+) -> None:
+    issue = min(issues, key=lambda i: (i.rows[0], order.index(i.column)))
+    value = issue.values[0]
+    line = line_of([issue.rows[0]])[0]
+    reason = issue.reasons[0] if issue.reasons and issue.reasons[0] else None
+    if issue.expected == "dates":
+        message, expected = f"{value!r} is not a date", "a date such as 2024-03-01"
+    else:
+        message = f"{value!r} is not a number" + (f" ({reason})" if reason else "")
+        expected = f"a value in {issue.unit}" if issue.unit else "a number"
+    raise DataFormatError(
+        message,
+        path=source.path,
+        line=line,
+        column=issue.column,
+        expected=expected,
+        hint=f"Fix the cell or pass --na-values {value!r}.",
+    )

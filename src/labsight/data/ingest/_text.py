@@ -1,0 +1,325 @@
+"""Delimited text: CSV, TSV, TXT, DAT, in any of the encodings and layouts lab instruments write.
+
+The file is sniffed on a sample (encoding, delimiter, preamble, decimal comma); polars then reads it
+with inferred types, straight from disk when the file is plain UTF-8. A column polars cannot parse is
+read again as String and typed by :mod:`labsight.data.ingest._types`. Row → line numbers are
+computed exactly for small files and on demand for large ones.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from labsight.data.ingest._registry import SMALL_BYTES, RawSource
+from labsight.data.ingest._sniff import SAMPLE_BYTES, Dialect, decide_encoding, sniff_dialect
+from labsight.data.table import SourceInfo
+from labsight.exceptions import DataFormatError
+
+__all__ = ["TextRead", "read_text"]
+
+_PARSE_ERROR = re.compile(r"at column '.*?' \(column number (\d+)\)", re.DOTALL)
+_RAGGED_HINT = "Fix the row or quote the field that contains the delimiter."
+_MAX_RETRIES = 4
+# Row → line maps are kept for files with at most this many rows.
+MAX_ROW_LINES = 200_000
+
+
+@dataclass
+class TextRead:
+    """A text file read into a frame (still untyped where polars could not type it)."""
+
+    frame: pl.DataFrame
+    source: SourceInfo
+    row_lines: list[int] | None
+    line_of: Callable[[list[int]], list[int | None]]
+    renamed: list[tuple[str, str]]
+
+
+def read_text(
+    raw: RawSource,
+    *,
+    null_values: Sequence[str],
+    delimiter: str | None,
+    encoding: str | None,
+    decimal_comma: bool | None,
+) -> TextRead:
+    """Read a delimited text file; see :func:`labsight.data.ingest.read_table`."""
+    content = raw.content
+    enc = encoding or decide_encoding(raw.head, raw.is_utf8, content)
+    if enc.lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig") and encoding is None:
+        body: bytes | None = content  # polars reads UTF-8 (with or without BOM) as it is
+    else:
+        body = _transcode(raw.read_all(), enc, raw.display)
+    sample_bytes = (body if body is not None else raw.head)[:SAMPLE_BYTES]
+    sample = sample_bytes.decode("utf-8", errors="ignore").lstrip("\ufeff")
+    truncated = len(body) > SAMPLE_BYTES if body is not None else raw.size > SAMPLE_BYTES
+    if truncated and "\n" in sample:
+        sample = sample[: sample.rindex("\n") + 1]
+    if "\r" in sample and "\n" not in sample:  # old Mac line ends
+        body = (body if body is not None else raw.read_all()).replace(b"\r", b"\n")
+        sample = sample.replace("\r", "\n")
+    if not sample.strip():
+        raise DataFormatError(
+            "the file holds only whitespace, no table",
+            path=raw.display,
+            hint="Export the table again.",
+        )
+    whitespace_ok = raw.name.endswith((".txt", ".dat")) or delimiter in (" ", "whitespace")
+    dialect = sniff_dialect(
+        sample,
+        delimiter=None if delimiter in (None, " ", "whitespace") else delimiter,
+        whitespace_ok=whitespace_ok,
+    )
+    if dialect is None:
+        raise DataFormatError(
+            "does not look like a table: no delimiter (',', ';', tab, '|') splits its lines into "
+            "a consistent number of fields",
+            path=raw.display,
+            hint="Check that this is the exported table, or pass --delimiter.",
+        )
+    if dialect.delimiter == " ":
+        text = (body if body is not None else raw.read_all()).decode("utf-8", errors="replace")
+        body = "\n".join("\t".join(line.split()) for line in text.split("\n")).encode("utf-8")
+    sep = {"": "\x1f", " ": "\t"}.get(dialect.delimiter, dialect.delimiter)
+    use_comma = dialect.decimal_comma if decimal_comma is None else decimal_comma
+    names, renamed = unique_names(dialect.header)
+    frame = _read_polars(
+        body if body is not None else raw.path,
+        raw.display,
+        sep=sep,
+        skip_lines=dialect.header_index,
+        names=names,
+        null_values=null_values,
+        decimal_comma=use_comma and sep != ",",
+        dialect=dialect,
+    )
+    source = SourceInfo(
+        path=raw.display,
+        format="csv",
+        sha256=raw.sha256,
+        size=raw.size,
+        encoding=_encoding_name(enc),
+        delimiter=dialect.delimiter or None,
+        decimal_comma=bool(use_comma),
+        compression=raw.compression,
+        header_line=dialect.header_index + 1,
+        preamble=dialect.preamble,
+    )
+    locator = _Locator(raw.display, raw, body, sep, dialect)
+    row_lines: list[int] | None = None
+    scanned = False
+    if body is not None and len(body) <= SMALL_BYTES:
+        lines, blanks = locator.scan(check=len(names))
+        if frame.height == len(lines) + len(blanks):
+            scanned = True
+            if blanks:
+                frame = frame[[i for i in range(frame.height) if i not in blanks]]
+            row_lines = lines if len(lines) <= MAX_ROW_LINES else None
+            locator.cached = lines
+    if not scanned and frame.height and frame.width:
+        empty = pl.all_horizontal(pl.all().is_null())
+        if frame.select(empty.any()).item():
+            frame = frame.filter(~empty)
+    return TextRead(frame, source, row_lines, locator.lines, renamed)
+
+
+def unique_names(header: Sequence[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Make header names unique and non-blank: ``col, col`` → ``col, col_2``; blank → ``column_3``."""
+    names: list[str] = []
+    renamed: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for index, original in enumerate(header, start=1):
+        name = original.strip() or f"column_{index}"
+        base, k = name, 1
+        while name in seen:
+            k += 1
+            name = f"{base}_{k}"
+        seen.add(name)
+        names.append(name)
+        if name != original:
+            renamed.append((original, name))
+    return names, renamed
+
+
+def _encoding_name(enc: str) -> str:
+    return {"utf-8-sig": "utf-8-sig", "utf8": "utf-8"}.get(enc.lower(), enc.lower())
+
+
+def _transcode(data: bytes, enc: str, display: str) -> bytes:
+    try:
+        text = data.decode(enc)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise DataFormatError(
+            f"cannot be decoded as {enc} ({exc})",
+            path=display,
+            hint="Pass the right --encoding (e.g. utf-8, cp1252, latin-1, utf-16).",
+        ) from exc
+    return text.lstrip("\ufeff").encode("utf-8")
+
+
+def _read_polars(
+    source: bytes | object,
+    display: str,
+    *,
+    sep: str,
+    skip_lines: int,
+    names: list[str],
+    null_values: Sequence[str],
+    decimal_comma: bool,
+    dialect: Dialect,
+) -> pl.DataFrame:
+    overrides: dict[str, type[pl.DataType] | pl.DataType] = {}
+    for _ in range(_MAX_RETRIES + 1):
+        try:
+            return pl.read_csv(
+                source,  # type: ignore[arg-type]
+                separator=sep,
+                skip_lines=skip_lines,
+                has_header=True,
+                new_columns=names,
+                schema_overrides=overrides or None,
+                null_values=list(null_values),
+                decimal_comma=decimal_comma,
+                infer_schema_length=10_000,
+                try_parse_dates=True,
+                raise_if_empty=False,
+                quote_char='"',
+            )
+        except pl.exceptions.PolarsError as exc:
+            message = str(exc)
+            match = _PARSE_ERROR.search(message)
+            if match and 0 < int(match.group(1)) <= len(names):
+                overrides[names[int(match.group(1)) - 1]] = pl.String
+                continue
+            if "more fields" in message or "found more" in message:
+                _raise_ragged(source, display, sep, dialect, len(names))
+            if overrides and len(overrides) >= _MAX_RETRIES:
+                break
+            raise DataFormatError(
+                f"cannot be read as a table ({message.splitlines()[0]})",
+                path=display,
+                hint="Check the delimiter and quoting, or pass --delimiter.",
+            ) from exc
+    # Many columns polars cannot type: read every column as text and type it ourselves.
+    try:
+        return pl.read_csv(
+            source,  # type: ignore[arg-type]
+            separator=sep,
+            skip_lines=skip_lines,
+            has_header=True,
+            new_columns=names,
+            infer_schema=False,
+            null_values=list(null_values),
+            raise_if_empty=False,
+            quote_char='"',
+        )
+    except pl.exceptions.PolarsError as exc:
+        raise DataFormatError(
+            f"cannot be read as a table ({str(exc).splitlines()[0]})",
+            path=display,
+            hint="Check the delimiter and quoting, or pass --delimiter.",
+        ) from exc
+
+
+def _raise_ragged(source: object, display: str, sep: str, dialect: Dialect, n: int) -> None:
+    data = source if isinstance(source, bytes) else None
+    locator = _Locator(display, None, data, sep, dialect, path=None if data is not None else source)
+    locator.scan(check=n)
+    raise DataFormatError(  # scan found nothing although polars did: say what polars said
+        f"a row has more than the {n} fields of the header",
+        path=display,
+        hint=_RAGGED_HINT,
+    )
+
+
+class _Locator:
+    """Maps 0-based data rows to 1-based physical file lines, scanning the text once when asked."""
+
+    def __init__(
+        self,
+        display: str,
+        raw: RawSource | None,
+        body: bytes | None,
+        sep: str,
+        dialect: Dialect,
+        path: object = None,
+    ) -> None:
+        self.display = display
+        self.raw = raw
+        self.body = body
+        self.sep = sep
+        self.dialect = dialect
+        self.path = path
+        self.cached: list[int] | None = None
+
+    def _text(self) -> str:
+        if self.body is not None:
+            data = self.body
+        elif self.raw is not None:
+            data = self.raw.read_all()
+        else:
+            with open(str(self.path), "rb") as handle:
+                data = handle.read()
+        return data.decode("utf-8", errors="replace").lstrip("\ufeff")
+
+    def scan(self, check: int | None = None) -> tuple[list[int], set[int]]:
+        """Lines of the data records and the indices of blank records (rows polars fills with nulls).
+
+        With ``check``, a record with another number of fields raises the ragged-row error.
+        """
+        text = self._text()
+        lines = text.split("\n")
+        start = self.dialect.header_index
+        display = self.display
+        data_lines: list[int] = []
+        blanks: set[int] = set()
+        if '"' not in text and self.sep != "\x1f":
+            # header is one physical line; each further line is one record
+            for offset, line in enumerate(lines[start + 1 :], start=start + 2):
+                if not line.strip("\r"):
+                    if offset - 1 < len(lines) - 1 or line:
+                        blanks.add(len(data_lines) + len(blanks))
+                    continue
+                if check is not None and check > 1:
+                    count = line.count(self.sep) + 1
+                    if count != check:
+                        self._ragged(display, offset, check, count)
+                data_lines.append(offset)
+            return data_lines, blanks
+        body = "\n".join(lines[start:])
+        reader = csv.reader(io.StringIO(body, newline=""), delimiter=self.sep, strict=False)
+        previous = 0
+        first = True
+        for record in reader:
+            first_line = start + previous + 1
+            previous = reader.line_num
+            if first:
+                first = False
+                continue
+            if not record or (len(record) == 1 and not record[0].strip()):
+                blanks.add(len(data_lines) + len(blanks))
+                continue
+            if check is not None and check > 1 and len(record) != check:
+                self._ragged(display, first_line, check, len(record))
+            data_lines.append(first_line)
+        return data_lines, blanks
+
+    @staticmethod
+    def _ragged(display: str, line: int, expected: int, found: int) -> None:
+        raise DataFormatError(
+            f"expected {expected} fields, found {found}",
+            path=display,
+            line=line,
+            hint=_RAGGED_HINT,
+        )
+
+    def lines(self, rows: list[int]) -> list[int | None]:
+        if self.cached is None:
+            self.cached, _ = self.scan()
+        return [self.cached[r] if 0 <= r < len(self.cached) else None for r in rows]

@@ -1,0 +1,110 @@
+"""The corpus: broken files fail with one clear line; awkward ones read with the expected shape."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from labsight.data.ingest import read_table
+from labsight.exceptions import DataFormatError, LabsightError, NotFoundError
+
+CORPUS = Path(__file__).parent.parent / "corpus"
+BROKEN = CORPUS / "broken"
+AWKWARD = CORPUS / "awkward"
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("empty.csv", r"empty\.csv: the file is empty \(0 bytes\)"),
+        ("whitespace_only.csv", r"whitespace_only\.csv: the file holds only whitespace"),
+        ("image.csv", r"image\.csv: is binary"),
+        ("random.bin", r"random\.bin: is not a table labsight can read"),
+        ("prose.txt", r"prose\.txt: does not look like a table"),
+        (
+            "ragged_long.csv",
+            r"ragged_long\.csv line 7: expected 5 fields, found 6\. "
+            r"Fix the row or quote the field that contains the delimiter\.",
+        ),
+        ("ragged_short.csv", r"ragged_short\.csv line 4: expected 5 fields, found 3\."),
+        ("truncated.csv.gz", r"truncated\.csv\.gz: the gzip file is truncated or corrupt"),
+        ("corrupt.parquet", r"corrupt\.parquet: is not a readable Parquet file"),
+        ("truncated.xlsx", r"truncated\.xlsx: is not a readable Excel workbook"),
+        ("not_a_zip.xlsx", r"not_a_zip\.xlsx: is not a readable Excel workbook"),
+        ("bad_line.jsonl", r"bad_line\.jsonl line 3: is not valid JSON lines"),
+    ],
+)
+def test_broken_file_fails_with_one_line(name: str, message: str) -> None:
+    with pytest.raises(DataFormatError, match=message) as info:
+        read_table(BROKEN / name)
+    assert "\n" not in str(info.value)
+    assert info.value.path == str(BROKEN / name)
+
+
+def test_every_broken_file_is_tested() -> None:
+    assert len(list(BROKEN.iterdir())) == 12
+
+
+def test_missing_path() -> None:
+    with pytest.raises(NotFoundError, match=r"nowhere\.csv: no such file"):
+        read_table(BROKEN / "nowhere.csv")
+
+
+def test_directory() -> None:
+    with pytest.raises(DataFormatError, match=r"broken: is a directory"):
+        read_table(BROKEN)
+
+
+@pytest.mark.parametrize(
+    ("name", "shape", "units"),
+    [
+        (
+            "european_preamble.csv",
+            (3, 4),
+            {"Temperatur (°C)": "degC", "Zeit [min]": "min", "Ausbeute [%]": "%"},
+        ),
+        ("utf16_tab.txt", (3, 3), {"conc [mM]": "mM"}),
+        ("quoted_newlines.csv", (3, 3), {"yield [%]": "%"}),
+        ("mixed_units.csv", (10, 3), {"time": "min", "temperature": "degC"}),
+        ("pipe_blank_lines.txt", (3, 3), {}),
+        ("aligned.dat", (3, 3), {}),
+        ("header_only.csv", (0, 3), {"temperature [degC]": "degC"}),
+        ("duplicate_headers.csv", (2, 4), {}),
+        ("latin1_semicolon.csv", (2, 2), {}),
+        ("data.csv.gz", (3, 2), {"value [g/L]": "g / L"}),
+        ("runs.xlsx", (6, 4), {"temperature [degC]": "degC", "yield [%]": "%"}),
+        ("records.ndjson", (2, 2), {}),
+        ("dates.csv", (2, 3), {}),
+    ],
+)
+def test_awkward_file_reads(name: str, shape: tuple[int, int], units: dict[str, str]) -> None:
+    table = read_table(AWKWARD / name, on_issue="ignore")
+    assert table.frame.shape == shape
+    for column, unit in units.items():
+        assert table.column(column).unit == unit
+
+
+def test_every_awkward_file_is_tested() -> None:
+    assert len(list(AWKWARD.iterdir())) == 13
+
+
+def test_european_preamble_values() -> None:
+    table = read_table(AWKWARD / "european_preamble.csv")
+    assert table.frame["Ausbeute [%]"].to_list() == [50.25, 61.5, 70.75]
+    assert table.source is not None
+    assert table.source.encoding == "cp1252"
+    assert table.source.preamble["Operator"] == "J. Doe"
+    assert table.row_lines == [6, 7, 8]
+
+
+def test_mixed_units_values() -> None:
+    table = read_table(AWKWARD / "mixed_units.csv", on_issue="ignore")
+    assert table.frame["time"].to_list()[-2:] == [120.0, 90.0]
+    assert table.frame["temperature"].to_list()[-2] == pytest.approx(26.85)
+    assert {f.check for f in table.findings} == {"unit_inconsistency"}
+
+
+def test_errors_are_labsight_errors() -> None:
+    with pytest.raises(LabsightError):
+        read_table(BROKEN / "empty.csv")
