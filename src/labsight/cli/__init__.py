@@ -26,7 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     wants_json = "--json" in args
     try:
-        app(args=args, prog_name="labsight", standalone_mode=False)
+        # Without standalone mode, Typer returns the code of a `raise typer.Exit(code)`.
+        code = app(args=args, prog_name="labsight", standalone_mode=False)
     except LabsightError as exc:
         if state.debug:
             raise
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err_console.print("interrupted; nothing was changed")
         return 130
-    except Exception as exc:
+    except Exception as exc:  # a bug: say so in one line, keep the traceback for --debug
         if state.debug:
             raise
         err_console.print(
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
             soft_wrap=True,
         )
         return 1
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 def run() -> None:  # pragma: no cover - console-script entry

@@ -174,6 +174,10 @@ def quality(
         str | None,
         typer.Option("--fail-on", help="Exit 1 when a finding this severe or worse is found."),
     ] = None,
+    na_values: Annotated[
+        list[str] | None,
+        typer.Option("--na-values", help="Extra cell texts meaning 'missing' (files only)."),
+    ] = None,
     json: JsonOpt = False,
 ) -> None:
     """What is wrong with the data: missing values and where they concentrate, outliers,
@@ -185,7 +189,13 @@ def quality(
             import labsight
 
             step("reading and checking")
-            report = labsight.quality(path, roles=roles, checks=check, multivariate=multivariate)
+            report = labsight.quality(
+                path,
+                roles=roles,
+                checks=check,
+                multivariate=multivariate,
+                na_values=na_values or (),
+            )
             title = str(path)
         else:
             ds = workspace().dataset(source)
@@ -304,7 +314,9 @@ def datasets_cmd(
     out.print(table)
 
 
-dataset_app = typer.Typer(help="One dataset: show (columns, lineage, versions), delete.", no_args_is_help=True)
+dataset_app = typer.Typer(
+    help="One dataset: show (columns, lineage, versions), delete.", no_args_is_help=True
+)
 app.add_typer(dataset_app, name="dataset")
 
 

@@ -31,8 +31,8 @@ def severity_summary(findings: Sequence[Any]) -> str:
 
 def findings_table(findings: Sequence[Any], title: str | None = None) -> RichTable:
     table = RichTable(title=title, show_lines=False, expand=False)
-    table.add_column("severity")
-    table.add_column("check")
+    table.add_column("severity", no_wrap=True)
+    table.add_column("check", no_wrap=True)
     table.add_column("column", overflow="fold")
     table.add_column("rows (0-based)", overflow="fold")
     table.add_column("finding", overflow="fold", ratio=3)

@@ -128,7 +128,7 @@ def _candidate(text: str, delimiter: str) -> _Candidate | None:
 def _consistent(cand: _Candidate) -> bool:
     total = cand.matching + cand.mismatches
     # a ragged row or two is the file's fault, not the delimiter's; prose is ragged everywhere
-    allowed = max(total // 10, 1 if cand.matching >= 3 else 0)
+    allowed = max(total // 10, 1 if cand.matching >= 2 else 0)
     return cand.mismatches <= allowed and (cand.matching >= 2 or total == 1)
 
 
