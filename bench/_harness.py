@@ -61,13 +61,21 @@ def write_section(name: str, markdown: str) -> None:
     """Replace (or append) the section ``name`` of BENCHMARKS.md, leaving the others as they are."""
     start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
     block = f"{start}\n{markdown.rstrip()}\n{end}"
-    text = BENCHMARKS.read_text() if BENCHMARKS.exists() else (
-        "# Benchmarks\n\nWritten by `make bench` (bench/run.py); do not edit by hand. Each number is the "
-        "median of several runs, each in a fresh process; ratios compare with the peer measured in the "
-        "same run on the same machine.\n"
+    text = (
+        BENCHMARKS.read_text()
+        if BENCHMARKS.exists()
+        else (
+            "# Benchmarks\n\nWritten by `make bench` (bench/run.py); do not edit by hand. Each number is the "
+            "median of several runs, each in a fresh process; ratios compare with the peer measured in the "
+            "same run on the same machine.\n"
+        )
     )
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
-    text = pattern.sub(lambda _m: block, text) if pattern.search(text) else f"{text.rstrip()}\n\n{block}\n"
+    text = (
+        pattern.sub(lambda _m: block, text)
+        if pattern.search(text)
+        else f"{text.rstrip()}\n\n{block}\n"
+    )
     tmp = BENCHMARKS.with_suffix(".md.part")
     tmp.write_text(text)
     tmp.replace(BENCHMARKS)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import ingest_quality  # noqa: E402
-from bench._harness import ROOT, machine, median_of, run_job, stamp, write_section  # noqa: E402
+from bench import ingest_quality
+from bench._harness import ROOT, machine, median_of, run_job, stamp, write_section
 
 
 def bench_ingest_quality(runs: int) -> None:

@@ -13,9 +13,7 @@ from labsight import ConflictError, InputError, NotFoundError, UnitError, Worksp
 
 def _state(ws: Workspace) -> tuple[list[str], int, list[str]]:
     """What a user could see: datasets, audit entries, stored files."""
-    files = sorted(
-        p.name for p in Path(ws.settings.artifacts_url).rglob("*") if p.is_file()
-    )
+    files = sorted(p.name for p in Path(ws.settings.artifacts_url).rglob("*") if p.is_file())
     return [d.name for d in ws.datasets(include_deleted=True)], len(ws.audit.entries()), files
 
 
@@ -89,10 +87,10 @@ def test_a_failed_ingest_changes_nothing(ws: Workspace, yield_csv: Path, tmp_pat
     before = _state(ws)
     ragged = tmp_path / "ragged.csv"
     ragged.write_text("a,b,c\n1,2,3\n4,5,6,7\n")
-    with pytest.raises(labsight.DataFormatError, match="ragged.csv line 3"):
+    with pytest.raises(labsight.DataFormatError, match=r"ragged\.csv line 3"):
         ws.ingest(ragged, name="ragged")
     missing = tmp_path / "nope.csv"
-    with pytest.raises(NotFoundError, match="nope.csv"):
+    with pytest.raises(NotFoundError, match=r"nope\.csv"):
         ws.ingest(missing)
     assert _state(ws) == before
     assert ws.audit.verify().ok
@@ -171,14 +169,19 @@ def test_delete_is_a_tombstone(ws: Workspace, yield_csv: Path) -> None:
     ws.delete("reactions", reason="uploaded twice")
     assert ws.datasets() == []
     (gone,) = ws.datasets(include_deleted=True)
-    assert gone.deleted and gone.deleted_by == "tester"
+    assert gone.deleted
+    assert gone.deleted_by == "tester"
     assert Path(ws.artifacts.path(ds.record.sha256)).is_file()
     with pytest.raises(NotFoundError, match="it was deleted"):
         ws.dataset("reactions")
     with pytest.raises(ConflictError, match="was deleted"):
         ws.ingest(yield_csv, name="reactions")
     entry = ws.audit.entries()[-1]
-    assert (entry.action, entry.old_value, entry.new_value) == ("dataset.delete", "active", "deleted")
+    assert (entry.action, entry.old_value, entry.new_value) == (
+        "dataset.delete",
+        "active",
+        "deleted",
+    )
     assert ws.audit.verify().ok
 
 

@@ -52,9 +52,14 @@ def _role_overrides(
     ids = [id] if isinstance(id, str) else list(id or [])
     for col in ids:
         merged[col] = "id"
-    for col, role in ((target, "target"), (group, "group"), (time, "time")):
-        if col:
-            merged[col] = role  # type: ignore[assignment]
+    named: tuple[tuple[str | None, Role], ...] = (
+        (target, "target"),
+        (group, "group"),
+        (time, "time"),
+    )
+    for column, role in named:
+        if column:
+            merged[column] = role
     return merged
 
 
@@ -506,7 +511,7 @@ class DatasetVersion:
         if isinstance(plan, CleaningPlan):
             return plan
         if Path(plan).is_file():
-            return CleaningPlan.load(plan)
+            return CleaningPlan.load(Path(plan))
         if isinstance(plan, str) and Path(plan).suffix not in (".yaml", ".yml", ".json"):
             return self.workspace.plan_of(plan)
         raise NotFoundError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,7 @@ def test_appended_entries_link_into_a_chain(db: Database) -> None:
         report = verify_chain(session)
     assert [r.seq for r in rows] == [1, 2, 3, 4, 5]
     assert rows[0].prev_hash == GENESIS
-    assert all(b.prev_hash == a.hash for a, b in zip(rows, rows[1:], strict=False))
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(rows))
     assert report.ok
     assert report.entries == 5
     assert report.head == rows[-1].hash
@@ -71,7 +72,8 @@ def test_reordered_entries_are_found(db: Database) -> None:
     with db.write() as session:
         two = session.get(AuditRow, 2)
         three = session.get(AuditRow, 3)
-        assert two is not None and three is not None
+        assert two is not None
+        assert three is not None
         fields = ["object_id", "version", "inputs", "outputs", "details", "prev_hash", "hash"]
         a = {f: getattr(two, f) for f in fields}
         b = {f: getattr(three, f) for f in fields}
@@ -118,15 +120,20 @@ def test_an_empty_log_verifies(tmp_path: Path) -> None:
 
 
 def test_a_failed_transaction_appends_nothing(db: Database) -> None:
-    with pytest.raises(RuntimeError), db.write() as session:
-        record(session, AuditEvent("dataset.ingest", "dataset", "x"), actor="bob")
-        raise RuntimeError("the operation failed after the audit entry was written")
+    def failing_operation() -> None:
+        with db.write() as session:
+            record(session, AuditEvent("dataset.ingest", "dataset", "x"), actor="bob")
+            raise RuntimeError("the operation failed after the audit entry was written")
+
+    with pytest.raises(RuntimeError, match="operation failed"):
+        failing_operation()
     with db.read() as session:
         report = verify_chain(session)
         head = session.get(AuditHeadRow, 1)
     assert report.ok
     assert report.entries == 5
-    assert head is not None and head.seq == 5
+    assert head is not None
+    assert head.seq == 5
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])

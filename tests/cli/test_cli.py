@@ -87,10 +87,14 @@ def test_quality_fail_on_exits_1(run: Run, tmp_path: Path) -> None:
     assert code == 1
 
 
-def test_clean_saves_a_plan_that_replays_on_a_file(run: Run, yield_csv: Path, tmp_path: Path) -> None:
+def test_clean_saves_a_plan_that_replays_on_a_file(
+    run: Run, yield_csv: Path, tmp_path: Path
+) -> None:
     run("ingest", str(yield_csv), "--name", "reactions")
     plan = tmp_path / "plan.yaml"
-    code, out, _ = run("clean", "reactions", "--impute", "median", "--save-plan", str(plan), "--json")
+    code, out, _ = run(
+        "clean", "reactions", "--impute", "median", "--save-plan", str(plan), "--json"
+    )
     assert code == 0, out
     data = json.loads(out)
     assert data["parent"].startswith("reactions@")

@@ -63,9 +63,7 @@ def _check_consistent(home: Path) -> int:
         return len(datasets)
 
 
-def test_kill_9_during_ingest_leaves_a_consistent_workspace(
-    tmp_path: Path, big_csv: Path
-) -> None:
+def test_kill_9_during_ingest_leaves_a_consistent_workspace(tmp_path: Path, big_csv: Path) -> None:
     # How long do three ingests take uninterrupted (after start-up)?
     start = time.perf_counter()
     proc = _spawn(tmp_path / "timing", big_csv, 3)

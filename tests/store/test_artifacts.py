@@ -45,9 +45,14 @@ def test_a_missing_file_is_reported(tmp_path: Path) -> None:
 
 def test_a_failed_write_leaves_no_temporary(tmp_path: Path) -> None:
     store = ArtifactStore(str(tmp_path / "a"))
-    with pytest.raises(RuntimeError), store.staging() as tmp:
-        tmp.write_bytes(b"half")
-        raise RuntimeError("crash while writing")
+
+    def crashing_writer() -> None:
+        with store.staging() as tmp:
+            tmp.write_bytes(b"half")
+            raise RuntimeError("crash while writing")
+
+    with pytest.raises(RuntimeError, match="crash while writing"):
+        crashing_writer()
     assert not list((tmp_path / "a" / "tmp").iterdir())
 
 

@@ -82,7 +82,9 @@ class Table:
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]
         if names != self.frame.columns:
-            raise ValueError(f"column metadata {names} does not match frame columns {self.frame.columns}")
+            raise ValueError(
+                f"column metadata {names} does not match frame columns {self.frame.columns}"
+            )
 
     @property
     def height(self) -> int:

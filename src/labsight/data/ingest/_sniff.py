@@ -128,7 +128,9 @@ def _candidate(text: str, delimiter: str) -> _Candidate | None:
 def _consistent(cand: _Candidate) -> bool:
     total = cand.matching + cand.mismatches
     # a ragged row or two is the file's fault, not the delimiter's; prose is ragged everywhere
-    allowed = max(total // 10, 1 if cand.matching >= 2 else 0)
+    # (a tiny table whose first line is the header may hold one ragged row: report it, not "no table")
+    tiny_ok = cand.matching >= 3 or (cand.matching >= 2 and cand.start == 0)
+    allowed = max(total // 10, 1 if tiny_ok else 0)
     return cand.mismatches <= allowed and (cand.matching >= 2 or total == 1)
 
 

@@ -1,0 +1,441 @@
+"""One fit function and one apply function per step kind, registered by the step's ``op`` name.
+
+A fit function looks at a table and returns the fitted :class:`CleaningStep` (or None when there
+is nothing to do); an apply function replays a step on any table with the same columns and returns
+the new table and a log of what changed. Everything is vectorised with polars / numpy.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from labsight.data.clean._plan import CleaningStep
+from labsight.data.quality._context import is_numeric, is_text, numeric_values
+from labsight.data.quality._labels import label_groups, label_key
+from labsight.data.quality._outliers import robust_bounds
+from labsight.data.table import ColumnInfo, Role, Table
+from labsight.exceptions import InputError
+
+__all__ = [
+    "APPLY",
+    "FIT",
+    "N_REPLICATES",
+    "OUTLIER_SUFFIX",
+    "SD_SUFFIX",
+]
+
+OUTLIER_SUFFIX = "__outlier"
+"""``<col>__outlier``: the boolean column ``--outliers flag`` adds (role ``id``, never a feature)."""
+SD_SUFFIX = "__sd"
+"""``<col>__sd``: the replicate standard deviation ``--replicates`` keeps (role ``id``)."""
+N_REPLICATES = "n_replicates"
+"""The number of rows averaged into each row by ``--replicates`` (role ``id``)."""
+DERIVED_ROLE: Role = "id"
+"""Role of derived columns: the one role that no check and no model treats as an input."""
+
+_MAX_LABELS = 1000  # text columns with more distinct values are free text, not categories
+
+Change = dict[str, Any]
+FitFunction = Callable[[Table, str], CleaningStep | None]
+ApplyFunction = Callable[[Table, CleaningStep], tuple[Table, list[Change]]]
+FIT: dict[str, FitFunction] = {}
+APPLY: dict[str, ApplyFunction] = {}
+
+
+def _fit(op: str) -> Callable[[FitFunction], FitFunction]:
+    def register(fn: FitFunction) -> FitFunction:
+        FIT[op] = fn
+        return fn
+
+    return register
+
+
+def _apply(op: str) -> Callable[[ApplyFunction], ApplyFunction]:
+    def register(fn: ApplyFunction) -> ApplyFunction:
+        APPLY[op] = fn
+        return fn
+
+    return register
+
+
+def _change(step: CleaningStep, column: str | None, rows: np.ndarray, **extra: Any) -> Change:
+    """One log entry; ``rows`` lists at most the first 1,000 rows, ``count`` is the total."""
+    return {
+        "op": step.op,
+        "method": step.method,
+        "column": column,
+        "count": int(rows.size),
+        "rows": rows[:1000].tolist(),
+        **extra,
+    }
+
+
+def _set_info(table: Table, name: str, **changes: Any) -> list[ColumnInfo]:
+    return [replace(c, **changes) if c.name == name else c for c in table.columns]
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+# --- labels ----------------------------------------------------------------------------------------
+
+
+def _label_columns(table: Table) -> list[str]:
+    return [
+        c.name
+        for c in table.columns
+        if c.role != "id"
+        and is_text(table.frame.schema[c.name])
+        and table.frame[c.name].n_unique() <= _MAX_LABELS
+    ]
+
+
+@_fit("labels")
+def fit_labels(table: Table, method: str) -> CleaningStep:
+    """Map every spelling variant to its label's most frequent spelling (per text column).
+
+    ``params["mapping"]`` holds the variants seen; ``params["labels"]`` the canonical spellings, so
+    a new batch's unseen variants of a known label (same case/space/symbol-insensitive key) are
+    mapped too.
+    """
+    mapping: dict[str, dict[str, str]] = {}
+    labels: dict[str, list[str]] = {}
+    columns = _label_columns(table)
+    for name in columns:
+        series = table.frame[name].cast(pl.String)
+        groups = label_groups(series)
+        col_map = {v: canon for canon, g in groups.items() for v in g if v != canon}
+        if col_map:
+            mapping[name] = col_map
+        canonical = set(series.drop_nulls().unique().to_list()) - set(col_map)
+        labels[name] = sorted(canonical)
+    return CleaningStep("labels", method, columns, {"mapping": mapping, "labels": labels})
+
+
+@_apply("labels")
+def apply_labels(table: Table, step: CleaningStep) -> tuple[Table, list[Change]]:
+    frame = table.frame
+    changes = []
+    mapping: dict[str, dict[str, str]] = step.params.get("mapping", {})
+    labels: dict[str, list[str]] = step.params.get("labels", {})
+    for name in step.columns or []:
+        series = frame[name].cast(pl.String)
+        known = dict(mapping.get(name, {}))
+        canon = list(labels.get(name, [])) + list(set(known.values()))
+        if canon:
+            keys = pl.select(label_key(pl.lit(pl.Series(canon, dtype=pl.String)))).to_series()
+            by_key = dict(zip(keys.to_list(), canon, strict=True))
+            uniques = series.drop_nulls().unique()
+            ukeys = pl.select(label_key(pl.lit(uniques))).to_series().to_list()
+            for value, key in zip(uniques.to_list(), ukeys, strict=True):
+                target = known.get(value, by_key.get(key, value))
+                if target != value:
+                    known[value] = target
+        if not known:
+            continue
+        hit = series.is_in(list(known)).fill_null(False)
+        rows = np.flatnonzero(hit.to_numpy())
+        frame = frame.with_columns(series.replace(known).alias(name))
+        changes.append(_change(step, name, rows, mapping=known))
+    return replace(table, frame=frame), changes
+
+
+# --- units -----------------------------------------------------------------------------------------
+
+
+@_fit("units")
+def fit_units(table: Table, method: str) -> CleaningStep:
+    """Convert each numeric column with a unit to the lab-canonical unit of its dimension."""
+    from labsight.data.units import preferred_unit, rename_unit_in_header
+
+    conversions: dict[str, dict[str, str]] = {}
+    for c in table.columns:
+        if c.unit is None or not is_numeric(table.frame.schema[c.name]):
+            continue
+        target = preferred_unit(c.unit)
+        if target != c.unit:
+            new_name = rename_unit_in_header(c.name, target)
+            conversions[c.name] = {"from": c.unit, "to": target, "name": new_name}
+    return CleaningStep("units", method, list(conversions), {"conversions": conversions})
+
+
+@_apply("units")
+def apply_units(table: Table, step: CleaningStep) -> tuple[Table, list[Change]]:
+    from labsight.data.units import convert
+
+    conversions: dict[str, dict[str, str]] = step.params.get("conversions", {})
+    frame, columns, changes = table.frame, list(table.columns), []
+    for name in step.columns or []:
+        conv = conversions.get(name)
+        if conv is None:
+            continue
+        info = next(c for c in columns if c.name == name)
+        source = info.unit or conv["from"]  # a new batch may be in another compatible unit
+        new_name = conv.get("name", name)
+        if new_name != name and new_name in frame.columns:
+            raise InputError(
+                f"cannot rename {name!r} to {new_name!r}: the table already has that column",
+                column=name,
+                hint="Rename one of the columns before cleaning",
+            )
+        values = convert(numeric_values(frame[name]), source, conv["to"])
+        converted = pl.Series(new_name, values, dtype=pl.Float64).fill_nan(None)
+        frame = frame.with_columns(converted.alias(name)).rename({name: new_name})
+        columns = [
+            replace(c, name=new_name, unit=conv["to"], dtype="float") if c.name == name else c
+            for c in columns
+        ]
+        rows = np.flatnonzero(frame[new_name].is_not_null().to_numpy())
+        changes.append(
+            _change(step, name, rows, from_unit=source, to_unit=conv["to"], new_name=new_name)
+        )
+    return Table(frame, columns, [], table.source, table.row_lines), changes
+
+
+# --- outliers --------------------------------------------------------------------------------------
+
+
+def _outlier_columns(table: Table) -> list[str]:
+    return [
+        c.name
+        for c in table.columns
+        if c.role not in ("id", "time", "group") and is_numeric(table.frame.schema[c.name])
+    ]
+
+
+@_fit("outliers")
+def fit_outliers(table: Table, method: str) -> CleaningStep:
+    """Robust bounds per numeric column: the same :func:`robust_bounds` the quality report uses.
+
+    Infinite bounds (no limit on that side) are stored as null.
+    """
+    names = _outlier_columns(table)
+    bounds: dict[str, dict[str, float | None]] = {}
+    for name in names:
+        b = robust_bounds(numeric_values(table.frame[name]), tests=len(names))
+        if b is not None:
+            bounds[name] = {"lower": _finite(b.lower), "upper": _finite(b.upper)}
+    return CleaningStep("outliers", method, list(bounds), {"bounds": bounds})
+
+
+def _bounds_of(step: CleaningStep, name: str) -> tuple[float, float]:
+    b = step.params.get("bounds", {}).get(name, {})
+    lower = b.get("lower")
+    upper = b.get("upper")
+    return (
+        -math.inf if lower is None else float(lower),
+        math.inf if upper is None else float(upper),
+    )
+
+
+@_apply("outliers")
+def apply_outliers(table: Table, step: CleaningStep) -> tuple[Table, list[Change]]:
+    frame, columns, changes = table.frame, list(table.columns), []
+    masks: dict[str, np.ndarray] = {}
+    for name in step.columns or []:
+        lower, upper = _bounds_of(step, name)
+        x = numeric_values(frame[name])
+        with np.errstate(invalid="ignore"):
+            masks[name] = (x < lower) | (x > upper)
+    if step.method == "flag":
+        for name, mask in masks.items():
+            flag = f"{name}{OUTLIER_SUFFIX}"
+            frame = frame.with_columns(pl.Series(flag, mask, dtype=pl.Boolean))
+            columns = [c for c in columns if c.name != flag]
+            columns.append(ColumnInfo(flag, "bool", None, DERIVED_ROLE))
+            changes.append(_change(step, name, np.flatnonzero(mask), flag_column=flag))
+        frame = frame.select([c.name for c in columns])
+        return Table(frame, columns, table.findings, table.source, table.row_lines), changes
+    if step.method == "drop":
+        drop = np.zeros(frame.height, dtype=bool)
+        for name, mask in masks.items():
+            drop |= mask
+            changes.append(_change(step, name, np.flatnonzero(mask)))
+        keep = np.flatnonzero(~drop)
+        lines = None if table.row_lines is None else [table.row_lines[i] for i in keep]
+        frame = frame.filter(pl.Series(~drop))
+        changes.append(_change(step, None, np.flatnonzero(drop), note="rows removed"))
+        return Table(frame, columns, [], table.source, lines), changes
+    for name, mask in masks.items():  # winsorize
+        lower, upper = _bounds_of(step, name)
+        col = pl.col(name)
+        if frame.schema[name].is_integer():
+            # Clip integers to the nearest integers inside the bounds, keeping the dtype.
+            lo = None if math.isinf(lower) else math.ceil(lower)
+            hi = None if math.isinf(upper) else math.floor(upper)
+            frame = frame.with_columns(col.clip(lo, hi))
+        else:
+            lo_f = None if math.isinf(lower) else lower
+            hi_f = None if math.isinf(upper) else upper
+            frame = frame.with_columns(col.cast(pl.Float64).clip(lo_f, hi_f))
+        changes.append(_change(step, name, np.flatnonzero(mask), lower=lower, upper=upper))
+    return Table(frame, columns, table.findings, table.source, table.row_lines), changes
+
+
+# --- impute ----------------------------------------------------------------------------------------
+
+
+def _impute_columns(table: Table) -> list[str]:
+    """Numeric input columns: role feature or condition (targets, ids, times are never imputed)."""
+    return [
+        c.name
+        for c in table.columns
+        if c.role in ("feature", "condition")
+        and is_numeric(table.frame.schema[c.name])
+        and not c.name.endswith(OUTLIER_SUFFIX)
+    ]
+
+
+@_fit("impute")
+def fit_impute(table: Table, method: str) -> CleaningStep:
+    """Mean/median: one value per numeric input column, fitted now, replayed as is.
+
+    Values flagged by an earlier ``outliers flag`` step are left out of the fit. kNN and iterative
+    imputation cannot be stored as a few numbers: they are refit on every table they are applied
+    to (``params["refit"] = True``).
+    """
+    names = _impute_columns(table)
+    if method in ("knn", "iterative"):
+        params: dict[str, Any] = {"refit": True}
+        params.update(
+            {"n_neighbors": 5} if method == "knn" else {"max_iter": 10, "random_state": 0}
+        )
+        return CleaningStep("impute", method, names, params)
+    values: dict[str, float] = {}
+    for name in names:
+        x = numeric_values(table.frame[name])
+        flag = f"{name}{OUTLIER_SUFFIX}"
+        if flag in table.frame.columns:
+            x = x[~table.frame[flag].fill_null(False).to_numpy()]
+        x = x[np.isfinite(x)]
+        if x.size:
+            values[name] = float(np.mean(x) if method == "mean" else np.median(x))
+    return CleaningStep("impute", method, list(values), {"values": values})
+
+
+@_apply("impute")
+def apply_impute(table: Table, step: CleaningStep) -> tuple[Table, list[Change]]:
+    frame, columns, changes = table.frame, list(table.columns), []
+    names = list(step.columns or [])
+    if step.method in ("knn", "iterative"):
+        filled = _refit_impute(frame, names, step)
+    else:
+        values = step.params.get("values", {})
+        filled = {n: pl.lit(float(values[n])) for n in names if n in values}
+    for name, fill in filled.items():
+        missing = frame[name].cast(pl.Float64).fill_nan(None).is_null()
+        rows = np.flatnonzero(missing.to_numpy())
+        if rows.size == 0:
+            continue
+        col = pl.col(name).cast(pl.Float64).fill_nan(None)
+        frame = frame.with_columns(col.fill_null(fill).alias(name))
+        columns = [replace(c, dtype="float") if c.name == name else c for c in columns]
+        changes.append(_change(step, name, rows))
+    return Table(frame, columns, table.findings, table.source, table.row_lines), changes
+
+
+def _refit_impute(frame: pl.DataFrame, names: list[str], step: CleaningStep) -> dict[str, Any]:
+    """Fit sklearn's KNNImputer / IterativeImputer on this table and return the filled columns."""
+    usable = [
+        n for n in names if frame[n].cast(pl.Float64).fill_nan(None).null_count() < frame.height
+    ]
+    if not usable or frame.height == 0:
+        return {}
+    data = np.column_stack([numeric_values(frame[n]) for n in usable])
+    if not np.isnan(data).any():
+        return {}
+    if step.method == "knn":
+        from sklearn.impute import KNNImputer
+
+        k = int(step.params.get("n_neighbors", 5))
+        result = KNNImputer(n_neighbors=max(1, min(k, frame.height - 1))).fit_transform(data)
+    else:
+        from sklearn.experimental import enable_iterative_imputer  # noqa: F401
+        from sklearn.impute import IterativeImputer
+
+        imputer = IterativeImputer(
+            max_iter=int(step.params.get("max_iter", 10)),
+            random_state=int(step.params.get("random_state", 0)),
+        )
+        result = imputer.fit_transform(data)
+    return {n: pl.Series(n, result[:, i]) for i, n in enumerate(usable)}
+
+
+# --- replicates ------------------------------------------------------------------------------------
+
+
+@_fit("replicates")
+def fit_replicates(table: Table, method: str) -> CleaningStep:
+    """Average replicate rows: group by the group column(s), else by every feature and condition.
+
+    Numeric measured columns are aggregated by ``method``; the targets' (or, without targets, every
+    measured column's) spread is kept as ``<col>__sd`` and the group size as ``n_replicates``.
+    Other columns keep their first value; id columns are dropped.
+    """
+    groups = table.by_role("group")
+    by = groups or [c.name for c in table.columns if c.role in ("feature", "condition")]
+    measured = [
+        c.name
+        for c in table.columns
+        if c.name not in by
+        and c.role not in ("id", "time", "group")
+        and is_numeric(table.frame.schema[c.name])
+    ]
+    targets = [m for m in measured if table.column(m).role == "target"]
+    return CleaningStep(
+        "replicates",
+        method,
+        by,
+        {"by": by, "measured": measured, "spread": targets or measured},
+    )
+
+
+@_apply("replicates")
+def apply_replicates(table: Table, step: CleaningStep) -> tuple[Table, list[Change]]:
+    by: list[str] = list(step.params.get("by", step.columns or []))
+    measured: list[str] = [m for m in step.params.get("measured", []) if m in table.frame.columns]
+    spread: list[str] = [s for s in step.params.get("spread", []) if s in measured]
+    if not by:
+        return table, []
+    agg = [
+        (pl.col(m).mean() if step.method == "mean" else pl.col(m).median()).alias(m)
+        for m in measured
+    ]
+    keep = [
+        c.name
+        for c in table.columns
+        if c.name not in by and c.name not in measured and c.role != "id"
+    ]
+    agg += [pl.col(k).first().alias(k) for k in keep]
+    agg += [pl.col(s).std().alias(f"{s}{SD_SUFFIX}") for s in spread]
+    agg.append(pl.len().cast(pl.Int64).alias(N_REPLICATES))
+    frame = table.frame.group_by(by, maintain_order=True).agg(agg)
+    infos = {c.name: c for c in table.columns}
+    columns: list[ColumnInfo] = []
+    for c in table.columns:
+        if c.name in by or c.name in keep:
+            columns.append(c)
+        elif c.name in measured:
+            columns.append(replace(c, dtype="float"))
+    columns += [ColumnInfo(f"{s}{SD_SUFFIX}", "float", infos[s].unit, DERIVED_ROLE) for s in spread]
+    columns.append(ColumnInfo(N_REPLICATES, "int", None, DERIVED_ROLE))
+    frame = frame.select([c.name for c in columns])
+    sizes = frame[N_REPLICATES].to_numpy()
+    merged = np.flatnonzero(sizes > 1)
+    changes = [
+        _change(
+            step,
+            None,
+            merged,
+            note=f"{table.height} rows -> {frame.height} rows ({merged.size} replicate groups)",
+            by=by,
+        )
+    ]
+    return Table(frame, columns, [], table.source, None), changes

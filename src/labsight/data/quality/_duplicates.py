@@ -1,0 +1,196 @@
+"""Duplicates: rows that repeat earlier rows, and columns that repeat other columns."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import polars as pl
+
+from labsight.data.findings import Finding
+from labsight.data.quality._context import CheckContext, is_text, numeric_values
+
+__all__ = ["check_duplicate_rows", "check_near_duplicate_columns", "pairwise_correlation"]
+
+_R_LIMIT = 0.9999
+SCREEN_ROWS = 200_000
+"""Correlation screens run on a fixed-seed sample of this many rows; candidates are confirmed on all."""
+_MAX_TEXT_COLUMNS = 40
+
+
+def check_duplicate_rows(ctx: CheckContext) -> list[Finding]:
+    """``duplicate``: rows equal to an earlier row in every column but the id column(s).
+
+    Rows that are empty in every such column are not counted (they are blank lines, and the
+    ``missing`` check already reports them).
+    """
+    ids = ctx.table.by_role("id")
+    cols = [c for c in ctx.frame.columns if c not in ids]
+    if ctx.n < 2 or not cols:
+        return []
+    data = ctx.frame.select(cols)
+    # Hash first (fast on millions of rows), then confirm candidates value by value.
+    hashes = data.hash_rows(seed=0)
+    first = (
+        pl.DataFrame({"h": hashes})
+        .with_row_index("i")
+        .select(pl.col("i").cast(pl.Int64).min().over("h"))
+        .to_series()
+        .to_numpy()
+    )
+    # Entirely empty rows are blank lines, not copies of a run.
+    empty = data.select(pl.all_horizontal(pl.all().is_null())).to_series().to_numpy()
+    later = np.flatnonzero((first != np.arange(ctx.n)) & ~empty)
+    if later.size == 0:
+        return []
+    earlier = first[later]
+    a, b = data[later.tolist()], data[earlier.tolist()]
+    same = np.ones(later.size, dtype=bool)
+    for c in cols:
+        same &= a[c].eq_missing(b[c]).fill_null(False).to_numpy()
+    later, earlier = later[same], earlier[same]
+    if later.size == 0:
+        return []
+    ignored = f" (ignoring id column(s) {', '.join(map(repr, ids))})" if ids else ""
+    pairs = [[int(x), int(y)] for x, y in zip(later[:100], earlier[:100], strict=True)]
+    return [
+        Finding(
+            check="duplicate",
+            column=None,
+            rows=later.tolist(),
+            severity="warning",
+            message=(
+                f"{later.size} row(s) repeat an earlier row exactly{ignored}: "
+                f"row {later[0]} repeats row {earlier[0]}"
+                + (f"; {ctx.describe_rows(later.tolist())} are copies" if later.size > 1 else "")
+            ),
+            suggestion=(
+                "Delete the copies if they were entered twice; if they are real replicates, add a "
+                "replicate column (role group) and average them with `labsight clean --replicates mean`"
+            ),
+            details={"pairs": pairs, "ignored_columns": ids},
+        )
+    ]
+
+
+def pairwise_correlation(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pearson correlation of every pair of columns over the rows where both are present.
+
+    Returns the correlation matrix and the matrix of pair counts. NaN marks missing values.
+    Computed with a few matrix products, so it is fast on millions of rows.
+    """
+    present = np.isfinite(data)
+    m = present.astype(np.float64)
+    means = np.nanmean(np.where(present, data, np.nan), axis=0) if data.size else np.zeros(0)
+    x = np.where(present, data - means, 0.0)
+    count = m.T @ m
+    sums = x.T @ m  # sums[i, j]: sum of column i over rows where j is present too
+    squares = (x * x).T @ m
+    cross = x.T @ x
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = cross - sums * sums.T / count
+        var_i = squares - sums**2 / count
+        r = cov / np.sqrt(var_i * var_i.T)
+    return r, count
+
+
+def _numeric_duplicates(ctx: CheckContext) -> list[Finding]:
+    names = [
+        c
+        for c in ctx.numeric(exclude_roles=("id", "target"))
+        if ctx.n_unique[c] > 1 and ctx.null_count[c] < ctx.n - 2
+    ]
+    if len(names) < 2:
+        return []
+    data = np.column_stack([numeric_values(ctx.frame[c]) for c in names])
+    sample = data
+    if ctx.n > SCREEN_ROWS:
+        sample = data[np.random.default_rng(0).choice(ctx.n, SCREEN_ROWS, replace=False)]
+    r, count = pairwise_correlation(sample)
+    findings = []
+    seen: set[int] = set()
+    for j in range(len(names)):
+        for i in range(j):
+            if i in seen or count[i, j] < 3 or not abs(r[i, j]) > _R_LIMIT:
+                continue
+            both = np.isfinite(data[:, i]) & np.isfinite(data[:, j])
+            if sample is not data:
+                full = float(np.corrcoef(data[both, i], data[both, j])[0, 1])
+                if not abs(full) > _R_LIMIT:
+                    continue
+                r[i, j] = full
+            slope, intercept = np.polyfit(data[both, i], data[both, j], 1)
+            identical = bool(np.array_equal(data[both, i], data[both, j]))
+            seen.add(j)
+            relation = (
+                "is identical to"
+                if identical
+                else f"is a linear copy of (≈ {slope:.6g} × {names[i]!r} + {intercept:.6g})"
+            )
+            findings.append(
+                Finding(
+                    check="near_duplicate_column",
+                    column=names[j],
+                    rows=[],
+                    severity="warning",
+                    message=f"{names[j]!r} {relation} {names[i]!r} (r = {r[i, j]:.6f})",
+                    suggestion=(
+                        f"Keep one of the two (drop {names[j]!r}): two copies of one quantity "
+                        "double its weight and split its importance in models"
+                    ),
+                    details={
+                        "other": names[i],
+                        "r": float(r[i, j]),
+                        "slope": float(slope),
+                        "intercept": float(intercept),
+                        "identical": identical,
+                    },
+                )
+            )
+            break
+    return findings
+
+
+def _text_duplicates(ctx: CheckContext) -> list[Finding]:
+    names = [
+        c.name
+        for c in ctx.table.columns
+        if c.role not in ("id", "target")
+        and (is_text(ctx.frame.schema[c.name]) or c.role == "condition")
+        and 2 <= ctx.n_unique[c.name] < ctx.n - ctx.null_count[c.name]
+    ][:_MAX_TEXT_COLUMNS]
+    if len(names) < 2:
+        return []
+    pairs = list(itertools.combinations(range(len(names)), 2))
+    joint = ctx.frame.select(
+        pl.struct(names[i], names[j]).n_unique().alias(f"{i}:{j}") for i, j in pairs
+    ).row(0)
+    distinct = ctx.frame.select(pl.col(c).n_unique() for c in names).row(0)
+    findings = []
+    seen: set[int] = set()
+    for (i, j), both in zip(pairs, joint, strict=True):
+        if j in seen or i in seen or not distinct[i] == distinct[j] == both:
+            continue
+        seen.add(j)
+        findings.append(
+            Finding(
+                check="near_duplicate_column",
+                column=names[j],
+                rows=[],
+                severity="warning",
+                message=(
+                    f"{names[j]!r} carries the same information as {names[i]!r}: each of their "
+                    f"{distinct[i]} values maps one-to-one onto the other's"
+                ),
+                suggestion=f"Keep one of the two (drop {names[j]!r}) so models see it once",
+                details={"other": names[i], "levels": int(distinct[i])},
+            )
+        )
+    return findings
+
+
+def check_near_duplicate_columns(ctx: CheckContext) -> list[Finding]:
+    """``near_duplicate_column``: numeric columns with ``|r| > 0.9999``, text columns that map 1:1."""
+    if ctx.n < 3:
+        return []
+    return _numeric_duplicates(ctx) + _text_duplicates(ctx)
