@@ -74,7 +74,7 @@ def test_outlier_rows_and_bounds() -> None:
     table = make_table({"yield [%]": x})
     [finding] = check_table(table, checks=["outlier"]).findings
     assert finding.rows == [17, 301]
-    assert "rows 17 (160), 301 (-80)" in finding.message
+    assert "row 17 = 160, row 301 = -80" in finding.message
     assert "--outliers flag" in finding.suggestion
     assert finding.details["n_low"] == 1
     assert finding.details["n_high"] == 1

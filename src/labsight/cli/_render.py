@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table as RichTable
 
 __all__ = ["columns_table", "findings_table", "rows_preview", "severity_summary"]
@@ -30,22 +31,24 @@ def severity_summary(findings: Sequence[Any]) -> str:
 
 
 def findings_table(findings: Sequence[Any], title: str | None = None) -> RichTable:
-    table = RichTable(title=title, show_lines=False, expand=False)
+    """Findings worst first; each finding's suggestion sits under its message."""
+    table = RichTable(title=title, show_lines=True, expand=False)
     table.add_column("severity", no_wrap=True)
     table.add_column("check", no_wrap=True)
-    table.add_column("column", overflow="fold")
-    table.add_column("rows (0-based)", overflow="fold")
-    table.add_column("finding", overflow="fold", ratio=3)
-    table.add_column("suggestion", overflow="fold", ratio=2)
+    table.add_column("column", overflow="fold", max_width=28)
+    table.add_column("rows (0-based)", overflow="fold", max_width=22)
+    table.add_column("finding → what to do", overflow="fold", ratio=1)
     for f in findings:
         style = _STYLE.get(f.severity, "")
+        text = escape(f.message)
+        if f.suggestion:
+            text += f"\n[dim]→ {escape(f.suggestion)}[/dim]"
         table.add_row(
             f"[{style}]{f.severity}[/{style}]",
             f.check,
-            f.column or "-",
+            escape(f.column or "-"),
             rows_preview(f.rows),
-            f.message,
-            f.suggestion,
+            text,
         )
     return table
 
@@ -57,5 +60,5 @@ def columns_table(columns: Sequence[Any], title: str | None = None) -> RichTable
     table.add_column("dtype")
     table.add_column("role")
     for c in columns:
-        table.add_row(c.name, c.unit or "-", c.dtype, c.role)
+        table.add_row(escape(c.name), escape(c.unit or "-"), c.dtype, c.role)
     return table

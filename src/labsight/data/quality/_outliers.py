@@ -228,7 +228,7 @@ def check_outliers(ctx: CheckContext) -> list[Finding]:
         if rows.size == 0:
             continue
         n_low = int(np.sum(x[rows] < bounds.lower))
-        examples = ", ".join(f"{r} ({_fmt(x[r])})" for r in rows[:5])
+        examples = ", ".join(f"row {r} = {_fmt(x[r])}" for r in rows[:5])
         more = f" and {rows.size - 5} more" if rows.size > 5 else ""
         scale = "" if bounds.transform == "none" else f", judged on a {bounds.transform} scale"
         findings.append(
@@ -238,9 +238,9 @@ def check_outliers(ctx: CheckContext) -> list[Finding]:
                 rows=rows.tolist(),
                 severity="warning",
                 message=(
-                    f"{rows.size} value(s) of {name!r} lie outside the robust range "
+                    f"{rows.size} {'value' if rows.size == 1 else 'values'} of {name!r} {'lies' if rows.size == 1 else 'lie'} outside the robust range "
                     f"{_fmt(bounds.lower)} to {_fmt(bounds.upper)} (median {_fmt(bounds.center)}, "
-                    f"robust z > {bounds.z:.2f}{scale}): rows {examples}{more}"
+                    f"robust z > {bounds.z:.2f}{scale}): {examples}{more}"
                 ),
                 suggestion=SUGGEST[0].upper() + SUGGEST[1:],
                 details={**bounds.to_dict(), "n_low": n_low, "n_high": int(rows.size) - n_low},

@@ -103,7 +103,7 @@ def check_physical_limits(ctx: CheckContext) -> list[Finding]:
             continue
         unit = f" {info.unit}" if info.unit else ""
         allowed = f"{low:g} to {high:g}{unit}" if np.isfinite(high) else f"at least {low:g}{unit}"
-        examples = ", ".join(f"{r} ({x[r]:.4g})" for r in bad[:5])
+        examples = ", ".join(f"row {r} = {x[r]:.4g}" for r in bad[:5])
         more = f" and {bad.size - 5} more" if bad.size > 5 else ""
         findings.append(
             Finding(
@@ -113,7 +113,7 @@ def check_physical_limits(ctx: CheckContext) -> list[Finding]:
                 severity="error",
                 message=(
                     f"{bad.size} value(s) of {info.name!r} are impossible for {what} column "
-                    f"(allowed {allowed}): rows {examples}{more}"
+                    f"(allowed {allowed}): {examples}{more}"
                 ),
                 suggestion=(
                     "Correct these entries (often a typing, sign or unit slip) or remove the rows; "
