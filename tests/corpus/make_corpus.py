@@ -91,6 +91,13 @@ def _awkward() -> dict[str, bytes]:
     files["dates.csv"] = (
         b"timestamp,day,ok\n2024-03-01T12:00:00,01.03.2024,yes\n2024-03-02T08:30:00,02.03.2024,no\n"
     )
+    files["trailing_semicolons.csv"] = (
+        b"Instrument: UV-1800\nsample;A260 [AU];A280 [AU]\n"
+        b"S1;1,204;0,611;\nS2;0,985;0,502;\nS3;1,530;0,790;\n"
+    )
+    files["trailing_commas_crlf.csv"] = (
+        b"run,temperature [degC],yield [%],\r\n1,60,41.5,\r\n2,70,48.0,\r\n3,80,55.2,\r\n"
+    )
     return files
 
 

@@ -76,6 +76,8 @@ def test_directory() -> None:
         ("runs.xlsx", (6, 4), {"temperature [degC]": "degC", "yield [%]": "%"}),
         ("records.ndjson", (2, 2), {}),
         ("dates.csv", (2, 3), {}),
+        ("trailing_semicolons.csv", (3, 3), {"A260 [AU]": "AU"}),
+        ("trailing_commas_crlf.csv", (3, 3), {"yield [%]": "%"}),
     ],
 )
 def test_awkward_file_reads(name: str, shape: tuple[int, int], units: dict[str, str]) -> None:
@@ -86,7 +88,7 @@ def test_awkward_file_reads(name: str, shape: tuple[int, int], units: dict[str, 
 
 
 def test_every_awkward_file_is_tested() -> None:
-    assert len(list(AWKWARD.iterdir())) == 13
+    assert len(list(AWKWARD.iterdir())) == 15
 
 
 def test_european_preamble_values() -> None:
@@ -108,3 +110,30 @@ def test_mixed_units_values() -> None:
 def test_errors_are_labsight_errors() -> None:
     with pytest.raises(LabsightError):
         read_table(BROKEN / "empty.csv")
+
+
+def test_trailing_delimiters_are_not_a_column() -> None:
+    table = read_table(AWKWARD / "trailing_semicolons.csv")
+    assert table.frame.columns == ["sample", "A260 [AU]", "A280 [AU]"]
+    assert table.frame["A260 [AU]"].to_list() == [1.204, 0.985, 1.53]
+    assert table.source is not None
+    assert table.source.preamble == {"Instrument": "UV-1800"}
+
+
+def test_a_short_row_deep_in_a_large_file_is_named(tmp_path: Path) -> None:
+    # Above 16 MB the exact line scan is skipped; a row with too few fields must still be caught.
+    import numpy as np
+    import polars as pl
+
+    rng = np.random.default_rng(1)
+    frame = pl.DataFrame({f"c{i}": rng.normal(size=170_000) for i in range(6)})
+    path = tmp_path / "large.csv"
+    frame.write_csv(path)
+    lines = path.read_text().split("\n")
+    lines[150_000] = ",".join(lines[150_000].split(",")[:4])
+    path.write_text("\n".join(lines))
+    assert path.stat().st_size > 16 * 1024 * 1024
+    with pytest.raises(
+        DataFormatError, match=r"large\.csv line 150001: expected 6 fields, found 4"
+    ):
+        read_table(path)

@@ -84,6 +84,7 @@ class Dialect:
     preamble: dict[str, str] = field(default_factory=dict)
     decimal_comma: bool = False
     n_fields: int = 1
+    trailing_delimiter: bool = False  # every line ends with one delimiter too many
 
 
 @dataclass
@@ -153,15 +154,27 @@ def sniff_dialect(
     if best is None:
         return _single_column(text) if delimiter is None else None
     header_line, header = best.records[best.start]
-    preamble = _preamble(text, header_line)
     data = [fields for _, fields in best.records[best.start + 1 :]]
+    trailing = False
+    full = [f for f in data if len(f) == best.n_fields]
+    if best.delimiter.strip() and full and all(not f[-1].strip() for f in full):
+        # Every row ends in an empty field: a delimiter after the last value, as some
+        # instrument and spreadsheet exports write. The header may or may not have one too.
+        above = best.records[best.start - 1] if best.start > 0 else None
+        if above is not None and len(above[1]) == best.n_fields - 1:
+            header_line, header = above
+            trailing = True
+        elif not header[-1].strip():
+            header = header[:-1]
+            trailing = True
     return Dialect(
         delimiter=best.delimiter,
         header_index=header_line,
         header=[h.strip() for h in header],
-        preamble=preamble,
+        preamble=_preamble(text, header_line),
         decimal_comma=best.delimiter != "," and _has_decimal_comma(data),
-        n_fields=best.n_fields,
+        n_fields=len(header) if trailing else best.n_fields,
+        trailing_delimiter=trailing,
     )
 
 

@@ -13,6 +13,7 @@ import io
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -87,6 +88,9 @@ def read_text(
         text = (body if body is not None else raw.read_all()).decode("utf-8", errors="replace")
         body = "\n".join("\t".join(line.split()) for line in text.split("\n")).encode("utf-8")
     sep = {"": "\x1f", " ": "\t"}.get(dialect.delimiter, dialect.delimiter)
+    if dialect.trailing_delimiter:
+        data = body if body is not None else raw.read_all()
+        body = re.sub(re.escape(sep).encode() + rb"[ \t]*(\r?)$", rb"\1", data, flags=re.M)
     use_comma = dialect.decimal_comma if decimal_comma is None else decimal_comma
     names, renamed = unique_names(dialect.header)
     frame = _read_polars(
@@ -122,6 +126,8 @@ def read_text(
                 frame = frame[[i for i in range(frame.height) if i not in blanks]]
             row_lines = lines if len(lines) <= MAX_ROW_LINES else None
             locator.cached = lines
+    if not scanned and len(names) > 1 and sep != "\x1f":
+        _check_short_rows(body if body is not None else raw.path, locator, sep, len(names))
     if not scanned and frame.height and frame.width:
         empty = pl.all_horizontal(pl.all().is_null())
         if frame.select(empty.any()).item():
@@ -225,6 +231,38 @@ def _read_polars(
             path=display,
             hint="Check the delimiter and quoting, or pass --delimiter.",
         ) from exc
+
+
+def _check_short_rows(source: bytes | object, locator: _Locator, sep: str, n: int) -> None:
+    """Find a row with too few fields in a large file (polars would fill it with nulls).
+
+    A streaming pass counts delimiters per line, leaving aside lines with quotes (whose fields may
+    hold delimiters or span lines); only when one is short does the exact scan run, to name it.
+    """
+    options: dict[str, Any] = {
+        "separator": "\x1f",
+        "has_header": False,
+        "quote_char": None,
+        "new_columns": ["line"],
+        "infer_schema": False,
+        "skip_lines": locator.dialect.header_index + 1,
+    }
+    if isinstance(source, bytes):
+        lines = pl.read_csv(io.BytesIO(source), **options).lazy()
+    else:
+        lines = pl.scan_csv(str(source), **options)
+    line = pl.col("line")
+    short = (
+        lines.filter(
+            (line.str.count_matches(sep, literal=True) < n - 1)
+            & ~line.str.contains('"', literal=True)
+            & (line.str.strip_chars() != "")
+        )
+        .head(1)
+        .collect(engine="streaming")
+    )
+    if short.height:
+        locator.scan(check=n)  # raises, naming the line
 
 
 def _raise_ragged(source: object, display: str, sep: str, dialect: Dialect, n: int) -> None:
