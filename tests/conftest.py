@@ -8,8 +8,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 import labsight
+
+# CI runs the same examples every time (a red build must be reproducible); locally Hypothesis keeps
+# exploring new ones. No deadline: a slow shared machine is not a bug.
+settings.register_profile("ci", derandomize=True, deadline=None)
+settings.register_profile("dev", deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
 
 PG_ENV = "LABSIGHT_TEST_PG_URL"
 

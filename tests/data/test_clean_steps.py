@@ -12,21 +12,13 @@ from hypothesis import strategies as st
 
 from labsight.data.clean import CleaningPlan, apply_plan, build_plan
 from labsight.data.quality import check_table
-from labsight.data.table import ColumnInfo, Table
-
-_DTYPES = {pl.Float64: "float", pl.Int64: "int", pl.String: "string", pl.Boolean: "bool"}
+from labsight.data.table import Table
 
 
 def make_table(
     data: dict[str, Any], roles: dict[str, Any] | None = None, units: dict[str, str] | None = None
 ) -> Table:
-    frame = pl.DataFrame(data)
-    roles, units = roles or {}, units or {}
-    cols = [
-        ColumnInfo(c, _DTYPES.get(frame.schema[c], "string"), units.get(c), roles.get(c, "feature"))
-        for c in frame.columns
-    ]
-    return Table(frame, cols)
+    return Table.from_frame(pl.DataFrame(data), roles=roles, units=units)  # type: ignore[arg-type]
 
 
 def batch(seed: int, n: int = 200) -> Table:

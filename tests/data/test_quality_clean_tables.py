@@ -9,21 +9,13 @@ import polars as pl
 import pytest
 
 from labsight.data.quality import check_table, robust_bounds
-from labsight.data.table import ColumnInfo, Table
-
-_DTYPES = {pl.Float64: "float", pl.Int64: "int", pl.String: "string", pl.Boolean: "bool"}
+from labsight.data.table import Table
 
 
 def make_table(
     data: dict[str, Any], roles: dict[str, Any] | None = None, units: dict[str, str] | None = None
 ) -> Table:
-    frame = pl.DataFrame(data)
-    roles, units = roles or {}, units or {}
-    cols = [
-        ColumnInfo(c, _DTYPES.get(frame.schema[c], "string"), units.get(c), roles.get(c, "feature"))
-        for c in frame.columns
-    ]
-    return Table(frame, cols)
+    return Table.from_frame(pl.DataFrame(data), roles=roles, units=units)  # type: ignore[arg-type]
 
 
 def clean_lab_table(n: int, seed: int) -> Table:

@@ -16,17 +16,11 @@ from labsight.data.quality import CHECKS, QualityReport, check_table
 from labsight.data.table import ColumnInfo, Table
 from labsight.exceptions import InputError
 
-_DTYPES = {pl.Float64: "float", pl.Int64: "int", pl.String: "string", pl.Boolean: "bool"}
 
-
-def make_table(data: dict[str, Any], roles: dict[str, Any] | None = None) -> Table:
-    frame = pl.DataFrame(data)
-    roles = roles or {}
-    cols = [
-        ColumnInfo(c, _DTYPES.get(frame.schema[c], "string"), None, roles.get(c, "feature"))
-        for c in frame.columns
-    ]
-    return Table(frame, cols)
+def make_table(
+    data: dict[str, Any], roles: dict[str, Any] | None = None, units: dict[str, str] | None = None
+) -> Table:
+    return Table.from_frame(pl.DataFrame(data), roles=roles, units=units)  # type: ignore[arg-type]
 
 
 def test_public_namespace() -> None:

@@ -13,12 +13,12 @@ from sqlalchemy.orm import Session
 
 from labsight.store._rows import AuditHeadRow, AuditRow
 
-__all__ = ["GENESIS", "ChainReport", "entry_hash", "verify_chain"]
+__all__ = ["GENESIS", "HASHED_FIELDS", "ChainReport", "entry_hash", "verify_chain"]
 
 GENESIS = "0" * 64
 """The ``prev_hash`` of the first entry."""
 
-_HASHED = (
+HASHED_FIELDS = (
     "seq",
     "created",
     "actor",
@@ -38,13 +38,13 @@ _HASHED = (
 
 def entry_hash(fields: dict[str, Any]) -> str:
     """sha256 over the canonical JSON of an entry's fields (all but ``hash`` itself)."""
-    payload = {name: fields[name] for name in _HASHED}
+    payload = {name: fields[name] for name in HASHED_FIELDS}
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def row_fields(row: AuditRow) -> dict[str, Any]:
-    return {name: getattr(row, name) for name in _HASHED}
+    return {name: getattr(row, name) for name in HASHED_FIELDS}
 
 
 @dataclass(frozen=True)

@@ -7,29 +7,14 @@ import io
 import json
 from collections.abc import Sequence
 
+from labsight.audit.chain import HASHED_FIELDS
 from labsight.exceptions import InputError
 from labsight.store.entities import AuditEntry
 
 __all__ = ["EXPORT_FORMATS", "render_export"]
 
 EXPORT_FORMATS = ("csv", "jsonl")
-_COLUMNS = [
-    "seq",
-    "created",
-    "actor",
-    "action",
-    "object_type",
-    "object_id",
-    "version",
-    "old_value",
-    "new_value",
-    "reason",
-    "inputs",
-    "outputs",
-    "details",
-    "prev_hash",
-    "hash",
-]
+_COLUMNS = [*HASHED_FIELDS, "hash"]
 
 
 def render_export(entries: Sequence[AuditEntry], fmt: str) -> str:

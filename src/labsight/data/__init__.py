@@ -3,5 +3,5 @@
 Subpackages: ``ingest`` (one reader per format), ``units`` (the one pint registry), ``quality``
 (checks that produce a :class:`~labsight.data.quality.QualityReport`), ``clean`` (replayable cleaning
 plans). ``table`` and ``findings`` hold the types they share. Imports nothing else from labsight but
-``labsight.exceptions``.
+``labsight.exceptions`` and the leaf helper ``labsight._atomic`` (atomic file writes).
 """

@@ -9,12 +9,27 @@ import polars as pl
 
 from labsight.data.findings import Finding
 
-__all__ = ["ROLES", "ColumnInfo", "Role", "SourceInfo", "Table"]
+__all__ = ["ROLES", "ColumnInfo", "Role", "SourceInfo", "Table", "dtype_name"]
 
 Role = Literal["id", "feature", "target", "group", "time", "condition"]
 ROLES: tuple[Role, ...] = ("id", "feature", "target", "group", "time", "condition")
 """Column roles. ``condition``: a categorical setting of a run (operator, catalyst, instrument);
 ``feature``: any other input; ``group``: replicate/batch label; ``time``: a timestamp."""
+
+
+def dtype_name(dtype: pl.DataType) -> str:
+    """labsight's name for a polars dtype: float, int, bool, string, datetime, date."""
+    if dtype.is_float():
+        return "float"
+    if dtype.is_integer():
+        return "int"
+    if dtype == pl.Boolean:
+        return "bool"
+    if isinstance(dtype, pl.Datetime):
+        return "datetime"
+    if dtype == pl.Date:
+        return "date"
+    return "string"
 
 
 @dataclass(frozen=True)
@@ -85,6 +100,29 @@ class Table:
             raise ValueError(
                 f"column metadata {names} does not match frame columns {self.frame.columns}"
             )
+
+    @classmethod
+    def from_frame(
+        cls,
+        frame: pl.DataFrame,
+        *,
+        roles: dict[str, Role] | None = None,
+        units: dict[str, str | None] | None = None,
+    ) -> Table:
+        """A table from a polars frame already in memory; roles default to ``feature``.
+
+        Examples
+        --------
+        >>> t = Table.from_frame(pl.DataFrame({"T": [20.0, 25.0], "y": [1, 2]}), roles={"y": "target"})
+        >>> [(c.name, c.dtype, c.role) for c in t.columns]
+        [('T', 'float', 'feature'), ('y', 'int', 'target')]
+        """
+        roles, units = roles or {}, units or {}
+        columns = [
+            ColumnInfo(name, dtype_name(dtype), units.get(name), roles.get(name, "feature"))
+            for name, dtype in frame.schema.items()
+        ]
+        return cls(frame, columns)
 
     @property
     def height(self) -> int:

@@ -14,14 +14,13 @@ A plan file looks like::
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from labsight._atomic import atomic_write_text
 from labsight.exceptions import InputError
 
 __all__ = ["FORMAT_VERSION", "METHODS", "OPS", "CleaningPlan", "CleaningStep"]
@@ -222,18 +221,7 @@ class CleaningPlan:
             if path.suffix.lower() == ".json"
             else self.to_yaml()
         )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return atomic_write_text(path, text)
 
     @classmethod
     def load(cls, path: str | Path) -> CleaningPlan:

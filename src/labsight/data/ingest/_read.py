@@ -17,11 +17,10 @@ from labsight.data.ingest._types import (
     DEFAULT_NA_VALUES,
     CellIssues,
     UnitMix,
-    dtype_name,
     type_frame,
 )
 from labsight.data.roles import infer_roles
-from labsight.data.table import ColumnInfo, Role, SourceInfo, Table
+from labsight.data.table import ColumnInfo, Role, SourceInfo, Table, dtype_name
 from labsight.exceptions import DataFormatError, InputError, LabsightWarning
 
 __all__ = ["OnIssue", "read_table"]

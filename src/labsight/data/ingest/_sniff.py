@@ -157,16 +157,17 @@ def sniff_dialect(
     data = [fields for _, fields in best.records[best.start + 1 :]]
     trailing = False
     full = [f for f in data if len(f) == best.n_fields]
-    if best.delimiter.strip() and full and all(not f[-1].strip() for f in full):
-        # Every row ends in an empty field: a delimiter after the last value, as some
-        # instrument and spreadsheet exports write. The header may or may not have one too.
+    if best.delimiter.strip() and full and all(not f[-1].strip() for f in [header, *full]):
+        # Every line, the first one included, ends in an empty field: a delimiter after the last
+        # value, as some instrument and spreadsheet exports write. Either the header has one too,
+        # or the header is the line above with one field fewer (and what looked like the header
+        # was the first data row).
         above = best.records[best.start - 1] if best.start > 0 else None
         if above is not None and len(above[1]) == best.n_fields - 1:
             header_line, header = above
-            trailing = True
-        elif not header[-1].strip():
+        else:
             header = header[:-1]
-            trailing = True
+        trailing = True
     return Dialect(
         delimiter=best.delimiter,
         header_index=header_line,

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
+from labsight.data.table import dtype_name
 from labsight.data.units import convert, is_compatible, parse_unit, split_header, split_value_unit
 from labsight.exceptions import UnitError
 
-__all__ = ["DEFAULT_NA_VALUES", "CellIssues", "TypedFrame", "UnitMix", "dtype_name", "type_frame"]
+__all__ = ["DEFAULT_NA_VALUES", "CellIssues", "TypedFrame", "UnitMix", "type_frame"]
 
 DEFAULT_NA_VALUES: tuple[str, ...] = (
     "",
@@ -85,21 +86,6 @@ class TypedFrame:
     units: dict[str, str | None]
     issues: list[CellIssues]
     mixes: list[UnitMix]
-
-
-def dtype_name(dtype: pl.DataType) -> str:
-    """labsight's name for a polars dtype: float, int, bool, string, datetime, date."""
-    if dtype.is_float():
-        return "float"
-    if dtype.is_integer():
-        return "int"
-    if dtype == pl.Boolean:
-        return "bool"
-    if isinstance(dtype, pl.Datetime):
-        return "datetime"
-    if dtype == pl.Date:
-        return "date"
-    return "string"
 
 
 def type_frame(
