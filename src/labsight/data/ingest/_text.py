@@ -11,10 +11,10 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
+import numpy as np
 import polars as pl
 
 from labsight.data.ingest._registry import SMALL_BYTES, RawSource
@@ -233,36 +233,73 @@ def _read_polars(
         ) from exc
 
 
+_CHUNK = 4 * 1024 * 1024
+
+
+def _chunks(source: bytes | object) -> Iterator[bytes]:
+    if isinstance(source, bytes):
+        for start in range(0, len(source), _CHUNK):
+            yield source[start : start + _CHUNK]
+        return
+    with open(str(source), "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            yield chunk
+
+
 def _check_short_rows(source: bytes | object, locator: _Locator, sep: str, n: int) -> None:
     """Find a row with too few fields in a large file (polars would fill it with nulls).
 
-    A streaming pass counts delimiters per line, leaving aside lines with quotes (whose fields may
-    hold delimiters or span lines); only when one is short does the exact scan run, to name it.
+    The file is read in chunks and each line's delimiters are counted with numpy, leaving aside
+    blank lines and lines with quotes (whose fields may hold delimiters or span lines). Memory stays
+    at a few chunks whatever the file's size; the first short line is named exactly.
     """
-    options: dict[str, Any] = {
-        "separator": "\x1f",
-        "has_header": False,
-        "quote_char": None,
-        "new_columns": ["line"],
-        "infer_schema": False,
-        "skip_lines": locator.dialect.header_index + 1,
-    }
-    if isinstance(source, bytes):
-        lines = pl.read_csv(io.BytesIO(source), **options).lazy()
-    else:
-        lines = pl.scan_csv(str(source), **options)
-    line = pl.col("line")
-    short = (
-        lines.filter(
-            (line.str.count_matches(sep, literal=True) < n - 1)
-            & ~line.str.contains('"', literal=True)
-            & (line.str.strip_chars() != "")
-        )
-        .head(1)
-        .collect(engine="streaming")
+    sep_byte, newline, quote = ord(sep), ord("\n"), ord('"')
+    skip = locator.dialect.header_index + 1  # lines up to and including the header
+    line_no = 0  # lines completed so far
+    carry = b""
+    for chunk in _chunks(source):
+        buf = carry + chunk
+        ends = np.flatnonzero(np.frombuffer(buf, np.uint8) == newline)
+        if ends.size == 0:
+            carry = buf
+            continue
+        carry = buf[ends[-1] + 1 :]
+        _short_line(buf[: ends[-1] + 1], ends, line_no, skip, sep_byte, quote, n, locator)
+        line_no += ends.size
+    if carry:
+        tail = carry + b"\n"
+        ends = np.array([len(tail) - 1])
+        _short_line(tail, ends, line_no, skip, sep_byte, quote, n, locator)
+
+
+def _short_line(
+    buf: bytes,
+    ends: np.ndarray,
+    line_no: int,
+    skip: int,
+    sep_byte: int,
+    quote: int,
+    n: int,
+    locator: _Locator,
+) -> None:
+    arr = np.frombuffer(buf, np.uint8)
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    # Delimiters (and quotes) per line: where their positions fall between the line ends.
+    before_end = np.searchsorted(np.flatnonzero(arr == sep_byte), ends)
+    fields = np.diff(np.concatenate(([0], before_end))) + 1
+    quote_pos = np.flatnonzero(arr == quote)
+    quoted = (
+        np.diff(np.concatenate(([0], np.searchsorted(quote_pos, ends)))) > 0
+        if quote_pos.size
+        else np.zeros(ends.size, dtype=bool)
     )
-    if short.height:
-        locator.scan(check=n)  # raises, naming the line
+    length = ends - starts  # without the newline; a lone "\r" counts as blank
+    blank = (length == 0) | ((length == 1) & (arr[np.maximum(ends - 1, 0)] == ord("\r")))
+    numbers = line_no + np.arange(ends.size)  # 0-based physical line of each
+    short = (fields < n) & ~quoted & ~blank & (numbers >= skip)
+    if short.any():
+        first = int(np.flatnonzero(short)[0])
+        locator._ragged(locator.display, int(numbers[first]) + 1, n, int(fields[first]))
 
 
 def _raise_ragged(source: object, display: str, sep: str, dialect: Dialect, n: int) -> None:

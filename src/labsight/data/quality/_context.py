@@ -50,11 +50,12 @@ class CheckContext:
 
     @cached_property
     def n_unique(self) -> dict[str, int]:
-        """Distinct non-null values per column (one polars pass)."""
-        if self.n == 0 or not self.frame.columns:
-            return dict.fromkeys(self.frame.columns, 0)
-        row = self.frame.select(pl.all().drop_nulls().n_unique()).row(0)
-        return dict(zip(self.frame.columns, (int(v) for v in row), strict=True))
+        """Distinct non-null values per column.
+
+        One column at a time: counting all columns at once builds every column's hash set
+        together, which on a million rows costs more memory than the table itself.
+        """
+        return {name: int(self.frame[name].drop_nulls().n_unique()) for name in self.frame.columns}
 
     @cached_property
     def null_count(self) -> dict[str, int]:

@@ -13,7 +13,7 @@ from labsight.data.quality._context import CheckContext, is_text, numeric_values
 __all__ = ["check_duplicate_rows", "check_near_duplicate_columns", "pairwise_correlation"]
 
 _R_LIMIT = 0.9999
-SCREEN_ROWS = 200_000
+SCREEN_ROWS = 100_000
 """Correlation screens run on a fixed-seed sample of this many rows; candidates are confirmed on all."""
 _MAX_TEXT_COLUMNS = 40
 
@@ -31,19 +31,21 @@ def check_duplicate_rows(ctx: CheckContext) -> list[Finding]:
     data = ctx.frame.select(cols)
     # Hash first (fast on millions of rows), then confirm candidates value by value.
     hashes = data.hash_rows(seed=0)
+    # Entirely empty rows are blank lines, not copies of a run.
+    empty = data.select(pl.all_horizontal(pl.all().is_null())).to_series()
+    candidates = np.flatnonzero((hashes.is_duplicated() & ~empty).to_numpy())
+    if candidates.size == 0:
+        return []
     first = (
-        pl.DataFrame({"h": hashes})
-        .with_row_index("i")
-        .select(pl.col("i").cast(pl.Int64).min().over("h"))
+        pl.DataFrame({"h": hashes.gather(candidates), "i": candidates})
+        .select(pl.col("i").min().over("h"))
         .to_series()
         .to_numpy()
     )
-    # Entirely empty rows are blank lines, not copies of a run.
-    empty = data.select(pl.all_horizontal(pl.all().is_null())).to_series().to_numpy()
-    later = np.flatnonzero((first != np.arange(ctx.n)) & ~empty)
+    keep = first != candidates
+    later, earlier = candidates[keep], first[keep]
     if later.size == 0:
         return []
-    earlier = first[later]
     a, b = data[later.tolist()], data[earlier.tolist()]
     same = np.ones(later.size, dtype=bool)
     for c in cols:
@@ -102,10 +104,14 @@ def _numeric_duplicates(ctx: CheckContext) -> list[Finding]:
     ]
     if len(names) < 2:
         return []
-    data = np.column_stack([numeric_values(ctx.frame[c]) for c in names])
-    sample = data
-    if ctx.n > SCREEN_ROWS:
-        sample = data[np.random.default_rng(0).choice(ctx.n, SCREEN_ROWS, replace=False)]
+    # Screen on a sample (only the sampled rows are copied out of the frame), confirm on all rows.
+    frame = ctx.frame.select(names)
+    sampled = ctx.n > SCREEN_ROWS
+    if sampled:
+        picks = np.sort(np.random.default_rng(0).choice(ctx.n, SCREEN_ROWS, replace=False))
+        frame = frame[picks]
+    sample = np.column_stack([numeric_values(frame[c]) for c in names])
+    del frame
     r, count = pairwise_correlation(sample)
     findings = []
     seen: set[int] = set()
@@ -113,14 +119,16 @@ def _numeric_duplicates(ctx: CheckContext) -> list[Finding]:
         for i in range(j):
             if i in seen or count[i, j] < 3 or not abs(r[i, j]) > _R_LIMIT:
                 continue
-            both = np.isfinite(data[:, i]) & np.isfinite(data[:, j])
-            if sample is not data:
-                full = float(np.corrcoef(data[both, i], data[both, j])[0, 1])
+            xi, xj = numeric_values(ctx.frame[names[i]]), numeric_values(ctx.frame[names[j]])
+            both = np.isfinite(xi) & np.isfinite(xj)
+            xi, xj = xi[both], xj[both]
+            if sampled:
+                full = float(np.corrcoef(xi, xj)[0, 1])
                 if not abs(full) > _R_LIMIT:
                     continue
                 r[i, j] = full
-            slope, intercept = np.polyfit(data[both, i], data[both, j], 1)
-            identical = bool(np.array_equal(data[both, i], data[both, j]))
+            slope, intercept = np.polyfit(xi, xj, 1)
+            identical = bool(np.array_equal(xi, xj))
             seen.add(j)
             relation = (
                 "is identical to"
