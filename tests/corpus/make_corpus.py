@@ -98,6 +98,12 @@ def _awkward() -> dict[str, bytes]:
     files["trailing_commas_crlf.csv"] = (
         b"run,temperature [degC],yield [%],\r\n1,60,41.5,\r\n2,70,48.0,\r\n3,80,55.2,\r\n"
     )
+    files["headerless.csv"] = (
+        b"0.252,4.9,111.8\n0.212,2.36,113.8\n0.346,oops,114.8\n1.24,2.43,64.8\n"
+    )
+    files["spectrum_header.csv"] = (
+        b"sample,4000.5,3998.6,3996.7\nA,0.012,0.013,0.015\nB,0.021,0.022,0.020\nC,0.008,0.009,0.011\n"
+    )
     return files
 
 

@@ -78,6 +78,8 @@ def test_directory() -> None:
         ("dates.csv", (2, 3), {}),
         ("trailing_semicolons.csv", (3, 3), {"A260 [AU]": "AU"}),
         ("trailing_commas_crlf.csv", (3, 3), {"yield [%]": "%"}),
+        ("headerless.csv", (4, 3), {}),
+        ("spectrum_header.csv", (3, 4), {}),
     ],
 )
 def test_awkward_file_reads(name: str, shape: tuple[int, int], units: dict[str, str]) -> None:
@@ -88,7 +90,7 @@ def test_awkward_file_reads(name: str, shape: tuple[int, int], units: dict[str, 
 
 
 def test_every_awkward_file_is_tested() -> None:
-    assert len(list(AWKWARD.iterdir())) == 15
+    assert len(list(AWKWARD.iterdir())) == 17
 
 
 def test_european_preamble_values() -> None:
@@ -137,3 +139,22 @@ def test_a_short_row_deep_in_a_large_file_is_named(tmp_path: Path) -> None:
         DataFormatError, match=r"large\.csv line 150001: expected 6 fields, found 4"
     ):
         read_table(path)
+
+
+def test_a_file_without_header_keeps_its_first_row() -> None:
+    table = read_table(AWKWARD / "headerless.csv", on_issue="ignore")
+    assert table.frame.columns == ["column_1", "column_2", "column_3"]
+    assert table.frame["column_1"].to_list() == [0.252, 0.212, 0.346, 1.24]
+    (header,) = [f for f in table.findings if f.check == "header"]
+    assert "no header row" in header.message
+    (bad,) = [f for f in table.findings if f.check == "invalid_value"]
+    assert bad.rows == [2]
+    assert bad.details["lines"] == [3]
+    with pytest.raises(DataFormatError, match=r"headerless\.csv line 3, column 'column_2'"):
+        read_table(AWKWARD / "headerless.csv", on_issue="raise")
+
+
+def test_a_numeric_header_of_wavenumbers_stays_a_header() -> None:
+    table = read_table(AWKWARD / "spectrum_header.csv")
+    assert table.frame.columns == ["sample", "4000.5", "3998.6", "3996.7"]
+    assert not [f for f in table.findings if f.check == "header"]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import typer
 from rich.table import Table as RichTable
 
-from labsight.cli._app import app, emit_json, err_console, out, steps, workspace
+from labsight.cli._app import app, emit_json, out, steps, workspace
 from labsight.cli._render import columns_table, findings_table, severity_summary
 
 if TYPE_CHECKING:
@@ -421,7 +421,18 @@ def demo(json: JsonOpt = False) -> None:
             }
         )
         return
-    _print_version(ds, "ingested")
+    from collections import Counter
+
+    roles = Counter(c.role for c in ds.columns)
+    out.print(
+        f"[bold green]{'ingested' if ds.created else 'already stored as'}[/] {ds.ref} "
+        f"(v{ds.record.number}) from {path.name}: {ds.rows} rows × {len(ds.columns)} columns ("
+        + ", ".join(f"{n} {role}" for role, n in roles.most_common())
+        + ")"
+    )
     _report_output(report, ds.ref, False, None)
-    out.print(f"workspace: {ws.settings.home}")
-    err_console.print("next: labsight clean chem_proc_yield --impute median --outliers flag")
+    out.print(f"wrote {ws.artifacts.path(ds.record.sha256)}")
+    out.print(f"workspace: {ws.settings.home} (`labsight dataset show chem_proc_yield`)")
+    out.print(
+        "next: labsight clean chem_proc_yield --impute median --outliers flag --save-plan plan.yaml"
+    )

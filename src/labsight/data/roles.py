@@ -24,7 +24,7 @@ _ID = re.compile(
     re.IGNORECASE,
 )
 _TARGET = re.compile(
-    r"(?<![A-Za-z0-9])(?:yield|conversion|selectivity|purity|titer|titre|strength|response"
+    r"(?<![A-Za-z0-9])(?:yield|yld|conversion|selectivity|purity|titer|titre|strength|response"
     r"|target|output|y)(?![A-Za-z0-9])",
     re.IGNORECASE,
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 from typing import Any, Literal
 
 import polars as pl
@@ -123,6 +124,11 @@ class Table:
             for name, dtype in frame.schema.items()
         ]
         return cls(frame, columns)
+
+    @cached_property
+    def schema(self) -> dict[str, pl.DataType]:
+        """Column name → polars dtype, computed once (polars builds a new schema on every call)."""
+        return dict(self.frame.schema)
 
     @property
     def height(self) -> int:

@@ -92,7 +92,7 @@ def _label_columns(table: Table) -> list[str]:
         c.name
         for c in table.columns
         if c.role != "id"
-        and is_text(table.frame.schema[c.name])
+        and is_text(table.schema[c.name])
         and table.frame[c.name].n_unique() <= _MAX_LABELS
     ]
 
@@ -157,7 +157,7 @@ def fit_units(table: Table, method: str) -> CleaningStep:
 
     conversions: dict[str, dict[str, str]] = {}
     for c in table.columns:
-        if c.unit is None or not is_numeric(table.frame.schema[c.name]):
+        if c.unit is None or not is_numeric(table.schema[c.name]):
             continue
         target = preferred_unit(c.unit)
         if target != c.unit:
@@ -206,7 +206,7 @@ def _outlier_columns(table: Table) -> list[str]:
     return [
         c.name
         for c in table.columns
-        if c.role not in ("id", "time", "group") and is_numeric(table.frame.schema[c.name])
+        if c.role not in ("id", "time", "group") and is_numeric(table.schema[c.name])
     ]
 
 
@@ -266,7 +266,7 @@ def apply_outliers(table: Table, step: CleaningStep) -> tuple[Table, list[Change
     for name, mask in masks.items():  # winsorize
         lower, upper = _bounds_of(step, name)
         col = pl.col(name)
-        if frame.schema[name].is_integer():
+        if table.schema[name].is_integer():
             # Clip integers to the nearest integers inside the bounds, keeping the dtype.
             lo = None if math.isinf(lower) else math.ceil(lower)
             hi = None if math.isinf(upper) else math.floor(upper)
@@ -288,7 +288,7 @@ def _impute_columns(table: Table) -> list[str]:
         c.name
         for c in table.columns
         if c.role in ("feature", "condition")
-        and is_numeric(table.frame.schema[c.name])
+        and is_numeric(table.schema[c.name])
         and not c.name.endswith(OUTLIER_SUFFIX)
     ]
 
@@ -386,7 +386,7 @@ def fit_replicates(table: Table, method: str) -> CleaningStep:
         for c in table.columns
         if c.name not in by
         and c.role not in ("id", "time", "group")
-        and is_numeric(table.frame.schema[c.name])
+        and is_numeric(table.schema[c.name])
     ]
     targets = [m for m in measured if table.column(m).role == "target"]
     return CleaningStep(

@@ -94,6 +94,7 @@ def read_table(
     fmt = format_of(raw)
     tokens = tuple(dict.fromkeys((*DEFAULT_NA_VALUES, *na_values)))
     renamed: list[tuple[str, str]] = []
+    headerless = False
     row_lines: list[int] | None = None
     use_comma = False
     line_of: Callable[[list[int]], list[int | None]]
@@ -114,6 +115,7 @@ def read_table(
             text.renamed,
         )
         use_comma = source.decimal_comma
+        headerless = text.headerless
     elif fmt == "excel":
         excel = read_excel(raw, sheet=sheet)
         frame, source, row_lines, renamed = (
@@ -137,6 +139,8 @@ def read_table(
     )
     frame = typed.frame
     findings = _header_findings(renamed)
+    if headerless:
+        findings.append(_headerless_finding(frame.width))
     findings += [_invalid_finding(issue, source, line_of) for issue in typed.issues]
     findings += [_mix_finding(mix) for mix in typed.mixes]
     if on_issue == "raise" and typed.issues:
@@ -146,11 +150,26 @@ def read_table(
             if finding.severity != "info":
                 warnings.warn(f"{source.path}: {finding.message}", LabsightWarning, stacklevel=2)
     columns = [
-        ColumnInfo(name, dtype_name(frame.schema[name]), typed.units.get(name))
-        for name in frame.columns
+        ColumnInfo(name, dtype_name(dtype), typed.units.get(name))
+        for name, dtype in frame.schema.items()
     ]
     columns = infer_roles(frame, columns, roles)
     return Table(frame, columns, findings, source, row_lines)
+
+
+def _headerless_finding(width: int) -> Finding:
+    return Finding(
+        check="header",
+        column=None,
+        rows=[],
+        severity="info",
+        message=(
+            "the file has no header row: its first line holds values like the rows below it, so "
+            f"it was read as data and the columns were named column_1 … column_{width}"
+        ),
+        suggestion="Add a header line with the column names (and units, e.g. 'temperature [degC]').",
+        details={"headerless": True},
+    )
 
 
 def _header_findings(renamed: list[tuple[str, str]]) -> list[Finding]:

@@ -40,6 +40,7 @@ class TextRead:
     row_lines: list[int] | None
     line_of: Callable[[list[int]], list[int | None]]
     renamed: list[tuple[str, str]]
+    headerless: bool = False  # the first line held data; columns were named column_1 …
 
 
 def read_text(
@@ -103,6 +104,22 @@ def read_text(
         decimal_comma=use_comma and sep != ",",
         dialect=dialect,
     )
+    headerless = _looks_headerless(dialect.header, frame)
+    if headerless:
+        # Read again below a header line of our own; line numbers shift back by that one line.
+        names, renamed = [f"column_{i}" for i in range(1, len(names) + 1)], []
+        data = body if body is not None else raw.read_all()
+        body = _insert_line(data, dialect.header_index, sep.join(names).encode())
+        frame = _read_polars(
+            body,
+            raw.display,
+            sep=sep,
+            skip_lines=dialect.header_index,
+            names=names,
+            null_values=null_values,
+            decimal_comma=use_comma and sep != ",",
+            dialect=dialect,
+        )
     source = SourceInfo(
         path=raw.display,
         format="csv",
@@ -112,10 +129,10 @@ def read_text(
         delimiter=dialect.delimiter or None,
         decimal_comma=bool(use_comma),
         compression=raw.compression,
-        header_line=dialect.header_index + 1,
+        header_line=None if headerless else dialect.header_index + 1,
         preamble=dialect.preamble,
     )
-    locator = _Locator(raw.display, raw, body, sep, dialect)
+    locator = _Locator(raw.display, raw, body, sep, dialect, offset=1 if headerless else 0)
     row_lines: list[int] | None = None
     scanned = False
     if body is not None and len(body) <= SMALL_BYTES:
@@ -132,7 +149,40 @@ def read_text(
         empty = pl.all_horizontal(pl.all().is_null())
         if frame.select(empty.any()).item():
             frame = frame.filter(~empty)
-    return TextRead(frame, source, row_lines, locator.lines, renamed)
+    return TextRead(frame, source, row_lines, locator.lines, renamed, headerless)
+
+
+def _looks_headerless(header: Sequence[str], frame: pl.DataFrame) -> bool:
+    """True when the "header" is a data row: all numbers, most of them inside their column's range.
+
+    Spectra have numeric headers too (wavenumbers), but those lie far outside the absorbances below
+    them; a headerless export's first row lies among the other rows.
+    """
+    if frame.height < 2 or len(header) != frame.width:
+        return False
+    try:
+        values = [float(h) for h in header]
+    except ValueError:
+        return False
+    inside = 0
+    for name, value in zip(frame.columns, values, strict=True):
+        column = frame[name]
+        if column.dtype == pl.String:  # a column with a bad cell or two is still numbers
+            column = column.str.strip_chars().cast(pl.Float64, strict=False)
+        if not column.dtype.is_numeric() or column.null_count() == column.len():
+            continue
+        low, high = float(column.min()), float(column.max())  # type: ignore[arg-type]
+        margin = 0.25 * (high - low)
+        inside += low - margin <= value <= high + margin
+    return inside > 0.5 * len(values)
+
+
+def _insert_line(data: bytes, index: int, line: bytes) -> bytes:
+    """``data`` with ``line`` inserted before its 0-based line ``index``."""
+    pos = 0
+    for _ in range(index):
+        pos = data.index(b"\n", pos) + 1
+    return data[:pos] + line + b"\n" + data[pos:]
 
 
 def unique_names(header: Sequence[str]) -> tuple[list[str], list[tuple[str, str]]]:
@@ -324,6 +374,7 @@ class _Locator:
         sep: str,
         dialect: Dialect,
         path: object = None,
+        offset: int = 0,
     ) -> None:
         self.display = display
         self.raw = raw
@@ -332,6 +383,7 @@ class _Locator:
         self.dialect = dialect
         self.path = path
         self.cached: list[int] | None = None
+        self.offset = offset  # lines we inserted above the data (a header of our own)
 
     def _text(self) -> str:
         if self.body is not None:
@@ -364,9 +416,9 @@ class _Locator:
                 if check is not None and check > 1:
                     count = line.count(self.sep) + 1
                     if count != check:
-                        self._ragged(display, offset, check, count)
+                        self._ragged(display, offset - self.offset, check, count)
                 data_lines.append(offset)
-            return data_lines, blanks
+            return [line - self.offset for line in data_lines], blanks
         body = "\n".join(lines[start:])
         reader = csv.reader(io.StringIO(body, newline=""), delimiter=self.sep, strict=False)
         previous = 0
@@ -381,9 +433,9 @@ class _Locator:
                 blanks.add(len(data_lines) + len(blanks))
                 continue
             if check is not None and check > 1 and len(record) != check:
-                self._ragged(display, first_line, check, len(record))
+                self._ragged(display, first_line - self.offset, check, len(record))
             data_lines.append(first_line)
-        return data_lines, blanks
+        return [line - self.offset for line in data_lines], blanks
 
     @staticmethod
     def _ragged(display: str, line: int, expected: int, found: int) -> None:

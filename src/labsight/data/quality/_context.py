@@ -69,14 +69,14 @@ class CheckContext:
         return [
             c.name
             for c in self.table.columns
-            if c.role not in exclude_roles and is_numeric(self.frame.schema[c.name])
+            if c.role not in exclude_roles and is_numeric(self.table.schema[c.name])
         ]
 
     def categorical(self, max_levels: int = MAX_LEVELS) -> list[str]:
         """Columns that split rows into a few groups: condition/group roles and short text columns."""
         out = []
         for c in self.table.columns:
-            dtype = self.frame.schema[c.name]
+            dtype = self.table.schema[c.name]
             if c.role in ("id", "time", "target"):
                 continue
             if not 2 <= self.n_unique[c.name] <= max_levels:
@@ -89,7 +89,7 @@ class CheckContext:
         return [
             c.name
             for c in self.table.columns
-            if c.role not in exclude_roles and is_text(self.frame.schema[c.name])
+            if c.role not in exclude_roles and is_text(self.table.schema[c.name])
         ]
 
     def describe_rows(self, rows: Sequence[int], limit: int = 5) -> str:

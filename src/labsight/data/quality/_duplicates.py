@@ -164,7 +164,7 @@ def _text_duplicates(ctx: CheckContext) -> list[Finding]:
         c.name
         for c in ctx.table.columns
         if c.role not in ("id", "target")
-        and (is_text(ctx.frame.schema[c.name]) or c.role == "condition")
+        and (is_text(ctx.table.schema[c.name]) or c.role == "condition")
         and 2 <= ctx.n_unique[c.name] < ctx.n - ctx.null_count[c.name]
     ][:_MAX_TEXT_COLUMNS]
     if len(names) < 2:
@@ -201,4 +201,32 @@ def check_near_duplicate_columns(ctx: CheckContext) -> list[Finding]:
     """``near_duplicate_column``: numeric columns with ``|r| > 0.9999``, text columns that map 1:1."""
     if ctx.n < 3:
         return []
-    return _numeric_duplicates(ctx) + _text_duplicates(ctx)
+    return _collapse_chains(_numeric_duplicates(ctx)) + _text_duplicates(ctx)
+
+
+_CHAIN = 10
+
+
+def _collapse_chains(findings: list[Finding]) -> list[Finding]:
+    """Many near-copies at once are the shape of the data (neighbouring channels of a spectrum,
+    a sensor array), not a mistake each: say it once, as information."""
+    if len(findings) <= _CHAIN:
+        return findings
+    examples = "; ".join(f"{f.column!r} ≈ {f.details['other']!r}" for f in findings[:3])
+    return [
+        Finding(
+            check="near_duplicate_column",
+            column=None,
+            rows=[],
+            severity="info",
+            message=(
+                f"{len(findings)} numeric columns are near-linear copies (|r| > {_R_LIMIT}) of "
+                f"another column, e.g. {examples}: typical of spectra or sensor arrays"
+            ),
+            suggestion=(
+                "Nothing to fix if neighbouring channels are expected to move together; models "
+                "should use a method that copes with collinear inputs (PLS, PCA, ridge)"
+            ),
+            details={"pairs": [[f.column, f.details["other"]] for f in findings]},
+        )
+    ]

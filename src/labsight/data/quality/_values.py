@@ -88,8 +88,9 @@ def physical_range(
 def check_physical_limits(ctx: CheckContext) -> list[Finding]:
     """``physical_limit``: values a column's unit cannot hold (negative masses, yields over 100 %)."""
     findings = []
+    numeric = set(ctx.numeric(exclude_roles=("id",)))
     for info in ctx.table.columns:
-        if info.name not in ctx.numeric(exclude_roles=("id",)):
+        if info.name not in numeric:
             continue
         x = numeric_values(ctx.frame[info.name])
         limits = physical_range(info.name, info.unit, x)
@@ -153,7 +154,7 @@ def check_constant(ctx: CheckContext) -> list[Finding]:
 
 
 def _categorical_target(ctx: CheckContext, name: str) -> bool:
-    dtype = ctx.frame.schema[name]
+    dtype = ctx.table.schema[name]
     if is_text(dtype) or dtype == pl.Boolean:
         return True
     return dtype.is_integer() and ctx.n_unique[name] == 2
@@ -233,7 +234,7 @@ def check_target_leak(ctx: CheckContext) -> list[Finding]:
         if ctx.n < 5 or ctx.n_unique[target] < 2:
             continue
         numeric_inputs = [c for c in inputs if c in ctx.numeric() and ctx.n_unique[c] > 1]
-        if ctx.frame.schema[target].is_numeric() and numeric_inputs:
+        if ctx.table.schema[target].is_numeric() and numeric_inputs:
             # Spearman on a fixed-seed sample of large tables: its error there is ~1e-3 at most.
             frame = ctx.frame
             if ctx.n > SCREEN_ROWS:
