@@ -106,6 +106,16 @@ def test_outliers_flag_adds_a_non_feature_boolean_column() -> None:
     assert "x__outlier" not in out.by_role("feature")
 
 
+def test_outliers_flag_adds_columns_only_where_there_are_outliers() -> None:
+    table = batch(0)
+    result = apply_plan(table, build_plan(table, outliers="flag"))
+    flags = [c for c in result.table.frame.columns if c.endswith("__outlier")]
+    assert flags == ["x__outlier"]
+    checked = {c["column"]: c["count"] for c in result.changes}
+    assert checked["x"] == 1
+    assert checked["time [min]"] == 0
+
+
 def test_outliers_drop_removes_rows_and_keeps_file_lines() -> None:
     table = batch(0)
     table.row_lines = list(range(2, 202))

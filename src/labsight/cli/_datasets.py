@@ -9,7 +9,7 @@ import typer
 from rich.table import Table as RichTable
 
 from labsight.cli._app import app, emit_json, out, steps, workspace
-from labsight.cli._render import columns_table, findings_table, severity_summary
+from labsight.cli._render import changes_table, columns_table, findings_table, severity_summary
 
 if TYPE_CHECKING:
     from labsight.data.quality import QualityReport
@@ -278,13 +278,7 @@ def clean(
         f"[bold green]cleaned[/] {base.ref} → {result.ref} (v{result.record.number}): "
         f"{result.rows} rows × {len(result.columns)} columns"
     )
-    table = RichTable(title="changes")
-    for key in ("step", "column", "detail"):
-        table.add_column(key, overflow="fold")
-    for change in changes:
-        detail = ", ".join(f"{k}={v}" for k, v in change.items() if k not in ("step", "column"))
-        table.add_row(str(change.get("step", "")), str(change.get("column") or "-"), detail)
-    out.print(table)
+    out.print(changes_table(changes))
     if save_plan is not None:
         out.print(f"plan written to {save_plan}")
     out.print(f"replay with: labsight clean NEXT_BATCH --plan {result.ref}")

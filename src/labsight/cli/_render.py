@@ -8,7 +8,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table as RichTable
 
-__all__ = ["columns_table", "findings_table", "rows_preview", "severity_summary"]
+__all__ = ["changes_table", "columns_table", "findings_table", "rows_preview", "severity_summary"]
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -61,4 +61,30 @@ def columns_table(columns: Sequence[Any], title: str | None = None) -> RichTable
     table.add_column("role")
     for c in columns:
         table.add_row(escape(c.name), escape(c.unit or "-"), c.dtype, c.role)
+    return table
+
+
+def changes_table(changes: Sequence[dict[str, Any]]) -> RichTable:
+    """What a cleaning plan changed: one row per step and column that changed something, and one
+    row per step for the columns it checked and left as they were."""
+    table = RichTable(title="changes")
+    for name in ("step", "column", "rows changed (0-based)", "note"):
+        table.add_column(name, overflow="fold")
+    untouched: dict[str, list[str]] = {}
+    for change in changes:
+        step = f"{change.get('op', '')} {change.get('method', '')}".strip()
+        if not change.get("count"):
+            untouched.setdefault(step, []).append(str(change.get("column") or "-"))
+            continue
+        notes = ", ".join(
+            f"{k}={v}"
+            for k, v in change.items()
+            if k not in ("op", "method", "column", "count", "rows")
+        )
+        rows = rows_preview(change.get("rows", []))
+        if change.get("count", 0) > len(change.get("rows", [])):
+            rows = f"{change['count']} (first {len(change['rows'])} listed)"
+        table.add_row(step, escape(str(change.get("column") or "-")), rows, escape(notes))
+    for step, names in untouched.items():
+        table.add_row(step, f"{len(names)} other columns", "none", "checked, nothing to change")
     return table

@@ -245,7 +245,12 @@ def apply_outliers(table: Table, step: CleaningStep) -> tuple[Table, list[Change
         with np.errstate(invalid="ignore"):
             masks[name] = (x < lower) | (x > upper)
     if step.method == "flag":
+        # A flag column only where this table has outliers: fifty all-False columns would bury
+        # the few that matter. The log names every column checked, flagged or not.
         for name, mask in masks.items():
+            if not mask.any():
+                changes.append(_change(step, name, np.flatnonzero(mask)))
+                continue
             flag = f"{name}{OUTLIER_SUFFIX}"
             frame = frame.with_columns(pl.Series(flag, mask, dtype=pl.Boolean))
             columns = [c for c in columns if c.name != flag]
