@@ -131,3 +131,20 @@ def test_supported_formats_lists_extensions() -> None:
 
 def test_detect_format_excel(workbook: Path) -> None:
     assert detect_format(workbook) == "excel"
+
+
+def test_excel_header_is_not_a_row_with_a_stray_mark(tmp_path: Path) -> None:
+    # Lab workbooks often have a spare column with a mark beside one run ("x" = re-run); that
+    # row fills more cells than the header, which has no name above the spare column.
+    path = tmp_path / "marked.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Reaction data")
+    sheet.write_row(0, 0, ["run", "temperature (degC)", "yield"])
+    for i in range(6):
+        sheet.write_row(1 + i, 0, [i + 1, 30.0 + 10 * i, 0.1 * i])
+    sheet.write(4, 3, "x")
+    book.close()
+    table = read_table(path, on_issue="ignore")
+    assert table.frame.columns[:3] == ["run", "temperature (degC)", "yield"]
+    assert table.height == 6
+    assert table.column("temperature (degC)").unit == "degC"

@@ -40,6 +40,11 @@ def _roles(
     return roles
 
 
+def _sheet(sheet: str | None) -> str | int | None:
+    """``--sheet 2`` is the third sheet; any other text is a sheet name."""
+    return int(sheet) if sheet is not None and sheet.isdigit() else sheet
+
+
 def _version_dict(ds: DatasetVersion, ws_path: str | None = None) -> dict[str, Any]:
     rec = ds.record
     data: dict[str, Any] = {
@@ -109,12 +114,11 @@ def ingest(
 ) -> None:
     """Read a file into a new dataset version, with units and column roles recognised."""
     ws = workspace()
-    sheet_arg: str | int | None = int(sheet) if sheet is not None and sheet.isdigit() else sheet
     with steps(f"ingest {file.name}", enabled=not json) as step:
         ds = ws.ingest(
             file,
             name=name,
-            sheet=sheet_arg,
+            sheet=_sheet(sheet),
             na_values=na_values or (),
             delimiter=delimiter,
             encoding=encoding,
@@ -178,6 +182,9 @@ def quality(
         list[str] | None,
         typer.Option("--na-values", help="Extra cell texts meaning 'missing' (files only)."),
     ] = None,
+    sheet: Annotated[
+        str | None, typer.Option("--sheet", help="Excel sheet name or 0-based index (files only).")
+    ] = None,
     json: JsonOpt = False,
 ) -> None:
     """What is wrong with the data: missing values and where they concentrate, outliers,
@@ -195,6 +202,7 @@ def quality(
                 checks=check,
                 multivariate=multivariate,
                 na_values=na_values or (),
+                sheet=_sheet(sheet),
             )
             title = str(path)
         else:

@@ -100,9 +100,28 @@ def _pick_sheet(names: list[str], sheet: str | int | None, display: str) -> str:
 
 
 def _header_row(grid: pl.DataFrame) -> int:
-    """The first row with as many filled cells as the widest of the first rows."""
+    """The first row that fills at least half the width of the widest row with mostly text.
+
+    Title rows above a table fill one or two cells; a stray mark in a spare column further down
+    (an "x" beside run 35) must not make that row the header.
+    """
     filled = grid.select(pl.sum_horizontal(pl.all().is_not_null())).to_series().to_list()
     if not filled:
         return 0
     widest = max(filled)
-    return next(i for i, count in enumerate(filled) if count >= max(2, widest) or count == widest)
+    need = max(2, (widest + 1) // 2) if widest > 1 else 1
+    for i, count in enumerate(filled):
+        if count >= need and _mostly_text(grid.row(i)):
+            return i
+    return next(i for i, count in enumerate(filled) if count == widest)
+
+
+def _mostly_text(cells: tuple[object, ...]) -> bool:
+    values = [str(c).strip() for c in cells if c is not None and str(c).strip()]
+    text = 0
+    for value in values:
+        try:
+            float(value)
+        except ValueError:
+            text += 1
+    return text * 2 >= len(values)
