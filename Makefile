@@ -8,7 +8,7 @@ EXTRAS := postgres,deep,dev,bench
 WHEELS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 HOME_DEMO ?= .labsight
 
-.PHONY: install demo test lint format bench clean help
+.PHONY: install browser demo test lint format bench clean help
 
 help:
 	@echo "make demo    set up .venv and run the demo (ingest + quality report of a shipped dataset)"
@@ -26,10 +26,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet $(WHEELS) -e ".[$(EXTRAS)]"
 	@touch $(STAMP)
 
+# Browser tests drive Debian's chromium through Playwright (Playwright never downloads a browser).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } ; } || \
+		echo "chromium is not installed: browser tests will be skipped (apt-get install chromium)"
+
 demo: install
 	LABSIGHT_HOME=$(HOME_DEMO) $(BIN)/labsight demo
 
-test: install
+test: install browser
 	$(BIN)/python -m pytest -q
 
 lint: install
