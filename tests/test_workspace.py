@@ -253,3 +253,26 @@ def test_polars_frames_are_immutable_versions(ws: Workspace, yield_csv: Path) ->
     frame = ds.to_polars()
     frame = frame.with_columns(pl.lit(0).alias("temperature [degC]"))
     assert ws.dataset("reactions").to_polars()["temperature [degC]"][0] == 60
+
+
+def test_cleaning_a_file_with_a_bad_plan_stores_nothing(
+    ws: Workspace, yield_csv: Path, tmp_path: Path
+) -> None:
+    ws.ingest(yield_csv, name="reactions")
+    before = _state(ws)
+    other = tmp_path / "other.csv"
+    other.write_text("a,b\n1,2\n3,\n")
+    with pytest.raises(InputError, match="unknown --impute method 'foo'"):
+        ws.clean_file(other, impute="foo")
+    plan = tmp_path / "plan.yaml"
+    ws.plan_of(ws.dataset("reactions").clean(impute="median").ref).save(plan)
+    before = _state(ws)
+    with pytest.raises(InputError, match="time \\[min\\]"):
+        ws.clean_file(other, plan=plan)
+    assert _state(ws) == before
+
+
+def test_clean_file_ingests_then_cleans(ws: Workspace, yield_csv: Path) -> None:
+    base, cleaned = ws.clean_file(yield_csv, name="batch", impute="mean")
+    assert cleaned.record.parent == base.ref
+    assert [e.action for e in ws.audit.entries()] == ["dataset.ingest", "dataset.clean"]

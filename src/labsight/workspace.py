@@ -106,7 +106,13 @@ class Workspace:
             home, db_url=db_url, artifacts_url=artifacts_url, user=user
         )
         if self.settings.is_sqlite:
-            self.settings.home.mkdir(parents=True, exist_ok=True)
+            try:
+                self.settings.home.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError) as exc:
+                raise InputError(
+                    f"the workspace home {str(self.settings.home)!r} is a file, not a folder",
+                    hint="Pass --home (or set LABSIGHT_HOME) to a folder",
+                ) from exc
         self.artifacts = ArtifactStore(self.settings.artifacts_url)
         self.db = Database(self.settings.db_url)
         self.artifacts.sweep_temporaries()
@@ -328,6 +334,74 @@ class Workspace:
             )
         return CleaningPlan.from_dict(params["plan"])
 
+    def _fit_plan(
+        self,
+        table: Table,
+        plan: CleaningPlan | str | os.PathLike[str] | None,
+        options: dict[str, str | None],
+        on_step: StepCallback = _noop,
+    ) -> CleaningPlan:
+        """The plan to apply: loaded (``plan``) or fitted on ``table`` (``options``), validated."""
+        from labsight.data.clean import build_plan
+
+        given = [f"--{k}" for k, v in options.items() if v is not None]
+        if plan is not None:
+            if given:
+                raise InputError(
+                    "give either a plan or cleaning options, not both "
+                    f"(got --plan and {', '.join(given)})"
+                )
+            return self._load_plan(plan)
+        if not given:
+            raise InputError(
+                "nothing to clean: no cleaning option given",
+                hint="Pass at least one of --impute, --outliers, --labels, --units, "
+                "--replicates, or --plan",
+            )
+        on_step("fitting the cleaning plan")
+        return build_plan(table, **options)
+
+    def _load_plan(self, plan: CleaningPlan | str | os.PathLike[str]) -> CleaningPlan:
+        from labsight.data.clean import CleaningPlan
+
+        if isinstance(plan, CleaningPlan):
+            return plan
+        if Path(plan).is_file():
+            return CleaningPlan.load(Path(plan))
+        if isinstance(plan, str) and Path(plan).suffix not in (".yaml", ".yml", ".json"):
+            return self.plan_of(plan)
+        raise NotFoundError(
+            f"plan file {str(plan)!r} does not exist",
+            hint="Give a plan file written by `labsight clean --save-plan`, or a cleaned version",
+        )
+
+    def clean_file(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        name: str | None = None,
+        plan: CleaningPlan | str | os.PathLike[str] | None = None,
+        reason: str | None = None,
+        on_step: StepCallback = _noop,
+        **options: str | None,
+    ) -> tuple[DatasetVersion, DatasetVersion]:
+        """Ingest a file and clean it (e.g. the next batch, with the first batch's plan).
+
+        The file is read, the plan fitted or loaded and applied in memory first, so bad options or
+        a plan that does not fit the file fail before anything is stored. Returns the ingested and
+        the cleaned versions.
+        """
+        from labsight.data.clean import apply_plan
+        from labsight.data.ingest import read_table
+
+        on_step(f"reading {path}")
+        table = read_table(path, on_issue="ignore")
+        fitted = self._fit_plan(table, plan, dict(options), on_step)
+        on_step("checking the plan against the file")
+        apply_plan(table, fitted)
+        base = self.ingest(path, name=name, on_issue="ignore", reason=reason, on_step=on_step)
+        return base, base.clean(plan=fitted, reason=reason, on_step=on_step)
+
 
 class DatasetVersion:
     """One stored version of a dataset, with what can be done with it.
@@ -463,7 +537,7 @@ class DatasetVersion:
         :class:`~labsight.data.clean.CleaningPlan`, a YAML/JSON plan file, or a cleaned version's
         reference whose plan is reused.
         """
-        from labsight.data.clean import apply_plan, build_plan
+        from labsight.data.clean import apply_plan
 
         table = self.table()
         options = {
@@ -473,22 +547,7 @@ class DatasetVersion:
             "units": units,
             "replicates": replicates,
         }
-        if plan is not None:
-            if any(v is not None for v in options.values()):
-                given = ", ".join(f"--{k}" for k, v in options.items() if v is not None)
-                raise InputError(
-                    f"give either a plan or cleaning options, not both (got --plan and {given})"
-                )
-            plan = self._load_plan(plan)
-        else:
-            if all(v is None for v in options.values()):
-                raise InputError(
-                    "nothing to clean: no cleaning option given",
-                    hint="Pass at least one of --impute, --outliers, --labels, --units, "
-                    "--replicates, or --plan",
-                )
-            on_step("fitting the cleaning plan")
-            plan = build_plan(table, **options)
+        plan = self.workspace._fit_plan(table, plan, options, on_step)
         on_step("applying the plan")
         result = apply_plan(table, plan)
         plan_key = self.workspace.artifacts.put_bytes(plan.to_yaml().encode(), ".yaml")
@@ -503,20 +562,6 @@ class DatasetVersion:
             reason=reason,
             on_step=on_step,
             details={"steps": [s.op for s in plan.steps]},
-        )
-
-    def _load_plan(self, plan: CleaningPlan | str | os.PathLike[str]) -> CleaningPlan:
-        from labsight.data.clean import CleaningPlan
-
-        if isinstance(plan, CleaningPlan):
-            return plan
-        if Path(plan).is_file():
-            return CleaningPlan.load(Path(plan))
-        if isinstance(plan, str) and Path(plan).suffix not in (".yaml", ".yml", ".json"):
-            return self.workspace.plan_of(plan)
-        raise NotFoundError(
-            f"plan file {str(plan)!r} does not exist",
-            hint="Give a plan file written by `labsight clean --save-plan`, or a cleaned version",
         )
 
 

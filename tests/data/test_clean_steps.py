@@ -309,3 +309,15 @@ def test_every_step_copes_with_empty_and_tiny_tables(name: str, impute: str) -> 
     out = apply_plan(table, CleaningPlan.from_yaml(plan.to_yaml())).table
     assert "x [s]" in out.frame.columns
     assert out.height <= table.height
+
+
+def test_labels_normalize_keeps_the_case_of_smiles() -> None:
+    table = make_table(
+        {
+            "mol": ["c1ccccc1", "C1CCCCC1", "c1ccccc1", "CC(=O)O"],
+            "solvent": ["THF", "thf", "THF", "DMF"],
+        }
+    )
+    result = apply_plan(table, build_plan(table, labels="normalize"))
+    assert result.table.frame["mol"].to_list() == ["c1ccccc1", "C1CCCCC1", "c1ccccc1", "CC(=O)O"]
+    assert result.table.frame["solvent"].to_list() == ["THF", "THF", "THF", "DMF"]

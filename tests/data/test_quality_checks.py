@@ -267,3 +267,27 @@ def test_physical_limits_with_units() -> None:
         "time [min]": [2],
     }
     assert all(f.severity == "error" for f in findings)
+
+
+def test_smiles_case_is_meaning_not_a_label_variant() -> None:
+    # c1ccccc1 is benzene, C1CCCCC1 cyclohexane: not two spellings of one label.
+    table = make_table(
+        {
+            "smiles": ["c1ccccc1", "C1CCCCC1", "c1ccccc1", "CCO"],
+            "solvent": ["THF", "thf", "THF", "DMF"],
+        }
+    )
+    report = check_table(table, checks=["label_inconsistency"])
+    assert [f.column for f in report.findings] == ["solvent"]
+
+
+def test_designed_factor_levels_are_not_outliers() -> None:
+    # A designed experiment: 16 runs at 60 degC, 40 at 80, 40 at 100. The 60s are a level, not errors.
+    temps = [60] * 16 + [80] * 40 + [100] * 40
+    rng = np.random.default_rng(3)
+    table = make_table(
+        {"temperature [degC]": temps, "yield [%]": rng.uniform(20, 80, 96)},
+        roles={"yield [%]": "target"},
+        units={"temperature [degC]": "degC"},
+    )
+    assert check_table(table, checks=["outlier"]).findings == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 
+from rich.markup import escape
 from typer import Abort, Exit
 from typer.exceptions import TyperException
 
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     except LabsightError as exc:
         if state.debug:
             raise
-        err_console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False, soft_wrap=True)
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         if wants_json:
             emit_json(exc.to_dict())
         return exc.exit_code
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         if state.debug:
             raise
         err_console.print(
-            f"[red]error:[/red] internal error: {type(exc).__name__}: {exc} "
+            f"[red]error:[/red] internal error: {type(exc).__name__}: {escape(str(exc))} "
             "(run with --debug for the traceback, and please report it)",
             soft_wrap=True,
         )

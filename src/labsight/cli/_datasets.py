@@ -40,6 +40,12 @@ def _roles(
     return roles
 
 
+def _looks_like_file(source: str) -> bool:
+    """A path rather than a dataset name: it has a folder or a data file's extension."""
+    suffixes = {".csv", ".tsv", ".txt", ".dat", ".gz", ".xlsx", ".xls", ".parquet", ".jsonl"}
+    return "/" in source or Path(source).suffix.lower() in suffixes
+
+
 def _sheet(sheet: str | None) -> str | int | None:
     """``--sheet 2`` is the third sheet; any other text is a sheet name."""
     return int(sheet) if sheet is not None and sheet.isdigit() else sheet
@@ -192,7 +198,7 @@ def quality(
     roles = _roles(id, target, group, time)
     path = Path(source)
     with steps(f"quality {source}", enabled=not json) as step:
-        if path.is_file() or path.suffix.lower() in {".csv", ".tsv", ".txt", ".xlsx", ".gz"}:
+        if path.is_file() or _looks_like_file(source):
             import labsight
 
             step("reading and checking")
@@ -253,24 +259,28 @@ def clean(
     from labsight._atomic import atomic_write_text
 
     ws = workspace()
+    options = {
+        "impute": impute,
+        "outliers": outliers,
+        "labels": labels,
+        "units": units,
+        "replicates": replicates,
+    }
     with steps(f"clean {source}", enabled=not json) as step:
         path = Path(source)
         if path.is_file():
-            base = ws.ingest(path, name=name, on_issue="ignore", reason=reason, on_step=step)
-            name = None
+            base, result = ws.clean_file(
+                path, name=name, plan=plan, reason=reason, on_step=step, **options
+            )
+        elif _looks_like_file(source):
+            from labsight.exceptions import NotFoundError
+
+            raise NotFoundError(
+                f"{source}: no such file", hint="Check the path, or name a dataset instead"
+            )
         else:
             base = ws.dataset(source)
-        result = base.clean(
-            impute=impute,
-            outliers=outliers,
-            labels=labels,
-            units=units,
-            replicates=replicates,
-            plan=plan,
-            name=name,
-            reason=reason,
-            on_step=step,
-        )
+            result = base.clean(plan=plan, name=name, reason=reason, on_step=step, **options)
     cleaning_plan = ws.plan_of(result.ref)
     if save_plan is not None:
         atomic_write_text(save_plan, cleaning_plan.to_yaml())

@@ -9,10 +9,11 @@ from importlib import resources
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from labsight.exceptions import StoreError
+from labsight.exceptions import InputError, StoreError
 
 __all__ = ["Database"]
 
@@ -54,6 +55,14 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         try:
+            make_url(url)
+        except ArgumentError as exc:
+            raise InputError(
+                f"{url!r} is not a database URL",
+                expected="e.g. sqlite:///path/labsight.db or postgresql+psycopg://user@host/db",
+                hint="Fix LABSIGHT_DB_URL",
+            ) from exc
+        try:
             if url.startswith("sqlite"):
                 self.engine = create_engine(url, connect_args={"timeout": 30})
                 _sqlite_setup(self.engine)
@@ -70,8 +79,6 @@ class Database:
     @property
     def safe_url(self) -> str:
         """The URL without its password."""
-        from sqlalchemy.engine import make_url
-
         return make_url(self.url).render_as_string(hide_password=True)
 
     def migrate(self) -> None:

@@ -17,8 +17,8 @@ import polars as pl
 
 from labsight.data.clean._plan import CleaningStep
 from labsight.data.quality._context import is_numeric, is_text, numeric_values
-from labsight.data.quality._labels import label_groups, label_key
-from labsight.data.quality._outliers import robust_bounds
+from labsight.data.quality._labels import case_matters, label_groups, label_key
+from labsight.data.quality._outliers import measured_columns, robust_bounds
 from labsight.data.table import ColumnInfo, Role, Table
 from labsight.exceptions import InputError
 
@@ -107,16 +107,22 @@ def fit_labels(table: Table, method: str) -> CleaningStep:
     """
     mapping: dict[str, dict[str, str]] = {}
     labels: dict[str, list[str]] = {}
+    case_kept: list[str] = []
     columns = _label_columns(table)
     for name in columns:
         series = table.frame[name].cast(pl.String)
-        groups = label_groups(series)
+        if case_matters(name, series):
+            case_kept.append(name)
+        groups = label_groups(series, fold_case=name not in case_kept)
         col_map = {v: canon for canon, g in groups.items() for v in g if v != canon}
         if col_map:
             mapping[name] = col_map
         canonical = set(series.drop_nulls().unique().to_list()) - set(col_map)
         labels[name] = sorted(canonical)
-    return CleaningStep("labels", method, columns, {"mapping": mapping, "labels": labels})
+    params: dict[str, object] = {"mapping": mapping, "labels": labels}
+    if case_kept:
+        params["case_sensitive"] = case_kept  # SMILES, formulas: case is meaning, never folded
+    return CleaningStep("labels", method, columns, params)
 
 
 @_apply("labels")
@@ -125,15 +131,19 @@ def apply_labels(table: Table, step: CleaningStep) -> tuple[Table, list[Change]]
     changes = []
     mapping: dict[str, dict[str, str]] = step.params.get("mapping", {})
     labels: dict[str, list[str]] = step.params.get("labels", {})
+    case_kept = set(step.params.get("case_sensitive", []))
     for name in step.columns or []:
+        fold = name not in case_kept
         series = frame[name].cast(pl.String)
         known = dict(mapping.get(name, {}))
         canon = list(labels.get(name, [])) + list(set(known.values()))
         if canon:
-            keys = pl.select(label_key(pl.lit(pl.Series(canon, dtype=pl.String)))).to_series()
+            keys = pl.select(
+                label_key(pl.lit(pl.Series(canon, dtype=pl.String)), fold_case=fold)
+            ).to_series()
             by_key = dict(zip(keys.to_list(), canon, strict=True))
             uniques = series.drop_nulls().unique()
-            ukeys = pl.select(label_key(pl.lit(uniques))).to_series().to_list()
+            ukeys = pl.select(label_key(pl.lit(uniques), fold_case=fold)).to_series().to_list()
             for value, key in zip(uniques.to_list(), ukeys, strict=True):
                 target = known.get(value, by_key.get(key, value))
                 if target != value:
@@ -203,11 +213,12 @@ def apply_units(table: Table, step: CleaningStep) -> tuple[Table, list[Change]]:
 
 
 def _outlier_columns(table: Table) -> list[str]:
-    return [
+    numeric = [
         c.name
         for c in table.columns
         if c.role not in ("id", "time", "group") and is_numeric(table.schema[c.name])
     ]
+    return measured_columns(table, numeric)  # the same columns the quality check tests
 
 
 @_fit("outliers")

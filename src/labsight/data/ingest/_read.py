@@ -90,6 +90,13 @@ def read_table(
     """
     if on_issue not in ("raise", "warn", "ignore"):
         raise InputError(f"unknown on_issue {on_issue!r}", expected="'raise', 'warn' or 'ignore'")
+    if delimiter in ("tab", "\\t"):
+        delimiter = "\t"
+    if delimiter is not None and len(delimiter) != 1 and delimiter != "whitespace":
+        raise InputError(
+            f"invalid --delimiter {delimiter!r}",
+            expected="one character such as ',' ';' '|', or 'tab' or 'whitespace'",
+        )
     raw = open_source(path)
     fmt = format_of(raw)
     tokens = tuple(dict.fromkeys((*DEFAULT_NA_VALUES, *na_values)))

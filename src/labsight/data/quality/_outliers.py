@@ -16,6 +16,7 @@ from scipy import stats
 
 from labsight.data.findings import Finding
 from labsight.data.quality._context import CheckContext, numeric_values
+from labsight.data.table import Table
 
 __all__ = ["RobustBounds", "check_multivariate_outliers", "check_outliers", "robust_bounds"]
 
@@ -214,9 +215,20 @@ def _fmt(v: float) -> str:
     return f"{v:.4g}"
 
 
+FACTOR_LEVELS = 10
+"""A numeric column with this many distinct values or fewer holds the levels of a factor (a designed
+experiment's set-points: 60, 80, 100 °C), not measurements with a scale: no outlier check."""
+
+
+def measured_columns(table: Table, names: list[str]) -> list[str]:
+    """The columns of ``names`` that hold measurements rather than factor levels."""
+    return [n for n in names if table.frame[n].drop_nulls().n_unique() > FACTOR_LEVELS]
+
+
 def check_outliers(ctx: CheckContext) -> list[Finding]:
-    """``outlier``: values outside :func:`robust_bounds`, per numeric non-id, non-time column."""
-    columns = ctx.numeric()
+    """``outlier``: values outside :func:`robust_bounds`, per numeric non-id, non-time column that
+    holds more than :data:`FACTOR_LEVELS` distinct values."""
+    columns = [c for c in ctx.numeric() if ctx.n_unique[c] > FACTOR_LEVELS]
     findings = []
     for name in columns:
         x = numeric_values(ctx.frame[name])
