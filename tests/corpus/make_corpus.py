@@ -35,6 +35,7 @@ BROKEN: dict[str, bytes] = {
     "whitespace_only.csv": b"   \n\n\t \n",
     "image.csv": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10" + bytes(range(64)),
     "random.bin": bytes((i * 37 + 11) % 256 for i in range(2048)),
+    "two_line_prose.txt": b"Just some prose here.\nNothing tabular at all, really.\n",
     "prose.txt": (
         b"Dear colleague, thank you for the samples.\n"
         b"We ran them on Tuesday, and again, after calibration, on Friday.\n"
@@ -103,6 +104,10 @@ def _awkward() -> dict[str, bytes]:
     )
     files["spectrum_header.csv"] = (
         b"sample,4000.5,3998.6,3996.7\nA,0.012,0.013,0.015\nB,0.021,0.022,0.020\nC,0.008,0.009,0.011\n"
+    )
+    files["second_header.csv"] = (
+        b"NAME,catalyst,t_res,temperature,yld\nTYPE,DATA,DATA,DATA,DATA\n"
+        b"0,P1-L3,600,30,0.6\n1,P1-L6,60,110,29.4\n2,P2-L1,300,70,12.5\n"
     )
     return files
 

@@ -321,3 +321,22 @@ def test_labels_normalize_keeps_the_case_of_smiles() -> None:
     result = apply_plan(table, build_plan(table, labels="normalize"))
     assert result.table.frame["mol"].to_list() == ["c1ccccc1", "C1CCCCC1", "c1ccccc1", "CC(=O)O"]
     assert result.table.frame["solvent"].to_list() == ["THF", "THF", "THF", "DMF"]
+
+
+def test_replicates_keep_outlier_flags_and_skip_tables_without_replicates() -> None:
+    table = make_table(
+        {
+            "T": [60, 60, 80, 80, 100, 100],
+            "y": [10.0, 12.0, 20.0, 22.0, 30.0, 90.0],
+            "y__outlier": [False, False, False, False, False, True],
+        },
+        roles={"y": "target", "y__outlier": "id"},
+    )
+    result = apply_plan(table, build_plan(table, replicates="mean"))
+    frame = result.table.frame
+    assert frame["n_replicates"].to_list() == [2, 2, 2]
+    assert frame["y__outlier"].to_list() == [False, False, True]
+    single = make_table({"T": [60, 80, 100], "y": [1.0, 2.0, 3.0]}, roles={"y": "target"})
+    unchanged = apply_plan(single, build_plan(single, replicates="mean"))
+    assert unchanged.table.frame.equals(single.frame)
+    assert unchanged.changes[0]["note"] == "no replicates"

@@ -22,6 +22,7 @@ AWKWARD = CORPUS / "awkward"
         ("image.csv", r"image\.csv: is binary"),
         ("random.bin", r"random\.bin: is not a table labsight can read"),
         ("prose.txt", r"prose\.txt: does not look like a table"),
+        ("two_line_prose.txt", r"two_line_prose\.txt: the file holds no table"),
         (
             "ragged_long.csv",
             r"ragged_long\.csv line 7: expected 5 fields, found 6\. "
@@ -43,7 +44,7 @@ def test_broken_file_fails_with_one_line(name: str, message: str) -> None:
 
 
 def test_every_broken_file_is_tested() -> None:
-    assert len(list(BROKEN.iterdir())) == 12
+    assert len(list(BROKEN.iterdir())) == 13
 
 
 def test_missing_path() -> None:
@@ -80,6 +81,7 @@ def test_directory() -> None:
         ("trailing_commas_crlf.csv", (3, 3), {"yield [%]": "%"}),
         ("headerless.csv", (4, 3), {}),
         ("spectrum_header.csv", (3, 4), {}),
+        ("second_header.csv", (3, 5), {}),
     ],
 )
 def test_awkward_file_reads(name: str, shape: tuple[int, int], units: dict[str, str]) -> None:
@@ -90,7 +92,7 @@ def test_awkward_file_reads(name: str, shape: tuple[int, int], units: dict[str, 
 
 
 def test_every_awkward_file_is_tested() -> None:
-    assert len(list(AWKWARD.iterdir())) == 17
+    assert len(list(AWKWARD.iterdir())) == 18
 
 
 def test_european_preamble_values() -> None:
@@ -158,3 +160,14 @@ def test_a_numeric_header_of_wavenumbers_stays_a_header() -> None:
     table = read_table(AWKWARD / "spectrum_header.csv")
     assert table.frame.columns == ["sample", "4000.5", "3998.6", "3996.7"]
     assert not [f for f in table.findings if f.check == "header"]
+
+
+def test_a_second_header_row_is_set_aside_not_read_as_data() -> None:
+    table = read_table(AWKWARD / "second_header.csv", on_issue="raise")
+    assert table.frame["NAME"].to_list() == [0, 1, 2]
+    assert table.column("NAME").role == "id"
+    assert table.column("yld").role == "target"
+    (header,) = [f for f in table.findings if f.check == "header"]
+    assert "line 2 is a second header row ('TYPE', 'DATA'" in header.message
+    assert not [f for f in table.findings if f.check == "invalid_value"]
+    assert table.line_of(0) == 3

@@ -148,3 +148,16 @@ def test_excel_header_is_not_a_row_with_a_stray_mark(tmp_path: Path) -> None:
     assert table.frame.columns[:3] == ["run", "temperature (degC)", "yield"]
     assert table.height == 6
     assert table.column("temperature (degC)").unit == "degC"
+
+
+def test_a_sheet_with_only_a_title_is_not_a_table(tmp_path: Path) -> None:
+    path = tmp_path / "titled.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    book.add_worksheet("Cover").write(0, 0, "Campaign 7 - results")
+    data = book.add_worksheet("Data")
+    data.write_row(0, 0, ["run", "yield [%]"])
+    data.write_row(1, 0, [1, 50.0])
+    book.close()
+    with pytest.raises(DataFormatError, match=r"sheet 'Cover' holds no table.*--sheet"):
+        read_table(path)
+    assert read_table(path, sheet="Data").height == 1

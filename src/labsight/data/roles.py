@@ -99,6 +99,14 @@ def infer_roles(
     ]
 
 
+def _is_row_counter(values: pl.Series) -> bool:
+    """Consecutive integers starting at 0 or 1, in order."""
+    first = values[0]
+    if first not in (0, 1):
+        return False
+    return bool((values.diff().drop_nulls() == 1).all())
+
+
 def _guess(series: pl.Series, info: ColumnInfo, height: int) -> Role:
     name, _ = split_header(info.name)
     name = name.strip()
@@ -110,6 +118,8 @@ def _guess(series: pl.Series, info: ColumnInfo, height: int) -> Role:
     all_unique = height > 0 and non_null.len() == height and n_unique == height
     if all_unique and (is_text or info.dtype == "int") and _ID.match(name):
         return "id"
+    if all_unique and info.dtype == "int" and height >= 3 and _is_row_counter(non_null):
+        return "id"  # 0, 1, 2 … or 1, 2, 3 …: a row number whatever its name (NAME, entry)
     if _TARGET.search(name) and info.dtype in ("float", "int", "bool"):
         return "target"
     if _GROUP.search(name):

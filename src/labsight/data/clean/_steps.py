@@ -420,16 +420,21 @@ def apply_replicates(table: Table, step: CleaningStep) -> tuple[Table, list[Chan
     spread: list[str] = [s for s in step.params.get("spread", []) if s in measured]
     if not by:
         return table, []
+    if table.frame.select(pl.struct(by).is_duplicated().any()).item() is not True:
+        # No two rows share their conditions: nothing to average; the table stays as it is.
+        return table, [_change(step, None, np.array([], dtype=np.int64), note="no replicates")]
     agg = [
         (pl.col(m).mean() if step.method == "mean" else pl.col(m).median()).alias(m)
         for m in measured
     ]
+    # Outlier flags of an earlier step survive: a group is flagged when any of its rows was.
+    flags = [c.name for c in table.columns if c.name.endswith(OUTLIER_SUFFIX)]
     keep = [
         c.name
         for c in table.columns
-        if c.name not in by and c.name not in measured and c.role != "id"
+        if c.name not in by and c.name not in measured and (c.role != "id" or c.name in flags)
     ]
-    agg += [pl.col(k).first().alias(k) for k in keep]
+    agg += [pl.col(k).any().alias(k) if k in flags else pl.col(k).first().alias(k) for k in keep]
     agg += [pl.col(s).std().alias(f"{s}{SD_SUFFIX}") for s in spread]
     agg.append(pl.len().cast(pl.Int64).alias(N_REPLICATES))
     frame = table.frame.group_by(by, maintain_order=True).agg(agg)

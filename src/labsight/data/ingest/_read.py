@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Literal
+
+import polars as pl
 
 from labsight.data.findings import Finding
 from labsight.data.ingest._excel import read_excel
@@ -16,6 +19,7 @@ from labsight.data.ingest._text import read_text
 from labsight.data.ingest._types import (
     DEFAULT_NA_VALUES,
     CellIssues,
+    TypedFrame,
     UnitMix,
     type_frame,
 )
@@ -135,17 +139,24 @@ def read_table(
         frame, source = read_parquet(raw)
     else:
         frame, source, row_lines = read_jsonl(raw)
+    _refuse_non_table(frame, source)
     if fmt != "csv":
         known = row_lines
 
         def line_of(rows: list[int]) -> list[int | None]:
             return [known[r] if known is not None and 0 <= r < len(known) else None for r in rows]
 
+    raw_frame = frame
     typed = type_frame(
         frame, decimal_comma=use_comma, na_values=tokens, integral_floats_to_int=fmt == "excel"
     )
+    second = _second_header(typed, raw_frame)
+    if second is not None:
+        typed, row_lines, line_of, second_line = _drop_first_row(typed, row_lines, line_of)
     frame = typed.frame
     findings = _header_findings(renamed)
+    if second is not None:
+        findings.append(_second_header_finding(second, second_line))
     if headerless:
         findings.append(_headerless_finding(frame.width))
     findings += [_invalid_finding(issue, source, line_of) for issue in typed.issues]
@@ -162,6 +173,84 @@ def read_table(
     ]
     columns = infer_roles(frame, columns, roles)
     return Table(frame, columns, findings, source, row_lines)
+
+
+def _second_header(typed: TypedFrame, raw: pl.DataFrame) -> dict[str, str] | None:
+    """The first row's texts when it is a second header (a units or type row such as ``TYPE, DATA,
+    DATA``): it is the one unreadable cell in at least two numeric columns and in at least half of
+    them. ``None`` otherwise."""
+    if typed.frame.height < 2:
+        return None
+    numeric = [n for n, d in typed.frame.schema.items() if d.is_numeric()]
+    first_only = [i.column for i in typed.issues if i.rows == [0]]
+    if len(first_only) < 2 or len(first_only) * 2 < len(numeric):
+        return None
+    row = raw.row(0)
+    return {name: "" if v is None else str(v) for name, v in zip(raw.columns, row, strict=True)}
+
+
+def _drop_first_row(
+    typed: TypedFrame,
+    row_lines: list[int] | None,
+    line_of: Callable[[list[int]], list[int | None]],
+) -> tuple[TypedFrame, list[int] | None, Callable[[list[int]], list[int | None]], int | None]:
+    """The typed table without its first row, every row number moved up by one."""
+    issues = []
+    for issue in typed.issues:
+        kept = [(r - 1, v) for r, v in zip(issue.rows, issue.values, strict=True) if r != 0]
+        if kept:
+            issues.append(replace(issue, rows=[r for r, _ in kept], values=[v for _, v in kept]))
+    mixes = [replace(m, rows=[r - 1 for r in m.rows if r != 0]) for m in typed.mixes]
+    first_line = line_of([0])[0]
+
+    def shifted(rows: list[int]) -> list[int | None]:
+        return line_of([r + 1 for r in rows])
+
+    frame = typed.frame.slice(1)
+    # Columns that were floats only because the header row's text left a gap become whole again.
+    wholes = [
+        n
+        for n, d in frame.schema.items()
+        if d.is_float()
+        and frame[n].null_count() == 0
+        and frame.height
+        and bool((frame[n] == frame[n].round(0)).all())
+        and not any(i.column == n for i in issues)
+    ]
+    frame = frame.with_columns(pl.col(wholes).cast(pl.Int64))
+    retyped = replace(typed, frame=frame, issues=issues, mixes=mixes)
+    return retyped, None if row_lines is None else row_lines[1:], shifted, first_line
+
+
+def _second_header_finding(texts: dict[str, str], line: int | None) -> Finding:
+    shown = ", ".join(repr(v) for v in list(texts.values())[:6])
+    where = f"line {line}" if line is not None else "the first data row"
+    return Finding(
+        check="header",
+        column=None,
+        rows=[],
+        severity="info",
+        message=f"{where} is a second header row ({shown} …); it was set aside, not read as data",
+        suggestion="Keep one header line; put units in it, e.g. 'temperature [degC]'.",
+        details={"second_header": texts, "line": line},
+    )
+
+
+def _refuse_non_table(frame: pl.DataFrame, source: SourceInfo) -> None:
+    """No rows and at most one column, or no rows under a "header" that follows free text:
+    what was read is a title or a paragraph, not a table. (A header alone is a valid empty table.)"""
+    if frame.height:
+        return
+    prose_above = source.format == "csv" and (source.header_line or 1) > 1 and not source.preamble
+    if frame.width > 1 and not prose_above:
+        return
+    where = f"sheet {source.sheet!r}" if source.sheet else "the file"
+    raise DataFormatError(
+        f"{where} holds no table: no data rows under a header",
+        path=source.path,
+        hint="Check that this is the exported table"
+        + (", or pass --sheet with the sheet that holds it" if source.sheet else ""),
+    )
 
 
 def _headerless_finding(width: int) -> Finding:
