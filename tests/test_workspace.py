@@ -276,3 +276,31 @@ def test_clean_file_ingests_then_cleans(ws: Workspace, yield_csv: Path) -> None:
     base, cleaned = ws.clean_file(yield_csv, name="batch", impute="mean")
     assert cleaned.record.parent == base.ref
     assert [e.action for e in ws.audit.entries()] == ["dataset.ingest", "dataset.clean"]
+
+
+@pytest.mark.parametrize(
+    ("sql", "problem"),
+    [
+        ("UPDATE dataset_versions SET rows = 5", "says 5 rows but audit entry 1 recorded 6"),
+        ("UPDATE dataset_versions SET sha256 = 'ab' || substr(sha256, 3)", "recorded other data"),
+        ("UPDATE datasets SET name = 'renamed'", "has no audit entry that created it"),
+        (
+            "UPDATE datasets SET deleted_at = '2026-01-01 00:00:00'",
+            "marked deleted without an audit entry",
+        ),
+    ],
+)
+def test_verify_finds_edits_to_the_dataset_tables(
+    ws: Workspace, yield_csv: Path, sql: str, problem: str
+) -> None:
+    import sqlite3
+
+    ws.ingest(yield_csv, name="reactions")
+    db = sqlite3.connect(ws.settings.home / "labsight.db")
+    db.execute(sql)
+    db.commit()
+    db.close()
+    report = ws.audit.verify()
+    assert not report.ok
+    assert report.problem is None  # the chain itself is intact
+    assert any(problem in p for p in report.record_problems), report.record_problems

@@ -7,6 +7,7 @@ render what comes back.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from labsight.data.clean import CleaningPlan
     from labsight.data.quality import QualityReport
 
-__all__ = ["AuditLog", "DatasetVersion", "Workspace"]
+__all__ = ["AuditLog", "DatasetVersion", "Workspace", "role_overrides"]
 
 OnIssue = Literal["raise", "warn", "ignore"]
 StepCallback = Callable[[str], None]
@@ -41,13 +42,14 @@ def _noop(_: str) -> None:
     return None
 
 
-def _role_overrides(
+def role_overrides(
     roles: Mapping[str, Role] | None,
     id: str | Sequence[str] | None,
     target: str | None,
     group: str | None,
     time: str | None,
 ) -> dict[str, Role]:
+    """Column roles from the ``--id/--target/--group/--time`` options; one role per column."""
     merged: dict[str, Role] = dict(roles or {})
     ids = [id] if isinstance(id, str) else list(id or [])
     for col in ids:
@@ -59,6 +61,11 @@ def _role_overrides(
     )
     for column, role in named:
         if column:
+            if column in merged and merged[column] != role:
+                raise InputError(
+                    f"column {column!r} cannot be both {merged[column]} and {role}",
+                    hint="Give each column one role",
+                )
             merged[column] = role
     return merged
 
@@ -171,7 +178,7 @@ class Workspace:
             delimiter=delimiter,
             encoding=encoding,
             decimal_comma=decimal_comma,
-            roles=_role_overrides(roles, id, target, group, time),
+            roles=role_overrides(roles, id, target, group, time),
             on_issue=on_issue,
         )
         source = table.source.to_dict() if table.source is not None else None
@@ -596,9 +603,14 @@ class AuditLog:
         return rows[::-1]
 
     def verify(self) -> audit.ChainReport:
-        """Recompute the hash chain; names the first entry altered, removed or reordered."""
+        """Recompute the hash chain (naming the first entry altered, removed or reordered) and check
+        that every dataset version and tombstone matches the entry that recorded it."""
         with self._ws.db.read() as session:
-            return audit.verify_chain(session)
+            report = audit.verify_chain(session)
+            problems = tuple(audit.verify_records(session))
+        if not problems:
+            return report
+        return dataclasses.replace(report, ok=False, record_problems=problems)
 
     def export(self, fmt: str = "jsonl") -> str:
         """All entries as ``csv`` or ``jsonl`` text."""

@@ -61,6 +61,8 @@ class ChainReport:
     head: str
     first_bad: int | None = None
     problem: str | None = None
+    record_problems: tuple[str, ...] = ()
+    """Dataset versions or tombstones that do not match the entries that recorded them."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +71,7 @@ class ChainReport:
             "head": self.head,
             "first_bad": self.first_bad,
             "problem": self.problem,
+            "record_problems": list(self.record_problems),
         }
 
 

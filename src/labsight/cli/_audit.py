@@ -6,12 +6,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table as RichTable
 
 from labsight.cli._app import app, emit_json, out, workspace
 
 audit_app = typer.Typer(
-    help="The audit trail: who did what, and whether it was tampered with.", no_args_is_help=True
+    epilog="Examples:\n\n  labsight audit log --limit 20\n\n  labsight audit verify\n\n"
+    "  labsight audit export --format csv --out audit.csv",
+    help="The audit trail: who did what, and whether it was tampered with.",
+    no_args_is_help=True,
 )
 app.add_typer(audit_app, name="audit")
 
@@ -20,7 +24,9 @@ app.add_typer(audit_app, name="audit")
     "log", epilog="Examples:\n\n  labsight audit log\n\n  labsight audit log --limit 5 --json"
 )
 def audit_log(
-    limit: Annotated[int | None, typer.Option("--limit", help="Only the newest N entries.")] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Only the newest N entries.")
+    ] = None,
     action: Annotated[str | None, typer.Option("--action", help="e.g. dataset.ingest")] = None,
     object_id: Annotated[str | None, typer.Option("--object", help="e.g. a dataset name")] = None,
     json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
@@ -58,9 +64,15 @@ def audit_verify(
     if json:
         emit_json(report.to_dict())
     elif report.ok:
-        out.print(f"[green]ok[/]: {report.entries} entries, chain head {report.head[:16]}")
+        out.print(
+            f"[green]ok[/]: {report.entries} entries, chain head {report.head[:16]}; "
+            "every dataset version matches its entry"
+        )
     else:
-        out.print(f"[bold red]BROKEN[/] at entry {report.first_bad}: {report.problem}")
+        if report.problem:
+            out.print(f"[bold red]BROKEN[/] at entry {report.first_bad}: {escape(report.problem)}")
+        for problem in report.record_problems:
+            out.print(f"[bold red]MISMATCH[/] {escape(problem)}")
     if not report.ok:
         raise typer.Exit(1)
 

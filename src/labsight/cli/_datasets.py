@@ -33,11 +33,9 @@ OnIssue = Literal["raise", "warn", "ignore"]
 def _roles(
     id: list[str] | None, target: str | None, group: str | None, time: str | None
 ) -> dict[str, Any]:
-    roles: dict[str, Any] = dict.fromkeys(id or [], "id")
-    for col, role in ((target, "target"), (group, "group"), (time, "time")):
-        if col:
-            roles[col] = role
-    return roles
+    from labsight.workspace import role_overrides
+
+    return role_overrides(None, id, target, group, time)
 
 
 def _looks_like_file(source: str) -> bool:
@@ -64,7 +62,7 @@ def _version_dict(ds: DatasetVersion, ws_path: str | None = None) -> dict[str, A
         "operation": rec.operation,
         "parent": rec.parent,
         "sha256": rec.sha256,
-        "path": ds.workspace.artifacts.path(rec.sha256),
+        "path": ds.workspace.artifacts.location(rec.sha256),
         "findings": rec.findings,
     }
     return data
@@ -82,7 +80,7 @@ def _print_version(ds: DatasetVersion, verb: str) -> None:
         out.print(
             f"ingest noticed {severity_summary(ds.findings)}; see `labsight quality {rec.dataset}`"
         )
-    out.print(f"wrote {ds.workspace.artifacts.path(rec.sha256)}")
+    out.print(f"wrote {ds.workspace.artifacts.location(rec.sha256)}")
 
 
 @app.command(
@@ -139,6 +137,13 @@ def ingest(
         _print_version(ds, "ingested")
 
 
+def _check_fail_on(fail_on: str | None) -> None:
+    if fail_on is not None and fail_on not in ("error", "warning", "info"):
+        from labsight.exceptions import InputError
+
+        raise InputError(f"unknown --fail-on {fail_on!r}", expected="error, warning or info")
+
+
 def _report_output(report: QualityReport, title: str, json: bool, fail_on: str | None) -> None:
     if json:
         emit_json(report.to_dict())
@@ -153,10 +158,6 @@ def _report_output(report: QualityReport, title: str, json: bool, fail_on: str |
             out.print("[green]no problems found[/]")
     if fail_on is not None:
         order = ["error", "warning", "info"]
-        if fail_on not in order:
-            from labsight.exceptions import InputError
-
-            raise InputError(f"unknown --fail-on {fail_on!r}", expected="error, warning or info")
         worst = {order.index(f.severity) for f in report.findings}
         if worst and min(worst) <= order.index(fail_on):
             raise typer.Exit(1)
@@ -195,6 +196,7 @@ def quality(
 ) -> None:
     """What is wrong with the data: missing values and where they concentrate, outliers,
     duplicates, mixed units, label variants, unreadable cells, noisy replicates and more."""
+    _check_fail_on(fail_on)
     roles = _roles(id, target, group, time)
     path = Path(source)
     with steps(f"quality {source}", enabled=not json) as step:
@@ -327,7 +329,10 @@ def datasets_cmd(
 
 
 dataset_app = typer.Typer(
-    help="One dataset: show (columns, lineage, versions), delete.", no_args_is_help=True
+    help="One dataset: show (columns, lineage, versions), delete.",
+    epilog="Examples:\n\n  labsight dataset show reactions\n\n"
+    "  labsight dataset delete old_runs --reason 'uploaded twice'",
+    no_args_is_help=True,
 )
 app.add_typer(dataset_app, name="dataset")
 
@@ -443,7 +448,7 @@ def demo(json: JsonOpt = False) -> None:
         + ")"
     )
     _report_output(report, ds.ref, False, None)
-    out.print(f"wrote {ws.artifacts.path(ds.record.sha256)}")
+    out.print(f"wrote {ws.artifacts.location(ds.record.sha256)}")
     out.print(f"workspace: {ws.settings.home} (`labsight dataset show chem_proc_yield`)")
     out.print(
         "next: labsight clean chem_proc_yield --impute median --outliers flag --save-plan plan.yaml"

@@ -67,6 +67,14 @@ class ArtifactStore:
         """Where the artifact ``key`` lives."""
         return f"{self.root}/sha256/{key[:2]}/{key}"
 
+    def location(self, key: str) -> str:
+        """Where the artifact is, as a user would type it: a path, or the store's URL scheme."""
+        path = self.path(key)
+        if self.is_local:
+            return path
+        protocol = self.fs.protocol if isinstance(self.fs.protocol, str) else self.fs.protocol[0]
+        return f"{protocol}://{path.lstrip('/')}"
+
     def exists(self, key: str) -> bool:
         return bool(self.fs.exists(self.path(key)))
 

@@ -51,14 +51,14 @@ def physical_range(
     name) whose values are clearly fractions (at least 80 % of them within 0..1).
     """
     if unit in _PERCENT_UNITS:
-        return (0.0, 100.0, "a percentage")
+        return (0.0, 100.0, "a percentage column")
     if unit in _FRACTION_UNITS:
         if not _SHARE_NAMES.search(name):
             return None
         finite = values[np.isfinite(values)]
         if finite.size and np.mean((finite >= 0) & (finite <= 1)) >= 0.8:
-            return (0.0, 1.0, "a fraction")
-        return (0.0, 100.0, "a percentage")
+            return (0.0, 1.0, "a fraction column")
+        return (0.0, 100.0, "a percentage column")
     assert unit is not None
     if "delta" in unit or unit.startswith("Δ"):
         return None  # temperature differences may be negative
@@ -66,9 +66,9 @@ def physical_range(
         from labsight.data.units import convert, ureg
     except ImportError:
         if unit in _FALLBACK_ZERO:
-            return (_FALLBACK_ZERO[unit], np.inf, "above absolute zero")
+            return (_FALLBACK_ZERO[unit], np.inf, "a temperature (below absolute zero)")
         if unit in _FALLBACK_NON_NEGATIVE:
-            return (0.0, np.inf, "non-negative")
+            return (0.0, np.inf, "a quantity that cannot be negative")
         return None
     try:
         dim = dict(ureg.parse_units(unit).dimensionality)
@@ -79,9 +79,9 @@ def physical_range(
             zero = float(convert(np.array([0.0]), "K", unit)[0])
         except Exception:
             return None
-        return (zero, np.inf, "above absolute zero")
+        return (zero, np.inf, "a temperature (below absolute zero)")
     if dim in _NON_NEGATIVE:
-        return (0.0, np.inf, "non-negative")
+        return (0.0, np.inf, "a quantity that cannot be negative")
     return None
 
 
@@ -113,7 +113,8 @@ def check_physical_limits(ctx: CheckContext) -> list[Finding]:
                 rows=bad.tolist(),
                 severity="error",
                 message=(
-                    f"{bad.size} value(s) of {info.name!r} are impossible for {what} column "
+                    f"{bad.size} {'value' if bad.size == 1 else 'values'} of {info.name!r} "
+                    f"{'is' if bad.size == 1 else 'are'} impossible for {what} "
                     f"(allowed {allowed}): {examples}{more}"
                 ),
                 suggestion=(
