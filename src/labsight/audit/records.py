@@ -31,20 +31,20 @@ def verify_records(session: Session) -> list[str]:
         dataset = names.get(row.dataset_id)
         name = dataset.name if dataset is not None else f"#{row.dataset_id}"
         ref = f"{name}@{row.version}"
-        entry = created.get((name, row.version))
+        creator = created.get((name, row.version))
         seen.add((name, row.version))
-        if entry is None:
+        if creator is None:
             problems.append(f"version {ref} has no audit entry that created it")
             continue
-        if row.sha256 not in json.loads(entry.outputs):
+        if row.sha256 not in json.loads(creator.outputs):
             problems.append(
-                f"version {ref} points to data {row.sha256[:12]} but audit entry {entry.seq} "
+                f"version {ref} points to data {row.sha256[:12]} but audit entry {creator.seq} "
                 "recorded other data"
             )
-        rows = json.loads(entry.details).get("rows")
+        rows = json.loads(creator.details).get("rows")
         if rows is not None and rows != row.rows:
             problems.append(
-                f"version {ref} says {row.rows} rows but audit entry {entry.seq} recorded {rows}"
+                f"version {ref} says {row.rows} rows but audit entry {creator.seq} recorded {rows}"
             )
     for (name, version), entry in created.items():
         if (name, version) not in seen:
