@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from labsight.data.clean import CleaningPlan
     from labsight.data.quality import QualityReport
+    from labsight.explore import ExploreReport
 
 __all__ = ["AuditLog", "DatasetVersion", "Workspace", "role_overrides"]
 
@@ -515,6 +516,12 @@ class DatasetVersion:
         from labsight.data.quality import check_table
 
         return check_table(self.table(roles), checks=checks, multivariate=multivariate)
+
+    def explore(self, **options: Any) -> ExploreReport:
+        """An exploratory report of this version (see :func:`labsight.explore.explore`)."""
+        from labsight.explore import explore
+
+        return explore(self.table(), title=self.ref, **options)
 
     def lineage(self) -> list[VersionRecord]:
         """This version and its ancestors, newest first."""

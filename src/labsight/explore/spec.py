@@ -33,7 +33,14 @@ FigureKind = Literal[
 KINDS: tuple[str, ...] = FigureKind.__args__  # type: ignore[attr-defined]
 
 Section = Literal[
-    "overview", "columns", "relations", "correlations", "missingness", "structure", "spectra", "time"
+    "overview",
+    "columns",
+    "relations",
+    "correlations",
+    "missingness",
+    "structure",
+    "spectra",
+    "time",
 ]
 
 

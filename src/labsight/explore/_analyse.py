@@ -1,0 +1,276 @@
+"""The analysis behind ``labsight explore``: numbers on all rows, figures as specs, nothing drawn.
+
+:func:`analyse` validates its arguments once, works out what each column is (numbers, categories,
+spectral channels, a clock), samples the rows that figures draw as points (once, with a fixed seed)
+and hands the pieces to one module per section. Renderers take the resulting :class:`Analysis`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from labsight.data.findings import SEVERITIES, Finding
+from labsight.data.quality import QualityReport, check_table
+from labsight.data.table import Table
+from labsight.exceptions import InputError
+from labsight.explore._associations import analyse_associations
+from labsight.explore._distributions import distribution_figures
+from labsight.explore._missingness import missingness_figures
+from labsight.explore._relations import relation_figures
+from labsight.explore._shape import (
+    spectra_figure,
+    spectral_columns,
+    time_column,
+    timeseries_figures,
+)
+from labsight.explore._structure import structure_figures
+from labsight.explore._summary import categorical_columns, numeric_columns, summarize
+from labsight.explore.spec import FigureSpec, ReportTables
+
+__all__ = ["Analysis", "analyse"]
+
+_MAX_CONDITIONS = 20
+
+
+@dataclass
+class Analysis:
+    """Everything a report shows, before it is drawn.
+
+    Attributes
+    ----------
+    overview
+        ``rows``, ``columns`` (``name, unit, dtype, role``), ``memory_bytes``, ``findings`` (count
+        per severity), ``target``, ``color``, ``sampled``, ``max_points``, ``seed``,
+        ``spectral_columns`` (how many), ``time`` (the clock column or None) and
+        ``strongest_link`` (a sentence, or None).
+    tables
+        The numbers behind the figures, computed on all rows.
+    figures
+        Figure specs with unique, file-name-safe names, in report order.
+    findings
+        The quality report's findings, worst first.
+    sampled
+        True when some figure draws a sample of the rows rather than all of them.
+    """
+
+    overview: dict[str, Any]
+    tables: ReportTables
+    figures: list[FigureSpec]
+    findings: list[Finding]
+    sampled: bool
+
+
+def _check_column(table: Table, name: str | None, what: str) -> None:
+    if name is not None and name not in table.frame.columns:
+        raise InputError(
+            f"unknown {what} column {name!r}",
+            expected=f"one of {', '.join(repr(c) for c in table.frame.columns) or 'no columns'}",
+            got=repr(name),
+            hint=f"Pass the name of a column of the table as {what}",
+        )
+
+
+def _unique_names(figures: list[FigureSpec]) -> list[FigureSpec]:
+    seen: dict[str, int] = {}
+    out = []
+    for spec in figures:
+        name = spec.name
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}-{seen[spec.name]}"
+            while name in seen:
+                name += "-x"
+        seen.setdefault(name, 1)
+        out.append(spec if name == spec.name else replace(spec, name=name))
+    return out
+
+
+def analyse(
+    table: Table,
+    report: QualityReport | None = None,
+    *,
+    target: str | None = None,
+    color: str | None = None,
+    max_points: int = 5000,
+    seed: int = 0,
+) -> Analysis:
+    """Analyse a table for an exploratory report: statistics, relations, gaps, structure.
+
+    Every number is computed on all rows; only figures that draw points (scatter plots, embeddings,
+    spectra lines) draw a sample of at most ``max_points`` rows, chosen at random with ``seed``, and
+    say so in their ``note``.
+
+    Parameters
+    ----------
+    table
+        The table to analyse.
+    report
+        Its quality report; computed with :func:`labsight.data.quality.check_table` when None.
+    target
+        The column to relate features to; defaults to the table's target-role column.
+    color
+        A column to colour points by (a category, usually); the embeddings fall back to the target.
+    max_points
+        The most rows any figure draws as points.
+    seed
+        Seed of every random choice (samples, t-SNE, KMeans), so a report is reproducible.
+
+    Returns
+    -------
+    Analysis
+        Overview, tables, figure specs and the quality findings.
+
+    Raises
+    ------
+    InputError
+        When ``target`` or ``color`` names no column of the table, or ``max_points`` is below 1.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> frame = pl.DataFrame({"T [degC]": [20.0, 30, 40, 50], "yield [%]": [50.0, 61, 70, 82]})
+    >>> result = analyse(Table.from_frame(frame), target="yield [%]")
+    >>> result.overview["rows"], result.figures[0].kind
+    (4, 'histogram')
+    """
+    _check_column(table, target, "target")
+    _check_column(table, color, "color")
+    if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 1:
+        raise InputError(
+            "max_points must be a positive whole number",
+            expected="an integer >= 1",
+            got=repr(max_points),
+        )
+    if report is None:
+        report = check_table(table)
+    if target is None:
+        targets = table.by_role("target")
+        target = targets[0] if targets else None
+    frame = table.frame
+    n = frame.height
+    roles = {c.name: c.role for c in table.columns}
+
+    summary = summarize(table)
+    names = summary["name"].to_list()
+    distinct = dict(zip(names, summary["distinct"].to_list(), strict=True))
+    medians = dict(zip(names, summary["median"].to_list(), strict=True))
+    sds = dict(zip(names, summary["sd"].to_list(), strict=True))
+    variance = {name: sd * sd if sd is not None else 0.0 for name, sd in sds.items()}
+    quartiles = {
+        name: (q1, med, q3)
+        for name, q1, med, q3 in summary.select("name", "q1", "median", "q3").iter_rows()
+        if q1 is not None and med is not None and q3 is not None
+    }
+    categorical = categorical_columns(table, distinct)
+    numeric = [c for c in numeric_columns(table) if c not in categorical]
+    channels = spectral_columns(table)
+    per_column = [c for c in numeric if c not in set(channels)]
+    numeric_features = [c for c in numeric if c != target and roles[c] != "condition"]
+    categorical_features = [c for c in categorical if c != target and roles[c] == "feature"]
+    target_categorical = target in categorical
+    category = color if color is not None and color in categorical else None
+    if category is None and target_categorical:
+        category = target
+    embed_color = color if color is not None else target
+
+    sampled = n > max_points
+    rows = np.arange(n)
+    note = None
+    if sampled:
+        rows = np.sort(np.random.default_rng(seed).choice(n, max_points, replace=False))
+        note = f"{max_points:,} of {n:,} rows, drawn at random, seed {seed}"
+    sample = frame[rows] if sampled else frame
+
+    assoc = analyse_associations(
+        table, numeric, categorical, variance, target=target, family=frozenset(channels)
+    )
+    figures: list[FigureSpec] = []
+    figures += distribution_figures(
+        table,
+        per_column,
+        categorical,
+        distinct,
+        target=target,
+        eta=assoc.eta,
+        quartiles=quartiles,
+        seed=seed,
+    )
+    if channels:
+        figures.append(spectra_figure(table, channels, category=category, seed=seed))
+        sampled = sampled or n > 200
+    clock = time_column(table)
+    if clock is not None:
+        figures += timeseries_figures(table, clock, per_column)
+    relations = relation_figures(
+        table,
+        target,
+        numeric_features,
+        categorical_features,
+        sample,
+        color=color,
+        assoc=assoc,
+        note=note,
+        matrix_only=frozenset(channels),
+        target_is_category=target_categorical,
+    )
+    figures += relations.figures
+    figures += assoc.figures
+    missing_figures, by_condition = missingness_figures(
+        table, report.findings, categorical[:_MAX_CONDITIONS]
+    )
+    figures += missing_figures
+    structure = structure_figures(
+        table,
+        [c for c in numeric_features if c not in categorical],
+        medians,
+        sds,
+        rows,
+        color=embed_color,
+        seed=seed,
+        note=note,
+    )
+    figures += structure
+    if any(s.name == "tsne" for s in structure) and n > 2000:
+        sampled = True
+
+    strongest = None
+    if relations.links and relations.links[0].strength > 0 and target is not None:
+        best = relations.links[0]
+        word = "Spearman" if best.measure == "spearman" else "η"
+        strongest = f"strongest link to {target}: {best.feature}, {word} {best.value:.2f}"
+    counts: dict[str, int] = dict.fromkeys(SEVERITIES, 0)
+    for f in report.findings:
+        counts[f.severity] = counts.get(f.severity, 0) + 1
+    overview: dict[str, Any] = {
+        "rows": n,
+        "columns": [
+            {"name": c.name, "unit": c.unit, "dtype": c.dtype, "role": c.role}
+            for c in table.columns
+        ],
+        "memory_bytes": int(frame.estimated_size()),
+        "findings": counts,
+        "target": target,
+        "color": color,
+        "sampled": sampled,
+        "max_points": max_points,
+        "seed": seed,
+        "spectral_columns": len(channels),
+        "time": clock,
+        "strongest_link": strongest,
+    }
+    tables = ReportTables(
+        summary=summary,
+        correlations=assoc.tables,
+        strongest_pairs=assoc.strongest_pairs,
+        missing_by_condition=by_condition,
+    )
+    return Analysis(
+        overview=overview,
+        tables=tables,
+        figures=_unique_names(figures),
+        findings=list(report.findings),
+        sampled=sampled,
+    )
