@@ -3,16 +3,13 @@ page asks for nothing but its own file."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from labsight.explore import ExploreReport
-from labsight.explore.spec import FigureSpec
+from labsight.explore.gallery import example_analysis
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -23,17 +20,6 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-
-
-def _load(name: str) -> Any:
-    path = Path(__file__).parent.parent / "explore" / name
-    module_spec = importlib.util.spec_from_file_location(f"_explore_{path.stem}", path)
-    assert module_spec is not None
-    assert module_spec.loader is not None
-    module = importlib.util.module_from_spec(module_spec)
-    sys.modules[module_spec.name] = module  # its dataclasses look their module up by name
-    module_spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -48,9 +34,7 @@ def chromium() -> Path:
 
 
 def _report() -> ExploreReport:
-    html_tests = _load("test_report_html.py")
-    specs: dict[str, FigureSpec] = html_tests.SPECS
-    return ExploreReport(html_tests.FakeAnalysis(list(specs.values())), title="reactions.csv")
+    return ExploreReport(example_analysis(), title="reactions.csv")
 
 
 def test_explore_report_renders_offline_in_chromium(chromium: Path, tmp_path: Path) -> None:

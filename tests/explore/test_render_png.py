@@ -3,7 +3,6 @@ the axis labels, one PNG per figure named after the spec, and no pyplot state to
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import sys
 from dataclasses import dataclass, field
@@ -16,24 +15,13 @@ from matplotlib.figure import Figure
 
 from labsight.explore import ExploreReport
 from labsight.explore._matplotlib import BUILDERS, DPI, to_matplotlib
+from labsight.explore.gallery import example_specs
 from labsight.explore.spec import KINDS, FigureSpec, ReportTables
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def _example_specs() -> dict[str, FigureSpec]:
-    """The hand-made specs (one per kind) that live beside the Plotly tests."""
-    path = Path(__file__).with_name("test_render_plotly.py")
-    module_spec = importlib.util.spec_from_file_location("_explore_example_specs", path)
-    assert module_spec is not None
-    assert module_spec.loader is not None
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    specs: dict[str, FigureSpec] = module.example_specs()
-    return specs
-
-
-SPECS = _example_specs()
+SPECS = example_specs()
 
 
 @dataclass

@@ -3,9 +3,7 @@ linked to their columns, escaping, a size that does not grow with the rows, and 
 
 from __future__ import annotations
 
-import importlib.util
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,90 +13,20 @@ from plotly.offline import get_plotlyjs
 
 from labsight.data.findings import Finding
 from labsight.explore import ExploreReport
+from labsight.explore._analyse import Analysis
 from labsight.explore._html import column_anchor
+from labsight.explore.gallery import EXAMPLE_COLUMNS, example_analysis, example_specs
 from labsight.explore.spec import FigureSpec, ReportTables
 
 PLOTLYJS = get_plotlyjs()
 
 
-def _example_specs() -> dict[str, FigureSpec]:
-    """The hand-made specs (one per kind) that live beside the Plotly tests."""
-    path = Path(__file__).with_name("test_render_plotly.py")
-    module_spec = importlib.util.spec_from_file_location("_explore_example_specs", path)
-    assert module_spec is not None
-    assert module_spec.loader is not None
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    specs: dict[str, FigureSpec] = module.example_specs()
-    return specs
-
-
-SPECS = _example_specs()
-COLUMNS = [
-    {"name": "temperature [degC]", "unit": "degC", "dtype": "float", "role": "feature"},
-    {"name": "time [min]", "unit": "min", "dtype": "float", "role": "feature"},
-    {"name": "catalyst", "unit": None, "dtype": "string", "role": "condition"},
-    {"name": "yield [%]", "unit": "%", "dtype": "float", "role": "target"},
-    {"name": "pressure [bar]", "unit": "bar", "dtype": "float", "role": "feature"},
-]
-
-
-@dataclass
-class FakeAnalysis:
-    """Shaped like ``labsight.explore._analyse.Analysis``."""
-
-    figures: list[FigureSpec]
-    overview: dict[str, Any] = field(
-        default_factory=lambda: {
-            "rows": 40,
-            "columns": COLUMNS,
-            "memory_bytes": 2048,
-            "findings": {"error": 0, "warning": 1, "info": 1},
-        }
-    )
-    tables: ReportTables = field(
-        default_factory=lambda: ReportTables(
-            summary=pl.DataFrame(
-                {
-                    "name": [c["name"] for c in COLUMNS],
-                    "unit": [c["unit"] for c in COLUMNS],
-                    "count": [40, 37, 40, 40, 40],
-                    "missing_share": [0.0, 0.075, 0.0, 0.0, 0.0],
-                    "mean": [70.1, 60.0, None, 52.3, 1.5],
-                }
-            ),
-            correlations={
-                "spearman": pl.DataFrame(
-                    {
-                        "column": ["temperature [degC]", "yield [%]"],
-                        "temperature [degC]": [1.0, 0.71],
-                        "yield [%]": [0.71, 1.0],
-                    }
-                )
-            },
-            strongest_pairs=pl.DataFrame(
-                {
-                    "a": ["temperature [degC]"],
-                    "b": ["yield [%]"],
-                    "measure": ["spearman"],
-                    "value": [0.71],
-                    "sentence": ["yield [%] rises with temperature [degC] (Spearman 0.71)"],
-                }
-            ),
-        )
-    )
-    findings: list[Finding] = field(
-        default_factory=lambda: [
-            Finding("missing", "time [min]", [1, 2, 3], "warning", "3 cells missing", "impute"),
-            Finding("duplicate", None, [4], "info", "1 repeated row", "drop it"),
-        ]
-    )
-    sampled: bool = True
+SPECS = example_specs()
 
 
 @pytest.fixture
 def report() -> ExploreReport:
-    return ExploreReport(FakeAnalysis(list(SPECS.values())), title="reactions.csv")
+    return ExploreReport(example_analysis(), title="reactions.csv")
 
 
 @pytest.fixture
@@ -141,7 +69,7 @@ def test_report_html_links_findings_to_column_sections(html: str) -> None:
     anchor = column_anchor("time [min]")
     assert f'href="#{anchor}"' in html
     assert f'id="{anchor}"' in html
-    for column in COLUMNS:
+    for column in EXAMPLE_COLUMNS:
         assert f'id="{column_anchor(column["name"])}"' in html
 
 
@@ -176,11 +104,12 @@ def test_report_html_escapes_names_from_the_data() -> None:
         "rows",
         column=evil,
     )
-    analysis = FakeAnalysis(
-        [spec],
+    analysis = Analysis(
+        figures=[spec],
         overview={"rows": 1, "columns": [{"name": evil, "unit": None, "dtype": "string"}]},
         tables=ReportTables(summary=pl.DataFrame()),
         findings=[Finding("constant", evil, [], "info", evil, "")],
+        sampled=False,
     )
     html = ExploreReport(analysis, title=evil).html()
     assert evil not in html.replace(PLOTLYJS, "")
@@ -234,7 +163,6 @@ def _table(rows: int) -> Any:
 
 @pytest.mark.slow
 def test_report_html_size_does_not_grow_with_rows() -> None:
-    pytest.importorskip("labsight.explore._analyse", reason="the analysis module has not landed")
     from labsight.explore import explore
 
     small = explore(_table(1_000), target="yield [%]").html()
@@ -243,58 +171,22 @@ def test_report_html_size_does_not_grow_with_rows() -> None:
     assert large.count(PLOTLYJS) == 1
 
 
-class _FakeAnalyse:
-    """Stands in for ``labsight.explore._analyse.analyse``: records its call, returns specs."""
-
-    def __init__(self) -> None:
-        self.calls: list[dict[str, Any]] = []
-
-    def __call__(self, table: Any, report: Any = None, **options: Any) -> FakeAnalysis:
-        self.calls.append({"table": table, "report": report, **options})
-        columns = [c.to_dict() for c in table.columns]
-        return FakeAnalysis(
-            list(SPECS.values())[:3],
-            overview={"rows": table.height, "columns": columns},
-            tables=ReportTables(summary=pl.DataFrame()),
-            findings=list(report.findings) if report is not None else [],
-        )
-
-
-@pytest.fixture
-def fake_analyse(monkeypatch: pytest.MonkeyPatch) -> _FakeAnalyse:
-    import sys
-    import types
-
-    fake = _FakeAnalyse()
-    module = types.ModuleType("labsight.explore._analyse")
-    module.analyse = fake  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "labsight.explore._analyse", module)
-    return fake
-
-
-def test_report_explore_reads_a_file_checks_then_analyses(
-    fake_analyse: _FakeAnalyse, yield_csv: Path
-) -> None:
-    from labsight.data.quality import QualityReport
+def test_report_explore_reads_a_file_checks_then_analyses(yield_csv: Path) -> None:
     from labsight.explore import explore
 
     report = explore(yield_csv, target="yield [%]", color="catalyst", max_points=10, seed=3)
-    (call,) = fake_analyse.calls
-    assert isinstance(call["report"], QualityReport)
-    assert call["table"].column("yield [%]").role == "target"
-    assert (call["target"], call["color"], call["max_points"], call["seed"]) == (
-        "yield [%]",
-        "catalyst",
-        10,
-        3,
-    )
     assert report.title == "reactions.csv"
     assert report.rows == 6
+    assert (report.analysis.overview["target"], report.analysis.overview["color"]) == (
+        "yield [%]",
+        "catalyst",
+    )
+    # the quality findings of the file travel with the report (one cell of time is missing)
+    assert [f.column for f in report.findings if f.check == "missing"] == ["time [min]"]
+    assert report.specs
 
 
-def test_report_explore_refuses_a_target_that_is_not_a_column(
-    fake_analyse: _FakeAnalyse, yield_csv: Path
-) -> None:
+def test_report_explore_refuses_a_target_that_is_not_a_column(yield_csv: Path) -> None:
     from labsight.exceptions import InputError
     from labsight.explore import explore
 
@@ -302,18 +194,15 @@ def test_report_explore_refuses_a_target_that_is_not_a_column(
         InputError, match=r"target column 'yeild' is not in the table.*'yield \[%\]'"
     ):
         explore(yield_csv, target="yeild")
-    assert fake_analyse.calls == []
 
 
 def _cli(home: Path, *args: str) -> int:
-    import labsight.cli._explore  # noqa: F401  (registers the command until cli/__init__ does)
     from labsight.cli import main
 
     return main(["--home", str(home), "--user", "tester", *args])
 
 
 def test_report_cli_explore_json_contract(
-    fake_analyse: _FakeAnalyse,
     yield_csv: Path,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -337,14 +226,13 @@ def test_report_cli_explore_json_contract(
     data = json.loads(capsys.readouterr().out)
     assert data["html"] == str(out)
     assert out.is_file()
-    assert data["figures"] == [s.name for s in list(SPECS.values())[:3]]
+    assert data["figures"]
     assert [Path(p).name for p in data["png"]] == [f"{n}.png" for n in data["figures"]]
     assert all(Path(p).is_file() for p in data["png"])
     assert data["rows"] == 6
 
 
 def test_report_cli_explore_a_dataset_writes_name_report_html_here(
-    fake_analyse: _FakeAnalyse,
     yield_csv: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -360,7 +248,7 @@ def test_report_cli_explore_a_dataset_writes_name_report_html_here(
 
 
 def test_report_cli_explore_unknown_dataset_is_one_line_exit_2(
-    fake_analyse: _FakeAnalyse, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert _cli(tmp_path / "home", "explore", "nosuch") == 2
     err = capsys.readouterr().err
