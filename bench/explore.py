@@ -1,0 +1,90 @@
+"""The full EDA report of an N × 20 numeric table, against ydata-profiling (minimal and full).
+
+Run through ``make bench`` (bench/run.py). ``python -m bench.explore JOB CSV`` runs one job in this
+process and prints one JSON line: wall seconds and peak memory above the post-import baseline.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.ingest_quality import make_csv
+
+
+def table_csv(folder: Path, rows: int) -> Path:
+    """The benchmark table with ``rows`` rows (the 1M-row generator, cut to size), written once."""
+    return make_csv(folder / f"numeric_{rows // 1000}k_x20.csv", rows=rows)
+
+
+def _rss_kib() -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def _job_labsight(csv: Path) -> int:
+    from labsight.explore import explore
+
+    report = explore(csv)
+    with tempfile.TemporaryDirectory() as folder:
+        report.to_html(Path(folder) / "report.html")
+    return len(report.specs)
+
+
+def _ydata(csv: Path, minimal: bool) -> int:
+    import pandas as pd
+    from ydata_profiling import ProfileReport
+
+    df = pd.read_csv(csv)
+    report = ProfileReport(df, minimal=minimal, progress_bar=False)
+    with tempfile.TemporaryDirectory() as folder:
+        report.to_file(Path(folder) / "report.html")
+    return int(df.shape[0])
+
+
+JOBS = {
+    "labsight": _job_labsight,
+    "ydata_minimal": lambda csv: _ydata(csv, True),
+    "ydata_full": lambda csv: _ydata(csv, False),
+}
+PRELOAD = {
+    "labsight": ["labsight.explore", "labsight.data.ingest", "labsight.data.quality", "sklearn"],
+    "ydata_minimal": ["pandas", "ydata_profiling"],
+    "ydata_full": ["pandas", "ydata_profiling"],
+}
+
+
+def main(job: str, csv: str) -> None:
+    import importlib
+    import warnings
+
+    warnings.simplefilter("ignore")
+    for mod in PRELOAD[job]:
+        importlib.import_module(mod)
+    gc.collect()
+    base_kib = _rss_kib()
+    start = time.perf_counter()
+    result = JOBS[job](Path(csv))
+    wall = time.perf_counter() - start
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(
+        json.dumps(
+            {
+                "wall_s": wall,
+                "peak_above_baseline_mib": max(peak_kib - base_kib, 0) / 1024,
+                "result": result,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
