@@ -22,6 +22,7 @@ import jinja2
 import polars as pl
 from markupsafe import Markup
 
+from labsight.explore._plotly import theme_json
 from labsight.explore.spec import FigureSpec
 
 if TYPE_CHECKING:
@@ -281,6 +282,8 @@ def render_html(
             "note": spec.note,
         }
 
+    if template_json is None:  # figures built unthemed: send the theme once
+        template_json = theme_json()
     stats = _summary_by_column(analysis.tables.summary)
     units = {c["name"]: c["unit"] for c in overview["columns"]}
     roles = {c["name"]: c["role"] for c in overview["columns"]}

@@ -2,7 +2,7 @@
 
 Numeric features are median-imputed and standardized. PCA is fitted on all rows (scikit-learn picks
 the covariance solver for tall tables, so a million rows cost one small eigen-decomposition); the
-score plot draws the sampled rows. t-SNE runs on at most 2,000 sampled rows with a fixed seed.
+score plot draws the sampled rows. t-SNE runs on at most 1,000 sampled rows with a fixed seed.
 Clusters come from KMeans (k = 2..6, the k with the best silhouette) on the standardized features
 of those rows, and are marked only when that silhouette is at least 0.5, which noise does not reach.
 """
@@ -23,7 +23,7 @@ from labsight.explore.spec import FigureSpec
 
 __all__ = ["MIN_SILHOUETTE", "TSNE_ROWS", "clusters", "structure_figures"]
 
-TSNE_ROWS = 2_000
+TSNE_ROWS = 1_000
 MIN_SILHOUETTE = 0.5
 _MAX_COMPONENTS = 10
 _TSNE_MIN_ROWS = 10
@@ -120,7 +120,7 @@ def structure_figures(
     medians, sds
         Each feature's median (fills its missing cells) and standard deviation (scales it).
     sample_rows
-        Indices of the rows to draw (at most ``max_points``); t-SNE takes at most 2,000 of them.
+        Indices of the rows to draw (at most ``max_points``); t-SNE takes at most 1,000 of them.
     color
         The column to colour points by (the target or a category), or None.
     seed

@@ -104,10 +104,13 @@ class ExploreReport:
     def html(self, *, standalone: bool = True, id_prefix: str = "") -> str:
         """The report as HTML text (see :meth:`to_html`)."""
         from labsight.explore._html import render_html
+        from labsight.explore._plotly import to_plotly
 
+        # Unthemed figures are much faster to build; the page applies the theme once.
+        figures = self._figures or {s.name: to_plotly(s, themed=False) for s in self.specs}
         return render_html(
             self.analysis,
-            self.figures,
+            figures,
             title=self.title,
             standalone=standalone,
             id_prefix=id_prefix,
