@@ -7,14 +7,19 @@ after imports.
 
 from __future__ import annotations
 
+import gc
+import importlib
 import json
 import os
 import platform
 import re
+import resource
 import statistics
 import subprocess
 import sys
-from collections.abc import Sequence
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -83,3 +88,40 @@ def write_section(name: str, markdown: str) -> None:
 
 def stamp() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _rss_kib() -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def measure_job(
+    jobs: Mapping[str, Callable[[Path], object]],
+    preload: Mapping[str, Sequence[str]],
+    job: str,
+    csv: str,
+) -> None:
+    """Run one job in this (fresh) process and print one JSON line: wall seconds, peak memory
+    above the size after the job's imports, and what the job returned."""
+    warnings.simplefilter("ignore")
+    for module in preload[job]:
+        importlib.import_module(module)
+    gc.collect()
+    base_kib = _rss_kib()
+    start = time.perf_counter()
+    result = jobs[job](Path(csv))
+    wall = time.perf_counter() - start
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(
+        json.dumps(
+            {
+                "wall_s": wall,
+                "peak_above_baseline_mib": max(peak_kib - base_kib, 0) / 1024,
+                "peak_rss_mib": peak_kib / 1024,
+                "result": result,
+            }
+        )
+    )

@@ -6,28 +6,17 @@ process and prints one JSON line: wall seconds and peak memory above the post-im
 
 from __future__ import annotations
 
-import gc
-import json
-import resource
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+from bench._harness import measure_job
 from bench.ingest_quality import make_csv
 
 
 def table_csv(folder: Path, rows: int) -> Path:
     """The benchmark table with ``rows`` rows (the 1M-row generator, cut to size), written once."""
     return make_csv(folder / f"numeric_{rows // 1000}k_x20.csv", rows=rows)
-
-
-def _rss_kib() -> int:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def _job_labsight(csv: Path) -> int:
@@ -62,29 +51,5 @@ PRELOAD = {
 }
 
 
-def main(job: str, csv: str) -> None:
-    import importlib
-    import warnings
-
-    warnings.simplefilter("ignore")
-    for mod in PRELOAD[job]:
-        importlib.import_module(mod)
-    gc.collect()
-    base_kib = _rss_kib()
-    start = time.perf_counter()
-    result = JOBS[job](Path(csv))
-    wall = time.perf_counter() - start
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(
-        json.dumps(
-            {
-                "wall_s": wall,
-                "peak_above_baseline_mib": max(peak_kib - base_kib, 0) / 1024,
-                "result": result,
-            }
-        )
-    )
-
-
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    measure_job(JOBS, PRELOAD, sys.argv[1], sys.argv[2])

@@ -6,14 +6,13 @@ this process and prints one JSON line: wall seconds and peak memory above the po
 
 from __future__ import annotations
 
-import gc
 import json
-import resource
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
+
+from bench._harness import measure_job
 
 ROWS, COLS = 1_000_000, 20
 TABLE_BYTES = ROWS * COLS * 8  # the table as float64 in memory
@@ -57,14 +56,6 @@ def make_csv(path: Path, rows: int = ROWS, cols: int = COLS, seed: int = 7) -> P
     frame.write_csv(tmp)
     tmp.replace(path)
     return path
-
-
-def _rss_kib() -> int:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def _job_labsight(csv: Path) -> dict[str, int]:
@@ -116,30 +107,5 @@ PRELOAD = {
 }
 
 
-def main(job: str, csv: str) -> None:
-    import importlib
-    import warnings
-
-    warnings.simplefilter("ignore")
-    for mod in PRELOAD[job]:
-        importlib.import_module(mod)
-    gc.collect()
-    base_kib = _rss_kib()
-    start = time.perf_counter()
-    result = JOBS[job](Path(csv))
-    wall = time.perf_counter() - start
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(
-        json.dumps(
-            {
-                "wall_s": wall,
-                "peak_above_baseline_mib": max(peak_kib - base_kib, 0) / 1024,
-                "peak_rss_mib": peak_kib / 1024,
-                "result": result,
-            }
-        )
-    )
-
-
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    measure_job(JOBS, PRELOAD, sys.argv[1], sys.argv[2])

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -78,3 +79,31 @@ def pg_url() -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def append_concurrently() -> Callable[[Any, int, int], list[BaseException]]:
+    """Append audit entries from several threads at once; returns the errors they raised."""
+    import threading
+
+    from labsight.audit import AuditEvent, record
+
+    def run(db: Any, writers: int = 4, each: int = 10) -> list[BaseException]:
+        errors: list[BaseException] = []
+
+        def writer(n: int) -> None:
+            try:
+                for i in range(each):
+                    with db.write() as session:
+                        record(session, AuditEvent("test.append", "thing", f"{n}-{i}"), f"w{n}")
+            except BaseException as exc:  # reported to the test
+                errors.append(exc)
+
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(writers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return errors
+
+    return run

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -151,25 +152,10 @@ def test_export_refuses_an_unknown_format() -> None:
         render_export([], "xml")
 
 
-def test_concurrent_sqlite_writers_keep_one_linear_chain(db: Database) -> None:
-    import threading
-
-    errors: list[BaseException] = []
-
-    def writer(n: int) -> None:
-        try:
-            for i in range(10):
-                with db.write() as session:
-                    record(session, AuditEvent("test.append", "thing", f"{n}-{i}"), f"w{n}")
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+def test_concurrent_sqlite_writers_keep_one_linear_chain(
+    db: Database, append_concurrently: Callable[..., list[BaseException]]
+) -> None:
+    assert append_concurrently(db, 4, 10) == []
     with db.read() as session:
         report = verify_chain(session)
     assert report.ok, report.problem

@@ -4,7 +4,10 @@ page asks for nothing but its own file."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,13 +40,11 @@ def _report() -> ExploreReport:
     return ExploreReport(example_analysis(), title="reactions.csv")
 
 
-def test_explore_report_renders_offline_in_chromium(chromium: Path, tmp_path: Path) -> None:
+@contextmanager
+def _page(chromium: Path, errors: list[str], foreign: list[str]) -> Iterator[Any]:
+    """A page in headless Chromium that records console errors and any request off the file."""
     from playwright.sync_api import sync_playwright
 
-    report = _report()
-    path = report.to_html(tmp_path / "report.html")
-    errors: list[str] = []
-    foreign: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(chromium), args=ARGS)
         try:
@@ -58,22 +59,31 @@ def test_explore_report_renders_offline_in_chromium(chromium: Path, tmp_path: Pa
                     else foreign.append(r.url)
                 ),
             )
-            page.goto(path.as_uri())
-            page.wait_for_selector(".main-svg", timeout=30_000)
-            page.wait_for_function(
-                f"document.querySelectorAll('.js-plotly-plot').length === {len(report.specs)}",
-                timeout=30_000,
-            )
-            drawn = page.eval_on_selector_all(
-                ".ls-plot", "els => els.map(e => e.querySelector('.main-svg') !== null)"
-            )
-            shot = tmp_path / "report.png"
-            page.screenshot(path=str(shot), full_page=True)
-            # A finding's link lands on its column's section.
-            page.click("table.ls-findings a")
-            target = page.evaluate("location.hash")
+            yield page
         finally:
             browser.close()
+
+
+def test_explore_report_renders_offline_in_chromium(chromium: Path, tmp_path: Path) -> None:
+    report = _report()
+    path = report.to_html(tmp_path / "report.html")
+    errors: list[str] = []
+    foreign: list[str] = []
+    with _page(chromium, errors, foreign) as page:
+        page.goto(path.as_uri())
+        page.wait_for_selector(".main-svg", timeout=30_000)
+        page.wait_for_function(
+            f"document.querySelectorAll('.js-plotly-plot').length === {len(report.specs)}",
+            timeout=30_000,
+        )
+        drawn = page.eval_on_selector_all(
+            ".ls-plot", "els => els.map(e => e.querySelector('.main-svg') !== null)"
+        )
+        shot = tmp_path / "report.png"
+        page.screenshot(path=str(shot), full_page=True)
+        # A finding's link lands on its column's section.
+        page.click("table.ls-findings a")
+        target = page.evaluate("location.hash")
     assert errors == []
     assert foreign == []
     assert all(drawn), (
@@ -89,8 +99,6 @@ def test_explore_report_renders_offline_in_chromium(chromium: Path, tmp_path: Pa
 def test_explore_report_of_the_shipped_example_renders_offline(
     chromium: Path, tmp_path: Path
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
     from labsight.examples import example_path
     from labsight.explore import explore
 
@@ -98,26 +106,11 @@ def test_explore_report_of_the_shipped_example_renders_offline(
     path = report.to_html(tmp_path / "report.html")
     errors: list[str] = []
     foreign: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(chromium), args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on(
-                "request",
-                lambda r: (
-                    None
-                    if r.url.startswith(("file://", "data:", "blob:"))
-                    else foreign.append(r.url)
-                ),
-            )
-            page.goto(path.as_uri())
-            page.wait_for_function(
-                f"document.querySelectorAll('.ls-plot .main-svg').length >= {len(report.specs)}",
-                timeout=60_000,
-            )
-        finally:
-            browser.close()
+    with _page(chromium, errors, foreign) as page:
+        page.goto(path.as_uri())
+        page.wait_for_function(
+            f"document.querySelectorAll('.ls-plot .main-svg').length >= {len(report.specs)}",
+            timeout=60_000,
+        )
     assert errors == []
     assert foreign == []

@@ -5,7 +5,7 @@ Needs $LABSIGHT_TEST_PG_URL (set by .ci/run); each test gets its own schema.
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 import labsight
-from labsight.audit import AuditEvent, record, verify_chain
+from labsight.audit import verify_chain
 from labsight.store import Database
 from labsight.store._rows import Base
 
@@ -27,24 +27,11 @@ def test_migrations_match_the_orm_on_postgres(pg_url: str) -> None:
     db.dispose()
 
 
-def test_concurrent_writers_keep_one_linear_chain(pg_url: str) -> None:
+def test_concurrent_writers_keep_one_linear_chain(
+    pg_url: str, append_concurrently: Callable[..., list[BaseException]]
+) -> None:
     db = Database(pg_url)
-    errors: list[BaseException] = []
-
-    def writer(n: int) -> None:
-        try:
-            for i in range(10):
-                with db.write() as session:
-                    record(session, AuditEvent("test.append", "thing", f"{n}-{i}"), f"w{n}")
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert append_concurrently(db, 4, 10) == []
     with db.read() as session:
         report = verify_chain(session)
     assert report.ok, report.problem
