@@ -217,3 +217,6 @@ def test_demo_ingests_the_shipped_example(run: Run) -> None:
     data = json.loads(out)
     assert data["dataset"]["rows"] == 176
     assert any(f["check"] == "missing" for f in data["quality"]["findings"])
+    report = Path(data["report"])
+    assert report.is_file()
+    assert "chem_proc_yield" in report.read_text()

@@ -419,7 +419,8 @@ def dataset_delete(
 
 @app.command(epilog="Examples:\n\n  labsight demo\n\n  labsight --home /tmp/lab demo")
 def demo(json: JsonOpt = False) -> None:
-    """Ingest the shipped example (chemical process yield), print its quality report."""
+    """Ingest the shipped example (chemical process yield), print its quality report and write its
+    exploratory report into the workspace."""
     from labsight.examples import example_path
 
     ws = workspace()
@@ -429,11 +430,14 @@ def demo(json: JsonOpt = False) -> None:
             path, name="chem_proc_yield", on_issue="ignore", reason="labsight demo", on_step=step
         )
         report = ds.quality()
+        step("writing the exploratory report")
+        html = ds.explore().to_html(ws.settings.home / "chem_proc_yield-report.html")
     if json:
         emit_json(
             {
                 "dataset": _version_dict(ds),
                 "quality": report.to_dict(),
+                "report": str(html),
                 "workspace": str(ws.settings.home),
             }
         )
@@ -449,6 +453,7 @@ def demo(json: JsonOpt = False) -> None:
     )
     _report_output(report, ds.ref, False, None)
     out.print(f"wrote {ws.artifacts.location(ds.record.sha256)}")
+    out.print(f"wrote {html} (open it in a browser; it works offline)")
     out.print(f"workspace: {ws.settings.home} (`labsight dataset show chem_proc_yield`)")
     out.print(
         "next: labsight clean chem_proc_yield --impute median --outliers flag --save-plan plan.yaml"
