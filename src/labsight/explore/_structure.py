@@ -9,6 +9,7 @@ of those rows, and are marked only when that silhouette is at least 0.5, which n
 
 from __future__ import annotations
 
+import os
 import warnings
 from typing import Any
 
@@ -218,6 +219,20 @@ def structure_figures(
     return figures
 
 
+def _free_threads() -> int:
+    """All cores when the machine is idle, else one.
+
+    These fits are small: OpenMP threads that spin-wait for each other on a busy machine (CI, a
+    shared server) made them ten times slower, while on an idle machine two threads save a second.
+    """
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # not available on this platform
+        return 1
+    return cores if load < cores - 0.5 else 1
+
+
 def _tsne(
     table: Table, x: np.ndarray, sample_rows: np.ndarray, *, color: str | None, seed: int
 ) -> FigureSpec | None:
@@ -235,10 +250,7 @@ def _tsne(
     if xs.shape[1] > _TSNE_MAX_DIMS:
         xs = PCA(_TSNE_MAX_DIMS, random_state=seed).fit_transform(xs)
     perplexity = float(min(30.0, max(2.0, (m - 1) / 3)))
-    # One thread: these fits are small, and OpenMP threads that spin-wait for each other on a
-    # busy machine (CI, a shared server) made them ten times slower, while one thread costs
-    # at most a second more on an idle one.
-    with threadpool_limits(1), warnings.catch_warnings():
+    with threadpool_limits(_free_threads()), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         embedded = TSNE(
             2, perplexity=perplexity, init="pca", max_iter=500, random_state=seed
