@@ -9,7 +9,7 @@ import pytest
 from labsight.data.quality import check_table
 from labsight.data.table import Table
 from labsight.explore._analyse import analyse
-from labsight.explore._associations import cramers_v, pairwise_pearson
+from labsight.explore._associations import cramers_v
 from labsight.explore.spec import FigureSpec
 
 
@@ -218,18 +218,6 @@ def test_pca_finds_one_dominant_direction() -> None:
         abs(v) == pytest.approx(1 / np.sqrt(5), abs=0.02)
         for v in figures["pca-loadings"].data["pc1"]
     )
-
-
-def test_pairwise_pearson_matches_numpy_on_complete_rows() -> None:
-    rng = np.random.default_rng(12)
-    x = rng.normal(size=(200, 3))
-    x[:, 2] += x[:, 0]
-    with_gaps = x.copy()
-    with_gaps[::7, 1] = np.nan
-    r = pairwise_pearson(with_gaps)
-    ok = ~np.isnan(with_gaps[:, 1])
-    assert r[0, 1] == pytest.approx(np.corrcoef(x[ok, 0], x[ok, 1])[0, 1])
-    assert r[0, 2] == pytest.approx(np.corrcoef(x[:, 0], x[:, 2])[0, 1])
 
 
 def test_cramers_v_is_zero_for_unrelated_categories() -> None:

@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from labsight.data.stats import pairwise_correlation
 from labsight.data.table import Table
-from labsight.explore._associations import Associations, pairwise_pearson, rank_columns
+from labsight.explore._associations import Associations, rank_columns
 from labsight.explore._distributions import MISSING_LEVEL, split_box
 from labsight.explore._summary import floats, label, numeric_values, slug
 from labsight.explore.spec import FigureSpec
@@ -73,11 +74,8 @@ def _numeric_links(
             links[f] = Link(f, "spearman", s if s is not None else float("nan"), p)
     if todo and table.height >= 3:
         cols = [*todo, target]
-        values = table.frame.select(
-            pl.col(c).cast(pl.Float64).fill_nan(None) for c in cols
-        ).to_numpy()
-        pearson = pairwise_pearson(values, copy=False)[-1, :-1]
-        spearman = pairwise_pearson(rank_columns(table.frame, cols), copy=False)[-1, :-1]
+        pearson = pairwise_correlation(table.frame.select(cols))[0][-1, :-1]
+        spearman = pairwise_correlation(rank_columns(table.frame, cols))[0][-1, :-1]
         for f, p, s in zip(todo, pearson, spearman, strict=True):
             links[f] = Link(f, "spearman", float(s), None if np.isnan(p) else float(p))
     return [links[f] for f in features if f in links]

@@ -9,8 +9,9 @@ import polars as pl
 
 from labsight.data.findings import Finding
 from labsight.data.quality._context import CheckContext, is_text, numeric_values
+from labsight.data.stats import pairwise_correlation
 
-__all__ = ["check_duplicate_rows", "check_near_duplicate_columns", "pairwise_correlation"]
+__all__ = ["check_duplicate_rows", "check_near_duplicate_columns"]
 
 _R_LIMIT = 0.9999
 SCREEN_ROWS = 100_000
@@ -75,27 +76,6 @@ def check_duplicate_rows(ctx: CheckContext) -> list[Finding]:
     ]
 
 
-def pairwise_correlation(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pearson correlation of every pair of columns over the rows where both are present.
-
-    Returns the correlation matrix and the matrix of pair counts. NaN marks missing values.
-    Computed with a few matrix products, so it is fast on millions of rows.
-    """
-    present = np.isfinite(data)
-    m = present.astype(np.float64)
-    means = np.nanmean(np.where(present, data, np.nan), axis=0) if data.size else np.zeros(0)
-    x = np.where(present, data - means, 0.0)
-    count = m.T @ m
-    sums = x.T @ m  # sums[i, j]: sum of column i over rows where j is present too
-    squares = (x * x).T @ m
-    cross = x.T @ x
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cov = cross - sums * sums.T / count
-        var_i = squares - sums**2 / count
-        r = cov / np.sqrt(var_i * var_i.T)
-    return r, count
-
-
 def _numeric_duplicates(ctx: CheckContext) -> list[Finding]:
     names = [
         c
@@ -110,9 +90,8 @@ def _numeric_duplicates(ctx: CheckContext) -> list[Finding]:
     if sampled:
         picks = np.sort(np.random.default_rng(0).choice(ctx.n, SCREEN_ROWS, replace=False))
         frame = frame[picks]
-    sample = np.column_stack([numeric_values(frame[c]) for c in names])
+    r, count = pairwise_correlation(frame)
     del frame
-    r, count = pairwise_correlation(sample)
     findings = []
     seen: set[int] = set()
     for j in range(len(names)):

@@ -10,7 +10,8 @@ import polars as pl
 
 from labsight.data.findings import Finding
 from labsight.data.quality._context import CheckContext, is_text, numeric_values
-from labsight.data.quality._duplicates import SCREEN_ROWS, pairwise_correlation
+from labsight.data.quality._duplicates import SCREEN_ROWS
+from labsight.data.stats import pairwise_correlation
 
 __all__ = [
     "check_class_imbalance",
@@ -244,8 +245,7 @@ def check_target_leak(ctx: CheckContext) -> list[Finding]:
                 pl.col(c).cast(pl.Float64).fill_nan(None).rank("average")
                 for c in [target, *numeric_inputs]
             )
-            data = np.column_stack([numeric_values(ranks[c]) for c in ranks.columns])
-            r, count = pairwise_correlation(data)
+            r, count = pairwise_correlation(ranks)
             for j, name in enumerate(numeric_inputs, start=1):
                 if count[0, j] >= 5 and abs(r[0, j]) > 0.98:
                     findings.append(
