@@ -9,6 +9,7 @@ computed exactly for small files and on demand for large ones.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -94,32 +95,23 @@ def read_text(
         body = re.sub(re.escape(sep).encode() + rb"[ \t]*(\r?)$", rb"\1", data, flags=re.M)
     use_comma = dialect.decimal_comma if decimal_comma is None else decimal_comma
     names, renamed = unique_names(dialect.header)
-    frame = _read_polars(
-        body if body is not None else raw.path,
-        raw.display,
+    read = functools.partial(
+        _read_polars,
+        display=raw.display,
         sep=sep,
         skip_lines=dialect.header_index,
-        names=names,
         null_values=null_values,
         decimal_comma=use_comma and sep != ",",
         dialect=dialect,
     )
+    frame = read(body if body is not None else raw.path, names=names)
     headerless = _looks_headerless(dialect.header, frame)
     if headerless:
         # Read again below a header line of our own; line numbers shift back by that one line.
         names, renamed = [f"column_{i}" for i in range(1, len(names) + 1)], []
         data = body if body is not None else raw.read_all()
         body = _insert_line(data, dialect.header_index, sep.join(names).encode())
-        frame = _read_polars(
-            body,
-            raw.display,
-            sep=sep,
-            skip_lines=dialect.header_index,
-            names=names,
-            null_values=null_values,
-            decimal_comma=use_comma and sep != ",",
-            dialect=dialect,
-        )
+        frame = read(body, names=names)
     source = SourceInfo(
         path=raw.display,
         format="csv",
