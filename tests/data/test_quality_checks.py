@@ -50,6 +50,19 @@ def test_missing_after_a_row_is_a_row_order_pattern() -> None:
     json.dumps(finding.to_dict(), allow_nan=False)
 
 
+def test_a_gap_run_in_a_long_table_is_placed_on_its_exact_row() -> None:
+    # Beyond 2,048 rows the split is tested on a grid, then refined to the row.
+    x = np.random.default_rng(5).normal(size=50_000)
+    x[np.random.default_rng(6).random(x.size) < 0.01] = np.nan
+    x[31_337:] = np.nan
+    table = make_table({"x": [None if np.isnan(v) else v for v in x]})
+    [finding] = check_table(table).by_check("missing")
+    [pattern] = finding.details["patterns"]
+    assert pattern["split_row"] == 31_337
+    assert pattern["late"]
+    assert pattern["p_value"] < 1e-12
+
+
 def test_mostly_missing_column_is_an_error() -> None:
     table = make_table({"x": [1.0, None, None, None, 2.0]})
     [finding] = check_table(table).by_check("missing")

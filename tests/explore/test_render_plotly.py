@@ -10,7 +10,7 @@ import json
 import plotly.graph_objects as go
 import pytest
 
-from labsight.explore._plotly import BUILDERS, to_plotly
+from labsight.explore._plotly import BUILDERS, figure_dict, to_plotly
 from labsight.explore.gallery import example_specs
 from labsight.explore.spec import KINDS, FigureSpec
 
@@ -20,6 +20,10 @@ SPECS = example_specs()
 def test_every_kind_has_a_builder_and_an_example() -> None:
     assert set(BUILDERS) == set(KINDS)
     assert set(SPECS) == set(KINDS)
+    for kind, build in BUILDERS.items():  # builders draw Plotly JSON, not Plotly objects
+        fig = build(SPECS[kind])
+        assert isinstance(fig, dict)
+        assert set(fig) == {"data", "layout"}
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -98,3 +102,5 @@ def test_render_plotly_unknown_kind_names_the_known_ones() -> None:
     spec = FigureSpec("x", "violin", "columns", "t", "c", {})  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"no Plotly builder for figure kind 'violin'.*histogram"):
         to_plotly(spec)
+    with pytest.raises(ValueError, match=r"no Plotly builder for figure kind 'violin'"):
+        figure_dict(spec)

@@ -114,8 +114,10 @@ def _guess(series: pl.Series, info: ColumnInfo, height: int) -> Role:
     if info.dtype in ("datetime", "date") or (_TIME.search(name) and not info.unit):
         return "time"
     non_null = series.drop_nulls()
-    n_unique = non_null.n_unique() if height else 0
-    all_unique = height > 0 and non_null.len() == height and n_unique == height
+    # Distinct values only decide the role of whole numbers and text: skip the count for floats.
+    counted = is_text or info.dtype == "int"
+    n_unique = non_null.n_unique() if height and counted else 0
+    all_unique = counted and height > 0 and non_null.len() == height and n_unique == height
     if all_unique and (is_text or info.dtype == "int") and _ID.match(name):
         return "id"
     if all_unique and info.dtype == "int" and height >= 3 and _is_row_counter(non_null):

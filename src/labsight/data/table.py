@@ -9,6 +9,7 @@ from typing import Any, Literal
 import polars as pl
 
 from labsight.data.findings import Finding
+from labsight.data.stats import NumericSummary, numeric_summary
 
 __all__ = ["ROLES", "ColumnInfo", "Role", "SourceInfo", "Table", "dtype_name"]
 
@@ -94,6 +95,9 @@ class Table:
     findings: list[Finding] = field(default_factory=list)
     source: SourceInfo | None = None
     row_lines: list[int] | None = None
+    _numeric: dict[str, NumericSummary] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]
@@ -130,6 +134,23 @@ class Table:
         """Column name → polars dtype, computed once (polars builds a new schema on every call)."""
         return dict(self.frame.schema)
 
+    def numeric_summary(self, name: str) -> NumericSummary:
+        """Count, distinct values, moments and quartiles of a numeric column (NaN is missing),
+        computed on first use and shared by everything that reads this table (quality, explore).
+
+        Examples
+        --------
+        >>> t = Table.from_frame(pl.DataFrame({"T": [20.0, None, 30.0, 30.0]}))
+        >>> s = t.numeric_summary("T")
+        >>> s.count, s.distinct, s.median
+        (3, 2, 30.0)
+        """
+        cached = self._numeric.get(name)
+        if cached is None:
+            values = self.frame[name].cast(pl.Float64).fill_nan(None).to_numpy()
+            cached = self._numeric[name] = numeric_summary(values)
+        return cached
+
     @property
     def height(self) -> int:
         return self.frame.height
@@ -146,7 +167,9 @@ class Table:
     def with_roles(self, roles: dict[str, Role]) -> Table:
         """A copy with some columns' roles replaced."""
         cols = [replace(c, role=roles.get(c.name, c.role)) for c in self.columns]
-        return replace(self, columns=cols)
+        table = replace(self, columns=cols)
+        table._numeric = self._numeric  # the same frame: its statistics still hold
+        return table
 
     def line_of(self, row: int) -> int | None:
         """The file line of data row ``row`` (0-based), when known."""

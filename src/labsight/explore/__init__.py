@@ -79,7 +79,6 @@ def explore(
     >>> report.to_html("report.html")  # doctest: +SKIP
     PosixPath('report.html')
     """
-    from labsight.data.quality import check_table
     from labsight.data.table import Table
     from labsight.exceptions import InputError
 
@@ -115,9 +114,7 @@ def explore(
         )
     if target is not None:
         table = table.with_roles({target: "target"})
-    report = check_table(table)
-
     from labsight.explore._analyse import analyse
 
-    analysis = analyse(table, report, target=target, color=color, max_points=max_points, seed=seed)
+    analysis = analyse(table, target=target, color=color, max_points=max_points, seed=seed)
     return ExploreReport(analysis, title=title or name)

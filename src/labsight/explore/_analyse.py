@@ -7,6 +7,7 @@ and hands the pieces to one module per section. Renderers take the resulting :cl
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -14,6 +15,7 @@ import numpy as np
 
 from labsight.data.findings import SEVERITIES, Finding
 from labsight.data.quality import QualityReport, check_table
+from labsight.data.stats import pairwise_correlation
 from labsight.data.table import Table
 from labsight.exceptions import InputError
 from labsight.explore._associations import analyse_associations
@@ -26,7 +28,7 @@ from labsight.explore._shape import (
     time_column,
     timeseries_figures,
 )
-from labsight.explore._structure import structure_figures
+from labsight.explore._structure import structure_figures, tsne_figure, usable_features
 from labsight.explore._summary import categorical_columns, numeric_columns, summarize
 from labsight.explore.spec import FigureSpec, ReportTables
 
@@ -108,7 +110,8 @@ def analyse(
     table
         The table to analyse.
     report
-        Its quality report; computed with :func:`labsight.data.quality.check_table` when None.
+        Its quality report; computed with :func:`labsight.data.quality.check_table` when None
+        (while the t-SNE map is drawn on another thread).
     target
         The column to relate features to; defaults to the table's target-role column.
     color
@@ -144,8 +147,6 @@ def analyse(
             expected="an integer >= 1",
             got=repr(max_points),
         )
-    if report is None:
-        report = check_table(table)
     if target is None:
         targets = table.by_role("target")
         target = targets[0] if targets else None
@@ -156,8 +157,8 @@ def analyse(
     summary = summarize(table)
     names = summary["name"].to_list()
     distinct = dict(zip(names, summary["distinct"].to_list(), strict=True))
-    medians = dict(zip(names, summary["median"].to_list(), strict=True))
     sds = dict(zip(names, summary["sd"].to_list(), strict=True))
+    means = dict(zip(names, summary["mean"].to_list(), strict=True))
     variance = {name: sd * sd if sd is not None else 0.0 for name, sd in sds.items()}
     quartiles = {
         name: (q1, med, q3)
@@ -183,6 +184,16 @@ def analyse(
         rows = np.sort(np.random.default_rng(seed).choice(n, max_points, replace=False))
         note = f"{max_points:,} of {n:,} rows, drawn at random, seed {seed}"
     sample = frame[rows] if sampled else frame
+
+    # t-SNE is the slowest figure and runs on one thread: it runs beside everything else.
+    shape_features = usable_features([c for c in numeric_features if c not in categorical], sds)
+    pool = ThreadPoolExecutor(1, thread_name_prefix="labsight-tsne")
+    tsne = pool.submit(
+        tsne_figure, table, shape_features, means, sds, rows, color=embed_color, seed=seed
+    )
+    pool.shutdown(wait=False)  # the map finishes on its own; nothing else goes to this thread
+    if report is None:
+        report = check_table(table)
 
     assoc = analyse_associations(
         table, numeric, categorical, variance, target=target, family=frozenset(channels)
@@ -222,14 +233,20 @@ def analyse(
         table, report.findings, categorical[:_MAX_CONDITIONS]
     )
     figures += missing_figures
+    if set(shape_features) <= set(assoc.matrix_columns) and assoc.pearson is not None:
+        at = [assoc.matrix_columns.index(c) for c in shape_features]
+        corr = assoc.pearson[np.ix_(at, at)]
+    else:
+        corr = pairwise_correlation(frame.select(shape_features))[0]
     structure = structure_figures(
         table,
-        [c for c in numeric_features if c not in categorical],
-        medians,
+        shape_features,
+        corr,
+        means,
         sds,
         rows,
+        tsne=tsne.result(),
         color=embed_color,
-        seed=seed,
         note=note,
     )
     figures += structure

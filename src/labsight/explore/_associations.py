@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from labsight.data.stats import pairwise_correlation
+from labsight.data.stats import average_ranks, pairwise_correlation
 from labsight.data.table import Table
 from labsight.explore._summary import label
 from labsight.explore.spec import FigureSpec
@@ -35,9 +35,18 @@ _MAX_PAIRS = 20
 
 
 def rank_columns(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-    """Average ranks of each column (missing and NaN stay missing)."""
-    return frame.select(
-        pl.col(c).cast(pl.Float64).fill_nan(None).rank("average").cast(pl.Float64) for c in columns
+    """Average ranks of each column (missing and NaN stay missing, as NaN).
+
+    Columns are ranked by numpy (several times faster than polars' ``rank`` here) and kept as float32,
+    half the memory of float64 and exact while ranks stay below 2**23 (half-ranks of ties
+    included); taller tables keep float64.
+    """
+    dtype = np.float32 if frame.height < 2**23 else np.float64
+    return pl.DataFrame(
+        {
+            c: average_ranks(frame[c].cast(pl.Float64).fill_nan(None).to_numpy(), dtype)
+            for c in columns
+        }
     )
 
 

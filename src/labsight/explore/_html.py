@@ -2,8 +2,10 @@
 
 :func:`render_html` lays an analysis out in sections (overview, one section per column, relations,
 correlations, missing values, structure, spectra, time) with the Jinja2 template
-``templates/report.html.j2`` (autoescaped). Each figure travels as its Plotly JSON (the template of
-the Plotly theme is sent once, not once per figure) and is drawn by ``Plotly.newPlot``. The file
+``templates/report.html.j2`` (autoescaped). Each figure travels as its Plotly JSON, built as plain
+dicts by :func:`~labsight.explore._plotly.figure_dict` (no Plotly objects: milliseconds for a whole
+report), with the template of the Plotly theme sent once, not once per figure; ``Plotly.newPlot``
+draws it. The file
 holds only the specs' bounded data and a few summary tables, so its size does not grow with the
 table's row count.
 """
@@ -83,7 +85,7 @@ def _compact(obj: Any) -> Any:
     scatter of 5,000 points costs about half the bytes of full ``repr`` precision."""
     if isinstance(obj, float):
         return float(f"{obj:.6g}") if math.isfinite(obj) else None
-    if isinstance(obj, list):
+    if isinstance(obj, list | tuple):
         return [_compact(v) for v in obj]
     if isinstance(obj, dict):
         return {k: _compact(v) for k, v in obj.items()}
@@ -229,9 +231,18 @@ def _is_wide(spec: FigureSpec) -> bool:
     return False
 
 
+def _plotly_json(figure: Mapping[str, Any] | go.Figure) -> Mapping[str, Any]:
+    """A figure as Plotly JSON: a dict as it is, a ``go.Figure`` through its JSON text (which turns
+    any numpy arrays in it into lists)."""
+    if isinstance(figure, Mapping):
+        return figure
+    payload: dict[str, Any] = json.loads(figure.to_json())
+    return payload
+
+
 def render_html(
     analysis: Any,
-    figures: Mapping[str, go.Figure],
+    figures: Mapping[str, Mapping[str, Any] | go.Figure],
     *,
     title: str = "labsight explore",
     standalone: bool = True,
@@ -244,7 +255,10 @@ def render_html(
     analysis
         An ``Analysis`` (``overview``, ``tables``, ``figures``, ``findings``, ``sampled``).
     figures
-        Spec name → its Plotly figure (see :func:`labsight.explore._plotly.to_plotly`).
+        Spec name → its Plotly JSON (:func:`labsight.explore._plotly.figure_dict`, fast) or its
+        Plotly figure (:func:`labsight.explore._plotly.to_plotly`). A figure's theme, if any, is
+        sent once for all; figures without one are drawn with
+        :data:`~labsight.explore._plotly.THEME`.
     title
         The page's title and heading.
     standalone
@@ -267,9 +281,8 @@ def render_html(
     plots: list[dict[str, Any]] = []
     entries: dict[str, dict[str, Any]] = {}
     for i, spec in enumerate(specs):
-        fig = figures[spec.name]
-        payload = json.loads(fig.to_json())
-        layout = payload.get("layout", {})
+        payload = _plotly_json(figures[spec.name])
+        layout = dict(payload.get("layout", {}))  # a copy: the caller's figure keeps its theme
         template_json = layout.pop("template", template_json)
         div = f"{id_prefix}fig-{i}"
         plots.append({"id": div, "data": _compact(payload.get("data", [])), "layout": layout})
@@ -282,7 +295,7 @@ def render_html(
             "note": spec.note,
         }
 
-    if template_json is None:  # figures built unthemed: send the theme once
+    if template_json is None:  # figures drawn unthemed: send the theme once
         template_json = theme_json()
     stats = _summary_by_column(analysis.tables.summary)
     units = {c["name"]: c["unit"] for c in overview["columns"]}

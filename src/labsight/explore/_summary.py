@@ -1,8 +1,9 @@
 """Per-column summary statistics, and the column groupings the other analysis modules share.
 
-Everything is computed on all rows in one polars ``select``: counts, missing cells and distinct values
-for every column, moments and quartiles for numbers; the most common levels of text, boolean and
-condition columns come from one ``value_counts`` each.
+Everything is computed on all rows: numbers from the table's shared summaries (one sort per column,
+see :meth:`~labsight.data.table.Table.numeric_summary`), counts of missing and distinct values of
+other columns in one polars ``select``; the most common levels of text, boolean and condition
+columns come from one ``value_counts`` each.
 """
 
 from __future__ import annotations
@@ -147,46 +148,38 @@ def summarize(table: Table) -> pl.DataFrame:
     """
     frame = table.frame
     n = frame.height
-    names = frame.columns
-    exprs: list[pl.Expr] = []
-    numeric = [c for c in names if is_number(table.schema[c])]
-    for c in names:
-        col = pl.col(c)
-        exprs += [col.null_count().alias(f"{c}\0missing"), col.n_unique().alias(f"{c}\0distinct")]
-    for c in numeric:
-        # NaN counts as missing: polars treats it as a value, lab exports never mean it as one.
-        x = pl.col(c).cast(pl.Float64).fill_nan(None)
-        exprs += [
-            x.mean().alias(f"{c}\0mean"),
-            x.std().alias(f"{c}\0sd"),
-            x.min().alias(f"{c}\0min"),
-            x.quantile(0.25, "linear").alias(f"{c}\0q1"),
-            x.median().alias(f"{c}\0median"),
-            x.quantile(0.75, "linear").alias(f"{c}\0q3"),
-            x.max().alias(f"{c}\0max"),
-            x.null_count().alias(f"{c}\0missing_nan"),
-        ]
-    row = frame.select(exprs).row(0, named=True) if exprs and n else {}
+    numeric = {c for c in frame.columns if is_number(table.schema[c])}
+    others = [c for c in frame.columns if c not in numeric]
+    exprs = [
+        e
+        for i, c in enumerate(others)
+        for e in (
+            pl.col(c).null_count().alias(f"m{i}"),
+            pl.col(c).drop_nulls().n_unique().alias(f"d{i}"),
+        )
+    ]
+    counts = frame.select(exprs).row(0) if exprs else ()
     records = []
     for info in table.columns:
         c = info.name
-        missing = int(row.get(f"{c}\0missing_nan", row.get(f"{c}\0missing", 0)) or 0)
-        distinct = int(row.get(f"{c}\0distinct", 0) or 0)
-        has_null = bool(row.get(f"{c}\0missing", 0))
-        record: dict[str, object] = {
-            "name": c,
-            "unit": info.unit,
-            "dtype": info.dtype,
-            "role": info.role,
+        record: dict[str, object] = {"name": c, "unit": info.unit, "dtype": info.dtype}
+        record["role"] = info.role
+        if c in numeric:  # NaN counts as missing: lab exports never mean it as a value
+            stats = table.numeric_summary(c)
+            missing, distinct = stats.missing, stats.distinct
+            values = {stat: getattr(stats, stat) for stat in _NUMERIC_STATS}
+        else:
+            i = others.index(c)
+            missing, distinct = int(counts[2 * i]), int(counts[2 * i + 1])
+            values = dict.fromkeys(_NUMERIC_STATS)
+        record |= {
             "count": n - missing,
             "missing": missing,
             "missing_share": missing / n if n else 0.0,
-            "distinct": max(0, distinct - (1 if has_null else 0)),
+            "distinct": distinct,
+            **values,
+            "top": None,
         }
-        for stat in _NUMERIC_STATS:
-            value = row.get(f"{c}\0{stat}")
-            record[stat] = float(value) if value is not None else None
-        record["top"] = None
         records.append(record)
     summary = pl.DataFrame(
         records,

@@ -52,10 +52,17 @@ class CheckContext:
     def n_unique(self) -> dict[str, int]:
         """Distinct non-null values per column.
 
-        One column at a time: counting all columns at once builds every column's hash set
-        together, which on a million rows costs more memory than the table itself.
+        Numbers come from the table's shared summary (one sort, reused by explore; NaN counts as
+        missing there), other columns are hashed one at a time: counting all columns at once builds
+        every column's hash set together, which on a million rows costs more memory than the
+        table itself.
         """
-        return {name: int(self.frame[name].drop_nulls().n_unique()) for name in self.frame.columns}
+        return {
+            name: self.table.numeric_summary(name).distinct
+            if is_numeric(self.table.schema[name])
+            else int(self.frame[name].drop_nulls().n_unique())
+            for name in self.frame.columns
+        }
 
     @cached_property
     def null_count(self) -> dict[str, int]:

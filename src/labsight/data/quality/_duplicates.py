@@ -14,7 +14,8 @@ from labsight.data.stats import pairwise_correlation
 __all__ = ["check_duplicate_rows", "check_near_duplicate_columns"]
 
 _R_LIMIT = 0.9999
-SCREEN_ROWS = 100_000
+_SCREEN_LIMIT = 0.999  # looser on a sample, so no pair above _R_LIMIT on all rows is screened out
+SCREEN_ROWS = 20_000
 """Correlation screens run on a fixed-seed sample of this many rows; candidates are confirmed on all."""
 _MAX_TEXT_COLUMNS = 40
 
@@ -92,11 +93,12 @@ def _numeric_duplicates(ctx: CheckContext) -> list[Finding]:
         frame = frame[picks]
     r, count = pairwise_correlation(frame)
     del frame
+    screen = _SCREEN_LIMIT if sampled else _R_LIMIT
     findings = []
     seen: set[int] = set()
     for j in range(len(names)):
         for i in range(j):
-            if i in seen or count[i, j] < 3 or not abs(r[i, j]) > _R_LIMIT:
+            if i in seen or count[i, j] < 3 or not abs(r[i, j]) > screen:
                 continue
             xi, xj = numeric_values(ctx.frame[names[i]]), numeric_values(ctx.frame[names[j]])
             both = np.isfinite(xi) & np.isfinite(xj)

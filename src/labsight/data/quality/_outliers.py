@@ -16,6 +16,7 @@ from scipy import stats
 
 from labsight.data.findings import Finding
 from labsight.data.quality._context import CheckContext, numeric_values
+from labsight.data.stats import sorted_quantile
 from labsight.data.table import Table
 
 __all__ = ["RobustBounds", "check_multivariate_outliers", "check_outliers", "robust_bounds"]
@@ -181,12 +182,12 @@ def robust_bounds(values: np.ndarray, *, tests: int = 1) -> RobustBounds | None:
     if integral:
         y = x + np.random.default_rng(0).uniform(-0.5, 0.5, n)
     shift = 0.5 if integral and transform != "none" else 0.0
-    t = _apply(y, transform, shift)
-    med = float(np.median(t))
-    below = med - t[t <= med]
-    above = t[t >= med] - med
-    lo_scale = float(np.median(below))
-    hi_scale = float(np.median(above))
+    # One sort gives all three medians: the median of (med - v) over the values v <= med is med
+    # minus the median of those values, a middle element of the sorted prefix.
+    t = np.sort(_apply(y, transform, shift))
+    med = sorted_quantile(t, 0.5)
+    lo_scale = med - sorted_quantile(t[: np.searchsorted(t, med, "right")], 0.5)
+    hi_scale = sorted_quantile(t[np.searchsorted(t, med, "left") :], 0.5) - med
     if lo_scale == 0.0 or hi_scale == 0.0:
         # One side is mostly the median itself: borrow the two-sided scale, if there is one.
         mad = float(np.median(np.abs(t - med)))
@@ -200,7 +201,7 @@ def robust_bounds(values: np.ndarray, *, tests: int = 1) -> RobustBounds | None:
     return RobustBounds(
         lower=float(lower),
         upper=float(upper),
-        center=float(np.median(x)),
+        center=med if transform == "none" and not integral else float(np.median(x)),
         transform=transform,
         z=z,
         n=n,
@@ -222,7 +223,7 @@ experiment's set-points: 60, 80, 100 °C), not measurements with a scale: no out
 
 def measured_columns(table: Table, names: list[str]) -> list[str]:
     """The columns of ``names`` that hold measurements rather than factor levels."""
-    return [n for n in names if table.frame[n].drop_nulls().n_unique() > FACTOR_LEVELS]
+    return [n for n in names if table.numeric_summary(n).distinct > FACTOR_LEVELS]
 
 
 def check_outliers(ctx: CheckContext) -> list[Finding]:
