@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import polars as pl
 
 from labsight import audit
+from labsight._registry import ModelRegistry
 from labsight.config import Settings
 from labsight.data.findings import Finding
 from labsight.data.table import ColumnInfo, Role, Table
@@ -125,6 +126,8 @@ class Workspace:
         self.db = Database(self.settings.db_url)
         self.artifacts.sweep_temporaries()
         self.audit = AuditLog(self)
+        self.models = ModelRegistry(self)
+        """The model registry: ``ws.models.train(ds, target)``, ``.list()``, ``.load(ref)`` …"""
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.settings.home)!r}, db={self.db.safe_url!r})"

@@ -6,10 +6,10 @@ import json
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from labsight.store.entities import AuditEntry, Dataset, VersionRecord
+from labsight.store.entities import AuditEntry, Dataset, ModelRecord, VersionRecord
 
 
 def utcnow() -> datetime:
@@ -140,3 +140,47 @@ class AuditHeadRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class ModelRow(Base):
+    """One registered model version. The fitted model is an artifact (``sha256``); ``summary``
+    holds what ``model show`` prints (leaderboard, CV scores, parameters, importance)."""
+
+    __tablename__ = "models"
+    __table_args__ = (UniqueConstraint("name", "number", name="uq_model_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    dataset: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    target: Mapped[str] = mapped_column(String(300))
+    task: Mapped[str] = mapped_column(String(30))
+    metric: Mapped[str] = mapped_column(String(50))
+    cv_mean: Mapped[float] = mapped_column(Float)
+    cv_std: Mapped[float] = mapped_column(Float)
+    family: Mapped[str] = mapped_column(String(200))
+    stage: Mapped[str] = mapped_column(String(30))
+    sha256: Mapped[str] = mapped_column(String(64))
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(200))
+
+    def to_entity(self) -> ModelRecord:
+        return ModelRecord(
+            model_id=self.model_id,
+            name=self.name,
+            number=self.number,
+            dataset=self.dataset,
+            target=self.target,
+            task=self.task,
+            metric=self.metric,
+            cv_mean=self.cv_mean,
+            cv_std=self.cv_std,
+            family=self.family,
+            stage=self.stage,
+            sha256=self.sha256,
+            summary=dict(self.summary),
+            created=_aware(self.created) or utcnow(),
+            created_by=self.created_by,
+        )

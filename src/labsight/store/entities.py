@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["AuditEntry", "Dataset", "VersionRecord"]
+__all__ = ["AuditEntry", "Dataset", "ModelRecord", "VersionRecord"]
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -92,3 +92,35 @@ class AuditEntry:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """One registered model version: what it predicts, how well (cross-validated), from which data,
+    at which stage (draft → validated → production → archived)."""
+
+    model_id: str
+    name: str
+    number: int
+    dataset: str | None
+    target: str
+    task: str
+    metric: str
+    cv_mean: float
+    cv_std: float
+    family: str
+    stage: str
+    sha256: str
+    summary: dict[str, Any]
+    created: datetime
+    created_by: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@v{self.number}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["created"] = _iso(self.created)
+        data["ref"] = self.ref
+        return data

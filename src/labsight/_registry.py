@@ -1,0 +1,173 @@
+"""The model registry of a workspace: train and register, look up, stage, predict.
+
+Kept apart from :mod:`labsight.workspace` (which it extends through :class:`ModelRegistry`, reached
+as ``ws.models``) so that the dataset code and the model code stay small. A model version records
+the dataset version it was trained on (lineage), the cleaning plan behind that version when there
+is one (replayed on new data before predicting), its feature names and units, scores, parameters,
+seed, library versions, who and when; every registration and stage change is audited.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from importlib import metadata
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from labsight import audit
+from labsight.data.table import Table
+from labsight.exceptions import NotFoundError
+from labsight.store import models as model_repo
+from labsight.store.entities import ModelRecord
+
+if TYPE_CHECKING:
+    from labsight.models.train import TrainedModel
+    from labsight.workspace import DatasetVersion, Workspace
+
+__all__ = ["ModelRegistry", "library_versions"]
+
+_LIBRARIES = ("labsight", "scikit-learn", "lightgbm", "optuna", "numpy", "polars", "torch", "skops")
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries a model's behaviour depends on (and Python's)."""
+    out = {"python": platform.python_version()}
+    for name in _LIBRARIES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+class ModelRegistry:
+    """``ws.models``: train, list, show, stage and load models."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self._ws = workspace
+
+    def train(
+        self,
+        source: DatasetVersion,
+        target: str,
+        *,
+        name: str | None = None,
+        **options: Any,
+    ) -> tuple[ModelRecord, TrainedModel]:
+        """Train on a dataset version and register the result as a new draft model version."""
+        from labsight.models._persist import dumps
+        from labsight.models.train import train
+
+        model = train(source.table(), target, **options)
+        summary = model.summary()
+        summary["dataset"] = source.ref
+        summary["plan"] = (
+            source.record.operation_params.get("plan")
+            if source.record.operation == "clean"
+            else None
+        )
+        summary["libraries"] = library_versions()
+        data = dumps(model)
+        digest = self._ws.artifacts.put_bytes(data, ".skops")
+        model_id = hashlib.sha256(
+            (digest + json.dumps(summary, sort_keys=True, default=str)).encode()
+        ).hexdigest()[:16]
+        slug = "".join(ch if ch.isalnum() else "-" for ch in target.lower()).strip("-")
+        name = name or f"{source.dataset}-{slug}"[:200]
+        with self._ws.db.write() as session:
+            record = model_repo.add_model(
+                session,
+                model_id=model_id,
+                name=name,
+                dataset=source.ref,
+                target=target,
+                task=model.task,
+                metric=model.metric,
+                cv_mean=model.cv["mean"],
+                cv_std=model.cv["std"],
+                family=model.best,
+                sha256=digest,
+                summary=json.loads(json.dumps(summary, default=str)),
+                actor=self._ws.user,
+            )
+            audit.record(
+                session,
+                audit.AuditEvent(
+                    action="model.train",
+                    object_type="model",
+                    object_id=record.name,
+                    version=record.model_id,
+                    new_value="draft",
+                    inputs=[source.record.sha256],
+                    outputs=[digest],
+                    details={
+                        "number": record.number,
+                        "dataset": source.ref,
+                        "target": target,
+                        "metric": model.metric,
+                        "cv_mean": model.cv["mean"],
+                        "family": model.best,
+                        "seed": model.seed,
+                    },
+                ),
+                self._ws.user,
+            )
+        return record, model
+
+    def list(self) -> list[ModelRecord]:
+        """Every model version, by name and number."""
+        with self._ws.db.read() as session:
+            return model_repo.list_models(session)
+
+    def get(self, ref: str) -> ModelRecord:
+        """A model by id, ``name`` (latest version) or ``name@vN``."""
+        with self._ws.db.read() as session:
+            return model_repo.get_model(session, ref)
+
+    def load(self, ref: str) -> TrainedModel:
+        """The fitted model (its file's hash is checked; only trusted types are loaded)."""
+        from labsight.models._persist import loads
+
+        record = self.get(ref)
+        return loads(self._ws.artifacts.get_bytes(record.sha256), record.summary)
+
+    def stage(self, ref: str, stage: str, *, reason: str | None = None) -> ModelRecord:
+        """Move a model to ``stage`` (validated, production, archived), audited with the reason."""
+        with self._ws.db.write() as session:
+            record, old = model_repo.set_stage(session, ref, stage)
+            audit.record(
+                session,
+                audit.AuditEvent(
+                    action="model.stage",
+                    object_type="model",
+                    object_id=record.name,
+                    version=record.model_id,
+                    old_value=old,
+                    new_value=stage,
+                    reason=reason,
+                    inputs=[record.sha256],
+                ),
+                self._ws.user,
+            )
+        return record
+
+    def predict(self, ref: str, table: Table) -> pl.DataFrame:
+        """Predictions for ``table``: the model's cleaning plan replayed first, when it has one."""
+        from labsight.data.clean import CleaningPlan, apply_plan
+        from labsight.models.predict import predict_table
+
+        record = self.get(ref)
+        plan = record.summary.get("plan")
+        if plan:
+            table = apply_plan(table, CleaningPlan.from_dict(plan)).table
+        return predict_table(self.load(ref), table)
+
+    def lineage(self, ref: str) -> str | None:
+        """The dataset version the model was trained on."""
+        try:
+            return self.get(ref).dataset
+        except NotFoundError:
+            return None

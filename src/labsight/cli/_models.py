@@ -1,0 +1,322 @@
+"""Model commands: train, models, model show / stage, predict, cluster, embed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table as RichTable
+
+from labsight.cli._app import app, emit_json, out, steps, workspace
+from labsight.cli._datasets import _sheet
+
+__all__ = ["train"]
+
+_FILE_SUFFIXES = (".csv", ".tsv", ".txt", ".dat", ".xlsx", ".parquet", ".jsonl", ".ndjson", ".gz")
+
+
+def _dataset(ws: Any, source: str, target: str | None, sheet: str | None) -> Any:
+    """A dataset version: ``source`` is ingested first when it is a file."""
+    path = Path(source)
+    if path.is_file() or path.suffix.lower() in _FILE_SUFFIXES:
+        options: dict[str, Any] = {"sheet": _sheet(sheet)} if sheet is not None else {}
+        return ws.ingest(path, target=target, on_issue="ignore", **options)
+    return ws.dataset(source)
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _leaderboard(rows: list[dict[str, Any]], metric: str, title: str = "Leaderboard") -> RichTable:
+    table = RichTable(title=title, title_justify="left")
+    for column in ("#", "family", f"CV {metric}", "± sd", "fit (s)", "trial"):
+        table.add_column(column, justify="right" if column not in ("family",) else "left")
+    for i, row in enumerate(rows, 1):
+        table.add_row(
+            str(i),
+            row["family"],
+            _fmt(row["mean"]),
+            _fmt(row["std"]),
+            f"{row['fit_seconds']:.3f}",
+            str(row["trial"]),
+        )
+    return table
+
+
+@app.command(
+    epilog="Examples:\n\n"
+    "  labsight train reactions --target 'yield [%]' --budget 60\n\n"
+    "  labsight train runs.csv --target purity --task regression --metric rmse --seed 1 --json\n\n"
+    "  labsight train reactions --target outcome --families logistic,random_forest --trials 40"
+)
+def train(
+    source: Annotated[
+        str, typer.Argument(help="A dataset NAME[@VERSION], or a file (ingested first).")
+    ],
+    target: Annotated[str, typer.Option("--target", help="The column to predict.")],
+    budget: Annotated[
+        float, typer.Option("--budget", min=1, help="Seconds for search and final fit together.")
+    ] = 60.0,
+    task: Annotated[
+        str, typer.Option("--task", help="auto, regression or classification.")
+    ] = "auto",
+    metric: Annotated[
+        str | None,
+        typer.Option(
+            "--metric",
+            help="r2, rmse, mae | accuracy, balanced_accuracy, f1_macro, roc_auc, log_loss.",
+            show_default=False,
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of folds, search and models.")] = 0,
+    interval: Annotated[
+        float, typer.Option("--interval", help="Coverage of the prediction intervals.")
+    ] = 0.9,
+    families: Annotated[
+        str | None,
+        typer.Option(
+            "--families",
+            help="Comma-separated families to search (default: all).",
+            show_default=False,
+        ),
+    ] = None,
+    trials: Annotated[
+        int | None,
+        typer.Option(
+            "--trials",
+            min=1,
+            help="Stop after this many trials (pins a run down).",
+            show_default=False,
+        ),
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="Model name (default: DATASET-TARGET).", show_default=False),
+    ] = None,
+    sheet: Annotated[
+        str | None, typer.Option("--sheet", help="Excel sheet name or index (files only).")
+    ] = None,
+    json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document on stdout.")
+    ] = False,
+) -> None:
+    """Search model families and their settings with cross-validation inside a time budget, refit
+    the best on all rows, attach prediction intervals or calibrated probabilities, and register it."""
+    ws = workspace()
+    with steps(f"train {source}", enabled=not json) as step:
+        ds = _dataset(ws, source, target, sheet)
+
+        def progress(candidate: Any, board: list[Any], number: int) -> None:
+            if board:
+                best = board[0]
+                step(f"trial {number + 1}: best {best.name} {best.mean:.4g}")
+
+        record, model = ws.models.train(
+            ds,
+            target,
+            name=name,
+            task=task,
+            metric=metric,
+            budget=budget,
+            seed=seed,
+            level=interval,
+            families=[f.strip() for f in families.split(",")] if families else None,
+            max_trials=trials,
+            on_trial=progress,
+        )
+    if json:
+        emit_json(
+            {
+                "model": record.model_id,
+                "ref": record.ref,
+                "task": model.task,
+                "metric": model.metric,
+                "cv": {"mean": model.cv["mean"], "std": model.cv["std"]},
+                "leaderboard": model.leaderboard,
+                "dataset": ds.ref,
+                "interval": model.summary()["interval"],
+                "trials": model.trials,
+                "seconds": model.seconds,
+            }
+        )
+        return
+    out.print(_leaderboard(model.leaderboard[:10], model.metric))
+    out.print(
+        f"[bold green]registered[/] {record.ref} ({record.model_id}): {model.best}, CV {model.metric} "
+        f"{model.cv['mean']:.4g} ± {model.cv['std']:.2g} ({model.cv['scheme']}), "
+        f"{model.trials} trials in {model.seconds:.0f} s"
+    )
+    if model.coverage is not None:
+        out.print(
+            f"intervals: {model.interval_method} at {model.level:.0%}, coverage on CV "
+            f"{model.coverage:.0%}"
+        )
+
+
+@app.command(epilog="Examples:\n\n  labsight models\n\n  labsight models --json")
+def models(
+    json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document on stdout.")
+    ] = False,
+) -> None:
+    """The model registry: versions, scores, the data they were trained on, stage."""
+    records = workspace().models.list()
+    if json:
+        emit_json([{k: v for k, v in r.to_dict().items() if k != "summary"} for r in records])
+        return
+    table = RichTable(title="Models", title_justify="left")
+    for column in (
+        "model",
+        "id",
+        "stage",
+        "target",
+        "metric",
+        "CV",
+        "family",
+        "dataset",
+        "created",
+    ):
+        table.add_column(column)
+    for r in records:
+        table.add_row(
+            r.ref,
+            r.model_id,
+            r.stage,
+            r.target,
+            r.metric,
+            f"{r.cv_mean:.4g} ± {r.cv_std:.2g}",
+            r.family,
+            r.dataset or "-",
+            f"{r.created:%Y-%m-%d %H:%M} {r.created_by}",
+        )
+    out.print(table if records else "no models yet: labsight train DATASET --target COLUMN")
+
+
+model_app = typer.Typer(
+    help="One model: show (leaderboard, CV, parameters, importance), stage.",
+    epilog="Examples:\n\n  labsight model show reactions-yield\n\n"
+    "  labsight model stage reactions-yield@v2 validated --reason 'checked on batch 7'",
+    no_args_is_help=True,
+)
+app.add_typer(model_app, name="model")
+
+
+@model_app.command(
+    "show",
+    epilog="Examples:\n\n  labsight model show reactions-yield\n\n  labsight model show 3f2a9c1d --json",
+)
+def model_show(
+    ref: Annotated[str, typer.Argument(help="Model id, NAME (latest) or NAME@vN.")],
+    json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document on stdout.")
+    ] = False,
+) -> None:
+    """Leaderboard, cross-validated scores with spread, parameters, importance, lineage, who/when."""
+    record = workspace().models.get(ref)
+    if json:
+        emit_json(record.to_dict())
+        return
+    s = record.summary
+    out.print(
+        f"[bold]{record.ref}[/] ({record.model_id}) — {record.stage}, trained by {record.created_by} "
+        f"on {record.created:%Y-%m-%d %H:%M}"
+    )
+    out.print(f"predicts {record.target!r} ({record.task}) from {record.dataset}")
+    out.print(
+        f"best: {s['best']}, CV {record.metric} {record.cv_mean:.4g} ± {record.cv_std:.2g} "
+        f"({s['cv']['scheme']}); {s['trials']} trials, seed {s['seed']}"
+    )
+    if s.get("interval"):
+        i = s["interval"]
+        out.print(
+            f"intervals: {i['method']} at {i['level']:.0%}, coverage on CV {i['coverage']:.0%}"
+        )
+    out.print(f"parameters: {s['params']}")
+    out.print(f"features: {', '.join(s['features'])}")
+    out.print(_leaderboard(s["leaderboard"], record.metric))
+    if s.get("importance"):
+        table = RichTable(title="Permutation importance (held-out fold)", title_justify="left")
+        for column in ("feature", "importance", "± sd"):
+            table.add_column(column)
+        for row in s["importance"]:
+            table.add_row(row["feature"], _fmt(row["importance"]), _fmt(row["std"]))
+        out.print(table)
+    if s.get("coefficients"):
+        table = RichTable(title="Coefficients (95% bootstrap interval)", title_justify="left")
+        for column in ("term", "coefficient", "interval", "unit"):
+            table.add_column(column)
+        for row in s["coefficients"]:
+            table.add_row(
+                row["term"],
+                _fmt(row["coefficient"]),
+                f"{_fmt(row['lower'])} … {_fmt(row['upper'])}",
+                row["unit"],
+            )
+        out.print(table)
+
+
+@model_app.command(
+    "stage",
+    epilog="Examples:\n\n  labsight model stage reactions-yield validated --reason 'QA review 12'\n\n"
+    "  labsight model stage reactions-yield@v1 archived --reason 'superseded by v2'",
+)
+def model_stage(
+    ref: Annotated[str, typer.Argument(help="Model id, NAME (latest) or NAME@vN.")],
+    stage: Annotated[str, typer.Argument(help="validated, production or archived.")],
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why (kept in the audit log).")
+    ] = None,
+    json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document on stdout.")
+    ] = False,
+) -> None:
+    """Move a model along draft → validated → production → archived; audited with the reason."""
+    record = workspace().models.stage(ref, stage, reason=reason)
+    if json:
+        emit_json({"model": record.model_id, "ref": record.ref, "stage": record.stage})
+        return
+    out.print(f"[bold green]{record.ref}[/] is now {record.stage}")
+
+
+@app.command(
+    epilog="Examples:\n\n  labsight predict reactions-yield new_runs.csv --out preds.csv\n\n"
+    "  labsight predict 3f2a9c1d batch7.xlsx --sheet 0 --json"
+)
+def predict(
+    ref: Annotated[str, typer.Argument(help="Model id, NAME (latest) or NAME@vN.")],
+    source: Annotated[Path, typer.Argument(help="The new rows: a file.")],
+    out_path: Annotated[
+        Path | None,
+        typer.Option("--out", help="CSV to write (default: print).", show_default=False),
+    ] = None,
+    sheet: Annotated[str | None, typer.Option("--sheet", help="Excel sheet name or index.")] = None,
+    json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document on stdout.")
+    ] = False,
+) -> None:
+    """Predict new rows: the model's cleaning plan and unit conversions are applied first; the
+    output keeps the input rows in order with prediction, lower, upper (or proba_<class>)."""
+    from labsight._atomic import atomic_write_text
+    from labsight.data.ingest import read_table
+
+    ws = workspace()
+    options: dict[str, Any] = {"sheet": _sheet(sheet)} if sheet is not None else {}
+    table = read_table(source, on_issue="ignore", **options)
+    frame = ws.models.predict(ref, table)
+    if out_path is not None:
+        atomic_write_text(out_path, frame.write_csv())
+    if json:
+        emit_json(
+            {
+                "rows": frame.height,
+                "out": str(out_path) if out_path else None,
+                "predictions": frame.to_dicts() if out_path is None else None,
+            }
+        )
+        return
+    if out_path is not None:
+        out.print(f"[bold green]wrote[/] {out_path} ({frame.height} rows)")
+    else:
+        out.print(frame)

@@ -1,0 +1,9 @@
+"""Models: honest AutoML for small lab tables.
+
+Tasks and metrics (``_task``), the columns a model reads and its preprocessing (``_features``),
+candidate families behind one scikit-learn contract (``_families``, the PyTorch MLP in ``_mlp``),
+folds that keep replicates together (``_folds``), the Optuna search inside a time budget
+(``_search``), conformal intervals and explanations (``_conformal``, ``_explain``), and clustering
+and embeddings (``unsupervised``). Everything here works on tables and numpy/pandas data; the
+workspace stores what it produces.
+"""

@@ -1,0 +1,328 @@
+"""Candidate model families behind one scikit-learn contract, each with its Optuna search space.
+
+A :class:`Family` builds an estimator from a parameter dict (``build``), proposes parameters from an
+Optuna trial (``suggest``), and has defaults that are tried first. Every family is wrapped in the
+same pipeline (preprocessing from :mod:`labsight.models._features`, then the estimator), so nothing
+is fitted outside a fold. Families that scale badly with rows (Gaussian processes, SVMs, k-NN) say
+how many rows they accept; they are skipped above it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+from sklearn.base import BaseEstimator
+from sklearn.pipeline import Pipeline
+
+from labsight.models._features import FeatureSet, make_preprocessor
+from labsight.models._task import Task
+
+__all__ = ["FAMILIES", "Family", "families_for", "make_pipeline"]
+
+Params = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Family:
+    """One kind of model: how to build it, what to tune, and where it applies."""
+
+    name: str
+    tasks: frozenset[Task]
+    build: Callable[[Params, Task, int], BaseEstimator]
+    suggest: Callable[[optuna.Trial], Params]
+    defaults: Params = field(default_factory=dict)
+    max_rows: int | None = None
+    scale: bool = True  # trees do not need scaled inputs (it does no harm; kept for speed)
+    description: str = ""
+
+
+def _none(_: optuna.Trial) -> Params:
+    return {}
+
+
+def _linear(params: Params, task: Task, seed: int) -> BaseEstimator:
+    from sklearn.linear_model import LinearRegression
+
+    return LinearRegression()
+
+
+def _ridge(params: Params, task: Task, seed: int) -> BaseEstimator:
+    from sklearn.linear_model import Ridge
+
+    return Ridge(alpha=params.get("alpha", 1.0))
+
+
+def _lasso(params: Params, task: Task, seed: int) -> BaseEstimator:
+    from sklearn.linear_model import Lasso
+
+    return Lasso(alpha=params.get("alpha", 0.01), max_iter=20_000, random_state=seed)
+
+
+def _elastic(params: Params, task: Task, seed: int) -> BaseEstimator:
+    from sklearn.linear_model import ElasticNet
+
+    return ElasticNet(
+        alpha=params.get("alpha", 0.01),
+        l1_ratio=params.get("l1_ratio", 0.5),
+        max_iter=20_000,
+        random_state=seed,
+    )
+
+
+def _logistic(params: Params, task: Task, seed: int) -> BaseEstimator:
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=params.get("C", 1.0), max_iter=5_000)
+
+
+def _knn(params: Params, task: Task, seed: int) -> BaseEstimator:
+    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+
+    cls = KNeighborsRegressor if task == "regression" else KNeighborsClassifier
+    return cls(n_neighbors=params.get("n_neighbors", 5), weights=params.get("weights", "distance"))
+
+
+def _tree(params: Params, task: Task, seed: int) -> BaseEstimator:
+    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+    cls = DecisionTreeRegressor if task == "regression" else DecisionTreeClassifier
+    return cls(
+        max_depth=params.get("max_depth", 6),
+        min_samples_leaf=params.get("min_samples_leaf", 2),
+        random_state=seed,
+    )
+
+
+def _forest(extra: bool) -> Callable[[Params, Task, int], BaseEstimator]:
+    def build(params: Params, task: Task, seed: int) -> BaseEstimator:
+        from sklearn import ensemble as e
+
+        if extra:
+            cls = e.ExtraTreesRegressor if task == "regression" else e.ExtraTreesClassifier
+        else:
+            cls = e.RandomForestRegressor if task == "regression" else e.RandomForestClassifier
+        return cls(
+            n_estimators=params.get("n_estimators", 200),
+            max_features=params.get("max_features", 1.0 if task == "regression" else "sqrt"),
+            min_samples_leaf=params.get("min_samples_leaf", 1),
+            n_jobs=1,
+            random_state=seed,
+        )
+
+    return build
+
+
+def _suggest_forest(trial: optuna.Trial) -> Params:
+    return {
+        "n_estimators": trial.suggest_int("n_estimators", 100, 500, step=100),
+        "max_features": trial.suggest_float("max_features", 0.2, 1.0),
+        "min_samples_leaf": trial.suggest_int("min_samples_leaf", 1, 10),
+    }
+
+
+def _svm(params: Params, task: Task, seed: int) -> BaseEstimator:
+    from sklearn.svm import SVC, SVR
+
+    if task == "regression":
+        return SVR(
+            C=params.get("C", 1.0),
+            gamma=params.get("gamma", "scale"),
+            epsilon=params.get("epsilon", 0.1),
+        )
+    return SVC(
+        C=params.get("C", 1.0),
+        gamma=params.get("gamma", "scale"),
+        probability=True,
+        random_state=seed,
+    )
+
+
+def _lightgbm(params: Params, task: Task, seed: int) -> BaseEstimator:
+    import lightgbm as lgb
+
+    cls = lgb.LGBMRegressor if task == "regression" else lgb.LGBMClassifier
+    return cls(
+        n_estimators=params.get("n_estimators", 200),
+        learning_rate=params.get("learning_rate", 0.05),
+        num_leaves=params.get("num_leaves", 15),
+        min_child_samples=params.get("min_child_samples", 5),
+        subsample=params.get("subsample", 0.9),
+        subsample_freq=1,
+        colsample_bytree=params.get("colsample_bytree", 0.9),
+        reg_lambda=params.get("reg_lambda", 1e-3),
+        n_jobs=1,
+        random_state=seed,
+        verbose=-1,
+    )
+
+
+def _gp(params: Params, task: Task, seed: int) -> BaseEstimator:
+    from sklearn.gaussian_process import GaussianProcessClassifier, GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
+    nu = params.get("nu", 2.5)
+    if task == "regression":
+        # Smooth trend plus measurement noise: the noise level is learned, so replicates tell the GP
+        # how noisy the assay is instead of being interpolated.
+        kernel = ConstantKernel(1.0, (1e-3, 1e3)) * Matern(1.0, (1e-2, 1e3), nu=nu) + WhiteKernel(
+            0.1, (1e-6, 1e1)
+        )
+        return GaussianProcessRegressor(
+            kernel,
+            normalize_y=True,
+            n_restarts_optimizer=params.get("restarts", 1),
+            random_state=seed,
+        )
+    kernel = ConstantKernel(1.0, (1e-3, 1e3)) * Matern(1.0, (1e-2, 1e3), nu=nu)
+    return GaussianProcessClassifier(kernel, random_state=seed)
+
+
+def _mlp(params: Params, task: Task, seed: int) -> BaseEstimator:
+    from labsight.models._mlp import MLPClassifier, MLPRegressor
+
+    cls = MLPRegressor if task == "regression" else MLPClassifier
+    return cls(
+        hidden=params.get("hidden", 64),
+        layers=params.get("layers", 2),
+        dropout=params.get("dropout", 0.1),
+        lr=params.get("lr", 1e-3),
+        weight_decay=params.get("weight_decay", 1e-4),
+        seed=seed,
+    )
+
+
+_REG: frozenset[Task] = frozenset({"regression"})
+_CLS: frozenset[Task] = frozenset({"classification"})
+_BOTH: frozenset[Task] = frozenset({"regression", "classification"})
+
+FAMILIES: dict[str, Family] = {
+    f.name: f
+    for f in (
+        Family("linear", _REG, _linear, _none, description="ordinary least squares"),
+        Family(
+            "ridge",
+            _REG,
+            _ridge,
+            lambda t: {"alpha": t.suggest_float("alpha", 1e-3, 1e3, log=True)},
+            {"alpha": 1.0},
+        ),
+        Family(
+            "lasso",
+            _REG,
+            _lasso,
+            lambda t: {"alpha": t.suggest_float("alpha", 1e-4, 10.0, log=True)},
+            {"alpha": 0.01},
+        ),
+        Family(
+            "elastic_net",
+            _REG,
+            _elastic,
+            lambda t: {
+                "alpha": t.suggest_float("alpha", 1e-4, 10.0, log=True),
+                "l1_ratio": t.suggest_float("l1_ratio", 0.05, 0.95),
+            },
+            {"alpha": 0.01, "l1_ratio": 0.5},
+        ),
+        Family(
+            "logistic",
+            _CLS,
+            _logistic,
+            lambda t: {"C": t.suggest_float("C", 1e-3, 1e3, log=True)},
+            {"C": 1.0},
+        ),
+        Family(
+            "gaussian_process",
+            _BOTH,
+            _gp,
+            lambda t: {"nu": t.suggest_categorical("nu", [0.5, 1.5, 2.5])},
+            {"nu": 2.5},
+            max_rows=2_000,
+            description="Matern kernel with learned noise",
+        ),
+        Family(
+            "knn",
+            _BOTH,
+            _knn,
+            lambda t: {
+                "n_neighbors": t.suggest_int("n_neighbors", 1, 30),
+                "weights": t.suggest_categorical("weights", ["uniform", "distance"]),
+            },
+            {"n_neighbors": 5, "weights": "distance"},
+            max_rows=100_000,
+        ),
+        Family(
+            "decision_tree",
+            _BOTH,
+            _tree,
+            lambda t: {
+                "max_depth": t.suggest_int("max_depth", 2, 12),
+                "min_samples_leaf": t.suggest_int("min_samples_leaf", 1, 20),
+            },
+            {"max_depth": 6, "min_samples_leaf": 2},
+            scale=False,
+        ),
+        Family("random_forest", _BOTH, _forest(False), _suggest_forest, scale=False),
+        Family("extra_trees", _BOTH, _forest(True), _suggest_forest, scale=False),
+        Family(
+            "svm",
+            _BOTH,
+            _svm,
+            lambda t: {
+                "C": t.suggest_float("C", 1e-2, 1e3, log=True),
+                "gamma": t.suggest_float("gamma", 1e-4, 1.0, log=True),
+                **({"epsilon": t.suggest_float("epsilon", 1e-3, 1.0, log=True)}),
+            },
+            max_rows=10_000,
+        ),
+        Family(
+            "lightgbm",
+            _BOTH,
+            _lightgbm,
+            lambda t: {
+                "n_estimators": t.suggest_int("n_estimators", 50, 600, step=50),
+                "learning_rate": t.suggest_float("learning_rate", 0.01, 0.3, log=True),
+                "num_leaves": t.suggest_int("num_leaves", 4, 64, log=True),
+                "min_child_samples": t.suggest_int("min_child_samples", 2, 40, log=True),
+                "subsample": t.suggest_float("subsample", 0.5, 1.0),
+                "colsample_bytree": t.suggest_float("colsample_bytree", 0.5, 1.0),
+                "reg_lambda": t.suggest_float("reg_lambda", 1e-4, 10.0, log=True),
+            },
+            scale=False,
+        ),
+        Family(
+            "mlp",
+            _BOTH,
+            _mlp,
+            lambda t: {
+                "hidden": t.suggest_categorical("hidden", [32, 64, 128]),
+                "layers": t.suggest_int("layers", 1, 3),
+                "dropout": t.suggest_float("dropout", 0.0, 0.3),
+                "lr": t.suggest_float("lr", 1e-4, 1e-2, log=True),
+                "weight_decay": t.suggest_float("weight_decay", 1e-6, 1e-2, log=True),
+            },
+            description="PyTorch multilayer perceptron",
+        ),
+    )
+}
+"""Family name → family, in the order their defaults are tried (quick and robust first)."""
+
+
+def families_for(task: Task, rows: int, names: list[str] | None = None) -> list[Family]:
+    """The families that apply to ``task`` at ``rows`` rows (all of them, or those named)."""
+    chosen = [FAMILIES[n] for n in names] if names else list(FAMILIES.values())
+    return [f for f in chosen if task in f.tasks and (f.max_rows is None or rows <= f.max_rows)]
+
+
+def make_pipeline(
+    family: Family, params: Params, features: FeatureSet, task: Task, seed: int
+) -> Pipeline:
+    """Preprocessing then the family's estimator, as one scikit-learn pipeline."""
+    return Pipeline(
+        [
+            ("prep", make_preprocessor(features, scale=family.scale)),
+            ("model", family.build(params, task, seed)),
+        ]
+    )

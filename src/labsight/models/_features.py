@@ -1,0 +1,125 @@
+"""Which columns a model reads, and the preprocessing inside every pipeline.
+
+Preprocessing is fitted inside each cross-validation fold (it is the first step of the pipeline), so
+nothing about the held-out rows leaks into the model: numbers are median-imputed (with a missing
+indicator when they have gaps) and standardized, categories are imputed with their most common level
+and one-hot encoded (levels unseen in training are ignored). Tree models get the same encoding,
+which keeps one contract for every family.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import polars as pl
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from labsight.data.table import Table
+from labsight.exceptions import InputError
+
+__all__ = ["FeatureSet", "feature_set", "make_preprocessor", "model_frame"]
+
+_MAX_LEVELS = 50
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """The columns a model reads: numbers and categories, with the unit of each number."""
+
+    numeric: tuple[str, ...]
+    categorical: tuple[str, ...]
+    units: dict[str, str | None]
+
+    @property
+    def columns(self) -> list[str]:
+        return [*self.numeric, *self.categorical]
+
+
+def feature_set(table: Table, target: str, features: list[str] | None = None) -> FeatureSet:
+    """The feature columns of ``table`` for predicting ``target``.
+
+    By default every column with role ``feature`` or ``condition``; ids, groups, times and the
+    target are left out. Text columns with more than 50 levels are left out too (free text and
+    sample names do not generalize).
+
+    Raises
+    ------
+    InputError
+        When a named feature is not a column, or no usable feature is left.
+    """
+    names = table.frame.columns
+    if features is None:
+        chosen = [
+            c.name for c in table.columns if c.role in ("feature", "condition") and c.name != target
+        ]
+    else:
+        unknown = [f for f in features if f not in names]
+        if unknown:
+            raise InputError(
+                f"unknown feature column {unknown[0]!r}",
+                expected="one of " + ", ".join(repr(n) for n in names),
+                got=repr(unknown[0]),
+            )
+        chosen = [f for f in features if f != target]
+    numeric, categorical = [], []
+    for name in chosen:
+        dtype = table.schema[name]
+        if dtype.is_numeric() and dtype != pl.Boolean:
+            numeric.append(name)
+        elif table.frame[name].n_unique() <= _MAX_LEVELS:
+            categorical.append(name)
+    if not numeric and not categorical:
+        raise InputError(
+            f"no feature columns to predict {target!r} from",
+            expected="numeric columns or categories with at most 50 levels (role feature or condition)",
+            hint="Set roles with --role NAME=feature, or list the features",
+        )
+    units = {c: table.column(c).unit for c in numeric}
+    return FeatureSet(tuple(numeric), tuple(categorical), units)
+
+
+def model_frame(table: Table, features: FeatureSet) -> pd.DataFrame:
+    """The feature columns as pandas (what scikit-learn pipelines read), NaN for missing cells;
+    categories as strings."""
+
+    frame = table.frame.select(
+        *[pl.col(c).cast(pl.Float64).fill_nan(None) for c in features.numeric],
+        *[pl.col(c).cast(pl.String) for c in features.categorical],
+    )
+    out = frame.to_pandas()
+    for c in features.categorical:
+        out[c] = out[c].astype(object).where(out[c].notna(), None)
+    return out
+
+
+def make_preprocessor(features: FeatureSet, *, scale: bool = True) -> ColumnTransformer:
+    """The preprocessing step: impute and scale numbers, impute and one-hot encode categories."""
+    numeric_steps: list[tuple[str, object]] = [
+        ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True))
+    ]
+    if scale:
+        numeric_steps.append(("scale", StandardScaler()))
+    parts: list[tuple[str, object, list[str]]] = []
+    if features.numeric:
+        parts.append(("num", Pipeline(numeric_steps), list(features.numeric)))
+    if features.categorical:
+        parts.append(
+            (
+                "cat",
+                Pipeline(
+                    [
+                        ("impute", SimpleImputer(strategy="most_frequent")),
+                        (
+                            "onehot",
+                            OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                        ),
+                    ]
+                ),
+                list(features.categorical),
+            )
+        )
+    return ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=False)

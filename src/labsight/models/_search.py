@@ -1,0 +1,277 @@
+"""The AutoML search: every family's defaults first, then Optuna's TPE, inside a time budget.
+
+Each configuration is scored by cross-validation on the given folds (preprocessing fitted inside
+each fold). The search stops when the budget minus a reserve for the final refit is spent, or after
+``max_trials``; a trial that would overrun is abandoned and not counted. With the same seed and the
+same number of trials the leaderboard is the same: TPE is seeded and trials run one after another
+(how many trials fit in a budget depends on the machine, so ``max_trials`` is what pins a run down).
+
+Out-of-fold predictions of each family's best configuration are kept, so an ensemble of the top
+families can be scored on the very same folds without refitting anything; it is chosen only when
+it beats the best single model by more than a quarter of that model's standard error.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+from sklearn.base import clone
+
+from labsight.models._families import Family, make_pipeline
+from labsight.models._features import FeatureSet
+from labsight.models._folds import Folds
+from labsight.models._task import Metric, Task
+
+__all__ = ["Candidate", "SearchResult", "evaluate", "search"]
+
+_ENSEMBLE_SIZE = 3
+_RESERVE_FACTOR = (
+    8.0  # without an estimate from the caller: the finishing work, in fits of the best
+)
+
+
+@dataclass
+class Candidate:
+    """One evaluated configuration: its family, parameters and cross-validated score."""
+
+    family: str
+    params: dict[str, Any]
+    scores: list[float]  # per split, the metric's own values (an RMSE is positive)
+    fit_seconds: float  # mean time of one fit
+    trial: int
+    oof: np.ndarray = field(
+        repr=False
+    )  # (repeats, n) predictions or (repeats, n, classes) probabilities
+    members: list[Candidate] | None = None  # for an ensemble
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.scores))
+
+    @property
+    def std(self) -> float:
+        return float(np.std(self.scores, ddof=1)) if len(self.scores) > 1 else 0.0
+
+    @property
+    def name(self) -> str:
+        if self.members:
+            return "ensemble(" + " + ".join(m.family for m in self.members) + ")"
+        return self.family
+
+    def row(self) -> dict[str, Any]:
+        """The leaderboard row: ``family, mean, std, folds, fit_seconds, trial, params``."""
+        return {
+            "family": self.name,
+            "mean": self.mean,
+            "std": self.std,
+            "folds": len(self.scores),
+            "fit_seconds": self.fit_seconds,
+            "trial": self.trial,
+            "params": self.params
+            if not self.members
+            else {m.family: m.params for m in self.members},
+        }
+
+
+@dataclass
+class SearchResult:
+    """The leaderboard (each family's best, best first), the chosen candidate and the effort."""
+
+    leaderboard: list[Candidate]
+    best: Candidate
+    trials: int
+    seconds: float
+
+
+def _predict(model: Any, x: pd.DataFrame, task: Task) -> np.ndarray:
+    if task == "classification":
+        return np.asarray(model.predict_proba(x), dtype=np.float64)
+    return np.asarray(model.predict(x), dtype=np.float64)
+
+
+def _score(metric: Metric, y: np.ndarray, out: np.ndarray, classes: np.ndarray | None) -> float:
+    if classes is None:
+        return metric.score(y, out)
+    labels = classes[np.argmax(out, axis=1)]
+    return metric.score(y, labels, out)
+
+
+def evaluate(
+    family: Family,
+    params: dict[str, Any],
+    x: pd.DataFrame,
+    y: np.ndarray,
+    *,
+    features: FeatureSet,
+    task: Task,
+    metric: Metric,
+    folds: Folds,
+    seed: int,
+    deadline: float = math.inf,
+    trial: int = -1,
+) -> Candidate | None:
+    """Cross-validate one configuration; None when the deadline comes first or the fit fails."""
+    classes = np.unique(y) if task == "classification" else None
+    shape = (folds.repeats, len(y)) + ((len(classes),) if classes is not None else ())
+    oof = np.full(shape, np.nan)
+    scores: list[float] = []
+    spent = 0.0
+    pipeline = make_pipeline(family, params, features, task, seed)
+    for (train, test), r in zip(folds.splits, folds.repeat, strict=True):
+        if time.perf_counter() + (spent / max(1, len(scores))) > deadline:
+            return None
+        start = time.perf_counter()
+        model = clone(pipeline)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model.fit(x.iloc[train], y[train])
+                out = _predict(model, x.iloc[test], task)
+        except (ValueError, np.linalg.LinAlgError, RuntimeError, FloatingPointError):
+            return None  # a configuration that cannot be fitted here is not a candidate
+        spent += time.perf_counter() - start
+        if classes is not None:
+            out = _align(out, model, classes)
+        if not np.all(np.isfinite(out)):
+            return None
+        oof[r, test] = out
+        scores.append(_score(metric, y[test], out, classes))
+    return Candidate(family.name, dict(params), scores, spent / len(scores), trial, oof)
+
+
+def _align(proba: np.ndarray, model: Any, classes: np.ndarray) -> np.ndarray:
+    """Probabilities in the order of all ``classes`` (a fold may miss a rare class)."""
+    seen = np.asarray(model.classes_)
+    if seen.shape == classes.shape and np.all(seen == classes):
+        return proba
+    full = np.zeros((proba.shape[0], classes.size))
+    for j, c in enumerate(seen):
+        full[:, int(np.searchsorted(classes, c))] = proba[:, j]
+    return full
+
+
+def _ensemble(
+    top: list[Candidate], y: np.ndarray, metric: Metric, folds: Folds, task: Task
+) -> Candidate:
+    oof = np.mean([c.oof for c in top], axis=0)
+    classes = np.unique(y) if task == "classification" else None
+    scores = [
+        _score(metric, y[test], oof[r, test], classes)
+        for (_, test), r in zip(folds.splits, folds.repeat, strict=True)
+    ]
+    return Candidate(
+        "ensemble", {}, scores, sum(c.fit_seconds for c in top), -1, oof, members=list(top)
+    )
+
+
+def search(
+    x: pd.DataFrame,
+    y: np.ndarray,
+    *,
+    features: FeatureSet,
+    task: Task,
+    metric: Metric,
+    folds: Folds,
+    families: list[Family],
+    budget: float,
+    seed: int = 0,
+    max_trials: int | None = None,
+    on_trial: Callable[[Candidate | None, list[Candidate], int], None] | None = None,
+    finish: Callable[[Candidate], float] | None = None,
+) -> SearchResult:
+    """Search families and their parameters for the best cross-validated ``metric``.
+
+    Parameters
+    ----------
+    budget
+        Seconds for the search and the final refit together; the search stops early enough to
+        leave room for the refit (estimated from the best model's fit time).
+    max_trials
+        Stop after this many trials even with budget left.
+    finish
+        Seconds the caller will need after the search for a candidate (refits, intervals,
+        explanations); the search leaves that much of the budget.
+    on_trial
+        Called after each trial with the candidate (None when abandoned), the leaderboard so far
+        and the trial number, for a live view.
+    """
+    start = time.perf_counter()
+    end = start + budget
+    by_family: dict[str, Candidate] = {}
+    names = [f.name for f in families]
+    lookup = {f.name: f for f in families}
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(
+        direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=10)
+    )
+    for f in families:  # defaults first: often good on small data, and a fair baseline
+        study.enqueue_trial({"family": f.name, **f.defaults}, skip_if_exists=True)
+    trials = 0
+
+    def reserve() -> float:
+        board = _board(by_family, metric)
+        if not board:
+            return 0.05 * budget
+        # The winner may be an ensemble of the top families: reserve for the costliest outcome.
+        costliest = max(board[0].fit_seconds, sum(c.fit_seconds for c in board[:_ENSEMBLE_SIZE]))
+        probe = Candidate(board[0].family, {}, [], costliest, -1, board[0].oof)
+        return finish(probe) if finish is not None else _RESERVE_FACTOR * costliest
+
+    def objective(trial: optuna.Trial) -> float:
+        nonlocal trials
+        family = lookup[trial.suggest_categorical("family", names)]
+        params = family.suggest(trial)
+        candidate = evaluate(
+            family,
+            params,
+            x,
+            y,
+            features=features,
+            task=task,
+            metric=metric,
+            folds=folds,
+            seed=seed,
+            deadline=end - reserve(),
+            trial=trial.number,
+        )
+        trials += 1
+        if candidate is not None:
+            held = by_family.get(family.name)
+            if held is None or metric.oriented(candidate.mean) > metric.oriented(held.mean):
+                by_family[family.name] = candidate
+        if on_trial is not None:
+            on_trial(candidate, _board(by_family, metric), trial.number)
+        if candidate is None:
+            raise optuna.TrialPruned()
+        return metric.oriented(candidate.mean)
+
+    def stop(study: optuna.Study, _: Any) -> None:
+        out_of_time = time.perf_counter() >= end - reserve()
+        if out_of_time or (max_trials is not None and trials >= max_trials):
+            study.stop()
+
+    study.optimize(objective, n_trials=max_trials, callbacks=[stop], catch=())
+    board = _board(by_family, metric)
+    if not board:
+        raise RuntimeError("no candidate model could be fitted within the budget")
+    best = board[0]
+    if len(board) >= 2:
+        top = board[:_ENSEMBLE_SIZE]
+        blend = _ensemble(top, y, metric, folds, task)
+        margin = 0.25 * best.std / math.sqrt(len(best.scores))
+        if metric.oriented(blend.mean) > metric.oriented(best.mean) + margin:
+            best = blend
+            board = [blend, *board]
+    return SearchResult(board, best, trials, time.perf_counter() - start)
+
+
+def _board(by_family: dict[str, Candidate], metric: Metric) -> list[Candidate]:
+    return sorted(by_family.values(), key=lambda c: -metric.oriented(c.mean))

@@ -1,0 +1,115 @@
+"""Batch predictions: match a new table to what the model expects, convert units, predict.
+
+A new file may name a feature with another unit (``temperature [K]`` for a model trained on
+``temperature [degC]``): columns are matched by exact name first, then by name without the unit, and
+values are converted when the units are compatible. Missing columns, incompatible units and text
+where a number is expected are refused with one error naming the column. The output keeps the input
+rows in order and adds ``prediction`` with ``lower`` and ``upper`` (regression) or ``prediction``
+and one ``proba_<class>`` column per class.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from labsight.data.table import Table
+from labsight.data.units import convert, is_compatible, split_header
+from labsight.exceptions import InputError
+from labsight.models._features import model_frame
+from labsight.models.train import TrainedModel
+
+__all__ = ["align_features", "interval", "predict_table"]
+
+
+def _find(table: Table, name: str) -> str | None:
+    if name in table.frame.columns:
+        return name
+    base = split_header(name)[0].strip().lower()
+    matches = [c for c in table.frame.columns if split_header(c)[0].strip().lower() == base]
+    return matches[0] if len(matches) == 1 else None
+
+
+def align_features(model: TrainedModel, table: Table) -> Table:
+    """A table with the model's feature columns, under its names, in its units.
+
+    Raises
+    ------
+    InputError
+        When a feature column is missing, its unit is incompatible, or it holds text where the
+        model expects numbers.
+    """
+    fs = model.features
+    columns: list[pl.Series] = []
+    for name in fs.columns:
+        found = _find(table, name)
+        if found is None:
+            raise InputError(
+                f"the model needs column {name!r}, which the new data does not have",
+                expected="the feature columns the model was trained on: "
+                + ", ".join(repr(c) for c in fs.columns),
+                hint="Rename the column in the file, or train a model without it",
+            )
+        series = table.frame[found]
+        if name in fs.numeric:
+            if not series.dtype.is_numeric():
+                raise InputError(
+                    f"column {found!r} holds text where the model expects numbers",
+                    expected=f"numbers for {name!r}",
+                    got=str(series.dtype),
+                    hint="Fix the cells that are not numbers (labsight quality FILE lists them)",
+                )
+            want, have = fs.units.get(name), table.column(found).unit
+            values = series.cast(pl.Float64)
+            if want and have and want != have:
+                if not is_compatible(have, want):
+                    raise InputError(
+                        f"column {found!r} is in {have}, which cannot be converted to the model's "
+                        f"{want}",
+                        expected=f"a unit of the same dimension as {want}",
+                        got=have,
+                    )
+                values = pl.Series(found, convert(values.fill_null(np.nan).to_numpy(), have, want))
+                values = values.fill_nan(None)
+            columns.append(values.alias(name))
+        else:
+            columns.append(series.cast(pl.String).alias(name))
+    return Table.from_frame(pl.DataFrame(columns))
+
+
+def predict_table(model: TrainedModel, table: Table) -> pl.DataFrame:
+    """The input rows, in order, with the model's predictions appended."""
+    aligned = align_features(model, table)
+    x = model_frame(aligned, model.features)
+    out: dict[str, Any] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if model.task == "regression":
+            out["prediction"] = np.asarray(model.estimator.predict(x), dtype=np.float64)
+            lower, upper = interval(model, x)
+            out["lower"], out["upper"] = lower, upper
+        else:
+            proba = np.asarray(model.estimator.predict_proba(x), dtype=np.float64)
+            classes = list(model.estimator.classes_)
+            out["prediction"] = [classes[i] for i in np.argmax(proba, axis=1)]
+            for j, c in enumerate(classes):
+                out[f"proba_{c}"] = proba[:, j]
+    extra = pl.DataFrame(out)
+    clash = [c for c in extra.columns if c in table.frame.columns]
+    if clash:
+        extra = extra.rename({c: f"{c}_predicted" for c in clash})
+    return pl.concat([table.frame, extra], how="horizontal")
+
+
+def interval(model: TrainedModel, x: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper ends of the prediction interval at the model's level."""
+    if model.interval_method == "gp":
+        from labsight.models._conformal import gaussian_interval
+
+        # The GP's own posterior, from the model refitted on all rows.
+        mean, std = model.estimator[-1].predict(model.estimator[:-1].transform(x), return_std=True)
+        return gaussian_interval(mean, std, model.level)
+    return model.intervals.interval(x, model.level)  # type: ignore[no-any-return]

@@ -1,0 +1,353 @@
+"""Training: from a table and a target to a fitted model with its score, uncertainty and reasons.
+
+:func:`train` picks the task and metric, builds group-aware folds, runs the search within the
+budget, refits the winner on all rows, attaches prediction intervals (regression: CV+ conformal, or
+a Gaussian process's own posterior when its cross-validated coverage is closer to nominal) or
+calibrated probabilities (classification: sigmoid calibration on the same folds), and explains the
+model (permutation importance on held-out folds, coefficients with confidence intervals for linear
+models, partial dependence of the top features).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import polars as pl
+from sklearn.base import BaseEstimator, clone
+
+from labsight.data.table import Table
+from labsight.exceptions import InputError
+from labsight.models._families import FAMILIES, families_for, make_pipeline
+from labsight.models._features import FeatureSet, feature_set, model_frame
+from labsight.models._folds import Folds, make_folds, replicate_groups
+from labsight.models._search import Candidate, search
+from labsight.models._task import Metric, Task, infer_task, metric_for
+
+__all__ = ["TrainedModel", "build_final", "train"]
+
+_PD_FEATURES = 3
+
+
+@dataclass
+class TrainedModel:
+    """A fitted model and everything known about it (what ``model show`` prints).
+
+    ``estimator`` predicts from :func:`~labsight.models._features.model_frame` of the features;
+    ``intervals`` (regression) holds the conformal state; ``coverage`` is the cross-validated
+    coverage of the intervals at ``level``.
+    """
+
+    estimator: Any
+    task: Task
+    metric: str
+    target: str
+    target_unit: str | None
+    features: FeatureSet
+    classes: list[Any] | None
+    cv: dict[str, Any]
+    leaderboard: list[dict[str, Any]]
+    best: str
+    params: dict[str, Any]
+    seed: int
+    budget: float
+    trials: int
+    seconds: float
+    level: float
+    interval_method: str | None = None
+    coverage: float | None = None
+    intervals: Any = None  # CVPlus, for regression with conformal intervals
+    fold_models: list[Any] = field(default_factory=list, repr=False)
+    importance: pl.DataFrame | None = None
+    coefficients: pl.DataFrame | None = None
+    partial_dependence: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
+    rows: int = 0
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON view of the model (without the fitted objects)."""
+        return {
+            "task": self.task,
+            "metric": self.metric,
+            "target": self.target,
+            "target_unit": self.target_unit,
+            "features": list(self.features.columns),
+            "numeric": list(self.features.numeric),
+            "categorical": list(self.features.categorical),
+            "units": self.features.units,
+            "classes": self.classes,
+            "cv": self.cv,
+            "leaderboard": self.leaderboard,
+            "best": self.best,
+            "params": self.params,
+            "seed": self.seed,
+            "budget": self.budget,
+            "trials": self.trials,
+            "seconds": self.seconds,
+            "interval": {
+                "level": self.level,
+                "method": self.interval_method,
+                "coverage": self.coverage,
+            }
+            if self.task == "regression"
+            else None,
+            "importance": self.importance.to_dicts() if self.importance is not None else [],
+            "coefficients": self.coefficients.to_dicts() if self.coefficients is not None else None,
+            "rows": self.rows,
+        }
+
+
+def _check_level(level: float) -> None:
+    if not 0.5 <= level < 1.0:
+        raise InputError(
+            f"interval level {level} is out of range",
+            expected="a coverage between 0.5 and 0.99, e.g. 0.9",
+            got=str(level),
+        )
+
+
+def _target_values(table: Table, target: str, task: Task) -> tuple[np.ndarray, np.ndarray]:
+    """The target as numpy, and the mask of rows that have one."""
+    series = table.frame[target]
+    if task == "regression":
+        values = series.cast(pl.Float64).fill_nan(None).to_numpy()
+        keep = ~np.isnan(values)
+        return values[keep], keep
+    keep = series.is_not_null().to_numpy()
+    return np.asarray(series.cast(pl.String).to_numpy()[keep], dtype=object), keep
+
+
+def _groups(
+    table: Table, x: pd.DataFrame, keep: np.ndarray
+) -> tuple[np.ndarray | None, str | None]:
+    group_cols = table.by_role("group")
+    if group_cols:
+        name = group_cols[0]
+        values = table.frame[name].cast(pl.String).fill_null("(missing)").to_numpy()[keep]
+        _, ids = np.unique(values, return_inverse=True)
+        return ids, f"column {name!r}"
+    replicates = replicate_groups(x)
+    return (replicates, "replicates") if replicates is not None else (None, None)
+
+
+def build_final(candidate: Candidate, features: FeatureSet, task: Task, seed: int) -> BaseEstimator:
+    """The estimator of a leaderboard candidate, unfitted: a pipeline, or a vote of pipelines."""
+    if candidate.members:
+        from sklearn.ensemble import VotingClassifier, VotingRegressor
+
+        parts = [
+            (m.family, make_pipeline(FAMILIES[m.family], m.params, features, task, seed))
+            for m in candidate.members
+        ]
+        if task == "regression":
+            return VotingRegressor(parts)
+        return VotingClassifier(parts, voting="soft")
+    return make_pipeline(FAMILIES[candidate.family], candidate.params, features, task, seed)
+
+
+def train(
+    table: Table,
+    target: str,
+    *,
+    task: str = "auto",
+    metric: str | None = None,
+    budget: float = 60.0,
+    seed: int = 0,
+    level: float = 0.9,
+    families: list[str] | None = None,
+    features: list[str] | None = None,
+    max_trials: int | None = None,
+    on_trial: Callable[[Candidate | None, list[Candidate], int], None] | None = None,
+) -> TrainedModel:
+    """Train the best model for ``target`` within ``budget`` seconds.
+
+    Raises
+    ------
+    InputError
+        For an unknown target, task, metric or family, too few rows, or a bad interval level.
+    """
+    start = time.perf_counter()
+    if target not in table.frame.columns:
+        raise InputError(
+            f"unknown target column {target!r}",
+            expected="one of " + ", ".join(repr(c) for c in table.frame.columns),
+            got=repr(target),
+        )
+    if task not in ("auto", "regression", "classification"):
+        raise InputError(
+            f"unknown task {task!r}", expected="auto, regression or classification", got=task
+        )
+    unknown = [f for f in families or [] if f not in FAMILIES]
+    if unknown:
+        raise InputError(
+            f"unknown model family {unknown[0]!r}",
+            expected="one of " + ", ".join(FAMILIES),
+            got=unknown[0],
+        )
+    if budget <= 0:
+        raise InputError("the budget must be positive", expected="seconds > 0", got=str(budget))
+    _check_level(level)
+    kind: Task = infer_task(table.frame[target]) if task == "auto" else task  # type: ignore[assignment]
+    score = metric_for(metric, kind)
+    fs = feature_set(table, target, features)
+    y, keep = _target_values(table, target, kind)
+    x_all = model_frame(table, fs)
+    x = x_all[keep].reset_index(drop=True)
+    groups, grouped_by = _groups(table, x, keep)
+    folds = make_folds(
+        y, classification=kind == "classification", groups=groups, grouped_by=grouped_by, seed=seed
+    )
+    candidates = families_for(kind, len(y), families)
+    remaining = budget - (time.perf_counter() - start)
+    result = search(
+        x,
+        y,
+        features=fs,
+        task=kind,
+        metric=score,
+        folds=folds,
+        families=candidates,
+        budget=remaining,
+        seed=seed,
+        max_trials=max_trials,
+        on_trial=on_trial,
+        finish=lambda c: _finish_seconds(c, kind, folds.n_splits, budget),
+    )
+    best = result.best
+    model = TrainedModel(
+        estimator=None,
+        task=kind,
+        metric=score.name,
+        target=target,
+        target_unit=table.column(target).unit,
+        features=fs,
+        classes=sorted(np.unique(y).tolist()) if kind == "classification" else None,
+        cv={
+            "mean": best.mean,
+            "std": best.std,
+            "folds": len(best.scores),
+            "scheme": folds.describe(),
+        },
+        leaderboard=[c.row() for c in result.leaderboard],
+        best=best.name,
+        params=best.row()["params"],
+        seed=seed,
+        budget=budget,
+        trials=result.trials,
+        seconds=0.0,
+        level=level,
+        rows=len(y),
+    )
+    _finish(model, best, x, y, folds, score, deadline=start + budget)
+    model.seconds = time.perf_counter() - start
+    return model
+
+
+_LINEAR = frozenset({"linear", "ridge", "lasso", "elastic_net", "logistic"})
+_EXPLAIN_SHARE = 0.1  # of the budget, at least one second: importance, coefficients, curves
+_REPEATS = (3, 10)  # permutation importance repeats: the fewest, and the most when time allows
+_BOOTSTRAP = (30, 200)
+
+
+def _finish_seconds(candidate: Candidate, task: Task, n_splits: int, budget: float) -> float:
+    """How long :func:`_finish` will take for ``candidate`` (or an ensemble as costly), from its
+    measured fit time: a refit on all rows, one per fold for the intervals or the calibration,
+    one on held-out rows for the importance, and a share of the budget for the explanations."""
+    fits = 3 + n_splits
+    return 1.5 * candidate.fit_seconds * fits + max(1.0, _EXPLAIN_SHARE * budget)
+
+
+def _finish(
+    model: TrainedModel,
+    best: Candidate,
+    x: pd.DataFrame,
+    y: np.ndarray,
+    folds: Folds,
+    metric: Metric,
+    *,
+    deadline: float,
+) -> None:
+    """Refit on all rows, attach intervals or calibration, and explain within what is left of the
+    budget (fewer importance repeats and bootstrap draws when time is short, never fewer than 3
+    and 30; partial dependence only when there is time for it)."""
+    from labsight.models._explain import (
+        linear_coefficients,
+        partial_dependence_curves,
+        permutation_importance_table,
+    )
+
+    task, fs, seed = model.task, model.features, model.seed
+    final = build_final(best, fs, task, seed)
+    partition = folds.first_partition()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if task == "classification":
+            from sklearn.calibration import CalibratedClassifierCV
+
+            final = CalibratedClassifierCV(final, method="sigmoid", cv=partition, ensemble=False)
+        final.fit(x, y)
+        model.estimator = final
+        if task == "regression":
+            _intervals(model, best, x, y, partition)
+        # Importance on held-out rows: a model fitted on the other folds of the first partition.
+        train_rows, test_rows = partition[0]
+        held = clone(build_final(best, fs, task, seed)).fit(x.iloc[train_rows], y[train_rows])
+        tick = time.perf_counter()
+        held.predict(x.iloc[test_rows])
+        per_predict = max(time.perf_counter() - tick, 1e-4)
+        left = deadline - time.perf_counter()
+        repeats = int(np.clip(0.6 * left / (per_predict * len(fs.columns)), *_REPEATS))
+        model.importance = permutation_importance_table(
+            held,
+            x.iloc[test_rows],
+            y[test_rows],
+            scoring=metric.sklearn_name,
+            n_repeats=repeats,
+            seed=seed,
+        )
+        explained = final if task == "regression" else held
+        if not best.members and best.family in _LINEAR:
+            left = deadline - time.perf_counter()
+            draws = int(np.clip(0.7 * left / max(best.fit_seconds, 1e-3), *_BOOTSTRAP))
+            model.coefficients = linear_coefficients(explained, x, y, fs, seed=seed, n_boot=draws)
+        top = [f for f in model.importance["feature"].to_list() if f in fs.numeric][:_PD_FEATURES]
+        # Partial dependence predicts ~20 grid points per feature on up to 2,000 rows.
+        cost = per_predict * 20 * len(top) * max(1.0, min(len(x), 2000) / max(1, len(test_rows)))
+        if top and time.perf_counter() + cost < deadline:
+            model.partial_dependence = partial_dependence_curves(explained, x, top)
+
+
+def _intervals(
+    model: TrainedModel,
+    best: Candidate,
+    x: pd.DataFrame,
+    y: np.ndarray,
+    partition: list[tuple[np.ndarray, np.ndarray]],
+) -> None:
+    from labsight.models._conformal import CVPlus, gaussian_oof_coverage, oof_coverage
+
+    fs, task, seed, level = model.features, model.task, model.seed, model.level
+    conformal = CVPlus.from_folds(lambda: build_final(best, fs, task, seed), x, y, partition)
+    oof = np.empty(len(y))
+    for k, (_, test) in enumerate(partition):
+        oof[test] = conformal.fold_models[k].predict(x.iloc[test])
+    model.intervals = conformal
+    model.fold_models = list(conformal.fold_models)
+    model.interval_method = "cv+"
+    model.coverage = oof_coverage(y, oof, None, level)
+    if best.family == "gaussian_process" and not best.members:
+        mean = np.empty(len(y))
+        std = np.empty(len(y))
+        for k, (_, test) in enumerate(partition):
+            fold = conformal.fold_models[k]
+            prepped = fold[:-1].transform(x.iloc[test])
+            mean[test], std[test] = fold[-1].predict(prepped, return_std=True)
+        gp_coverage = gaussian_oof_coverage(y, mean, std, level)
+        if abs(gp_coverage - level) < abs(model.coverage - level) and math.isfinite(gp_coverage):
+            model.interval_method = "gp"
+            model.coverage = gp_coverage

@@ -1,0 +1,130 @@
+"""Registered models in the database: versions by name, lookups by id or ``name@vN``, stages.
+
+Functions take the caller's session so that a model row and its audit entry commit together.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from labsight.exceptions import ConflictError, InputError, NotFoundError
+from labsight.store._rows import ModelRow, utcnow
+from labsight.store.entities import ModelRecord
+
+__all__ = ["STAGES", "add_model", "get_model", "list_models", "set_stage"]
+
+STAGES = ("draft", "validated", "production", "archived")
+"""Model stages, in order; a model may move forward, or to archived from any stage."""
+
+_HEX = re.compile(r"^[0-9a-f]{6,64}$")
+
+
+def add_model(
+    session: Session,
+    *,
+    model_id: str,
+    name: str,
+    dataset: str | None,
+    target: str,
+    task: str,
+    metric: str,
+    cv_mean: float,
+    cv_std: float,
+    family: str,
+    sha256: str,
+    summary: dict[str, Any],
+    actor: str,
+) -> ModelRecord:
+    """Register a new version of model ``name`` at stage ``draft``."""
+    number = (
+        session.scalar(select(func.max(ModelRow.number)).where(ModelRow.name == name)) or 0
+    ) + 1
+    row = ModelRow(
+        model_id=model_id,
+        name=name,
+        number=number,
+        dataset=dataset,
+        target=target,
+        task=task,
+        metric=metric,
+        cv_mean=cv_mean,
+        cv_std=cv_std,
+        family=family,
+        stage="draft",
+        sha256=sha256,
+        summary=summary,
+        created=utcnow(),
+        created_by=actor,
+    )
+    session.add(row)
+    session.flush()
+    return row.to_entity()
+
+
+def _row(session: Session, ref: str) -> ModelRow:
+    name, _, selector = ref.partition("@")
+    query = select(ModelRow)
+    if not selector and _HEX.match(ref):
+        found = session.scalars(query.where(ModelRow.model_id.startswith(ref))).all()
+        if len(found) == 1:
+            return found[0]
+    if selector:
+        if re.fullmatch(r"v\d+", selector):
+            query = query.where(ModelRow.name == name, ModelRow.number == int(selector[1:]))
+        else:
+            query = query.where(ModelRow.name == name, ModelRow.model_id.startswith(selector))
+    else:
+        query = query.where(ModelRow.name == name).order_by(ModelRow.number.desc()).limit(1)
+    row = session.scalars(query).first()
+    if row is None:
+        names = sorted(set(session.scalars(select(ModelRow.name)).all()))
+        raise NotFoundError(
+            f"no model {ref!r}",
+            hint="Known models: "
+            + (", ".join(names[:20]) or "none yet")
+            + ". See `labsight models`",
+        )
+    return row
+
+
+def get_model(session: Session, ref: str) -> ModelRecord:
+    """A model by id (or a unique prefix of at least 6 hex digits), ``name`` (latest), ``name@vN``."""
+    return _row(session, ref).to_entity()
+
+
+def list_models(session: Session) -> list[ModelRecord]:
+    """Every model version, by name then version."""
+    rows = session.scalars(select(ModelRow).order_by(ModelRow.name, ModelRow.number)).all()
+    return [r.to_entity() for r in rows]
+
+
+def set_stage(session: Session, ref: str, stage: str) -> tuple[ModelRecord, str]:
+    """Move a model to ``stage``; returns the record and the stage it left.
+
+    Raises
+    ------
+    InputError
+        For an unknown stage.
+    ConflictError
+        For a move backwards (archived is reachable from anywhere; nothing leaves archived).
+    """
+    if stage not in STAGES:
+        raise InputError(f"unknown stage {stage!r}", expected=" → ".join(STAGES), got=stage)
+    row = _row(session, ref)
+    old = row.stage
+    if (
+        old == stage
+        or (stage != "archived" and STAGES.index(stage) < STAGES.index(old))
+        or old == "archived"
+    ):
+        raise ConflictError(
+            f"model {row.name}@v{row.number} is {old}; it cannot move to {stage}",
+            hint="Stages go draft → validated → production → archived; train a new version instead",
+        )
+    row.stage = stage
+    session.flush()
+    return row.to_entity(), old
