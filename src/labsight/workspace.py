@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from labsight.data.clean import CleaningPlan
     from labsight.data.quality import QualityReport
     from labsight.explore import ExploreReport
+    from labsight.models.unsupervised import ClusterResult
 
 __all__ = ["AuditLog", "DatasetVersion", "Workspace", "role_overrides"]
 
@@ -385,6 +386,52 @@ class Workspace:
             f"plan file {str(plan)!r} does not exist",
             hint="Give a plan file written by `labsight clean --save-plan`, or a cleaned version",
         )
+
+    def cluster(
+        self,
+        ref: str,
+        features: Sequence[str] | None = None,
+        *,
+        method: str = "kmeans",
+        k: int | str = "auto",
+        seed: int = 0,
+        column: str = "cluster",
+        reason: str | None = None,
+    ) -> tuple[DatasetVersion, ClusterResult]:
+        """Cluster a dataset version's rows and store the labels as a new version (column
+        ``column``, role ``group``); the clustering settings are its lineage."""
+        from labsight.models.unsupervised import cluster
+
+        version = self.dataset(ref)
+        table = version.table()
+        result = cluster(table, list(features) if features else None, method=method, k=k, seed=seed)
+        if column in table.frame.columns:
+            raise InputError(
+                f"the dataset already has a column {column!r}",
+                hint="Pass --column with another name for the cluster labels",
+            )
+        frame = table.frame.with_columns(pl.Series(column, result.labels))
+        labelled = Table(frame, [*table.columns, ColumnInfo(column, "int", None, "group")])
+        params = {
+            "method": result.method,
+            "k": result.k,
+            "features": result.features,
+            "seed": seed,
+            "column": column,
+            "criterion": result.criterion,
+            "silhouette": result.silhouette,
+        }
+        stored = self._store_table(
+            version.dataset,
+            labelled,
+            operation="cluster",
+            params=params,
+            parent=version.record,
+            source=None,
+            inputs=[version.record.sha256],
+            reason=reason,
+        )
+        return stored, result
 
     def clean_file(
         self,
