@@ -38,10 +38,16 @@ def _roles(
     return role_overrides(None, id, target, group, time)
 
 
-def _looks_like_file(source: str) -> bool:
-    """A path rather than a dataset name: it has a folder or a data file's extension."""
-    suffixes = {".csv", ".tsv", ".txt", ".dat", ".gz", ".xlsx", ".xls", ".parquet", ".jsonl"}
-    return "/" in source or Path(source).suffix.lower() in suffixes
+FILE_SUFFIXES = frozenset(
+    {".csv", ".tsv", ".txt", ".dat", ".gz", ".xlsx", ".xls", ".parquet", ".jsonl", ".ndjson"}
+)
+"""Extensions of the files labsight reads: a SOURCE ending in one is a file, not a dataset."""
+
+
+def is_file_source(source: str) -> bool:
+    """A file rather than a dataset name: it exists, has a folder or a data file's extension
+    (dataset names never contain "/")."""
+    return Path(source).is_file() or "/" in source or Path(source).suffix.lower() in FILE_SUFFIXES
 
 
 def _sheet(sheet: str | None) -> str | int | None:
@@ -200,7 +206,7 @@ def quality(
     roles = _roles(id, target, group, time)
     path = Path(source)
     with steps(f"quality {source}", enabled=not json) as step:
-        if path.is_file() or _looks_like_file(source):
+        if is_file_source(source):
             import labsight
 
             step("reading and checking")
@@ -274,7 +280,7 @@ def clean(
             base, result = ws.clean_file(
                 path, name=name, plan=plan, reason=reason, on_step=step, **options
             )
-        elif _looks_like_file(source):
+        elif is_file_source(source):
             from labsight.exceptions import NotFoundError
 
             raise NotFoundError(

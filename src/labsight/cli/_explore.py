@@ -9,18 +9,16 @@ from typing import Annotated, Any
 import typer
 
 from labsight.cli._app import app, emit_json, out, steps, workspace
-from labsight.cli._datasets import _sheet
+from labsight.cli._datasets import FILE_SUFFIXES, _sheet, is_file_source
 
 __all__ = ["explore"]
-
-_SUFFIXES = {".csv", ".tsv", ".txt", ".dat", ".xlsx", ".parquet", ".jsonl", ".ndjson", ".gz"}
 
 
 def _default_name(source: str, is_file: bool) -> str:
     """``yield.csv.gz`` → ``yield``; ``reactions@v2`` → ``reactions-v2``: a file-name-safe stem."""
     if is_file:
         name = Path(source).name
-        while Path(name).suffix.lower() in _SUFFIXES:
+        while Path(name).suffix.lower() in FILE_SUFFIXES:
             name = Path(name).stem
     else:
         name = source.replace("@", "-")
@@ -73,7 +71,7 @@ def explore(
     from labsight.explore import explore as make_report
 
     path = Path(source)
-    is_file = path.is_file() or path.suffix.lower() in _SUFFIXES
+    is_file = is_file_source(source)
     with steps(f"explore {source}", enabled=not json) as step:
         if is_file:
             step("reading, checking and analysing")
