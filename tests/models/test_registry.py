@@ -92,6 +92,19 @@ def test_predict_refuses_missing_columns_and_incompatible_units(trained: tuple) 
         ws.models.predict(model_id, bad)
 
 
+def test_a_text_cell_in_a_number_column_is_named_by_file_line_and_column(trained: tuple) -> None:
+    ws, model_id, folder = trained
+    from labsight.data.ingest import read_table
+
+    path = folder / "typo.csv"
+    path.write_text("T [degC],catalyst\n50,Pd\n6O,Ni\n")  # letter O for zero
+    with pytest.raises(InputError) as caught:
+        ws.models.predict(model_id, read_table(path, on_issue="ignore"))
+    assert caught.value.line == 3
+    assert caught.value.column == "T [degC]"
+    assert "typo.csv line 3, column 'T [degC]': '6O' is not a number" in str(caught.value)
+
+
 def test_a_tampered_model_file_is_refused(trained: tuple) -> None:
     ws, model_id, _ = trained
     record = ws.models.get(model_id)

@@ -135,3 +135,28 @@ def test_bad_requests_are_input_errors() -> None:
         train(table, "yield [%]", budget=2, families=["xgboost"])
     with pytest.raises(InputError, match="too few"):
         train(_table(_reactions(4, 6)), "yield [%]", budget=2)
+
+
+def test_defaults_run_cheapest_first_so_a_slow_family_cannot_eat_a_small_budget() -> None:
+    model = train(
+        _table(_reactions(60, 7)),
+        "yield [%]",
+        budget=60,
+        max_trials=3,
+        families=["gaussian_process", "random_forest", "ridge"],
+    )
+    order = {r["family"]: r["trial"] for r in model.leaderboard if r["trial"] >= 0}
+    assert order == {"ridge": 0, "random_forest": 1, "gaussian_process": 2}
+
+
+def test_the_importance_screen_keeps_the_columns_that_carry_the_signal() -> None:
+    import pandas as pd
+
+    from labsight.models._features import FeatureSet
+    from labsight.models.train import _screen
+
+    rng = np.random.default_rng(8)
+    x = pd.DataFrame(rng.normal(size=(200, 30)), columns=[f"c{i}" for i in range(30)])
+    y = 3 * x["c17"].to_numpy() - 2 * x["c4"].to_numpy() + rng.normal(0, 0.1, 200)
+    fs = FeatureSet(tuple(x.columns), (), {})
+    assert set(_screen(x, y, fs, "regression", 2)) == {"c17", "c4"}

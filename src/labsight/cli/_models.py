@@ -9,19 +9,18 @@ import typer
 from rich.table import Table as RichTable
 
 from labsight.cli._app import app, emit_json, out, steps, workspace
-from labsight.cli._datasets import _sheet
+from labsight.cli._datasets import _sheet, is_file_source
 
 __all__ = ["train"]
 
-_FILE_SUFFIXES = (".csv", ".tsv", ".txt", ".dat", ".xlsx", ".parquet", ".jsonl", ".ndjson", ".gz")
+_SHOWN = 20  # features and importance rows printed by `model show` (all of them in --json)
 
 
 def _dataset(ws: Any, source: str, target: str | None, sheet: str | None) -> Any:
     """A dataset version: ``source`` is ingested first when it is a file."""
-    path = Path(source)
-    if path.is_file() or path.suffix.lower() in _FILE_SUFFIXES:
+    if is_file_source(source):
         options: dict[str, Any] = {"sheet": _sheet(sheet)} if sheet is not None else {}
-        return ws.ingest(path, target=target, on_issue="ignore", **options)
+        return ws.ingest(Path(source), target=target, on_issue="ignore", **options)
     return ws.dataset(source)
 
 
@@ -234,13 +233,18 @@ def model_show(
             f"intervals: {i['method']} at {i['level']:.0%}, coverage on CV {i['coverage']:.0%}"
         )
     out.print(f"parameters: {s['params']}")
-    out.print(f"features: {', '.join(s['features'])}")
+    names = s["features"]
+    more = f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else ""
+    out.print(f"features ({len(names)}): {', '.join(names[:_SHOWN])}{more}")
     out.print(_leaderboard(s["leaderboard"], record.metric))
     if s.get("importance"):
-        table = RichTable(title="Permutation importance (held-out fold)", title_justify="left")
+        measured = f", {s['importance_measured']}" if s.get("importance_measured") else ""
+        table = RichTable(
+            title=f"Permutation importance (held-out fold{measured})", title_justify="left"
+        )
         for column in ("feature", "importance", "± sd"):
             table.add_column(column)
-        for row in s["importance"]:
+        for row in s["importance"][:_SHOWN]:
             table.add_row(row["feature"], _fmt(row["importance"]), _fmt(row["std"]))
         out.print(table)
     if s.get("coefficients"):

@@ -55,12 +55,14 @@ def permutation_importance_table(
     scoring: str,
     n_repeats: int = 10,
     seed: int = 0,
+    columns: list[str] | None = None,
 ) -> pl.DataFrame:
-    """Permutation importance of each original column, most important first.
+    """Permutation importance of each original column (or of ``columns``), most important first.
 
     Each column of ``X`` is shuffled ``n_repeats`` times and the drop in ``scoring`` (a scikit-learn
     scorer name, higher is better: ``"r2"``, ``"neg_root_mean_squared_error"``, ``"roc_auc"``) is
     averaged. Shuffling the original column means a one-hot encoded category counts as one feature.
+    ``columns`` limits the work to some columns (wide tables: one prediction per column and repeat).
 
     Callers should pass held-out data when they have it (a test split, or each fold's held-out
     rows): on the training rows, importance also rewards what the model memorized.
@@ -71,24 +73,30 @@ def permutation_importance_table(
         Columns ``feature``, ``importance`` (mean drop in score), ``std`` (over the repeats) and
         ``unit`` (the scorer, in which the drop is measured), sorted by importance descending.
     """
-    from sklearn.inspection import permutation_importance
+    from sklearn.metrics import get_scorer
 
-    result = permutation_importance(
-        model,
-        X,
-        np.asarray(y),
-        scoring=scoring,
-        n_repeats=n_repeats,
-        random_state=seed,
-        n_jobs=1,
-    )
+    scorer = get_scorer(scoring)
+    target = np.asarray(y)
+    names = [str(c) for c in (columns if columns is not None else X.columns)]
+    baseline = float(scorer(model, X, target))
+    rng = np.random.default_rng(seed)
+    means, stds = [], []
+    for name in names:
+        shuffled = X.copy()
+        drops = []
+        for _ in range(n_repeats):
+            shuffled[name] = rng.permutation(X[name].to_numpy())
+            drops.append(baseline - float(scorer(model, shuffled, target)))
+        means.append(float(np.mean(drops)))
+        stds.append(float(np.std(drops)))
     table = pl.DataFrame(
-        {
-            "feature": [str(c) for c in X.columns],
-            "importance": np.asarray(result.importances_mean, dtype=np.float64),
-            "std": np.asarray(result.importances_std, dtype=np.float64),
-            "unit": [scoring] * X.shape[1],
-        }
+        {"feature": names, "importance": means, "std": stds, "unit": [scoring] * len(names)},
+        schema={
+            "feature": pl.String,
+            "importance": pl.Float64,
+            "std": pl.Float64,
+            "unit": pl.String,
+        },
     )
     return table.sort("importance", descending=True, maintain_order=True)
 

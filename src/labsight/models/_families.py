@@ -37,6 +37,8 @@ class Family:
     max_rows: int | None = None
     scale: bool = True  # trees do not need scaled inputs (it does no harm; kept for speed)
     description: str = ""
+    cost: int = 1  # 1 cheap … 3 costly: defaults are tried cheapest first, so a slow family
+    # cannot take a small budget before the quick, strong ones have had their turn
 
 
 def _none(_: optuna.Trial) -> Params:
@@ -239,8 +241,9 @@ FAMILIES: dict[str, Family] = {
             _gp,
             lambda t: {"nu": t.suggest_categorical("nu", [0.5, 1.5, 2.5])},
             {"nu": 2.5},
-            max_rows=2_000,
+            max_rows=1_000,  # cubic in rows: beyond this one fit takes seconds
             description="Matern kernel with learned noise",
+            cost=3,
         ),
         Family(
             "knn",
@@ -264,8 +267,8 @@ FAMILIES: dict[str, Family] = {
             {"max_depth": 6, "min_samples_leaf": 2},
             scale=False,
         ),
-        Family("random_forest", _BOTH, _forest(False), _suggest_forest, scale=False),
-        Family("extra_trees", _BOTH, _forest(True), _suggest_forest, scale=False),
+        Family("random_forest", _BOTH, _forest(False), _suggest_forest, scale=False, cost=2),
+        Family("extra_trees", _BOTH, _forest(True), _suggest_forest, scale=False, cost=2),
         Family(
             "svm",
             _BOTH,
@@ -276,6 +279,7 @@ FAMILIES: dict[str, Family] = {
                 **({"epsilon": t.suggest_float("epsilon", 1e-3, 1.0, log=True)}),
             },
             max_rows=10_000,
+            cost=2,
         ),
         Family(
             "lightgbm",
@@ -304,10 +308,11 @@ FAMILIES: dict[str, Family] = {
                 "weight_decay": t.suggest_float("weight_decay", 1e-6, 1e-2, log=True),
             },
             description="PyTorch multilayer perceptron",
+            cost=3,
         ),
     )
 }
-"""Family name → family, in the order their defaults are tried (quick and robust first)."""
+"""Family name → family."""
 
 
 def families_for(task: Task, rows: int, names: list[str] | None = None) -> list[Family]:

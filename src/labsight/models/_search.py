@@ -212,18 +212,19 @@ def search(
     study = optuna.create_study(
         direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=10)
     )
-    for f in families:  # defaults first: often good on small data, and a fair baseline
+    # Defaults first, cheapest first: often good on small data, and a fair baseline.
+    for f in sorted(families, key=lambda f: f.cost):
         study.enqueue_trial({"family": f.name, **f.defaults}, skip_if_exists=True)
     trials = 0
 
-    def reserve() -> float:
-        board = _board(by_family, metric)
-        if not board:
+    def reserve(candidate: Candidate | None) -> float:
+        if candidate is None:
             return 0.05 * budget
-        # The winner may be an ensemble of the top families: reserve for the costliest outcome.
-        costliest = max(board[0].fit_seconds, sum(c.fit_seconds for c in board[:_ENSEMBLE_SIZE]))
-        probe = Candidate(board[0].family, {}, [], costliest, -1, board[0].oof)
-        return finish(probe) if finish is not None else _RESERVE_FACTOR * costliest
+        return finish(candidate) if finish is not None else _RESERVE_FACTOR * candidate.fit_seconds
+
+    def leader() -> Candidate | None:
+        board = _board(by_family, metric)
+        return board[0] if board else None
 
     def objective(trial: optuna.Trial) -> float:
         nonlocal trials
@@ -239,7 +240,7 @@ def search(
             metric=metric,
             folds=folds,
             seed=seed,
-            deadline=end - reserve(),
+            deadline=end - reserve(leader()),
             trial=trial.number,
         )
         trials += 1
@@ -254,7 +255,7 @@ def search(
         return metric.oriented(candidate.mean)
 
     def stop(study: optuna.Study, _: Any) -> None:
-        out_of_time = time.perf_counter() >= end - reserve()
+        out_of_time = time.perf_counter() >= end - reserve(leader())
         if out_of_time or (max_trials is not None and trials >= max_trials):
             study.stop()
 
@@ -267,7 +268,9 @@ def search(
         top = board[:_ENSEMBLE_SIZE]
         blend = _ensemble(top, y, metric, folds, task)
         margin = 0.25 * best.std / math.sqrt(len(best.scores))
-        if metric.oriented(blend.mean) > metric.oriented(best.mean) + margin:
+        # The search left time to finish the best single model; a blend costs more to finish.
+        affordable = time.perf_counter() + reserve(blend) <= end + 0.05 * budget
+        if affordable and metric.oriented(blend.mean) > metric.oriented(best.mean) + margin:
             best = blend
             board = [blend, *board]
     return SearchResult(board, best, trials, time.perf_counter() - start)

@@ -56,12 +56,8 @@ def align_features(model: TrainedModel, table: Table) -> Table:
         series = table.frame[found]
         if name in fs.numeric:
             if not series.dtype.is_numeric():
-                raise InputError(
-                    f"column {found!r} holds text where the model expects numbers",
-                    expected=f"numbers for {name!r}",
-                    got=str(series.dtype),
-                    hint="Fix the cells that are not numbers (labsight quality FILE lists them)",
-                )
+                _refuse_text(table, found, name)
+            _refuse_unread_cells(table, found, name)
             want, have = fs.units.get(name), table.column(found).unit
             values = series.cast(pl.Float64)
             if want and have and want != have:
@@ -78,6 +74,42 @@ def align_features(model: TrainedModel, table: Table) -> Table:
         else:
             columns.append(series.cast(pl.String).alias(name))
     return Table.from_frame(pl.DataFrame(columns))
+
+
+def _refuse_text(table: Table, found: str, name: str) -> None:
+    """Name the first cell of ``found`` that is not a number: file, line, column, value."""
+    series = table.frame[found]
+    numbers = series.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+    bad = (numbers.is_null() & series.is_not_null()).arg_true()
+    row = int(bad[0]) if bad.len() else 0
+    raise InputError(
+        f"{series[row]!r} is not a number, and the model reads numbers from {name!r}",
+        path=table.source.path if table.source else None,
+        line=table.line_of(row),
+        column=found,
+        expected="a number in every filled cell of the column",
+        got=repr(series[row]),
+        hint="Fix or empty the cell (labsight quality FILE lists every such cell)",
+    )
+
+
+def _refuse_unread_cells(table: Table, found: str, name: str) -> None:
+    """Cells that ingest could not read as numbers became missing; a prediction must not quietly
+    impute them, so the first one is named (file, line, column) instead."""
+    for finding in table.findings:
+        if finding.check == "invalid_value" and finding.column == found and finding.rows:
+            details = finding.details
+            value = (details.get("values") or ["?"])[0]
+            lines = details.get("lines") or [table.line_of(finding.rows[0])]
+            raise InputError(
+                f"{value!r} is not a number, and the model reads numbers from {name!r}",
+                path=table.source.path if table.source else None,
+                line=lines[0],
+                column=found,
+                expected="a number in every filled cell of the column",
+                got=repr(value),
+                hint="Fix or empty the cell (labsight quality FILE lists every such cell)",
+            )
 
 
 def predict_table(model: TrainedModel, table: Table) -> pl.DataFrame:

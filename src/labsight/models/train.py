@@ -97,6 +97,11 @@ class TrainedModel:
             if self.task == "regression"
             else None,
             "importance": self.importance.to_dicts() if self.importance is not None else [],
+            "importance_measured": (
+                f"{self.importance.height} of {len(self.features.columns)} features"
+                if self.importance is not None
+                else None
+            ),
             "coefficients": self.coefficients.to_dicts() if self.coefficients is not None else None,
             "rows": self.rows,
         }
@@ -300,8 +305,12 @@ def _finish(
         tick = time.perf_counter()
         held.predict(x.iloc[test_rows])
         per_predict = max(time.perf_counter() - tick, 1e-4)
-        left = deadline - time.perf_counter()
+        left = max(deadline - time.perf_counter(), 0.0)
         repeats = int(np.clip(0.6 * left / (per_predict * len(fs.columns)), *_REPEATS))
+        # Wide tables (spectra): measure the columns that fit in the time left, chosen by a
+        # univariate screen on all rows; the summary says how many were measured.
+        fits = max(1, int(0.6 * left / (per_predict * repeats)))
+        columns = _screen(x, y, fs, task, fits) if fits < len(fs.columns) else None
         model.importance = permutation_importance_table(
             held,
             x.iloc[test_rows],
@@ -309,6 +318,7 @@ def _finish(
             scoring=metric.sklearn_name,
             n_repeats=repeats,
             seed=seed,
+            columns=columns,
         )
         explained = final if task == "regression" else held
         if not best.members and best.family in _LINEAR:
@@ -320,6 +330,23 @@ def _finish(
         cost = per_predict * 20 * len(top) * max(1.0, min(len(x), 2000) / max(1, len(test_rows)))
         if top and time.perf_counter() + cost < deadline:
             model.partial_dependence = partial_dependence_curves(explained, x, top)
+
+
+def _screen(x: pd.DataFrame, y: np.ndarray, fs: FeatureSet, task: Task, k: int) -> list[str]:
+    """The ``k`` columns most related to the target on their own (F statistic; categories first,
+    they are few), for importance on tables too wide to measure every column."""
+    from sklearn.feature_selection import f_classif, f_regression
+
+    numeric = list(fs.numeric)
+    if not numeric or k <= len(fs.categorical):
+        return list(fs.categorical)[: max(k, 1)]
+    values = x[numeric].to_numpy(dtype=np.float64)
+    values = np.where(np.isnan(values), np.nanmedian(values, axis=0), values)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        scores = (f_regression if task == "regression" else f_classif)(values, y)[0]
+    order = np.argsort(-np.nan_to_num(scores, nan=-1.0), kind="stable")
+    return [*fs.categorical, *[numeric[i] for i in order[: k - len(fs.categorical)]]]
 
 
 def _intervals(
