@@ -19,7 +19,6 @@ import polars as pl
 
 from labsight import audit
 from labsight.data.table import Table
-from labsight.exceptions import NotFoundError
 from labsight.store import models as model_repo
 from labsight.store.entities import ModelRecord
 
@@ -164,10 +163,3 @@ class ModelRegistry:
         if plan:
             table = apply_plan(table, CleaningPlan.from_dict(plan)).table
         return predict_table(self.load(ref), table)
-
-    def lineage(self, ref: str) -> str | None:
-        """The dataset version the model was trained on."""
-        try:
-            return self.get(ref).dataset
-        except NotFoundError:
-            return None

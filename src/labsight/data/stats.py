@@ -15,11 +15,17 @@ __all__ = [
     "NumericSummary",
     "average_ranks",
     "numeric_summary",
+    "numeric_values",
     "pairwise_correlation",
     "sorted_quantile",
 ]
 
 CHUNK_ROWS = 32_768
+
+
+def numeric_values(series: pl.Series) -> np.ndarray:
+    """A numeric column as float64 with nulls (and NaN) as NaN."""
+    return series.cast(pl.Float64).fill_nan(None).to_numpy(allow_copy=True).astype(np.float64)
 
 
 def pairwise_correlation(

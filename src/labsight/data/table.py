@@ -9,14 +9,19 @@ from typing import Any, Literal
 import polars as pl
 
 from labsight.data.findings import Finding
-from labsight.data.stats import NumericSummary, numeric_summary
+from labsight.data.stats import NumericSummary, numeric_summary, numeric_values
 
-__all__ = ["ROLES", "ColumnInfo", "Role", "SourceInfo", "Table", "dtype_name"]
+__all__ = ["ROLES", "ColumnInfo", "Role", "SourceInfo", "Table", "dtype_name", "is_number"]
 
 Role = Literal["id", "feature", "target", "group", "time", "condition"]
 ROLES: tuple[Role, ...] = ("id", "feature", "target", "group", "time", "condition")
 """Column roles. ``condition``: a categorical setting of a run (operator, catalyst, instrument);
 ``feature``: any other input; ``group``: replicate/batch label; ``time``: a timestamp."""
+
+
+def is_number(dtype: pl.DataType) -> bool:
+    """Integers and floats; booleans are categories, not numbers."""
+    return dtype.is_numeric() and dtype != pl.Boolean
 
 
 def dtype_name(dtype: pl.DataType) -> str:
@@ -98,6 +103,7 @@ class Table:
     _numeric: dict[str, NumericSummary] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    _distinct: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]
@@ -147,8 +153,21 @@ class Table:
         """
         cached = self._numeric.get(name)
         if cached is None:
-            values = self.frame[name].cast(pl.Float64).fill_nan(None).to_numpy()
-            cached = self._numeric[name] = numeric_summary(values)
+            cached = self._numeric[name] = numeric_summary(numeric_values(self.frame[name]))
+        return cached
+
+    def distinct(self, name: str) -> int:
+        """Distinct present values of a column (NaN is missing in numbers), computed once.
+
+        Numbers come from :meth:`numeric_summary`; other columns are hashed one at a time
+        (counting all columns at once builds every hash set together, which on a million rows
+        costs more memory than the table itself).
+        """
+        if is_number(self.schema[name]):
+            return self.numeric_summary(name).distinct
+        cached = self._distinct.get(name)
+        if cached is None:
+            cached = self._distinct[name] = int(self.frame[name].drop_nulls().n_unique())
         return cached
 
     @property
@@ -168,7 +187,8 @@ class Table:
         """A copy with some columns' roles replaced."""
         cols = [replace(c, role=roles.get(c.name, c.role)) for c in self.columns]
         table = replace(self, columns=cols)
-        table._numeric = self._numeric  # the same frame: its statistics still hold
+        # The same frame: its statistics still hold.
+        table._numeric, table._distinct = self._numeric, self._distinct
         return table
 
     def line_of(self, row: int) -> int | None:

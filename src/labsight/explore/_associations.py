@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from labsight.data.stats import average_ranks, pairwise_correlation
+from labsight.data.stats import average_ranks, numeric_values, pairwise_correlation
 from labsight.data.table import Table
 from labsight.explore._summary import label
 from labsight.explore.spec import FigureSpec
@@ -42,12 +42,7 @@ def rank_columns(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     included); taller tables keep float64.
     """
     dtype = np.float32 if frame.height < 2**23 else np.float64
-    return pl.DataFrame(
-        {
-            c: average_ranks(frame[c].cast(pl.Float64).fill_nan(None).to_numpy(), dtype)
-            for c in columns
-        }
-    )
+    return pl.DataFrame({c: average_ranks(numeric_values(frame[c]), dtype) for c in columns})
 
 
 def cramers_v(frame: pl.DataFrame, a: str, b: str) -> float:

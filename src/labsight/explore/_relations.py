@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 
 from labsight.data.stats import pairwise_correlation
-from labsight.data.table import Table
+from labsight.data.table import Table, is_number
 from labsight.explore._associations import Associations, rank_columns
 from labsight.explore._distributions import MISSING_LEVEL, split_box
 from labsight.explore._summary import floats, label, numeric_values, slug
@@ -55,7 +55,7 @@ def color_values(sample: pl.DataFrame, color: str | None) -> list[Any] | None:
     if color is None:
         return None
     series = sample[color]
-    if series.dtype.is_numeric() and series.dtype != pl.Boolean:
+    if is_number(series.dtype):
         return floats(numeric_values(series))
     return series.cast(pl.String).fill_null(MISSING_LEVEL).to_list()
 
@@ -166,7 +166,7 @@ def relation_figures(
         return out
     frame = table.frame
     t_dtype = table.schema[target]
-    target_numeric = t_dtype.is_numeric() and t_dtype != pl.Boolean and not target_is_category
+    target_numeric = is_number(t_dtype) and not target_is_category
     if not target_numeric and not target_is_category:
         return out  # free text or a single class: nothing to split by
     numeric = [c for c in numeric if c != target]

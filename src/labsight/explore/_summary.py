@@ -14,7 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
-from labsight.data.table import Table
+from labsight.data.stats import numeric_values
+from labsight.data.table import Table, is_number
 
 __all__ = [
     "MAX_LEVELS",
@@ -34,11 +35,6 @@ MAX_LEVELS = 50
 
 _TOP_LEVELS = 5
 _NUMERIC_STATS = ("mean", "sd", "min", "q1", "median", "q3", "max")
-
-
-def is_number(dtype: pl.DataType) -> bool:
-    """Integers and floats; booleans are categories here, not numbers."""
-    return dtype.is_numeric() and dtype != pl.Boolean
 
 
 def _is_text(dtype: pl.DataType) -> bool:
@@ -104,12 +100,6 @@ def floats(values: np.ndarray) -> list[float | None]:
     return out
 
 
-def numeric_values(series: pl.Series) -> np.ndarray:
-    """A numeric column as float64, with nulls and NaN as NaN."""
-    values: np.ndarray = series.cast(pl.Float64).to_numpy(allow_copy=True)
-    return values.astype(np.float64, copy=False)
-
-
 def _top_levels(series: pl.Series, n: int) -> str:
     counts = series.drop_nulls().cast(pl.String).value_counts(sort=True, name="n")
     if counts.height == 0:
@@ -148,35 +138,27 @@ def summarize(table: Table) -> pl.DataFrame:
     """
     frame = table.frame
     n = frame.height
-    numeric = {c for c in frame.columns if is_number(table.schema[c])}
-    others = [c for c in frame.columns if c not in numeric]
-    exprs = [
-        e
-        for i, c in enumerate(others)
-        for e in (
-            pl.col(c).null_count().alias(f"m{i}"),
-            pl.col(c).drop_nulls().n_unique().alias(f"d{i}"),
-        )
-    ]
-    counts = frame.select(exprs).row(0) if exprs else ()
+    nulls = dict(zip(frame.columns, frame.null_count().row(0), strict=True)) if frame.width else {}
     records = []
     for info in table.columns:
         c = info.name
-        record: dict[str, object] = {"name": c, "unit": info.unit, "dtype": info.dtype}
-        record["role"] = info.role
-        if c in numeric:  # NaN counts as missing: lab exports never mean it as a value
+        # NaN counts as missing in numbers: lab exports never mean it as a value.
+        if is_number(table.schema[c]):
             stats = table.numeric_summary(c)
-            missing, distinct = stats.missing, stats.distinct
+            missing = stats.missing
             values = {stat: getattr(stats, stat) for stat in _NUMERIC_STATS}
         else:
-            i = others.index(c)
-            missing, distinct = int(counts[2 * i]), int(counts[2 * i + 1])
+            missing = int(nulls[c])
             values = dict.fromkeys(_NUMERIC_STATS)
-        record |= {
+        record: dict[str, object] = {
+            "name": c,
+            "unit": info.unit,
+            "dtype": info.dtype,
+            "role": info.role,
             "count": n - missing,
             "missing": missing,
             "missing_share": missing / n if n else 0.0,
-            "distinct": distinct,
+            "distinct": table.distinct(c),
             **values,
             "top": None,
         }

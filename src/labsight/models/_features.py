@@ -18,7 +18,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from labsight.data.table import Table
+from labsight.data.table import Table, is_number
 from labsight.exceptions import InputError
 
 __all__ = ["FeatureSet", "feature_set", "make_preprocessor", "model_frame"]
@@ -67,10 +67,9 @@ def feature_set(table: Table, target: str, features: list[str] | None = None) ->
         chosen = [f for f in features if f != target]
     numeric, categorical = [], []
     for name in chosen:
-        dtype = table.schema[name]
-        if dtype.is_numeric() and dtype != pl.Boolean:
+        if is_number(table.schema[name]):
             numeric.append(name)
-        elif table.frame[name].n_unique() <= _MAX_LEVELS:
+        elif table.distinct(name) <= _MAX_LEVELS:
             categorical.append(name)
     if not numeric and not categorical:
         raise InputError(

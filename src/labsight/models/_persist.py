@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import polars as pl
 from skops import io as skio
 
 from labsight.exceptions import ArtifactIntegrityError
@@ -49,14 +50,14 @@ def loads(data: bytes, summary: dict[str, Any]) -> TrainedModel:
     ArtifactIntegrityError
         When the file asks for a type outside :data:`TRUSTED_MODULES`.
     """
-    unknown = [t for t in skio.get_untrusted_types(data=data) if not t.startswith(TRUSTED_MODULES)]
+    asked = list(skio.get_untrusted_types(data=data))
+    unknown = [t for t in asked if not t.startswith(TRUSTED_MODULES)]
     if unknown:
         raise ArtifactIntegrityError(
             f"the model file asks for types labsight does not trust: {', '.join(unknown[:5])}",
             hint="Only models trained by labsight can be loaded; retrain the model",
         )
-    trusted = list(skio.get_untrusted_types(data=data))
-    state = skio.loads(data, trusted=trusted)
+    state = skio.loads(data, trusted=asked)  # every one of them is in a trusted module
     features = FeatureSet(
         tuple(summary["numeric"]), tuple(summary["categorical"]), dict(summary["units"])
     )
@@ -66,8 +67,6 @@ def loads(data: bytes, summary: dict[str, Any]) -> TrainedModel:
 
         intervals = CVPlus.from_state(state["intervals"], state["fold_models"])
     interval = summary.get("interval") or {}
-    import polars as pl
-
     return TrainedModel(
         estimator=state["estimator"],
         task=summary["task"],

@@ -18,6 +18,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,7 @@ from labsight.models._features import FeatureSet
 from labsight.models._folds import Folds
 from labsight.models._task import Metric, Task
 
-__all__ = ["Candidate", "SearchResult", "evaluate", "search"]
+__all__ = ["Candidate", "Problem", "SearchResult", "evaluate", "search"]
 
 _ENSEMBLE_SIZE = 3
 _RESERVE_FACTOR = (
@@ -97,34 +98,46 @@ def _predict(model: Any, x: pd.DataFrame, task: Task) -> np.ndarray:
     return np.asarray(model.predict(x), dtype=np.float64)
 
 
-def _score(metric: Metric, y: np.ndarray, out: np.ndarray, classes: np.ndarray | None) -> float:
-    if classes is None:
-        return metric.score(y, out)
-    labels = classes[np.argmax(out, axis=1)]
-    return metric.score(y, labels, out)
+@dataclass(frozen=True)
+class Problem:
+    """What every candidate is judged on: the rows, the target, the folds and the metric."""
+
+    x: pd.DataFrame
+    y: np.ndarray
+    features: FeatureSet
+    task: Task
+    metric: Metric
+    folds: Folds
+    seed: int = 0
+
+    @cached_property
+    def classes(self) -> np.ndarray | None:
+        """The sorted class labels, for classification."""
+        return np.unique(self.y) if self.task == "classification" else None
+
+    def score(self, test: np.ndarray, out: np.ndarray) -> float:
+        """The metric on held-out rows ``test`` from predictions (or probabilities) ``out``."""
+        if self.classes is None:
+            return self.metric.score(self.y[test], out)
+        labels = self.classes[np.argmax(out, axis=1)]
+        return self.metric.score(self.y[test], labels, out)
 
 
 def evaluate(
+    problem: Problem,
     family: Family,
     params: dict[str, Any],
-    x: pd.DataFrame,
-    y: np.ndarray,
     *,
-    features: FeatureSet,
-    task: Task,
-    metric: Metric,
-    folds: Folds,
-    seed: int,
     deadline: float = math.inf,
     trial: int = -1,
 ) -> Candidate | None:
     """Cross-validate one configuration; None when the deadline comes first or the fit fails."""
-    classes = np.unique(y) if task == "classification" else None
+    x, y, task, folds, classes = problem.x, problem.y, problem.task, problem.folds, problem.classes
     shape = (folds.repeats, len(y)) + ((len(classes),) if classes is not None else ())
     oof = np.full(shape, np.nan)
     scores: list[float] = []
     spent = 0.0
-    pipeline = make_pipeline(family, params, features, task, seed)
+    pipeline = make_pipeline(family, params, problem.features, task, problem.seed)
     for (train, test), r in zip(folds.splits, folds.repeat, strict=True):
         if time.perf_counter() + (spent / max(1, len(scores))) > deadline:
             return None
@@ -143,7 +156,7 @@ def evaluate(
         if not np.all(np.isfinite(out)):
             return None
         oof[r, test] = out
-        scores.append(_score(metric, y[test], out, classes))
+        scores.append(problem.score(test, out))
     return Candidate(family.name, dict(params), scores, spent / len(scores), trial, oof)
 
 
@@ -158,13 +171,11 @@ def _align(proba: np.ndarray, model: Any, classes: np.ndarray) -> np.ndarray:
     return full
 
 
-def _ensemble(
-    top: list[Candidate], y: np.ndarray, metric: Metric, folds: Folds, task: Task
-) -> Candidate:
+def _ensemble(problem: Problem, top: list[Candidate]) -> Candidate:
     oof = np.mean([c.oof for c in top], axis=0)
-    classes = np.unique(y) if task == "classification" else None
+    folds = problem.folds
     scores = [
-        _score(metric, y[test], oof[r, test], classes)
+        problem.score(test, oof[r, test])
         for (_, test), r in zip(folds.splits, folds.repeat, strict=True)
     ]
     return Candidate(
@@ -173,21 +184,15 @@ def _ensemble(
 
 
 def search(
-    x: pd.DataFrame,
-    y: np.ndarray,
-    *,
-    features: FeatureSet,
-    task: Task,
-    metric: Metric,
-    folds: Folds,
+    problem: Problem,
     families: list[Family],
+    *,
     budget: float,
-    seed: int = 0,
     max_trials: int | None = None,
     on_trial: Callable[[Candidate | None, list[Candidate], int], None] | None = None,
     finish: Callable[[Candidate], float] | None = None,
 ) -> SearchResult:
-    """Search families and their parameters for the best cross-validated ``metric``.
+    """Search families and their parameters for the best cross-validated metric of ``problem``.
 
     Parameters
     ----------
@@ -203,6 +208,7 @@ def search(
         Called after each trial with the candidate (None when abandoned), the leaderboard so far
         and the trial number, for a live view.
     """
+    metric = problem.metric
     start = time.perf_counter()
     end = start + budget
     by_family: dict[str, Candidate] = {}
@@ -210,7 +216,8 @@ def search(
     lookup = {f.name: f for f in families}
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
-        direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=10)
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(seed=problem.seed, n_startup_trials=10),
     )
     # Defaults first, cheapest first: often good on small data, and a fair baseline.
     for f in sorted(families, key=lambda f: f.cost):
@@ -231,17 +238,7 @@ def search(
         family = lookup[trial.suggest_categorical("family", names)]
         params = family.suggest(trial)
         candidate = evaluate(
-            family,
-            params,
-            x,
-            y,
-            features=features,
-            task=task,
-            metric=metric,
-            folds=folds,
-            seed=seed,
-            deadline=end - reserve(leader()),
-            trial=trial.number,
+            problem, family, params, deadline=end - reserve(leader()), trial=trial.number
         )
         trials += 1
         if candidate is not None:
@@ -266,7 +263,7 @@ def search(
     best = board[0]
     if len(board) >= 2:
         top = board[:_ENSEMBLE_SIZE]
-        blend = _ensemble(top, y, metric, folds, task)
+        blend = _ensemble(problem, top)
         margin = 0.25 * best.std / math.sqrt(len(best.scores))
         # The search left time to finish the best single model; a blend costs more to finish.
         affordable = time.perf_counter() + reserve(blend) <= end + 0.05 * budget

@@ -22,13 +22,14 @@ import pandas as pd
 import polars as pl
 from sklearn.base import BaseEstimator, clone
 
+from labsight.data.stats import numeric_values
 from labsight.data.table import Table
 from labsight.exceptions import InputError
 from labsight.models._families import FAMILIES, families_for, make_pipeline
 from labsight.models._features import FeatureSet, feature_set, model_frame
-from labsight.models._folds import Folds, make_folds, replicate_groups
-from labsight.models._search import Candidate, search
-from labsight.models._task import Metric, Task, infer_task, metric_for
+from labsight.models._folds import make_folds, replicate_groups
+from labsight.models._search import Candidate, Problem, search
+from labsight.models._task import Task, infer_task, metric_for
 
 __all__ = ["TrainedModel", "build_final", "train"]
 
@@ -120,7 +121,7 @@ def _target_values(table: Table, target: str, task: Task) -> tuple[np.ndarray, n
     """The target as numpy, and the mask of rows that have one."""
     series = table.frame[target]
     if task == "regression":
-        values = series.cast(pl.Float64).fill_nan(None).to_numpy()
+        values = numeric_values(series)
         keep = ~np.isnan(values)
         return values[keep], keep
     keep = series.is_not_null().to_numpy()
@@ -209,16 +210,11 @@ def train(
     )
     candidates = families_for(kind, len(y), families)
     remaining = budget - (time.perf_counter() - start)
+    problem = Problem(x, y, fs, kind, score, folds, seed)
     result = search(
-        x,
-        y,
-        features=fs,
-        task=kind,
-        metric=score,
-        folds=folds,
-        families=candidates,
+        problem,
+        candidates,
         budget=remaining,
-        seed=seed,
         max_trials=max_trials,
         on_trial=on_trial,
         finish=lambda c: _finish_seconds(c, kind, folds.n_splits, budget),
@@ -248,7 +244,7 @@ def train(
         level=level,
         rows=len(y),
     )
-    _finish(model, best, x, y, folds, score, deadline=start + budget)
+    _finish(model, best, problem, deadline=start + budget)
     model.seconds = time.perf_counter() - start
     return model
 
@@ -267,16 +263,7 @@ def _finish_seconds(candidate: Candidate, task: Task, n_splits: int, budget: flo
     return 1.5 * candidate.fit_seconds * fits + max(1.0, _EXPLAIN_SHARE * budget)
 
 
-def _finish(
-    model: TrainedModel,
-    best: Candidate,
-    x: pd.DataFrame,
-    y: np.ndarray,
-    folds: Folds,
-    metric: Metric,
-    *,
-    deadline: float,
-) -> None:
+def _finish(model: TrainedModel, best: Candidate, problem: Problem, *, deadline: float) -> None:
     """Refit on all rows, attach intervals or calibration, and explain within what is left of the
     budget (fewer importance repeats and bootstrap draws when time is short, never fewer than 3
     and 30; partial dependence only when there is time for it)."""
@@ -286,9 +273,9 @@ def _finish(
         permutation_importance_table,
     )
 
-    task, fs, seed = model.task, model.features, model.seed
+    x, y, task, fs, seed = problem.x, problem.y, problem.task, problem.features, problem.seed
     final = build_final(best, fs, task, seed)
-    partition = folds.first_partition()
+    partition = problem.folds.first_partition()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if task == "classification":
@@ -315,7 +302,7 @@ def _finish(
             held,
             x.iloc[test_rows],
             y[test_rows],
-            scoring=metric.sklearn_name,
+            scoring=problem.metric.sklearn_name,
             n_repeats=repeats,
             seed=seed,
             columns=columns,

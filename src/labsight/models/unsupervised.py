@@ -39,6 +39,7 @@ from sklearn.metrics import silhouette_score
 from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
+from labsight.data.stats import numeric_values
 from labsight.data.table import Table
 from labsight.exceptions import InputError
 
@@ -410,9 +411,9 @@ def _matrix(table: Table, features: list[str] | None) -> _Matrix:
                     expected="a numeric column: " + (", ".join(numeric) or "(none)"),
                     got=table.column(name).dtype,
                 )
-    raw = np.column_stack(
-        [table.frame.get_column(name).cast(pl.Float64).fill_nan(None).to_numpy() for name in names]
-    ).astype(np.float64)
+    raw = np.column_stack([numeric_values(table.frame.get_column(name)) for name in names]).astype(
+        np.float64
+    )
     missing: NDArray[np.bool_] = np.isnan(raw)
     empty = [name for j, name in enumerate(names) if bool(missing[:, j].all())]
     if empty and raw.shape[0] > 0:

@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
-import numpy as np
 import polars as pl
 
+from labsight.data.stats import numeric_values
 from labsight.data.table import Table
+from labsight.data.table import is_number as is_numeric  # the checks' name for it
 
 __all__ = ["MAX_LEVELS", "CheckContext", "is_numeric", "is_text", "numeric_values"]
 
@@ -17,18 +18,8 @@ MAX_LEVELS = 50
 """A text column with more distinct values than this is not treated as a categorical."""
 
 
-def is_numeric(dtype: pl.DataType) -> bool:
-    """Integers and floats; booleans are not numbers here."""
-    return dtype.is_numeric() and dtype != pl.Boolean
-
-
 def is_text(dtype: pl.DataType) -> bool:
     return dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum)
-
-
-def numeric_values(series: pl.Series) -> np.ndarray:
-    """A numeric column as float64 with nulls (and NaN) as NaN."""
-    return series.cast(pl.Float64).fill_nan(None).to_numpy(allow_copy=True).astype(np.float64)
 
 
 @dataclass
@@ -50,19 +41,8 @@ class CheckContext:
 
     @cached_property
     def n_unique(self) -> dict[str, int]:
-        """Distinct non-null values per column.
-
-        Numbers come from the table's shared summary (one sort, reused by explore; NaN counts as
-        missing there), other columns are hashed one at a time: counting all columns at once builds
-        every column's hash set together, which on a million rows costs more memory than the
-        table itself.
-        """
-        return {
-            name: self.table.numeric_summary(name).distinct
-            if is_numeric(self.table.schema[name])
-            else int(self.frame[name].drop_nulls().n_unique())
-            for name in self.frame.columns
-        }
+        """Distinct non-null values per column (shared with explore through the table)."""
+        return {name: self.table.distinct(name) for name in self.frame.columns}
 
     @cached_property
     def null_count(self) -> dict[str, int]:
