@@ -64,13 +64,12 @@ def replicate_groups(x: pd.DataFrame) -> np.ndarray | None:
     if x.shape[1] == 0:
         return None
     codes = x.astype(str).agg("\x1f".join, axis=1) if x.shape[1] > 1 else x.iloc[:, 0].astype(str)
-    ids, groups = np.unique(codes.to_numpy(), return_inverse=True)
-    if ids.size == len(x):
+    _, first, groups = np.unique(codes.to_numpy(), return_index=True, return_inverse=True)
+    if first.size == len(x):
         return None
     # Number groups in order of first appearance, so ids read naturally.
-    first = {g: i for i, g in reversed(list(enumerate(groups)))}
-    order = {g: k for k, g in enumerate(sorted(first, key=first.__getitem__))}
-    return np.array([order[g] for g in groups], dtype=np.int64)
+    rank = np.argsort(np.argsort(first))
+    return np.asarray(rank[groups], dtype=np.int64)
 
 
 def _repeats(n: int) -> int:
