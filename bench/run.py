@@ -1,6 +1,6 @@
 """`make bench`: run every benchmark and write its table into BENCHMARKS.md.
 
-Usage: python bench/run.py [--runs N] [--only NAME]
+Usage: python bench/run.py [--runs N] [--only NAME] [--budget SECONDS]
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import explore, ingest_quality
+from bench import explore, ingest_quality, models, peers
 from bench._harness import ROOT, machine, median_of, run_job, stamp, write_section
 
 
@@ -105,6 +105,72 @@ def bench_explore(runs: int, sizes: tuple[int, ...] = (200_000, 1_000_000)) -> N
     print("\n".join(lines))
 
 
+def bench_models(runs: int, budget: float = 60.0) -> None:
+    folder = ROOT / "bench" / "out" / "models"
+    sizes = peers.install_sizes()
+    results = {}
+    lines = [
+        "## AutoML: labsight against FLAML and AutoGluon, six datasets",
+        "",
+        f"Each tool fits the same training rows with a budget of {budget:g} s and a fixed seed "
+        "(labsight `train(budget=…)`, FLAML `AutoML.fit(time_budget=…)`, AutoGluon "
+        '`TabularPredictor.fit(time_limit=…, presets="medium_quality")`) and predicts the held-out '
+        f"rows; every tool reads the same split files. Median of {runs} runs, run *i* on the 80/20 "
+        f"split drawn with seed *i* (stratified for classification), so each run is a different "
+        "held-out set. Test score: R² (regression) or accuracy (classification) on the held-out rows. "
+        "Wall time: fit + predict (incl. reading the CSVs), each run in a fresh process; peak memory "
+        "above the post-import baseline of that process (the tools' child processes not counted). "
+        "Coverage: share of held-out rows inside the 90 % prediction interval (FLAML and AutoGluon's "
+        "default models give none). Peers run in their own venvs (bench/peers.py).",
+        "",
+        f"Machine: {machine()}. Measured {stamp()}.",
+        "",
+        "| dataset (task, metric) | rows train / test | tool | test score | wall time (s) "
+        "| peak memory above baseline (MiB) | 90 % interval coverage (%) | model picked (most runs) |",
+        "|---|---:|---|---:|---:|---:|---:|---|",
+    ]
+    notes = []
+    for data in models.DATASETS:
+        specs = [models.prepare_split(folder, data, seed, budget) for seed in range(runs)]
+        medians = {}
+        for tool in models.tools_for(data.task):
+            measured = []
+            for i, spec in enumerate(specs):
+                print(f"  {data.name}, {tool} run {i + 1}/{runs} …", flush=True)
+                run = models.run_tool(tool, spec)
+                measured += [run] if run else []
+            medians[tool] = models.summarise(measured)
+        results[data.name] = medians
+        lines += models.dataset_rows(data, models.split_shape(specs[0]), medians)
+        if data.note:
+            notes.append(f"{data.name}: {data.note}")
+    core = sizes["labsight"]
+    lines += [
+        "",
+        "Datasets: " + "; ".join(notes) + ".",
+        "",
+        *models.verdict(results),
+        "",
+        "### Install size",
+        "",
+        "Disk usage (`du`) of a fresh venv's site-packages after `pip install` of the tool alone "
+        "(pip itself included in each; labsight installed editable, so its own ~1 MiB of source is not "
+        "counted). FLAML's `automl` extra brings XGBoost, which on Linux pulls `nvidia-nccl-cu12`.",
+        "",
+        "| install | site-packages (MiB) | × labsight core |",
+        "|---|---:|---:|",
+        *(
+            f"| {peers.LABELS[name]} | {mib:.0f} | {mib / core:.1f} |"
+            for name, mib in sizes.items()
+        ),
+        "",
+        "Goal (issue #4): labsight's test score at least the best of FLAML and AutoGluon on most "
+        "datasets, its interval coverage within 3 points of nominal, and a smaller install.",
+    ]
+    write_section("models", "\n".join(lines))
+    print("\n".join(lines))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
@@ -112,11 +178,15 @@ def main() -> None:
     parser.add_argument(
         "--sizes", default="200000,1000000", help="row counts for the explore benchmark"
     )
+    parser.add_argument(
+        "--budget", type=float, default=60.0, help="seconds per fit in the models benchmark"
+    )
     args = parser.parse_args()
     sizes = tuple(int(n) for n in args.sizes.split(","))
     benches = {
         "ingest_quality": bench_ingest_quality,
         "explore": lambda runs: bench_explore(runs, sizes),
+        "models": lambda runs: bench_models(runs, args.budget),
     }
     for name, fn in benches.items():
         if args.only in (None, name):

@@ -152,7 +152,7 @@ def _terms(model: Any, features: FeatureSet) -> dict[str, tuple[float, str]] | N
                     "log-odds if missing" if log_odds else "if missing",
                 )
     if "cat" in prep.named_transformers_ and features.categorical:
-        onehot = prep.named_transformers_["cat"].named_steps["onehot"]
+        onehot = prep.named_transformers_["cat"]
         block = indices["cat"]
         j = block.start
         for name, levels in zip(features.categorical, onehot.categories_, strict=True):

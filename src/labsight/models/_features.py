@@ -2,8 +2,9 @@
 
 Preprocessing is fitted inside each cross-validation fold (it is the first step of the pipeline), so
 nothing about the held-out rows leaks into the model: numbers are median-imputed (with a missing
-indicator when they have gaps) and standardized, categories are imputed with their most common level
-and one-hot encoded (levels unseen in training are ignored). Tree models get the same encoding,
+indicator when they have gaps) and standardized; categories are one-hot encoded, a missing category
+being its own level, ``(missing)`` (in a lab, a blank catalyst cell often means "none"), and levels
+unseen in training are ignored. Tree models get the same encoding,
 which keeps one contract for every family.
 """
 
@@ -21,9 +22,10 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from labsight.data.table import Table, is_number
 from labsight.exceptions import InputError
 
-__all__ = ["FeatureSet", "feature_set", "make_preprocessor", "model_frame"]
+__all__ = ["MISSING_LEVEL", "FeatureSet", "feature_set", "make_preprocessor", "model_frame"]
 
 _MAX_LEVELS = 50
+MISSING_LEVEL = "(missing)"  # the level a missing category cell takes
 
 
 @dataclass(frozen=True)
@@ -82,21 +84,21 @@ def feature_set(table: Table, target: str, features: list[str] | None = None) ->
 
 
 def model_frame(table: Table, features: FeatureSet) -> pd.DataFrame:
-    """The feature columns as pandas (what scikit-learn pipelines read), NaN for missing cells;
-    categories as strings."""
+    """The feature columns as pandas (what scikit-learn pipelines read): numbers as floats with
+    NaN for missing cells, categories as strings with :data:`MISSING_LEVEL` for missing cells."""
 
     frame = table.frame.select(
         *[pl.col(c).cast(pl.Float64).fill_nan(None) for c in features.numeric],
-        *[pl.col(c).cast(pl.String) for c in features.categorical],
+        *[pl.col(c).cast(pl.String).fill_null(MISSING_LEVEL) for c in features.categorical],
     )
     out = frame.to_pandas()
     for c in features.categorical:
-        out[c] = out[c].astype(object).where(out[c].notna(), None)
+        out[c] = out[c].astype(object)
     return out
 
 
 def make_preprocessor(features: FeatureSet, *, scale: bool = True) -> ColumnTransformer:
-    """The preprocessing step: impute and scale numbers, impute and one-hot encode categories."""
+    """The preprocessing step: impute and scale numbers, one-hot encode categories."""
     numeric_steps: list[tuple[str, object]] = [
         ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True))
     ]
@@ -109,15 +111,7 @@ def make_preprocessor(features: FeatureSet, *, scale: bool = True) -> ColumnTran
         parts.append(
             (
                 "cat",
-                Pipeline(
-                    [
-                        ("impute", SimpleImputer(strategy="most_frequent")),
-                        (
-                            "onehot",
-                            OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-                        ),
-                    ]
-                ),
+                OneHotEncoder(handle_unknown="ignore", sparse_output=False),
                 list(features.categorical),
             )
         )
