@@ -229,6 +229,7 @@ def test_public_namespace_is_what_we_mean() -> None:
         "DataFormatError",
         "Dataset",
         "DatasetVersion",
+        "ExportError",
         "Finding",
         "InputError",
         "LabsightError",

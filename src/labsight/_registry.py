@@ -10,7 +10,9 @@ seed, library versions, who and when; every registration and stage change is aud
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
+import os
 import platform
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
@@ -19,15 +21,19 @@ import polars as pl
 
 from labsight import audit
 from labsight.data.table import Table
+from labsight.exceptions import ExportError, InputError
 from labsight.store import models as model_repo
 from labsight.store.entities import ModelRecord
 
 if TYPE_CHECKING:
+    from labsight.models.export import OnnxExport
     from labsight.models.train import TrainedModel
     from labsight.workspace import DatasetVersion, Workspace
 
 __all__ = ["ModelRegistry", "library_versions"]
 
+_ONNX_MODULES = ("onnx", "onnxruntime", "skl2onnx", "onnxmltools")
+_CHECK_ROWS = 2_000  # training rows an export is checked on (a sample of larger tables)
 _LIBRARIES = ("labsight", "scikit-learn", "lightgbm", "optuna", "numpy", "polars", "torch", "skops")
 
 
@@ -152,6 +158,80 @@ class ModelRegistry:
                 self._ws.user,
             )
         return record
+
+    def export(self, ref: str, path: str | os.PathLike[str], *, format: str = "onnx") -> OnnxExport:
+        """Write the model as one ONNX graph (prediction with its interval, or calibrated
+        probabilities) to ``path``, after checking it against labsight's own predictions on the
+        training rows; audited as ``model.export`` with the file's hash.
+
+        Raises
+        ------
+        InputError
+            For a format other than ``onnx``.
+        ExportError
+            When the model has no ONNX form, or the graph disagrees with the model.
+        """
+        from labsight._atomic import atomic_write_bytes
+        from labsight.models._features import model_frame
+
+        if format != "onnx":
+            raise InputError(f"unknown export format {format!r}", expected="onnx", got=repr(format))
+        absent = [m for m in _ONNX_MODULES if importlib.util.find_spec(m) is None]
+        if absent:
+            raise ExportError(
+                f"ONNX export needs the onnx extra ({', '.join(absent)} not installed)",
+                hint="pip install 'labsight[onnx]'",
+            )
+        from labsight.models.export import to_onnx
+
+        record = self.get(ref)
+        model = self.load(ref)
+        if record.dataset is None:
+            raise ExportError(
+                f"model {record.ref} records no training data to check its export on",
+                hint="Retrain it from a dataset (labsight train DATASET --target COLUMN)",
+            )
+        rows = model_frame(self._ws.dataset(record.dataset).table(), model.features)
+        if len(rows) > _CHECK_ROWS:
+            rows = rows.sample(_CHECK_ROWS, random_state=0)
+        plan = record.summary.get("plan")
+        exported = to_onnx(
+            model,
+            rows,
+            {
+                "model_id": record.model_id,
+                "model": record.ref,
+                "stage": record.stage,
+                "dataset": record.dataset or "",
+                "created": record.created.isoformat(),
+                "created_by": record.created_by,
+                "cleaning_plan": plan or "",
+                "libraries": record.summary.get("libraries", {}),
+            },
+        )
+        if plan:
+            exported.notes.append(
+                f"trained on the cleaned version {record.dataset}: clean new data with its plan "
+                f"first (labsight clean FILE --plan {record.dataset}); the graph does not"
+            )
+        digest = hashlib.sha256(exported.data).hexdigest()
+        with self._ws.db.write() as session:
+            audit.record(
+                session,
+                audit.AuditEvent(
+                    action="model.export",
+                    object_type="model",
+                    object_id=record.name,
+                    version=record.model_id,
+                    inputs=[record.sha256],
+                    outputs=[digest],
+                    new_value=str(path),
+                    details={"format": format, "bytes": len(exported.data)},
+                ),
+                self._ws.user,
+            )
+            atomic_write_bytes(path, exported.data)  # last: a failed write rolls the entry back
+        return exported
 
     def predict(self, ref: str, table: Table) -> pl.DataFrame:
         """Predictions for ``table``: the model's cleaning plan replayed first, when it has one."""

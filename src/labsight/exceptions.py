@@ -20,6 +20,7 @@ __all__ = [
     "AuditChainError",
     "ConflictError",
     "DataFormatError",
+    "ExportError",
     "InputError",
     "LabsightError",
     "LabsightWarning",
@@ -146,6 +147,12 @@ class ConflictError(LabsightError):
 
     exit_code = 1
     code = "conflict"
+
+
+class ExportError(LabsightError):
+    """A model cannot be written in the format asked for (a family with no ONNX form)."""
+
+    code = "export_failed"
 
 
 class StoreError(LabsightError, OSError):

@@ -172,3 +172,87 @@ def test_cli_train_models_show_stage_predict(
     assert code == 2
     assert "catalyst" in errors[-1]
     assert errors[-1].count("\n") == 1  # one line, no traceback
+
+
+def test_cli_model_export_writes_a_checked_audited_onnx_graph(
+    trained: tuple, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import hashlib
+
+    import onnxruntime as ort
+
+    from labsight.data.ingest import read_table
+
+    ws, model_id, folder = trained
+    home = str(ws.settings.home)
+    target = folder / "exported" / "yield.onnx"
+    code = main(["--home", home, "model", "export", model_id, "--out", str(target), "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert {"out", "inputs", "outputs", "checked_rows", "max_difference"} <= set(result)
+    assert result["outputs"] == ["prediction", "lower", "upper"]
+    assert result["checked_rows"] == 90
+    assert {"name": "T [degC]", "type": "double", "unit": "degC"} in result["inputs"]
+    entry = [e for e in ws.audit.entries() if e.action == "model.export"][-1]
+    assert entry.outputs == [hashlib.sha256(target.read_bytes()).hexdigest()]
+    assert ws.audit.verify().ok
+    # The graph answers as labsight does, on rows neither of them saw.
+    new = read_table(_csv(folder / "fresh.csv", 15, 8, with_target=False))
+    expected = ws.models.predict(model_id, new)
+    session = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"])
+    feeds = {
+        "T [degC]": new.frame["T [degC]"].to_numpy().reshape(-1, 1),
+        "catalyst": new.frame["catalyst"].to_numpy().astype(str).reshape(-1, 1),
+    }
+    for got, column in zip(session.run(None, feeds), ("prediction", "lower", "upper"), strict=True):
+        assert np.allclose(got, expected[column].to_numpy(), atol=1e-3)
+
+
+def test_cli_model_export_refuses_unknown_formats_and_leaves_nothing(
+    trained: tuple, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws, model_id, folder = trained
+    entries = len(ws.audit.entries())
+    target = folder / "model.pmml"
+    code = main(
+        [
+            "--home",
+            str(ws.settings.home),
+            "model",
+            "export",
+            model_id,
+            "--format",
+            "pmml",
+            "--out",
+            str(target),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "unknown export format 'pmml'; expected onnx" in err
+    assert err.count("\n") == 1
+    assert not target.exists()
+    assert len(ws.audit.entries()) == entries
+
+
+def test_a_model_without_an_onnx_form_fails_in_one_line_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = labsight.Workspace(tmp_path / "home", user="tester")
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=40)
+    frame = pl.DataFrame({"x": x, "ok": np.where(x + rng.normal(0, 0.5, 40) > 0, "yes", "no")})
+    frame.write_csv(tmp_path / "pass.csv")
+    ds = ws.ingest(tmp_path / "pass.csv", target="ok")
+    record, _ = ws.models.train(ds, "ok", families=["gaussian_process"], max_trials=1, budget=10)
+    entries = len(ws.audit.entries())
+    target = tmp_path / "gpc.onnx"
+    code = main(
+        ["--home", str(ws.settings.home), "model", "export", record.model_id, "--out", str(target)]
+    )
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "Gaussian process classifier has no ONNX form" in err
+    assert err.count("\n") == 1
+    assert not target.exists()
+    assert len(ws.audit.entries()) == entries

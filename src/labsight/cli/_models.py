@@ -194,9 +194,10 @@ def models(
 
 
 model_app = typer.Typer(
-    help="One model: show (leaderboard, CV, parameters, importance), stage.",
+    help="One model: show (leaderboard, CV, parameters, importance), stage, export.",
     epilog="Examples:\n\n  labsight model show reactions-yield\n\n"
-    "  labsight model stage reactions-yield@v2 validated --reason 'checked on batch 7'",
+    "  labsight model stage reactions-yield@v2 validated --reason 'checked on batch 7'\n\n"
+    "  labsight model export reactions-yield --format onnx",
     no_args_is_help=True,
 )
 app.add_typer(model_app, name="model")
@@ -282,6 +283,56 @@ def model_stage(
         emit_json({"model": record.model_id, "ref": record.ref, "stage": record.stage})
         return
     out.print(f"[bold green]{record.ref}[/] is now {record.stage}")
+
+
+@model_app.command(
+    "export",
+    epilog="Examples:\n\n  labsight model export reactions-yield --format onnx\n\n"
+    "  labsight model export reactions-yield@v2 --out yield.onnx --json",
+)
+def model_export(
+    ref: Annotated[str, typer.Argument(help="Model id, NAME (latest) or NAME@vN.")],
+    format: Annotated[str, typer.Option("--format", help="onnx.")] = "onnx",
+    out_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="File to write (default: NAME-vN.onnx here).", show_default=False
+        ),
+    ] = None,
+    json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document on stdout.")
+    ] = False,
+) -> None:
+    """Write the model as one ONNX graph: prediction with lower and upper (regression) or the
+    label with calibrated probabilities, checked against labsight on the training rows first."""
+    ws = workspace()
+    record = ws.models.get(ref)
+    path = out_path or Path(f"{record.name}-v{record.number}.{format}")
+    with steps(f"export {record.ref}", enabled=not json) as step:
+        step("converting and checking")
+        exported = ws.models.export(ref, path, format=format)
+    if json:
+        emit_json(
+            {"model": record.model_id, "ref": record.ref, "out": str(path), **exported.to_dict()}
+        )
+        return
+    out.print(
+        f"[bold green]wrote[/] {path} ({len(exported.data) / 1024:.0f} KiB, ONNX): {record.ref}, "
+        f"{record.family}, {exported.precision}"
+    )
+    inputs = ", ".join(
+        f"{i['name']} ({i['type']}{', ' + i['unit'] if i['unit'] else ''})"
+        for i in exported.inputs[:_SHOWN]
+    )
+    more = f" and {len(exported.inputs) - _SHOWN} more" if len(exported.inputs) > _SHOWN else ""
+    out.print(f"inputs: {inputs}{more}")
+    out.print(f"outputs: {', '.join(exported.outputs)}")
+    out.print(
+        f"checked on {exported.checked_rows} training rows: largest difference from labsight "
+        f"{exported.max_difference:.2g}"
+    )
+    for note in exported.notes:
+        out.print(f"[yellow]note:[/] {note}")
 
 
 @app.command(

@@ -3,7 +3,9 @@
 Tasks and metrics (``_task``), the columns a model reads and its preprocessing (``_features``),
 candidate families behind one scikit-learn contract (``_families``, the PyTorch MLP in ``_mlp``),
 folds that keep replicates together (``_folds``), the Optuna search inside a time budget
-(``_search``), conformal intervals and explanations (``_conformal``, ``_explain``), and clustering
-and embeddings (``unsupervised``). Everything here works on tables and numpy/pandas data; the
-workspace stores what it produces.
+(``_search``), conformal intervals and explanations (``_conformal``, ``_explain``), clustering
+and embeddings (``unsupervised``), and ONNX export (``export``: one graph assembled by
+``_onnx_graph`` from pieces converted in ``_onnx_convert`` and nodes written in
+``_onnx_layers``). Everything here works on tables and numpy/pandas data; the workspace stores
+what it produces.
 """

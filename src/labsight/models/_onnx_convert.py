@@ -1,0 +1,155 @@
+"""Converting the fitted parts of a labsight pipeline into ONNX pieces.
+
+A pipeline is converted in two pieces: its preprocessing (the ``ColumnTransformer`` of
+:mod:`labsight.models._features`, one graph input per feature column) and its estimator (one
+matrix input). skl2onnx converts both; two things it lacks are added here: a ``SimpleImputer``
+with ``add_indicator=True`` (the missing-value indicators labsight adds to every numeric column
+that had gaps), written with standard ops so it works in float and double, and LightGBM, through
+onnxmltools' converters. The PyTorch MLP is written out layer by layer by
+:mod:`labsight.models.export`, from its weights.
+
+Numbers run in float32, ONNX's usual type, except in Gaussian processes, whose kernel algebra needs
+float64 (in float32 their predictive standard deviations come out wrong by orders of magnitude).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+import onnx
+from sklearn.impute import SimpleImputer
+
+from labsight.models._features import FeatureSet
+from labsight.models._onnx_graph import OPSETS
+
+__all__ = ["estimator_piece", "is_double", "preprocessor_piece"]
+
+
+def is_double(estimator: Any) -> bool:
+    """Whether ``estimator`` must run in float64 (Gaussian processes)."""
+    from sklearn.gaussian_process import GaussianProcessClassifier, GaussianProcessRegressor
+
+    return isinstance(estimator, GaussianProcessRegressor | GaussianProcessClassifier)
+
+
+def _tensor_type(double: bool) -> Any:
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
+
+    return DoubleTensorType if double else FloatTensorType
+
+
+def _imputer_shape(operator: Any) -> None:
+    imputer = operator.raw_operator
+    width = sum(v.type.shape[1] for v in operator.inputs)
+    extra = len(imputer.indicator_.features_) if imputer.add_indicator else 0
+    kind = type(operator.inputs[0].type)
+    operator.outputs[0].type = kind([operator.inputs[0].get_first_dimension(), width + extra])
+
+
+def _imputer_convert(scope: Any, operator: Any, container: Any) -> None:
+    """``SimpleImputer`` (numeric, NaN as missing): ``Where(IsNaN(x), statistics, x)``, then the
+    indicator columns ``IsNaN(x[:, features_])`` when ``add_indicator`` is set."""
+    from skl2onnx.common.data_types import guess_numpy_type, guess_proto_type
+    from skl2onnx.operator_converters.common import concatenate_variables
+
+    imputer = operator.raw_operator
+    dtype = guess_numpy_type(operator.inputs[0].type)
+    proto = guess_proto_type(operator.inputs[0].type)
+    x = concatenate_variables(scope, operator.inputs, container)
+
+    def name(hint: str) -> str:
+        return str(scope.get_unique_variable_name(hint))
+
+    def node(op: str, inputs: list[str], output: str, **attrs: Any) -> str:
+        container.add_node(op, inputs, [output], name=scope.get_unique_operator_name(op), **attrs)
+        return output
+
+    fill = name("fill")
+    statistics = np.asarray(imputer.statistics_, dtype=dtype)
+    container.add_initializer(fill, proto, [1, statistics.size], statistics.tolist())
+    missing = node("IsNaN", [x], name("missing"))
+    if not imputer.add_indicator:
+        node("Where", [missing, fill, x], operator.outputs[0].full_name)
+        return
+    imputed = node("Where", [missing, fill, x], name("imputed"))
+    columns = name("indicator_columns")
+    features = [int(i) for i in imputer.indicator_.features_]
+    container.add_initializer(columns, onnx.TensorProto.INT64, [len(features)], features)
+    chosen = node("Gather", [missing, columns], name("indicator_bool"), axis=1)
+    flags = node("Cast", [chosen], name("indicator"), to=proto)
+    node("Concat", [imputed, flags], operator.outputs[0].full_name, axis=1)
+
+
+@functools.cache
+def _register() -> None:
+    """Teach skl2onnx the imputer with indicators and LightGBM (once per process)."""
+    import lightgbm
+    from onnxmltools.convert.lightgbm.operator_converters.LightGbm import convert_lightgbm
+    from skl2onnx import update_registered_converter
+    from skl2onnx.common.shape_calculator import (
+        calculate_linear_classifier_output_shapes,
+        calculate_linear_regressor_output_shapes,
+    )
+
+    update_registered_converter(
+        SimpleImputer, "SklearnSimpleImputer", _imputer_shape, _imputer_convert
+    )
+    update_registered_converter(
+        lightgbm.LGBMRegressor,
+        "LightGbmLGBMRegressor",
+        calculate_linear_regressor_output_shapes,
+        convert_lightgbm,
+        options={"split": None},
+    )
+    update_registered_converter(
+        lightgbm.LGBMClassifier,
+        "LightGbmLGBMClassifier",
+        calculate_linear_classifier_output_shapes,
+        convert_lightgbm,
+        options={"nocl": [True, False], "zipmap": [True, False, "columns"]},
+    )
+
+
+def preprocessor_piece(prep: Any, features: FeatureSet, *, double: bool) -> onnx.ModelProto:
+    """The fitted ``ColumnTransformer`` as ONNX: inputs in the order of
+    ``features.numeric + features.categorical`` (``[N, 1]`` each; numbers float or double,
+    categories strings), one output ``[N, width]``."""
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import StringTensorType
+
+    _register()
+    number = _tensor_type(double)
+    types = [(c, number([None, 1])) for c in features.numeric] + [
+        (c, StringTensorType([None, 1])) for c in features.categorical
+    ]
+    piece: onnx.ModelProto = convert_sklearn(prep, initial_types=types, target_opset=dict(OPSETS))
+    if len(piece.graph.input) != len(types):
+        raise ValueError(
+            f"the preprocessing reads {len(piece.graph.input)} columns, expected {len(types)}"
+        )
+    return piece
+
+
+def estimator_piece(
+    estimator: Any, width: int, *, double: bool, options: dict[str, Any] | None = None
+) -> onnx.ModelProto:
+    """A fitted final estimator as ONNX, reading one ``[N, width]`` matrix."""
+    from skl2onnx import convert_sklearn
+
+    _register()
+    if hasattr(estimator, "_y_train_std"):
+        # skl2onnx expects arrays where scikit-learn >= 1.5 keeps scalars (normalize_y).
+        import copy
+
+        estimator = copy.copy(estimator)
+        estimator._y_train_std = np.atleast_1d(estimator._y_train_std)
+        estimator._y_train_mean = np.atleast_1d(estimator._y_train_mean)
+    piece: onnx.ModelProto = convert_sklearn(
+        estimator,
+        initial_types=[("x", _tensor_type(double)([None, width]))],
+        target_opset=dict(OPSETS),
+        options={id(estimator): options} if options else None,
+    )
+    return piece
