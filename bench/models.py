@@ -262,6 +262,8 @@ PRELOAD = {
         "sklearn.ensemble",
         "sklearn.gaussian_process",
         "sklearn.linear_model",
+        "torch",  # the MLP family, as AutoGluon's baseline has torch loaded for its networks
+        "labsight.models._mlp",
     ],
     "flaml": ["pandas", "flaml", "flaml.automl", "lightgbm", "xgboost", "sklearn.ensemble"],
     "autogluon": ["pandas", "autogluon.tabular", "lightgbm", "catboost", "xgboost", "torch"],

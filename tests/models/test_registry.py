@@ -256,3 +256,28 @@ def test_a_model_without_an_onnx_form_fails_in_one_line_and_writes_nothing(
     assert err.count("\n") == 1
     assert not target.exists()
     assert len(ws.audit.entries()) == entries
+
+
+def test_a_reloaded_model_keeps_its_explanations_as_figures(trained: tuple) -> None:
+    ws, model_id, _ = trained
+    record = ws.models.get(model_id)
+    figures = ws.models.load(model_id).figures()
+    assert figures["importance"].data[0].y[0] == record.summary["importance"][0]["feature"]
+    curves = record.summary["partial_dependence"]
+    assert curves  # the top numeric feature's curve was stored with the model
+    name, curve = next(iter(curves.items()))
+    trace = figures["partial_dependence"].data[0]
+    assert list(trace.x) == curve["grid"]
+    assert list(trace.y) == curve["average"]
+    assert name == "T [degC]"
+    assert curve["average"][-1] > curve["average"][0]  # yield rises with temperature
+
+
+def test_model_show_describes_the_partial_dependence(
+    trained: tuple, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws, model_id, _ = trained
+    assert main(["--home", str(ws.settings.home), "model", "show", model_id]) == 0
+    out = capsys.readouterr().out
+    assert "Partial dependence" in out
+    assert "rises" in out

@@ -248,6 +248,27 @@ def model_show(
         for row in s["importance"][:_SHOWN]:
             table.add_row(row["feature"], _fmt(row["importance"]), _fmt(row["std"]))
         out.print(table)
+    if s.get("partial_dependence"):
+        from labsight.models._explain import describe_curve
+
+        unit = f" [{s['target_unit']}]" if s.get("target_unit") else ""
+        table = RichTable(
+            title=f"Partial dependence (average prediction of {record.target}{unit})",
+            title_justify="left",
+        )
+        for column in ("feature", "from", "to", "prediction", "shape"):
+            table.add_column(column)
+        for name, curve in s["partial_dependence"].items():
+            grid, average = curve["grid"], curve["average"]
+            feature_unit = s["units"].get(name)
+            table.add_row(
+                name,
+                f"{_fmt(grid[0])}{' ' + feature_unit if feature_unit else ''}",
+                f"{_fmt(grid[-1])}",
+                f"{_fmt(average[0])} → {_fmt(average[-1])}",
+                describe_curve(grid, average),
+            )
+        out.print(table)
     if s.get("coefficients"):
         table = RichTable(title="Coefficients (95% bootstrap interval)", title_justify="left")
         for column in ("term", "coefficient", "interval", "unit"):

@@ -141,25 +141,31 @@ class CVPlus:
         n = len(X)
         if y_arr.size != n:
             raise ValueError(f"X has {n} rows but y has {y_arr.size}")
-        fold_of = np.full(n, -1, dtype=np.int64)
-        for k, (_, test) in enumerate(partition):
-            test = np.asarray(test, dtype=np.int64)
-            if np.any(fold_of[test] >= 0):
-                raise ValueError("a row is held out by more than one fold; pass one partition")
-            fold_of[test] = k
-        if np.any(fold_of < 0):
-            raise ValueError(
-                f"{int(np.sum(fold_of < 0))} rows are never held out; pass a full partition"
-            )
+        fold_of = _fold_of(partition, n)
         models: list[Any] = []
-        residuals = np.empty(n, dtype=np.float64)
+        oof = np.empty(n, dtype=np.float64)
         for train, test in partition:
             model = make_model()
             model.fit(X.iloc[np.asarray(train)], y_arr[np.asarray(train)])
-            pred = np.asarray(model.predict(X.iloc[np.asarray(test)]), dtype=np.float64)
-            residuals[np.asarray(test)] = np.abs(y_arr[np.asarray(test)] - pred.reshape(-1))
+            oof[np.asarray(test)] = np.asarray(model.predict(X.iloc[np.asarray(test)])).reshape(-1)
             models.append(model)
-        return cls(models, fold_of, residuals)
+        return cls(models, fold_of, np.abs(y_arr - oof))
+
+    @classmethod
+    def from_fitted(
+        cls,
+        fold_models: Sequence[Any],
+        y: np.ndarray,
+        oof: np.ndarray,
+        partition: Sequence[tuple[np.ndarray, np.ndarray]],
+    ) -> CVPlus:
+        """CV+ from fold models fitted already (by cross-validation) and their out-of-fold
+        predictions ``oof`` on the same ``partition``: nothing is refitted."""
+        y_arr = np.asarray(y, dtype=np.float64).reshape(-1)
+        pred = np.asarray(oof, dtype=np.float64).reshape(-1)
+        if pred.shape != y_arr.shape:
+            raise ValueError(f"y has {y_arr.size} rows but oof has {pred.size}")
+        return cls(list(fold_models), _fold_of(partition, y_arr.size), np.abs(y_arr - pred))
 
     def interval(self, X: Any, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
         """The CV+ interval at ``level`` for each row of ``X``.
@@ -209,6 +215,21 @@ class CVPlus:
             np.asarray(state["fold_of"], dtype=np.int64),
             np.asarray(state["residuals"], dtype=np.float64),
         )
+
+
+def _fold_of(partition: Sequence[tuple[np.ndarray, np.ndarray]], n: int) -> np.ndarray:
+    """For each of ``n`` rows, the fold that holds it out; a partition must hold out each once."""
+    fold_of = np.full(n, -1, dtype=np.int64)
+    for k, (_, test) in enumerate(partition):
+        test = np.asarray(test, dtype=np.int64)
+        if np.any(fold_of[test] >= 0):
+            raise ValueError("a row is held out by more than one fold; pass one partition")
+        fold_of[test] = k
+    if np.any(fold_of < 0):
+        raise ValueError(
+            f"{int(np.sum(fold_of < 0))} rows are never held out; pass a full partition"
+        )
+    return fold_of
 
 
 def _loo_coverage(own: np.ndarray, pool: np.ndarray, level: float) -> float:

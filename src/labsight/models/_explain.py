@@ -321,6 +321,38 @@ def partial_dependence_curves(
     return curves
 
 
+def describe_curve(grid: list[float], average: list[float]) -> str:
+    """A partial-dependence curve in words: ``rises``, ``falls``, ``peaks at 61.3``,
+    ``dips at 2.5`` or ``flat`` (a change under 1 % of the curve's scale).
+
+    Examples
+    --------
+    >>> describe_curve([0, 1, 2, 3], [1.0, 2.0, 2.5, 4.0])
+    'rises'
+    >>> describe_curve([0, 1, 2, 3], [1.0, 3.0, 2.5, 0.5])
+    'peaks at 1'
+    """
+    y = np.asarray(average, dtype=np.float64)
+    x = np.asarray(grid, dtype=np.float64)
+    if y.size < 2:
+        return "flat"
+    span = float(y.max() - y.min())
+    if span <= 0.01 * max(float(np.abs(y).max()), 1e-12):
+        return "flat"
+    steps = np.diff(y)
+    slack = 0.05 * span  # wiggles of tree models are not turns
+    if np.all(steps >= -slack):
+        return "rises"
+    if np.all(steps <= slack):
+        return "falls"
+    top, bottom = int(np.argmax(y)), int(np.argmin(y))
+    if 0 < top < y.size - 1 and (bottom in (0, y.size - 1)):
+        return f"peaks at {x[top]:.4g}"
+    if 0 < bottom < y.size - 1:
+        return f"dips at {x[bottom]:.4g}"
+    return f"peaks at {x[top]:.4g}"
+
+
 def importance_figure(table: pl.DataFrame) -> go.Figure:
     """Horizontal bars of permutation importance (most important on top), error bars = std."""
     import plotly.graph_objects as go

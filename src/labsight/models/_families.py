@@ -39,6 +39,7 @@ class Family:
     description: str = ""
     cost: int = 1  # 1 cheap … 3 costly: defaults are tried cheapest first, so a slow family
     # cannot take a small budget before the quick, strong ones have had their turn
+    exponent: float = 1.0  # fit time grows as rows ** exponent (Gaussian processes: 3)
 
 
 def _none(_: optuna.Trial) -> Params:
@@ -244,6 +245,7 @@ FAMILIES: dict[str, Family] = {
             max_rows=1_000,  # cubic in rows: beyond this one fit takes seconds
             description="Matern kernel with learned noise",
             cost=3,
+            exponent=2.0,  # cubic algebra, but the kernel fit's iterations dominate: ~ rows²
         ),
         Family(
             "knn",
@@ -280,6 +282,7 @@ FAMILIES: dict[str, Family] = {
             },
             max_rows=10_000,
             cost=2,
+            exponent=1.5,
         ),
         Family(
             "lightgbm",

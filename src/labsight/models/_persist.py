@@ -90,5 +90,9 @@ def loads(data: bytes, summary: dict[str, Any]) -> TrainedModel:
         fold_models=list(state["fold_models"]),
         importance=pl.DataFrame(summary["importance"]) if summary.get("importance") else None,
         coefficients=pl.DataFrame(summary["coefficients"]) if summary.get("coefficients") else None,
+        partial_dependence={
+            name: (list(curve["grid"]), list(curve["average"]))
+            for name, curve in (summary.get("partial_dependence") or {}).items()
+        },
         rows=summary.get("rows", 0),
     )

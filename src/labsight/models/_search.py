@@ -6,9 +6,14 @@ each fold). The search stops when the budget minus a reserve for the final refit
 same number of trials the leaderboard is the same: TPE is seeded and trials run one after another
 (how many trials fit in a budget depends on the machine, so ``max_trials`` is what pins a run down).
 
-Out-of-fold predictions of each family's best configuration are kept, so an ensemble of the top
-families can be scored on the very same folds without refitting anything; it is chosen only when
-it beats the best single model by more than a quarter of that model's standard error.
+After the defaults, a trial races the leader: when it trails it on the same splits by more than one
+standard error after a repeat of the folds, it stops there (pruned; Optuna learns from its partial
+score), so the budget goes to configurations that can win.
+
+Out-of-fold predictions of each family's best configuration are kept, so an ensemble can be built
+on the very same folds without refitting anything: greedy ensemble selection (Caruana et al.,
+2004) over the top families gives the weights, and the blend is chosen only when it beats the best
+single model by more than a quarter of that model's standard error.
 """
 
 from __future__ import annotations
@@ -33,7 +38,8 @@ from labsight.models._task import Metric, Task
 
 __all__ = ["Candidate", "Problem", "SearchResult", "evaluate", "search"]
 
-_ENSEMBLE_SIZE = 3
+_ENSEMBLE_POOL = 6  # candidates (each family's best, best first) an ensemble may draw from
+_ENSEMBLE_ROUNDS = 20  # greedy selection rounds: weights in twentieths
 _RESERVE_FACTOR = (
     8.0  # without an estimate from the caller: the finishing work, in fits of the best
 )
@@ -52,6 +58,11 @@ class Candidate:
         repr=False
     )  # (repeats, n) predictions or (repeats, n, classes) probabilities
     members: list[Candidate] | None = None  # for an ensemble
+    weights: list[float] | None = None  # of the members, summing to one
+    pruned: bool = False  # stopped after a repeat: clearly behind the leader on the same folds
+    # The models fitted on the folds of the first repeat, in fold order: CV+ intervals and the
+    # held-out importance reuse them instead of fitting them again.
+    fold_models: list[Any] = field(default_factory=list, repr=False)
 
     @property
     def mean(self) -> float:
@@ -79,6 +90,11 @@ class Candidate:
             "params": self.params
             if not self.members
             else {m.family: m.params for m in self.members},
+            **(
+                {"weights": {m.family: w for m, w in zip(self.members, self.weights, strict=True)}}
+                if self.members and self.weights
+                else {}
+            ),
         }
 
 
@@ -123,6 +139,16 @@ class Problem:
         return self.metric.score(self.y[test], labels, out)
 
 
+def _behind(problem: Problem, scores: list[float], rival: Candidate) -> bool:
+    """Whether ``scores`` (the first splits) trail ``rival``'s on the very same splits by more
+    than one standard error of the paired differences."""
+    oriented = problem.metric.oriented
+    diff = np.array([oriented(a) - oriented(b) for a, b in zip(scores, rival.scores, strict=False)])
+    if diff.size < 2:
+        return False
+    return bool(diff.mean() + diff.std(ddof=1) / math.sqrt(diff.size) < 0.0)
+
+
 def evaluate(
     problem: Problem,
     family: Family,
@@ -130,15 +156,27 @@ def evaluate(
     *,
     deadline: float = math.inf,
     trial: int = -1,
+    rival: Candidate | None = None,
 ) -> Candidate | None:
-    """Cross-validate one configuration; None when the deadline comes first or the fit fails."""
+    """Cross-validate one configuration; None when the deadline comes first or the fit fails.
+
+    With a ``rival`` (the leader), the configuration races it: after each repeat of the folds but
+    the last, it stops when it is clearly behind on the same splits, and the partial candidate
+    comes back marked ``pruned``.
+    """
     x, y, task, folds, classes = problem.x, problem.y, problem.task, problem.folds, problem.classes
     shape = (folds.repeats, len(y)) + ((len(classes),) if classes is not None else ())
     oof = np.full(shape, np.nan)
     scores: list[float] = []
     spent = 0.0
     pipeline = make_pipeline(family, params, problem.features, task, problem.seed)
+    fitted: list[Any] = []
     for (train, test), r in zip(folds.splits, folds.repeat, strict=True):
+        at_repeat = bool(scores) and len(scores) % folds.n_splits == 0
+        if rival is not None and at_repeat and _behind(problem, scores, rival):
+            return Candidate(
+                family.name, dict(params), scores, spent / len(scores), trial, oof, pruned=True
+            )
         if time.perf_counter() + (spent / max(1, len(scores))) > deadline:
             return None
         start = time.perf_counter()
@@ -156,8 +194,12 @@ def evaluate(
         if not np.all(np.isfinite(out)):
             return None
         oof[r, test] = out
+        if r == 0:
+            fitted.append(model)
         scores.append(problem.score(test, out))
-    return Candidate(family.name, dict(params), scores, spent / len(scores), trial, oof)
+    return Candidate(
+        family.name, dict(params), scores, spent / len(scores), trial, oof, fold_models=fitted
+    )
 
 
 def _align(proba: np.ndarray, model: Any, classes: np.ndarray) -> np.ndarray:
@@ -171,15 +213,48 @@ def _align(proba: np.ndarray, model: Any, classes: np.ndarray) -> np.ndarray:
     return full
 
 
-def _ensemble(problem: Problem, top: list[Candidate]) -> Candidate:
-    oof = np.mean([c.oof for c in top], axis=0)
+def _split_scores(problem: Problem, oof: np.ndarray) -> list[float]:
     folds = problem.folds
-    scores = [
+    return [
         problem.score(test, oof[r, test])
         for (_, test), r in zip(folds.splits, folds.repeat, strict=True)
     ]
+
+
+def _ensemble(problem: Problem, pool: list[Candidate]) -> Candidate | None:
+    """Greedy ensemble selection (Caruana et al., 2004) on the out-of-fold predictions: add, with
+    replacement, the candidate that most improves the mean CV score of the running average, for
+    :data:`_ENSEMBLE_ROUNDS` rounds, and keep the best prefix. The weights are how often each was
+    picked; None when the best blend is a single model."""
+    oriented = problem.metric.oriented
+    counts = np.zeros(len(pool))
+    total = np.zeros_like(pool[0].oof)
+    best_value, best_counts = -math.inf, counts
+    for step in range(1, _ENSEMBLE_ROUNDS + 1):
+        values = [
+            oriented(float(np.mean(_split_scores(problem, (total + c.oof) / step)))) for c in pool
+        ]
+        pick = int(np.argmax(values))  # the first of equals: the better-ranked candidate
+        counts = counts.copy()
+        counts[pick] += 1
+        total = total + pool[pick].oof
+        if values[pick] > best_value:
+            best_value, best_counts = values[pick], counts
+    chosen = [j for j in range(len(pool)) if best_counts[j] > 0]
+    if len(chosen) < 2:
+        return None
+    members = [pool[j] for j in chosen]
+    weights = [float(best_counts[j] / best_counts.sum()) for j in chosen]
+    oof = sum(w * m.oof for w, m in zip(weights, members, strict=True))
     return Candidate(
-        "ensemble", {}, scores, sum(c.fit_seconds for c in top), -1, oof, members=list(top)
+        "ensemble",
+        {},
+        _split_scores(problem, np.asarray(oof)),
+        sum(m.fit_seconds for m in members),
+        -1,
+        np.asarray(oof),
+        members=members,
+        weights=weights,
     )
 
 
@@ -224,10 +299,18 @@ def search(
         study.enqueue_trial({"family": f.name, **f.defaults}, skip_if_exists=True)
     trials = 0
 
+    def finishing(candidate: Candidate) -> float:
+        return finish(candidate) if finish is not None else _RESERVE_FACTOR * candidate.fit_seconds
+
     def reserve(candidate: Candidate | None) -> float:
+        """Time to keep for finishing the leader, or a blend of the top three."""
         if candidate is None:
             return 0.05 * budget
-        return finish(candidate) if finish is not None else _RESERVE_FACTOR * candidate.fit_seconds
+        top = _board(by_family, metric)[:3]
+        likely = Candidate(
+            "ensemble", {}, [], sum(c.fit_seconds for c in top), -1, top[0].oof, members=top
+        )
+        return max(finishing(candidate), finishing(likely) if len(top) > 1 else 0.0)
 
     def leader() -> Candidate | None:
         board = _board(by_family, metric)
@@ -237,17 +320,36 @@ def search(
         nonlocal trials
         family = lookup[trial.suggest_categorical("family", names)]
         params = family.suggest(trial)
+        best = leader()
+        known = by_family.get(family.name)
+        deadline = end - reserve(best)
+        if (
+            known is not None
+            and time.perf_counter() + known.fit_seconds * len(problem.folds.splits) > deadline
+        ):
+            # This family's trials take longer than what is left: do not start one to abandon it.
+            trials += 1
+            raise optuna.TrialPruned()
         candidate = evaluate(
-            problem, family, params, deadline=end - reserve(leader()), trial=trial.number
+            problem,
+            family,
+            params,
+            deadline=deadline,
+            trial=trial.number,
+            # Defaults run in full (every family on the leaderboard); later trials race.
+            rival=best if trial.number >= len(families) and problem.folds.repeats > 1 else None,
         )
         trials += 1
-        if candidate is not None:
+        if candidate is not None and not candidate.pruned:
             held = by_family.get(family.name)
             if held is None or metric.oriented(candidate.mean) > metric.oriented(held.mean):
                 by_family[family.name] = candidate
         if on_trial is not None:
             on_trial(candidate, _board(by_family, metric), trial.number)
         if candidate is None:
+            raise optuna.TrialPruned()
+        if candidate.pruned:
+            trial.report(metric.oriented(candidate.mean), step=0)  # TPE learns from it
             raise optuna.TrialPruned()
         return metric.oriented(candidate.mean)
 
@@ -261,12 +363,11 @@ def search(
     if not board:
         raise RuntimeError("no candidate model could be fitted within the budget")
     best = board[0]
-    if len(board) >= 2:
-        top = board[:_ENSEMBLE_SIZE]
-        blend = _ensemble(problem, top)
+    blend = _ensemble(problem, board[:_ENSEMBLE_POOL]) if len(board) >= 2 else None
+    if blend is not None:
         margin = 0.25 * best.std / math.sqrt(len(best.scores))
-        # The search left time to finish the best single model; a blend costs more to finish.
-        affordable = time.perf_counter() + reserve(blend) <= end + 0.05 * budget
+        # The search left time to finish the likely blend; this one may cost more.
+        affordable = time.perf_counter() + finishing(blend) <= end + 0.05 * budget
         if affordable and metric.oriented(blend.mean) > metric.oriented(best.mean) + margin:
             best = blend
             board = [blend, *board]

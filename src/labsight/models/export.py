@@ -114,12 +114,19 @@ def _flat(g: GraphBuilder, tensor: str) -> str:
     return g.op("Reshape", [tensor, g.const(np.array([-1], dtype=np.int64), "flat")])
 
 
-def _mean(g: GraphBuilder, tensors: list[str]) -> str:
-    """Element-wise mean of equally shaped tensors."""
-    if len(tensors) == 1:
-        return tensors[0]
-    total = g.op("Sum", tensors)
-    return g.op("Div", [total, g.const(np.array(float(len(tensors))), "count")])
+def _vote(g: GraphBuilder, vote: Any, member: Any) -> str:
+    """The weighted mean of a fitted ``VotingRegressor`` / soft ``VotingClassifier``'s members
+    (``member`` turns one fitted member into its tensor); frozen members are unwrapped."""
+    from sklearn.frozen import FrozenEstimator
+
+    estimators = [e.estimator if isinstance(e, FrozenEstimator) else e for e in vote.estimators_]
+    weights = np.asarray(vote.weights or [1.0] * len(estimators), dtype=np.float64)
+    weights = weights / weights.sum()
+    parts = [
+        g.op("Mul", [member(e), g.const(np.array(w), "weight")])
+        for e, w in zip(estimators, weights, strict=True)
+    ]
+    return parts[0] if len(parts) == 1 else g.op("Sum", parts)
 
 
 def _prep(
@@ -187,7 +194,7 @@ def _regression(g: GraphBuilder, feeds: _Feeds, model: TrainedModel, estimator: 
     from sklearn.ensemble import VotingRegressor
 
     if isinstance(estimator, VotingRegressor):
-        return _mean(g, [_regression(g, feeds, model, m) for m in estimator.estimators_])
+        return _vote(g, estimator, lambda m: _regression(g, feeds, model, m))
     return _pipeline(g, feeds, model, estimator, "predict")[0]
 
 
@@ -196,7 +203,7 @@ def _scores(g: GraphBuilder, feeds: _Feeds, model: TrainedModel, estimator: Any,
     from sklearn.ensemble import VotingClassifier
 
     if isinstance(estimator, VotingClassifier):
-        return _mean(g, [_scores(g, feeds, model, m, "proba") for m in estimator.estimators_])
+        return _vote(g, estimator, lambda m: _scores(g, feeds, model, m, "proba"))
     return _pipeline(g, feeds, model, estimator, want)[0]
 
 

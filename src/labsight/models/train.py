@@ -15,7 +15,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,9 @@ from labsight.models._features import FeatureSet, feature_set, model_frame
 from labsight.models._folds import make_folds, replicate_groups
 from labsight.models._search import Candidate, Problem, search
 from labsight.models._task import Task, infer_task, metric_for
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 __all__ = ["TrainedModel", "build_final", "train"]
 
@@ -104,8 +107,33 @@ class TrainedModel:
                 else None
             ),
             "coefficients": self.coefficients.to_dicts() if self.coefficients is not None else None,
+            "partial_dependence": {
+                name: {"grid": grid, "average": average}
+                for name, (grid, average) in self.partial_dependence.items()
+            },
             "rows": self.rows,
         }
+
+    def figures(self) -> dict[str, go.Figure]:
+        """The explanations as Plotly figures (they render inline in Jupyter): ``importance``,
+        ``partial_dependence`` (the top numeric features) and, for linear models,
+        ``coefficients`` with their bootstrap intervals in the features' units."""
+        from labsight.models._explain import (
+            coefficients_figure,
+            importance_figure,
+            partial_dependence_figure,
+        )
+
+        out: dict[str, go.Figure] = {}
+        if self.importance is not None and self.importance.height:
+            out["importance"] = importance_figure(self.importance)
+        if self.partial_dependence:
+            out["partial_dependence"] = partial_dependence_figure(
+                self.partial_dependence, self.features.units
+            )
+        if self.coefficients is not None and self.coefficients.height:
+            out["coefficients"] = coefficients_figure(self.coefficients)
+        return out
 
 
 def _check_level(level: float) -> None:
@@ -151,9 +179,33 @@ def build_final(candidate: Candidate, features: FeatureSet, task: Task, seed: in
             for m in candidate.members
         ]
         if task == "regression":
-            return VotingRegressor(parts)
-        return VotingClassifier(parts, voting="soft")
+            return VotingRegressor(parts, weights=candidate.weights)
+        return VotingClassifier(parts, voting="soft", weights=candidate.weights)
     return make_pipeline(FAMILIES[candidate.family], candidate.params, features, task, seed)
+
+
+def _reused_fold_models(
+    candidate: Candidate, x: pd.DataFrame, y: np.ndarray, partition: list[Any]
+) -> list[Any]:
+    """The fold models of the first partition that the search fitted already, for a single
+    model; for a blend, votes of its members' fold models (frozen, so nothing is refitted). An
+    empty list when some are missing."""
+    if not candidate.members:
+        return list(candidate.fold_models)
+    if not all(m.fold_models for m in candidate.members):
+        return []
+    from sklearn.ensemble import VotingClassifier, VotingRegressor
+    from sklearn.frozen import FrozenEstimator
+
+    vote = VotingRegressor if candidate.oof.ndim == 2 else VotingClassifier
+    models = []
+    for k, (train_rows, _) in enumerate(partition):
+        parts = [(m.family, FrozenEstimator(m.fold_models[k])) for m in candidate.members]
+        options = {} if vote is VotingRegressor else {"voting": "soft"}
+        models.append(
+            vote(parts, weights=candidate.weights, **options).fit(x.iloc[train_rows], y[train_rows])
+        )
+    return models
 
 
 def train(
@@ -250,17 +302,26 @@ def train(
 
 
 _LINEAR = frozenset({"linear", "ridge", "lasso", "elastic_net", "logistic"})
-_EXPLAIN_SHARE = 0.1  # of the budget, at least one second: importance, coefficients, curves
+_EXPLAIN_SHARE = 0.05  # of the budget, at least one second: importance, coefficients, curves
 _REPEATS = (3, 10)  # permutation importance repeats: the fewest, and the most when time allows
 _BOOTSTRAP = (30, 200)
 
 
 def _finish_seconds(candidate: Candidate, task: Task, n_splits: int, budget: float) -> float:
-    """How long :func:`_finish` will take for ``candidate`` (or an ensemble as costly), from its
-    measured fit time: a refit on all rows, one per fold for the intervals or the calibration,
-    one on held-out rows for the importance, and a share of the budget for the explanations."""
-    fits = 3 + n_splits
-    return 1.5 * candidate.fit_seconds * fits + max(1.0, _EXPLAIN_SHARE * budget)
+    """How long :func:`_finish` will take for ``candidate``, from its measured fit time on a
+    fold: one refit on all rows (``k/(k-1)`` times the rows; a family that scales worse than
+    linearly pays for it); for an ensemble, also one fit per fold for the intervals and one on
+    held-out rows for the importance (a single model reuses its fold models from the search);
+    for a classifier, one fit per fold for the calibration; and a share of the budget for the
+    explanations."""
+    members = candidate.members or [candidate]
+    exponent = max(FAMILIES[m.family].exponent for m in members)
+    fits: float = (n_splits / max(n_splits - 1, 1)) ** exponent
+    if task == "classification":
+        fits += n_splits
+    if not all(m.fold_models for m in members):
+        fits += (n_splits + 1) if task == "regression" else 1
+    return candidate.fit_seconds * fits + max(1.0, _EXPLAIN_SHARE * budget)
 
 
 def _finish(model: TrainedModel, best: Candidate, problem: Problem, *, deadline: float) -> None:
@@ -288,11 +349,19 @@ def _finish(model: TrainedModel, best: Candidate, problem: Problem, *, deadline:
             _intervals(model, best, x, y, partition)
         # Importance on held-out rows: a model fitted on the other folds of the first partition.
         train_rows, test_rows = partition[0]
-        held = clone(build_final(best, fs, task, seed)).fit(x.iloc[train_rows], y[train_rows])
+        reused = model.fold_models or _reused_fold_models(best, x, y, partition[:1])
+        if reused:
+            held = reused[0]
+        else:
+            held = clone(build_final(best, fs, task, seed)).fit(x.iloc[train_rows], y[train_rows])
         tick = time.perf_counter()
         held.predict(x.iloc[test_rows])
         per_predict = max(time.perf_counter() - tick, 1e-4)
-        left = max(deadline - time.perf_counter(), 0.0)
+        # Partial dependence predicts ~20 grid points per feature on up to 2,000 rows; its share
+        # is set aside first, so a long importance measurement cannot crowd it out.
+        scale = max(1.0, min(len(x), 2000) / max(1, len(test_rows)))
+        pd_cost = per_predict * 20 * min(_PD_FEATURES, len(fs.numeric)) * scale
+        left = max(deadline - time.perf_counter() - pd_cost, 0.0)
         repeats = int(np.clip(0.6 * left / (per_predict * len(fs.columns)), *_REPEATS))
         # Wide tables (spectra): measure the columns that fit in the time left, chosen by a
         # univariate screen on all rows; the summary says how many were measured.
@@ -309,13 +378,11 @@ def _finish(model: TrainedModel, best: Candidate, problem: Problem, *, deadline:
         )
         explained = final if task == "regression" else held
         if not best.members and best.family in _LINEAR:
-            left = deadline - time.perf_counter()
+            left = deadline - time.perf_counter() - pd_cost
             draws = int(np.clip(0.7 * left / max(best.fit_seconds, 1e-3), *_BOOTSTRAP))
             model.coefficients = linear_coefficients(explained, x, y, fs, seed=seed, n_boot=draws)
         top = [f for f in model.importance["feature"].to_list() if f in fs.numeric][:_PD_FEATURES]
-        # Partial dependence predicts ~20 grid points per feature on up to 2,000 rows.
-        cost = per_predict * 20 * len(top) * max(1.0, min(len(x), 2000) / max(1, len(test_rows)))
-        if top and time.perf_counter() + cost < deadline:
+        if top and time.perf_counter() + per_predict * 20 * len(top) * scale < deadline:
             model.partial_dependence = partial_dependence_curves(explained, x, top)
 
 
@@ -346,10 +413,15 @@ def _intervals(
     from labsight.models._conformal import CVPlus, gaussian_oof_coverage, oof_coverage
 
     fs, task, seed, level = model.features, model.task, model.seed, model.level
-    conformal = CVPlus.from_folds(lambda: build_final(best, fs, task, seed), x, y, partition)
-    oof = np.empty(len(y))
-    for k, (_, test) in enumerate(partition):
-        oof[test] = conformal.fold_models[k].predict(x.iloc[test])
+    reused = _reused_fold_models(best, x, y, partition)
+    if reused:  # fitted by the search on this very partition
+        oof = np.asarray(best.oof[0], dtype=np.float64)
+        conformal = CVPlus.from_fitted(reused, y, oof, partition)
+    else:
+        conformal = CVPlus.from_folds(lambda: build_final(best, fs, task, seed), x, y, partition)
+        oof = np.empty(len(y))
+        for k, (_, test) in enumerate(partition):
+            oof[test] = conformal.fold_models[k].predict(x.iloc[test])
     model.intervals = conformal
     model.fold_models = list(conformal.fold_models)
     model.interval_method = "cv+"

@@ -1,0 +1,93 @@
+"""The search's economies, each checked against doing the work the long way: racing stops only
+configurations that trail the leader, greedy ensemble weights beat their best member on the same
+folds, and CV+ from the search's own fold models equals CV+ refitted from scratch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from labsight.models._conformal import CVPlus
+from labsight.models._families import FAMILIES
+from labsight.models._features import FeatureSet
+from labsight.models._folds import make_folds
+from labsight.models._search import Problem, _ensemble, evaluate
+from labsight.models._task import metric_for
+from labsight.models.train import build_final
+
+
+def _problem(n: int = 150, seed: int = 0) -> Problem:
+    rng = np.random.default_rng(seed)
+    x = pd.DataFrame(rng.uniform(-2, 2, (n, 3)), columns=["a", "b", "c"])
+    y = np.sin(2 * x["a"].to_numpy()) + x["b"].to_numpy() ** 2 + rng.normal(0, 0.1, n)
+    folds = make_folds(y, classification=False, seed=seed)
+    fs = FeatureSet(("a", "b", "c"), (), {"a": None, "b": None, "c": None})
+    return Problem(x, y, fs, "regression", metric_for(None, "regression"), folds, seed)
+
+
+@pytest.fixture(scope="module")
+def problem() -> Problem:
+    return _problem()
+
+
+def test_a_configuration_far_behind_the_leader_stops_after_one_repeat(problem: Problem) -> None:
+    leader = evaluate(problem, FAMILIES["lightgbm"], FAMILIES["lightgbm"].defaults)
+    assert leader is not None
+    assert problem.folds.repeats == 3
+    trailing = evaluate(problem, FAMILIES["linear"], {}, rival=leader)
+    assert trailing is not None
+    assert trailing.pruned
+    assert len(trailing.scores) == problem.folds.n_splits
+    # Stopped early, but every score it has is the one the full evaluation gives.
+    full = evaluate(problem, FAMILIES["linear"], {})
+    assert full is not None
+    assert trailing.scores == full.scores[: problem.folds.n_splits]
+
+
+def test_a_configuration_as_good_as_the_leader_runs_every_fold(problem: Problem) -> None:
+    leader = evaluate(problem, FAMILIES["linear"], {})
+    assert leader is not None
+    contender = evaluate(problem, FAMILIES["lightgbm"], FAMILIES["lightgbm"].defaults, rival=leader)
+    assert contender is not None
+    assert not contender.pruned
+    assert len(contender.scores) == len(problem.folds.splits)
+
+
+def test_greedy_ensemble_weights_sum_to_one_and_beat_their_best_member(problem: Problem) -> None:
+    pool = [
+        evaluate(problem, FAMILIES[f], FAMILIES[f].defaults)
+        for f in ("lightgbm", "knn", "gaussian_process", "ridge")
+    ]
+    assert all(c is not None for c in pool)
+    board = sorted(pool, key=lambda c: -c.mean)  # type: ignore[union-attr]
+    blend = _ensemble(problem, board)  # type: ignore[arg-type]
+    assert blend is not None
+    assert blend.weights is not None
+    assert sum(blend.weights) == pytest.approx(1.0)
+    assert all(w > 0 for w in blend.weights)
+    assert blend.mean >= board[0].mean  # type: ignore[union-attr]
+    # Its out-of-fold predictions are the weighted mean of its members'.
+    members = blend.members or []
+    expected = sum(w * m.oof for w, m in zip(blend.weights, members, strict=True))
+    assert np.allclose(blend.oof, expected)
+
+
+def test_cv_plus_from_the_search_fold_models_equals_cv_plus_refitted(problem: Problem) -> None:
+    family = FAMILIES["random_forest"]
+    params = {"n_estimators": 30}
+    candidate = evaluate(problem, family, params)
+    assert candidate is not None
+    assert len(candidate.fold_models) == problem.folds.n_splits
+    partition = problem.folds.first_partition()
+    reused = CVPlus.from_fitted(candidate.fold_models, problem.y, candidate.oof[0], partition)
+    refitted = CVPlus.from_folds(
+        lambda: build_final(candidate, problem.features, "regression", problem.seed),
+        problem.x,
+        problem.y,
+        partition,
+    )
+    assert np.allclose(reused.residuals, refitted.residuals)
+    fresh = _problem(40, seed=9).x
+    for a, b in zip(reused.interval(fresh), refitted.interval(fresh), strict=True):
+        assert np.allclose(a, b)
