@@ -4,6 +4,8 @@ folds, and CV+ from the search's own fold models equals CV+ refitted from scratc
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -91,3 +93,30 @@ def test_cv_plus_from_the_search_fold_models_equals_cv_plus_refitted(problem: Pr
     fresh = _problem(40, seed=9).x
     for a, b in zip(reused.interval(fresh), refitted.interval(fresh), strict=True):
         assert np.allclose(a, b)
+
+
+def test_after_the_defaults_the_leading_family_gets_every_other_trial(problem: Problem) -> None:
+    from labsight.models._search import search
+
+    picked: list[str] = []
+
+    def record(candidate: object, board: list, number: int) -> None:
+        picked.append(getattr(candidate, "family", "-"))
+
+    families = [FAMILIES[f] for f in ("ridge", "knn", "decision_tree", "lightgbm")]
+    result = search(problem, families, budget=120, max_trials=16, on_trial=record)
+    assert result.trials == 16
+    assert picked[:4] == ["ridge", "knn", "decision_tree", "lightgbm"]  # defaults, cheapest first
+    leader = next(c.family for c in result.leaderboard if not c.members)
+    tuned = picked[4:]
+    assert tuned[::2] == [leader] * len(tuned[::2])
+    assert "ridge" not in tuned  # the weakest family is not tuned
+
+
+def test_a_family_with_nothing_to_tune_does_not_burn_the_budget(problem: Problem) -> None:
+    from labsight.models._search import search
+
+    start = time.perf_counter()
+    result = search(problem, [FAMILIES["linear"]], budget=60)
+    assert time.perf_counter() - start < 10
+    assert result.trials == 1

@@ -14,7 +14,14 @@ from rich.markup import escape
 from typer import Abort, Exit
 from typer.exceptions import TyperException
 
-from labsight.cli import _audit, _datasets, _explore, _models  # noqa: F401  (registers the commands)
+from labsight.cli import (  # noqa: F401  (registers the commands)
+    _audit,
+    _datasets,
+    _explore,
+    _models,
+    _train,
+    _unsupervised,
+)
 from labsight.cli._app import app, emit_json, err_console, state
 
 __all__ = ["app", "main"]

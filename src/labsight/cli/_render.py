@@ -1,4 +1,4 @@
-"""Rich renderings shared by the commands: columns, findings, versions."""
+"""Rich renderings shared by the commands: columns, findings, versions, leaderboards."""
 
 from __future__ import annotations
 
@@ -8,7 +8,15 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table as RichTable
 
-__all__ = ["changes_table", "columns_table", "findings_table", "rows_preview", "severity_summary"]
+__all__ = [
+    "changes_table",
+    "columns_table",
+    "findings_table",
+    "fmt",
+    "leaderboard_table",
+    "rows_preview",
+    "severity_summary",
+]
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -87,4 +95,28 @@ def changes_table(changes: Sequence[dict[str, Any]]) -> RichTable:
         table.add_row(step, escape(str(change.get("column") or "-")), rows, escape(notes))
     for step, names in untouched.items():
         table.add_row(step, f"{len(names)} other columns", "none", "checked, nothing to change")
+    return table
+
+
+def fmt(value: Any) -> str:
+    """A number as people read it (4 significant digits); anything else as text."""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def leaderboard_table(
+    rows: Sequence[dict[str, Any]], metric: str, title: str = "Leaderboard"
+) -> RichTable:
+    """Leaderboard rows (``family, mean, std, fit_seconds, trial``), best first."""
+    table = RichTable(title=title, title_justify="left")
+    for column in ("#", "family", f"CV {metric}", "± sd", "fit (s)", "trial"):
+        table.add_column(column, justify="left" if column == "family" else "right")
+    for i, row in enumerate(rows, 1):
+        table.add_row(
+            str(i),
+            row["family"],
+            fmt(row["mean"]),
+            fmt(row["std"]),
+            f"{row['fit_seconds']:.3f}",
+            str(row["trial"]),
+        )
     return table

@@ -4,7 +4,7 @@ Replicates of one condition must never sit on both sides of a fold, or the score
 model remembers a condition rather than how well it predicts a new one. Groups come from the table's
 ``group`` column when it has one (replicate, batch, plate), else from rows whose features are all
 equal (repeated runs of one condition). Small tables are cross-validated several times with
-different shuffles (3 repeats up to 200 rows, 2 up to 2,000, then 1), which steadies the estimate.
+different shuffles (3 repeats up to 200 rows, 2 up to 500, then 1), which steadies the estimate.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def replicate_groups(x: pd.DataFrame) -> np.ndarray | None:
 
 
 def _repeats(n: int) -> int:
-    return 3 if n <= 200 else 2 if n <= 2000 else 1
+    return 3 if n <= 200 else 2 if n <= 500 else 1
 
 
 def make_folds(

@@ -1,10 +1,13 @@
-"""The AutoML search: every family's defaults first, then Optuna's TPE, inside a time budget.
+"""The AutoML search: every family's defaults first, then the leading families tuned by Optuna's
+TPE, inside a time budget.
 
 Each configuration is scored by cross-validation on the given folds (preprocessing fitted inside
 each fold). The search stops when the budget minus a reserve for the final refit is spent, or after
-``max_trials``; a trial that would overrun is abandoned and not counted. With the same seed and the
-same number of trials the leaderboard is the same: TPE is seeded and trials run one after another
-(how many trials fit in a budget depends on the machine, so ``max_trials`` is what pins a run down).
+``max_trials``; a trial that would overrun is abandoned (or, when the family's fit time says so,
+not started). With the same seed and the same number of trials the leaderboard is the same: each
+family's TPE study is seeded, the family to tune next follows from the leaderboard, and trials run
+one after another (how many trials fit in a budget depends on the machine, so ``max_trials`` is
+what pins a run down).
 
 After the defaults, a trial races the leader: when it trails it on the same splits by more than one
 standard error after a repeat of the folds, it stops there (pruned; Optuna learns from its partial
@@ -18,6 +21,7 @@ single model by more than a quarter of that model's standard error.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 import warnings
@@ -38,6 +42,8 @@ from labsight.models._task import Metric, Task
 
 __all__ = ["Candidate", "Problem", "SearchResult", "evaluate", "search"]
 
+_TUNED = 3  # after the defaults, the best this many families take turns being tuned
+_REPEATS_ALLOWED = 5  # proposals of settings already tried before a family leaves the rotation
 _ENSEMBLE_POOL = 6  # candidates (each family's best, best first) an ensemble may draw from
 _ENSEMBLE_ROUNDS = 20  # greedy selection rounds: weights in twentieths
 _RESERVE_FACTOR = (
@@ -269,6 +275,12 @@ def search(
 ) -> SearchResult:
     """Search families and their parameters for the best cross-validated metric of ``problem``.
 
+    Every family's defaults run first, cheapest first. Then the budget goes to tuning the
+    families that lead: the best family takes every other trial and the next :data:`_TUNED` − 1
+    share the rest (the leaderboard decides, trial by trial); each asks its own seeded TPE study
+    for settings, and a family whose study keeps proposing settings already tried (a small space)
+    or whose trials no longer fit in the time left leaves the rotation.
+
     Parameters
     ----------
     budget
@@ -287,78 +299,101 @@ def search(
     start = time.perf_counter()
     end = start + budget
     by_family: dict[str, Candidate] = {}
-    names = [f.name for f in families]
-    lookup = {f.name: f for f in families}
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(
-        direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=problem.seed, n_startup_trials=10),
-    )
-    # Defaults first, cheapest first: often good on small data, and a fair baseline.
-    for f in sorted(families, key=lambda f: f.cost):
-        study.enqueue_trial({"family": f.name, **f.defaults}, skip_if_exists=True)
+    studies = {
+        f.name: optuna.create_study(
+            direction="maximize",
+            sampler=optuna.samplers.TPESampler(seed=problem.seed + i, n_startup_trials=5),
+        )
+        for i, f in enumerate(families)
+    }
+    tried: dict[str, dict[str, float]] = {f.name: {} for f in families}
+    repeats: dict[str, int] = {f.name: 0 for f in families}
     trials = 0
 
     def finishing(candidate: Candidate) -> float:
         return finish(candidate) if finish is not None else _RESERVE_FACTOR * candidate.fit_seconds
 
-    def reserve(candidate: Candidate | None) -> float:
+    def reserve() -> float:
         """Time to keep for finishing the leader, or a blend of the top three."""
-        if candidate is None:
+        board = _board(by_family, metric)
+        if not board:
             return 0.05 * budget
-        top = _board(by_family, metric)[:3]
+        top = board[:3]
         likely = Candidate(
             "ensemble", {}, [], sum(c.fit_seconds for c in top), -1, top[0].oof, members=top
         )
-        return max(finishing(candidate), finishing(likely) if len(top) > 1 else 0.0)
+        return max(finishing(board[0]), finishing(likely) if len(top) > 1 else 0.0)
 
-    def leader() -> Candidate | None:
-        board = _board(by_family, metric)
-        return board[0] if board else None
+    def done() -> bool:
+        out_of_time = time.perf_counter() >= end - reserve()
+        return out_of_time or (max_trials is not None and trials >= max_trials)
 
-    def objective(trial: optuna.Trial) -> float:
+    def run(family: Family, params: dict[str, Any], race: bool) -> Candidate | None:
+        """One trial: cross-validate, keep the family's best, report it."""
         nonlocal trials
-        family = lookup[trial.suggest_categorical("family", names)]
-        params = family.suggest(trial)
-        best = leader()
+        board = _board(by_family, metric)
+        deadline = end - reserve()
         known = by_family.get(family.name)
-        deadline = end - reserve(best)
+        trials += 1
         if (
             known is not None
             and time.perf_counter() + known.fit_seconds * len(problem.folds.splits) > deadline
         ):
-            # This family's trials take longer than what is left: do not start one to abandon it.
-            trials += 1
-            raise optuna.TrialPruned()
-        candidate = evaluate(
-            problem,
-            family,
-            params,
-            deadline=deadline,
-            trial=trial.number,
-            # Defaults run in full (every family on the leaderboard); later trials race.
-            rival=best if trial.number >= len(families) and problem.folds.repeats > 1 else None,
+            candidate = None  # its trials take longer than what is left: not started
+        else:
+            candidate = evaluate(
+                problem,
+                family,
+                params,
+                deadline=deadline,
+                trial=trials - 1,
+                rival=board[0] if race and board and problem.folds.repeats > 1 else None,
+            )
+        better = known is None or (
+            candidate is not None and metric.oriented(candidate.mean) > metric.oriented(known.mean)
         )
-        trials += 1
-        if candidate is not None and not candidate.pruned:
-            held = by_family.get(family.name)
-            if held is None or metric.oriented(candidate.mean) > metric.oriented(held.mean):
-                by_family[family.name] = candidate
+        if candidate is not None and not candidate.pruned and better:
+            by_family[family.name] = candidate
         if on_trial is not None:
-            on_trial(candidate, _board(by_family, metric), trial.number)
-        if candidate is None:
-            raise optuna.TrialPruned()
-        if candidate.pruned:
-            trial.report(metric.oriented(candidate.mean), step=0)  # TPE learns from it
-            raise optuna.TrialPruned()
-        return metric.oriented(candidate.mean)
+            on_trial(candidate, _board(by_family, metric), trials - 1)
+        return candidate
 
-    def stop(study: optuna.Study, _: Any) -> None:
-        out_of_time = time.perf_counter() >= end - reserve(leader())
-        if out_of_time or (max_trials is not None and trials >= max_trials):
-            study.stop()
-
-    study.optimize(objective, n_trials=max_trials, callbacks=[stop], catch=())
+    # Defaults first, cheapest first: often good on small data, and a fair baseline.
+    for family in sorted(families, key=lambda f: f.cost):
+        if done():
+            break
+        candidate = run(family, dict(family.defaults), race=False)
+        if candidate is not None:
+            tried[family.name][_key(family.defaults)] = metric.oriented(candidate.mean)
+    turn = 0
+    while not done():
+        board = [c for c in _board(by_family, metric) if repeats[c.family] < _REPEATS_ALLOWED]
+        if not board:
+            break
+        # The leader takes every other turn; the runners-up share the rest.
+        runners = board[1:_TUNED]
+        pick = board[0] if turn % 2 == 0 or not runners else runners[(turn // 2) % len(runners)]
+        family = next(f for f in families if f.name == pick.family)
+        turn += 1
+        study = studies[family.name]
+        trial = study.ask()
+        params = family.suggest(trial)
+        key = _key(params)
+        if key in tried[family.name]:  # settings tried already: tell the study, try again
+            study.tell(trial, tried[family.name][key])
+            repeats[family.name] += 1
+            continue
+        repeats[family.name] = 0
+        candidate = run(family, params, race=True)
+        if candidate is None:  # no time left for this family's trials
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            repeats[family.name] = _REPEATS_ALLOWED
+            continue
+        value = metric.oriented(candidate.mean)
+        tried[family.name][key] = value
+        # A pruned trial's partial score is its value too: TPE learns where not to look.
+        study.tell(trial, value)
     board = _board(by_family, metric)
     if not board:
         raise RuntimeError("no candidate model could be fitted within the budget")
@@ -372,6 +407,10 @@ def search(
             best = blend
             board = [blend, *board]
     return SearchResult(board, best, trials, time.perf_counter() - start)
+
+
+def _key(params: dict[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True, default=str)
 
 
 def _board(by_family: dict[str, Candidate], metric: Metric) -> list[Candidate]:

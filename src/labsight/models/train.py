@@ -382,7 +382,9 @@ def _finish(model: TrainedModel, best: Candidate, problem: Problem, *, deadline:
             draws = int(np.clip(0.7 * left / max(best.fit_seconds, 1e-3), *_BOOTSTRAP))
             model.coefficients = linear_coefficients(explained, x, y, fs, seed=seed, n_boot=draws)
         top = [f for f in model.importance["feature"].to_list() if f in fs.numeric][:_PD_FEATURES]
-        if top and time.perf_counter() + per_predict * 20 * len(top) * scale < deadline:
+        cost = per_predict * 20 * len(top) * scale
+        # Cheap curves are always drawn; costly ones only in the time left.
+        if top and (time.perf_counter() + cost < deadline or cost < 0.03 * model.budget):
             model.partial_dependence = partial_dependence_curves(explained, x, top)
 
 

@@ -1,0 +1,196 @@
+"""The train command, with a live leaderboard while the search runs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Group, RenderableType
+from rich.live import Live
+from rich.progress import BarColumn, Progress, SpinnerColumn, Task, TextColumn
+from rich.progress_bar import ProgressBar
+from rich.text import Text
+
+from labsight.cli._app import app, emit_json, err_console, out, steps, workspace
+from labsight.cli._datasets import _sheet, is_file_source
+from labsight.cli._render import leaderboard_table
+
+__all__ = ["live_view", "train"]
+
+_LIVE_ROWS = 5
+
+
+def _dataset(ws: Any, source: str, target: str | None, sheet: str | None) -> Any:
+    """A dataset version: ``source`` is ingested first when it is a file."""
+    if is_file_source(source):
+        options: dict[str, Any] = {"sheet": _sheet(sheet)} if sheet is not None else {}
+        return ws.ingest(Path(source), target=target, on_issue="ignore", **options)
+    return ws.dataset(source)
+
+
+class _BudgetBar(BarColumn):
+    """A bar of the time spent out of the budget, moving between trials too."""
+
+    def render(self, task: Task) -> ProgressBar:
+        total = task.total or 1.0
+        return ProgressBar(
+            total=total,
+            completed=min(task.elapsed or 0.0, total),
+            width=None if self.bar_width is None else max(1, self.bar_width),
+            animation_time=task.get_time(),
+        )
+
+
+def live_view(board: list[Any], metric: str, note: str) -> RenderableType:
+    """What the live display shows under the progress bar: the best so far and the last event."""
+    rows = [c.row() for c in board[:_LIVE_ROWS]]
+    parts: list[RenderableType] = [Text(note, style="dim")]
+    if rows:
+        parts.insert(0, leaderboard_table(rows, metric, title="Leaderboard so far"))
+    return Group(*parts)
+
+
+@contextmanager
+def _live_board(
+    budget: float, metric: str, enabled: bool
+) -> Iterator[Callable[[Any, list[Any], int], None]]:
+    """The search's progress on stderr: time spent of the budget, trials, the leaderboard."""
+    if not enabled or not err_console.is_terminal:
+        yield lambda _c, _b, _n: None
+        return
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]search"),
+        _BudgetBar(bar_width=30),
+        TextColumn("{task.fields[spent]}"),
+        TextColumn("{task.fields[trials]}"),
+        console=err_console,
+    )
+    task = progress.add_task("search", total=budget, spent="", trials="")
+    start = time.perf_counter()
+    with Live(Group(progress), console=err_console, transient=True, refresh_per_second=4) as live:
+
+        def update(candidate: Any, board: list[Any], number: int) -> None:
+            spent = time.perf_counter() - start
+            progress.update(
+                task, spent=f"{spent:.0f}/{budget:.0f} s", trials=f"{number + 1} trials"
+            )
+            if candidate is None:
+                note = f"trial {number + 1}: abandoned (would overrun the budget)"
+            elif candidate.pruned:
+                note = f"trial {number + 1}: {candidate.name} stopped early, behind the leader"
+            else:
+                note = f"trial {number + 1}: {candidate.name} CV {metric} {candidate.mean:.4g}"
+            live.update(Group(progress, live_view(board, metric, note)))
+
+        yield update
+
+
+@app.command(
+    epilog="Examples:\n\n"
+    "  labsight train reactions --target 'yield [%]' --budget 60\n\n"
+    "  labsight train runs.csv --target purity --task regression --metric rmse --seed 1 --json\n\n"
+    "  labsight train reactions --target outcome --families logistic,random_forest --trials 40"
+)
+def train(
+    source: Annotated[
+        str, typer.Argument(help="A dataset NAME[@VERSION], or a file (ingested first).")
+    ],
+    target: Annotated[str, typer.Option("--target", help="The column to predict.")],
+    budget: Annotated[
+        float, typer.Option("--budget", min=1, help="Seconds for search and final fit together.")
+    ] = 60.0,
+    task: Annotated[
+        str, typer.Option("--task", help="auto, regression or classification.")
+    ] = "auto",
+    metric: Annotated[
+        str | None,
+        typer.Option(
+            "--metric",
+            help="r2, rmse, mae | accuracy, balanced_accuracy, f1_macro, roc_auc, log_loss.",
+            show_default=False,
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of folds, search and models.")] = 0,
+    interval: Annotated[
+        float, typer.Option("--interval", help="Coverage of the prediction intervals.")
+    ] = 0.9,
+    families: Annotated[
+        str | None,
+        typer.Option(
+            "--families",
+            help="Comma-separated families to search (default: all).",
+            show_default=False,
+        ),
+    ] = None,
+    trials: Annotated[
+        int | None,
+        typer.Option(
+            "--trials",
+            min=1,
+            help="Stop after this many trials (pins a run down).",
+            show_default=False,
+        ),
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="Model name (default: DATASET-TARGET).", show_default=False),
+    ] = None,
+    sheet: Annotated[
+        str | None, typer.Option("--sheet", help="Excel sheet name or index (files only).")
+    ] = None,
+    json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document on stdout.")
+    ] = False,
+) -> None:
+    """Search model families and their settings with cross-validation inside a time budget, refit
+    the best on all rows, attach prediction intervals or calibrated probabilities, and register it."""
+    ws = workspace()
+    with steps(f"train {source}", enabled=not json) as step:
+        step("reading the data")
+        ds = _dataset(ws, source, target, sheet)
+    with _live_board(budget, metric or "score", enabled=not json) as progress:
+        record, model = ws.models.train(
+            ds,
+            target,
+            name=name,
+            task=task,
+            metric=metric,
+            budget=budget,
+            seed=seed,
+            level=interval,
+            families=[f.strip() for f in families.split(",")] if families else None,
+            max_trials=trials,
+            on_trial=progress,
+        )
+    if json:
+        emit_json(
+            {
+                "model": record.model_id,
+                "ref": record.ref,
+                "task": model.task,
+                "metric": model.metric,
+                "cv": {"mean": model.cv["mean"], "std": model.cv["std"]},
+                "leaderboard": model.leaderboard,
+                "dataset": ds.ref,
+                "interval": model.summary()["interval"],
+                "trials": model.trials,
+                "seconds": model.seconds,
+            }
+        )
+        return
+    out.print(leaderboard_table(model.leaderboard[:10], model.metric))
+    out.print(
+        f"[bold green]registered[/] {record.ref} ({record.model_id}): {model.best}, CV {model.metric} "
+        f"{model.cv['mean']:.4g} ± {model.cv['std']:.2g} ({model.cv['scheme']}), "
+        f"{model.trials} trials in {model.seconds:.0f} s"
+    )
+    if model.coverage is not None:
+        out.print(
+            f"intervals: {model.interval_method} at {model.level:.0%}, coverage on CV "
+            f"{model.coverage:.0%}"
+        )
