@@ -42,6 +42,7 @@ from labsight.models._task import Metric, Task
 
 __all__ = ["Candidate", "Problem", "SearchResult", "evaluate", "search"]
 
+_COSTLY_SHARE = 0.2  # a costly family's defaults start only with this share of the budget left
 _TUNED = 3  # after the defaults, the best this many families take turns being tuned
 _REPEATS_ALLOWED = 5  # proposals of settings already tried before a family leaves the rotation
 _ENSEMBLE_POOL = 6  # candidates (each family's best, best first) an ensemble may draw from
@@ -335,26 +336,29 @@ def search(
         board = _board(by_family, metric)
         deadline = end - reserve()
         known = by_family.get(family.name)
+        left = deadline - time.perf_counter()
+        if known is not None and known.fit_seconds * len(problem.folds.splits) > left:
+            return None  # its trials take longer than what is left: not started, not counted
+        if known is None and family.cost >= 3 and left < _COSTLY_SHARE * budget:
+            return None  # a costly family's first fold alone could overrun: not started
         trials += 1
-        if (
-            known is not None
-            and time.perf_counter() + known.fit_seconds * len(problem.folds.splits) > deadline
-        ):
-            candidate = None  # its trials take longer than what is left: not started
-        else:
-            candidate = evaluate(
-                problem,
-                family,
-                params,
-                deadline=deadline,
-                trial=trials - 1,
-                rival=board[0] if race and board and problem.folds.repeats > 1 else None,
-            )
+        candidate = evaluate(
+            problem,
+            family,
+            params,
+            deadline=deadline,
+            trial=trials - 1,
+            rival=board[0] if race and board and problem.folds.repeats > 1 else None,
+        )
         better = known is None or (
             candidate is not None and metric.oriented(candidate.mean) > metric.oriented(known.mean)
         )
         if candidate is not None and not candidate.pruned and better:
             by_family[family.name] = candidate
+            # Only an ensemble's possible members need their fold models; a family's rank only
+            # falls until it improves (with new fold models), so the others can let theirs go.
+            for fallen in _board(by_family, metric)[_ENSEMBLE_POOL:]:
+                fallen.fold_models = []
         if on_trial is not None:
             on_trial(candidate, _board(by_family, metric), trials - 1)
         return candidate
