@@ -151,17 +151,25 @@ def _terms(model: Any, features: FeatureSet) -> dict[str, tuple[float, str]] | N
                     value,
                     "log-odds if missing" if log_odds else "if missing",
                 )
-    if "cat" in prep.named_transformers_ and features.categorical:
+    if "cat" in prep.named_transformers_ and features.onehot:
         onehot = prep.named_transformers_["cat"]
         block = indices["cat"]
         j = block.start
-        for name, levels in zip(features.categorical, onehot.categories_, strict=True):
+        for name, levels in zip(features.onehot, onehot.categories_, strict=True):
             for level in levels:
                 out[f"{name} = {level}"] = (
                     float(coef[j]),
                     "log-odds per level" if log_odds else "per level",
                 )
                 j += 1
+    if "enc" in prep.named_transformers_ and features.encoded:
+        enc = prep.named_transformers_["enc"]
+        block = indices["enc"]
+        scaler = enc.named_steps.get("scale")
+        unit = "log-odds per unit of its encoding" if log_odds else "per unit of its target mean"
+        for j, name in enumerate(features.encoded):
+            spread = float(scaler.scale_[j]) if scaler is not None else 1.0
+            out[f"{name} (target-encoded)"] = (float(coef[block.start + j] / spread), unit)
     return out
 
 

@@ -330,7 +330,7 @@ def make_pipeline(
     """Preprocessing then the family's estimator, as one scikit-learn pipeline."""
     return Pipeline(
         [
-            ("prep", make_preprocessor(features, scale=family.scale)),
+            ("prep", make_preprocessor(features, scale=family.scale, seed=seed)),
             ("model", family.build(params, task, seed)),
         ]
     )

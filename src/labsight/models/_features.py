@@ -2,9 +2,12 @@
 
 Preprocessing is fitted inside each cross-validation fold (it is the first step of the pipeline), so
 nothing about the held-out rows leaks into the model: numbers are median-imputed (with a missing
-indicator when they have gaps) and standardized; categories are one-hot encoded, a missing category
-being its own level, ``(missing)`` (in a lab, a blank catalyst cell often means "none"), and levels
-unseen in training are ignored. Tree models get the same encoding,
+indicator when they have gaps) and standardized. Categories with at most :data:`ONEHOT_LEVELS`
+levels are one-hot encoded, a missing category being its own level, ``(missing)`` (in a lab, a
+blank catalyst cell often means "none"), and levels unseen in training are ignored. Categories with
+more levels (reagent lots, substrates) are target-encoded: scikit-learn's ``TargetEncoder`` replaces
+each level by the shrunk mean of the target for it, learned with an inner cross-fitting so that a
+row's own target never sets its encoding; then standardized. Tree models get the same encoding,
 which keeps one contract for every family.
 """
 
@@ -17,14 +20,22 @@ import polars as pl
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, StandardScaler, TargetEncoder
 
 from labsight.data.table import Table, is_number
 from labsight.exceptions import InputError
 
-__all__ = ["MISSING_LEVEL", "FeatureSet", "feature_set", "make_preprocessor", "model_frame"]
+__all__ = [
+    "MISSING_LEVEL",
+    "ONEHOT_LEVELS",
+    "FeatureSet",
+    "feature_set",
+    "make_preprocessor",
+    "model_frame",
+]
 
-_MAX_LEVELS = 50
+ONEHOT_LEVELS = 10  # categories with more levels are target-encoded
+_MAX_LEVELS = 50  # … and kept up to this many levels, or one level per 5 rows on larger tables
 MISSING_LEVEL = "(missing)"  # the level a missing category cell takes
 
 
@@ -35,6 +46,12 @@ class FeatureSet:
     numeric: tuple[str, ...]
     categorical: tuple[str, ...]
     units: dict[str, str | None]
+    encoded: tuple[str, ...] = ()  # the categories (of ``categorical``) that are target-encoded
+
+    @property
+    def onehot(self) -> tuple[str, ...]:
+        """The categories that are one-hot encoded."""
+        return tuple(c for c in self.categorical if c not in self.encoded)
 
     @property
     def columns(self) -> list[str]:
@@ -45,8 +62,9 @@ def feature_set(table: Table, target: str, features: list[str] | None = None) ->
     """The feature columns of ``table`` for predicting ``target``.
 
     By default every column with role ``feature`` or ``condition``; ids, groups, times and the
-    target are left out. Text columns with more than 50 levels are left out too (free text and
-    sample names do not generalize).
+    target are left out. Text columns with more than 50 levels (and more than one level per five
+    rows) are left out too: free text and sample names do not generalize. Categories with more than
+    :data:`ONEHOT_LEVELS` levels are marked for target encoding.
 
     Raises
     ------
@@ -67,12 +85,15 @@ def feature_set(table: Table, target: str, features: list[str] | None = None) ->
                 got=repr(unknown[0]),
             )
         chosen = [f for f in features if f != target]
-    numeric, categorical = [], []
+    numeric, categorical, encoded = [], [], []
+    most = max(_MAX_LEVELS, table.frame.height // 5)
     for name in chosen:
         if is_number(table.schema[name]):
             numeric.append(name)
-        elif table.distinct(name) <= _MAX_LEVELS:
+        elif (levels := table.distinct(name)) <= most:
             categorical.append(name)
+            if levels > ONEHOT_LEVELS:
+                encoded.append(name)
     if not numeric and not categorical:
         raise InputError(
             f"no feature columns to predict {target!r} from",
@@ -80,7 +101,7 @@ def feature_set(table: Table, target: str, features: list[str] | None = None) ->
             hint="Set roles with --role NAME=feature, or list the features",
         )
     units = {c: table.column(c).unit for c in numeric}
-    return FeatureSet(tuple(numeric), tuple(categorical), units)
+    return FeatureSet(tuple(numeric), tuple(categorical), units, tuple(encoded))
 
 
 def model_frame(table: Table, features: FeatureSet) -> pd.DataFrame:
@@ -97,8 +118,11 @@ def model_frame(table: Table, features: FeatureSet) -> pd.DataFrame:
     return out
 
 
-def make_preprocessor(features: FeatureSet, *, scale: bool = True) -> ColumnTransformer:
-    """The preprocessing step: impute and scale numbers, one-hot encode categories."""
+def make_preprocessor(
+    features: FeatureSet, *, scale: bool = True, seed: int = 0
+) -> ColumnTransformer:
+    """The preprocessing step: impute and scale numbers, one-hot encode the categories with few
+    levels, target-encode (and scale) those with many."""
     numeric_steps: list[tuple[str, object]] = [
         ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True))
     ]
@@ -107,12 +131,17 @@ def make_preprocessor(features: FeatureSet, *, scale: bool = True) -> ColumnTran
     parts: list[tuple[str, object, list[str]]] = []
     if features.numeric:
         parts.append(("num", Pipeline(numeric_steps), list(features.numeric)))
-    if features.categorical:
+    if features.onehot:
         parts.append(
             (
                 "cat",
                 OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-                list(features.categorical),
+                list(features.onehot),
             )
         )
+    if features.encoded:
+        encode: list[tuple[str, object]] = [("encode", TargetEncoder(random_state=seed))]
+        if scale:
+            encode.append(("scale", StandardScaler()))
+        parts.append(("enc", Pipeline(encode), list(features.encoded)))
     return ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=False)

@@ -2,10 +2,11 @@
 
 A pipeline is converted in two pieces: its preprocessing (the ``ColumnTransformer`` of
 :mod:`labsight.models._features`, one graph input per feature column) and its estimator (one
-matrix input). skl2onnx converts both; two things it lacks are added here: a ``SimpleImputer``
-with ``add_indicator=True`` (the missing-value indicators labsight adds to every numeric column
-that had gaps), written with standard ops so it works in float and double, and LightGBM, through
-onnxmltools' converters. The PyTorch MLP is written out layer by layer by
+matrix input). skl2onnx converts both; what it lacks is added here: a ``SimpleImputer`` with
+``add_indicator=True`` (the missing-value indicators labsight adds to every numeric column that had
+gaps), written with standard ops so it works in float and double; a ``TargetEncoder`` for every
+target type (skl2onnx writes binary and continuous only); and LightGBM, through onnxmltools'
+converters. The PyTorch MLP is written out layer by layer by
 :mod:`labsight.models.export`, from its weights.
 
 Numbers run in float32, ONNX's usual type, except in Gaussian processes, whose kernel algebra needs
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 import onnx
 from sklearn.impute import SimpleImputer
+from sklearn.preprocessing import TargetEncoder
 
 from labsight.models._features import FeatureSet
 from labsight.models._onnx_graph import OPSETS
@@ -82,6 +84,56 @@ def _imputer_convert(scope: Any, operator: Any, container: Any) -> None:
     node("Concat", [imputed, flags], operator.outputs[0].full_name, axis=1)
 
 
+def _target_encoder_shape(operator: Any) -> None:
+    from skl2onnx.common.data_types import FloatTensorType
+
+    encoder = operator.raw_operator
+    operator.outputs[0].type = FloatTensorType(
+        [operator.inputs[0].get_first_dimension(), len(encoder.encodings_)]
+    )
+
+
+def _target_encoder_convert(scope: Any, operator: Any, container: Any) -> None:
+    """A fitted ``TargetEncoder`` at prediction time is a lookup per column (and per class, for a
+    multiclass target): one ``LabelEncoder`` from the level to its encoding, unknown levels to
+    the target mean. skl2onnx 1.20 converts only binary and continuous targets."""
+    from skl2onnx.operator_converters.common import concatenate_variables
+
+    encoder = operator.raw_operator
+    x = concatenate_variables(scope, operator.inputs, container)
+    classes = len(encoder.classes_) if encoder.target_type_ == "multiclass" else 1
+    means = np.atleast_1d(np.asarray(encoder.target_mean_, dtype=np.float64))
+    columns = []
+    for e_idx, encoding in enumerate(encoder.encodings_):
+        feature = e_idx // classes
+        index = scope.get_unique_variable_name("te_col")
+        container.add_initializer(index, onnx.TensorProto.INT64, [1], [feature])
+        column = scope.get_unique_variable_name("te_in")
+        container.add_node(
+            "Gather", [x, index], [column], axis=1, name=scope.get_unique_operator_name("Gather")
+        )
+        out = scope.get_unique_variable_name("te_out")
+        container.add_node(
+            "LabelEncoder",
+            [column],
+            [out],
+            op_domain="ai.onnx.ml",
+            op_version=2,
+            name=scope.get_unique_operator_name("LabelEncoder"),
+            keys_strings=[str(c) for c in encoder.categories_[feature]],
+            values_floats=[float(v) for v in encoding],
+            default_float=float(means[e_idx % classes]),
+        )
+        columns.append(out)
+    container.add_node(
+        "Concat",
+        columns,
+        [operator.outputs[0].full_name],
+        axis=1,
+        name=scope.get_unique_operator_name("Concat"),
+    )
+
+
 @functools.cache
 def _register() -> None:
     """Teach skl2onnx the imputer with indicators and LightGBM (once per process)."""
@@ -95,6 +147,9 @@ def _register() -> None:
 
     update_registered_converter(
         SimpleImputer, "SklearnSimpleImputer", _imputer_shape, _imputer_convert
+    )
+    update_registered_converter(
+        TargetEncoder, "SklearnTargetEncoder", _target_encoder_shape, _target_encoder_convert
     )
     update_registered_converter(
         lightgbm.LGBMRegressor,

@@ -59,7 +59,10 @@ def loads(data: bytes, summary: dict[str, Any]) -> TrainedModel:
         )
     state = skio.loads(data, trusted=asked)  # every one of them is in a trusted module
     features = FeatureSet(
-        tuple(summary["numeric"]), tuple(summary["categorical"]), dict(summary["units"])
+        tuple(summary["numeric"]),
+        tuple(summary["categorical"]),
+        dict(summary["units"]),
+        tuple(summary.get("encoded", ())),
     )
     intervals = None
     if state["intervals"] is not None:

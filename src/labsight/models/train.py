@@ -83,6 +83,7 @@ class TrainedModel:
             "features": list(self.features.columns),
             "numeric": list(self.features.numeric),
             "categorical": list(self.features.categorical),
+            "encoded": list(self.features.encoded),
             "units": self.features.units,
             "classes": self.classes,
             "cv": self.cv,
