@@ -30,8 +30,9 @@ TORCH = "torch==2.13.0"
 ENVS: dict[str, list[str]] = {
     "flaml": ["flaml[automl]"],
     "autogluon": [TORCH, "autogluon.tabular[lightgbm,catboost,xgboost,fastai]"],
-    "labsight": ["-e", str(ROOT)],
-    "labsight-deep": [TORCH, "-e", f"{ROOT}[deep]"],
+    # Relative to the repository root (pip runs there), so a stamp holds in any checkout.
+    "labsight": ["-e", "."],
+    "labsight-deep": [TORCH, "-e", ".[deep]"],
 }
 LABELS = {
     "labsight": "labsight (core: `pip install labsight`)",
