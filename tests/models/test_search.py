@@ -73,6 +73,9 @@ def test_greedy_ensemble_weights_sum_to_one_and_beat_their_best_member(problem: 
     members = blend.members or []
     expected = sum(w * m.oof for w, m in zip(blend.weights, members, strict=True))
     assert np.allclose(blend.oof, expected)
+    row = blend.row()  # what the leaderboard (and `model show`) print
+    assert row["family"] == "ensemble(" + " + ".join(m.family for m in members) + ")"
+    assert sum(row["weights"].values()) == pytest.approx(1.0)
 
 
 def test_cv_plus_from_the_search_fold_models_equals_cv_plus_refitted(problem: Problem) -> None:

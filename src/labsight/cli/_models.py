@@ -98,6 +98,11 @@ def model_show(
             f"intervals: {i['method']} at {i['level']:.0%}, coverage on CV {i['coverage']:.0%}"
         )
     out.print(f"parameters: {s['params']}")
+    weights = next((r.get("weights") for r in s["leaderboard"] if r["family"] == s["best"]), None)
+    if weights:
+        out.print(
+            "ensemble weights: " + ", ".join(f"{name} {w:.2f}" for name, w in weights.items())
+        )
     names = s["features"]
     more = f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else ""
     out.print(f"features ({len(names)}): {', '.join(names[:_SHOWN])}{more}")
