@@ -202,6 +202,14 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
         ["audit", "verify"],
         ["audit", "export"],
         ["demo"],
+        ["train"],
+        ["models"],
+        ["model", "show"],
+        ["model", "stage"],
+        ["model", "export"],
+        ["predict"],
+        ["cluster"],
+        ["embed"],
     ],
 )
 def test_every_command_has_help_with_examples(run: Run, command: list[str]) -> None:
@@ -211,8 +219,8 @@ def test_every_command_has_help_with_examples(run: Run, command: list[str]) -> N
     assert "labsight " in out
 
 
-def test_demo_ingests_the_shipped_example(run: Run) -> None:
-    code, out, _ = run("demo", "--json")
+def test_demo_ingests_reports_and_trains_the_shipped_example(run: Run) -> None:
+    code, out, _ = run("demo", "--budget", "4", "--json")
     assert code == 0
     data = json.loads(out)
     assert data["dataset"]["rows"] == 176
@@ -220,3 +228,10 @@ def test_demo_ingests_the_shipped_example(run: Run) -> None:
     report = Path(data["report"])
     assert report.is_file()
     assert "chem_proc_yield" in report.read_text()
+    assert data["model"]["ref"] == "chem_proc_yield-yield@v1"
+    assert data["model"]["mean"] > 0.3  # cross-validated R² of the yield model
+    # A second run reuses the stored version and model instead of adding new ones.
+    code, out, _ = run("demo", "--budget", "4")
+    assert code == 0
+    assert "already stored as" in out
+    assert "already trained chem_proc_yield-yield@v1" in out

@@ -281,3 +281,32 @@ def test_model_show_describes_the_partial_dependence(
     out = capsys.readouterr().out
     assert "Partial dependence" in out
     assert "rises" in out
+
+
+def test_predict_refuses_a_unit_the_model_never_learned(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A model trained on 'age' (no unit) must not read 'age [h]' as if it were in its unit."""
+    ws = labsight.Workspace(tmp_path / "home", user="tester")
+    rng = np.random.default_rng(5)
+    age = rng.uniform(1, 90, 60)
+    pl.DataFrame({"age": age, "strength": 10 * np.log(age) + rng.normal(0, 1, 60)}).write_csv(
+        tmp_path / "mix.csv"
+    )
+    record, _ = ws.models.train(
+        ws.ingest(tmp_path / "mix.csv", target="strength"),
+        "strength",
+        families=["ridge"],
+        max_trials=1,
+        budget=10,
+    )
+    (tmp_path / "hours.csv").write_text("age [h]\n672\n")
+    code = main(
+        ["--home", str(ws.settings.home), "predict", record.model_id, str(tmp_path / "hours.csv")]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert (
+        "column 'age [h]': the values are in h, but the model learned 'age' without a unit" in err
+    )
+    assert "Rename the column to 'age'" in err

@@ -17,6 +17,7 @@ from typer.exceptions import TyperException
 from labsight.cli import (  # noqa: F401  (registers the commands)
     _audit,
     _datasets,
+    _demo,
     _explore,
     _models,
     _train,

@@ -117,6 +117,6 @@ def leaderboard_table(
             fmt(row["mean"]),
             fmt(row["std"]),
             f"{row['fit_seconds']:.3f}",
-            str(row["trial"]),
+            str(row["trial"]) if row["trial"] >= 0 else "-",
         )
     return table

@@ -2,10 +2,11 @@
 
 A new file may name a feature with another unit (``temperature [K]`` for a model trained on
 ``temperature [degC]``): columns are matched by exact name first, then by name without the unit, and
-values are converted when the units are compatible. Missing columns, incompatible units and text
-where a number is expected are refused with one error naming the column. The output keeps the input
-rows in order and adds ``prediction`` with ``lower`` and ``upper`` (regression) or ``prediction``
-and one ``proba_<class>`` column per class.
+values are converted when the units are compatible. Missing columns, incompatible units, a unit
+where the model learned none, and text where a number is expected are refused with one error naming
+the column; a column without a unit, matched by its name, is taken to be in the model's unit. The
+output keeps the input rows in order and adds ``prediction`` with ``lower`` and ``upper``
+(regression) or ``prediction`` and one ``proba_<class>`` column per class.
 """
 
 from __future__ import annotations
@@ -60,6 +61,15 @@ def align_features(model: TrainedModel, table: Table) -> Table:
             _refuse_unread_cells(table, found, name)
             want, have = fs.units.get(name), table.column(found).unit
             values = series.cast(pl.Float64)
+            if have and not want:
+                raise InputError(
+                    f"the values are in {have}, but the model learned {name!r} without a unit, so "
+                    "it cannot tell whether they need converting",
+                    column=found,
+                    expected=f"the values in the unit of the training data, under the name {name!r}",
+                    got=have,
+                    hint=f"Rename the column to {name!r} once its values are in the training data's unit",
+                )
             if want and have and want != have:
                 if not is_compatible(have, want):
                     raise InputError(
