@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-EXTRAS := postgres,deep,umap,onnx,dev,bench
+EXTRAS := postgres,deep,design,umap,onnx,dev,bench
 # The CPU wheel of torch lies on disk on our machines; elsewhere pip takes it from PyPI.
 WHEELS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 HOME_DEMO ?= .labsight

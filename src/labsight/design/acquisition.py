@@ -1,0 +1,226 @@
+"""Acquisitions, chosen by name from a registry, and how a batch is picked from the candidates.
+
+==============  =============================================================  =============
+name            what it does                                                   objectives
+==============  =============================================================  =============
+``qLogNEI``     noisy expected improvement, log form (BoTorch), the default     one
+``qUCB``        upper confidence bound, mean + 2 sd                            one
+``thompson``    Thompson sampling: the best point of each posterior draw       one
+``qLogNEHVI``   noisy expected hypervolume improvement, the default for more   several
+``qLogNParEGO`` ParEGO: improvement of a random Chebyshev scalarization        several
+``random``      uniform choice among the candidates (a baseline)               any
+==============  =============================================================  =============
+
+A batch is chosen greedily over the candidate points: the best point is taken, added to the pending
+points the acquisition accounts for (so the next pick is diverse: its improvement is counted on top
+of the first's), and so on. Points already run or suggested are never proposed again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from labsight.design.surrogate import DTYPE, Surrogate
+
+__all__ = ["ACQUISITIONS", "Acquisition", "Context", "default_acquisition"]
+
+_CHUNK = 2048  # candidates evaluated at once
+_MC_SAMPLES = 128
+_THOMPSON_POOL = 1500  # joint posterior draws over at most this many candidates
+
+
+@dataclass(frozen=True)
+class Context:
+    """What an acquisition needs besides the candidates: the surrogate (None for ``random``), the
+    reference point (several objectives, signed), the seed, the pending points."""
+
+    surrogate: Surrogate | None
+    ref_point: list[float] | None
+    seed: int
+    pending: torch.Tensor | None = None  # encoded points suggested but not run yet
+
+
+Select = Callable[[Context, torch.Tensor, int, np.ndarray], tuple[list[int], list[float]]]
+
+
+@dataclass(frozen=True)
+class Acquisition:
+    name: str
+    description: str
+    objectives: str  # "one", "several" or "any"
+    select: Select
+
+
+def _sampler(seed: int) -> Any:
+    from botorch.sampling.normal import SobolQMCNormalSampler
+
+    return SobolQMCNormalSampler(sample_shape=torch.Size([_MC_SAMPLES]), seed=seed)
+
+
+def _fitted(ctx: Context) -> Surrogate:
+    if ctx.surrogate is None:  # pragma: no cover - the planner fits one for every model-based name
+        raise ValueError("this acquisition needs a fitted surrogate")
+    return ctx.surrogate
+
+
+def _greedy(
+    ctx: Context,
+    make: Callable[[torch.Tensor | None], Any],
+    pool: torch.Tensor,
+    batch: int,
+    used: np.ndarray,
+) -> tuple[list[int], list[float]]:
+    """Pick ``batch`` points one by one, each with the earlier picks (and the campaign's pending
+    experiments) pending."""
+    free = ~used.copy()
+    picks: list[int] = []
+    values: list[float] = []
+    pending: torch.Tensor | None = ctx.pending
+    for _ in range(batch):
+        if not free.any():
+            break
+        acq = make(pending)
+        scores = torch.full((len(pool),), -torch.inf, dtype=DTYPE)
+        index = torch.as_tensor(np.flatnonzero(free))
+        with torch.no_grad():
+            for start in range(0, len(index), _CHUNK):
+                part = index[start : start + _CHUNK]
+                scores[part] = acq(pool[part].unsqueeze(1)).reshape(-1)
+        best = int(torch.argmax(scores))
+        picks.append(best)
+        values.append(float(scores[best]))
+        free[best] = False
+        pending = pool[picks] if ctx.pending is None else torch.cat([ctx.pending, pool[picks]])
+    return picks, values
+
+
+def _log_nei(
+    ctx: Context, pool: torch.Tensor, batch: int, used: np.ndarray
+) -> tuple[list[int], list[float]]:
+    from botorch.acquisition.logei import qLogNoisyExpectedImprovement
+
+    surrogate = _fitted(ctx)
+
+    def make(pending: torch.Tensor | None) -> Any:
+        return qLogNoisyExpectedImprovement(
+            surrogate.model,
+            X_baseline=surrogate.x,
+            sampler=_sampler(ctx.seed),
+            X_pending=pending,
+            prune_baseline=True,
+            cache_root=True,
+        )
+
+    return _greedy(ctx, make, pool, batch, used)
+
+
+def _ucb(
+    ctx: Context, pool: torch.Tensor, batch: int, used: np.ndarray
+) -> tuple[list[int], list[float]]:
+    from botorch.acquisition.monte_carlo import qUpperConfidenceBound
+
+    surrogate = _fitted(ctx)
+
+    def make(pending: torch.Tensor | None) -> Any:
+        return qUpperConfidenceBound(
+            surrogate.model, beta=4.0, sampler=_sampler(ctx.seed), X_pending=pending
+        )
+
+    return _greedy(ctx, make, pool, batch, used)
+
+
+def _thompson(
+    ctx: Context, pool: torch.Tensor, batch: int, used: np.ndarray
+) -> tuple[list[int], list[float]]:
+    from botorch.generation.sampling import MaxPosteriorSampling
+
+    surrogate = _fitted(ctx)
+    rng = np.random.default_rng(ctx.seed)
+    free = np.flatnonzero(~used)
+    subset = np.sort(rng.choice(free, min(len(free), _THOMPSON_POOL), replace=False))
+    with torch.random.fork_rng():
+        torch.manual_seed(ctx.seed)
+        chosen = MaxPosteriorSampling(surrogate.model, replacement=False)(
+            pool[subset], num_samples=min(batch, len(subset))
+        )
+    picks = []
+    for point in chosen:
+        match = torch.nonzero(torch.all(pool[subset] == point, dim=1)).reshape(-1)
+        picks.append(int(subset[int(match[0])]))
+    mean, _ = surrogate.posterior(pool[picks].numpy())
+    return picks, [float(v) for v in mean[:, 0]]
+
+
+def _log_nehvi(
+    ctx: Context, pool: torch.Tensor, batch: int, used: np.ndarray
+) -> tuple[list[int], list[float]]:
+    from botorch.acquisition.multi_objective.logei import qLogNoisyExpectedHypervolumeImprovement
+
+    surrogate = _fitted(ctx)
+
+    def make(pending: torch.Tensor | None) -> Any:
+        return qLogNoisyExpectedHypervolumeImprovement(
+            surrogate.model,
+            ref_point=ctx.ref_point or [],
+            X_baseline=surrogate.x,
+            sampler=_sampler(ctx.seed),
+            X_pending=pending,
+            prune_baseline=True,
+            cache_root=True,
+        )
+
+    return _greedy(ctx, make, pool, batch, used)
+
+
+def _parego(
+    ctx: Context, pool: torch.Tensor, batch: int, used: np.ndarray
+) -> tuple[list[int], list[float]]:
+    from botorch.acquisition.multi_objective.parego import qLogNParEGO
+
+    surrogate = _fitted(ctx)
+    m = surrogate.y.shape[1]
+    weights = torch.as_tensor(np.random.default_rng(ctx.seed).dirichlet(np.ones(m)), dtype=DTYPE)
+
+    def make(pending: torch.Tensor | None) -> Any:
+        return qLogNParEGO(
+            surrogate.model,
+            X_baseline=surrogate.x,
+            scalarization_weights=weights,
+            sampler=_sampler(ctx.seed),
+            X_pending=pending,
+            prune_baseline=True,
+        )
+
+    return _greedy(ctx, make, pool, batch, used)
+
+
+def _random(
+    ctx: Context, pool: torch.Tensor, batch: int, used: np.ndarray
+) -> tuple[list[int], list[float]]:
+    free = np.flatnonzero(~used)
+    picks = np.random.default_rng(ctx.seed).choice(free, min(batch, len(free)), replace=False)
+    return [int(i) for i in picks], [float("nan")] * len(picks)
+
+
+ACQUISITIONS: dict[str, Acquisition] = {
+    a.name: a
+    for a in (
+        Acquisition("qLogNEI", "noisy expected improvement (log form)", "one", _log_nei),
+        Acquisition("qUCB", "upper confidence bound, mean + 2 sd", "one", _ucb),
+        Acquisition("thompson", "Thompson sampling", "one", _thompson),
+        Acquisition("qLogNEHVI", "noisy expected hypervolume improvement", "several", _log_nehvi),
+        Acquisition("qLogNParEGO", "ParEGO random scalarizations", "several", _parego),
+        Acquisition("random", "uniform random choice (a baseline)", "any", _random),
+    )
+}
+"""Acquisition name → acquisition."""
+
+
+def default_acquisition(objectives: int) -> str:
+    """``qLogNEI`` for one objective, ``qLogNEHVI`` for several."""
+    return "qLogNEI" if objectives == 1 else "qLogNEHVI"

@@ -1,0 +1,235 @@
+"""The next experiments: an initial design while there is too little data, then Bayesian optimisation.
+
+:func:`propose` is the whole decision, with no state of its own: given the space, the results so far
+and the experiments already suggested but not yet run, it returns the next batch with the surrogate's
+prediction for each point. The same inputs and seed give the same batch, which is what lets a
+campaign restart in a cold process and suggest what it would have suggested.
+
+Candidates: a discrete space's points are all listed (thousands, scored exactly); a space with
+continuous parameters is covered by :data:`POOL` scrambled-Sobol points plus, around each of the best
+results so far, :data:`LOCAL` small perturbations of its continuous coordinates, all filtered by the
+constraints. Points already run or suggested are never proposed again.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+import torch
+
+from labsight.design.acquisition import ACQUISITIONS, Context, default_acquisition
+from labsight.design.encoding import Encoder
+from labsight.design.initial import initial_design
+from labsight.design.space import Space
+from labsight.design.surrogate import DTYPE, Surrogate, fit_surrogate
+from labsight.exceptions import InputError
+
+__all__ = ["LOCAL", "POOL", "Proposal", "candidate_pool", "fit", "propose", "signed_objectives"]
+
+POOL = 2048
+LOCAL = 64
+_LOCAL_SD = 0.05  # in the unit cube
+_BEST = 5
+
+
+@dataclass
+class Proposal:
+    """A batch of experiments: the points, how they were chosen, what the surrogate expects."""
+
+    points: pl.DataFrame
+    method: str
+    predictions: list[dict[str, Any]] = field(default_factory=list)
+    model_state: dict[str, Any] | None = None
+
+
+def signed_objectives(space: Space, frame: pl.DataFrame) -> np.ndarray:
+    """The objective columns of ``frame`` as ``[rows, objectives]``, signed so that more is better
+    (NaN where a result is missing)."""
+    out = np.full((frame.height, len(space.objectives)), np.nan)
+    for j, o in enumerate(space.objectives):
+        if o.name in frame.columns:
+            out[:, j] = (
+                o.sign * frame[o.name].cast(pl.Float64, strict=False).fill_null(np.nan).to_numpy()
+            )
+    return out
+
+
+def _key(space: Space, frame: pl.DataFrame) -> list[tuple[Any, ...]]:
+    """A hashable key per row for matching points (numbers rounded against float noise)."""
+    cols: list[list[Any]] = []
+    for p in space.parameters:
+        if p.numeric:
+            cols.append([round(float(v), 9) for v in frame[p.name].cast(pl.Float64).to_list()])
+        else:
+            cols.append([str(v) for v in frame[p.name].cast(pl.String).to_list()])
+    return list(zip(*cols, strict=True)) if cols else []
+
+
+def candidate_pool(
+    space: Space, observed: pl.DataFrame, seed: int, y: np.ndarray | None = None
+) -> pl.DataFrame:
+    """The points the acquisition scores (see the module docstring)."""
+    if space.discrete:
+        return space.enumerate()
+    pool = initial_design(space, POOL, method="sobol", seed=seed)
+    if y is not None and observed.height and np.isfinite(y).any():
+        encoder = Encoder(space)
+        score = np.nanmax(y, axis=1) if y.shape[1] == 1 else np.nanmean(y, axis=1)
+        order = np.argsort(-np.nan_to_num(score, nan=-np.inf))[:_BEST]
+        rng = np.random.default_rng(seed + 1)
+        local = []
+        for i in order:
+            base = observed[int(i) : int(i) + 1]
+            x = np.repeat(encoder.encode(base), LOCAL, axis=0)
+            x = x + rng.normal(0.0, _LOCAL_SD, x.shape)
+            local.append(encoder.decode_numbers(x, pl.concat([base] * LOCAL)))
+        near = space.allowed(pl.concat(local).select(space.names))
+        pool = pl.concat([pool, near], how="vertical_relaxed")
+    return pool
+
+
+def fit(space: Space, observed: pl.DataFrame, seed: int) -> tuple[Surrogate, Encoder]:
+    """The surrogate on the results so far (rows with at least one objective)."""
+    encoder = Encoder(space)
+    y = signed_objectives(space, observed)
+    keep = np.isfinite(y).any(axis=1)
+    return fit_surrogate(
+        encoder.encode(observed.filter(pl.Series(keep))), y[keep], encoder.cat_dims, seed
+    ), encoder
+
+
+def _ref_point(space: Space, y: np.ndarray) -> list[float]:
+    """The worst acceptable values (signed): the objectives' bounds, else inferred from the
+    Pareto front of the results (BoTorch's rule: a little beyond the front's nadir)."""
+    from botorch.utils.multi_objective.hypervolume import infer_reference_point
+
+    complete = y[np.isfinite(y).all(axis=1)]
+    inferred = (
+        infer_reference_point(torch.as_tensor(complete, dtype=DTYPE)).tolist()
+        if len(complete)
+        else [0.0] * y.shape[1]
+    )
+    out = []
+    for j, o in enumerate(space.objectives):
+        if o.bounds is not None:
+            out.append(o.bounds[0] if o.goal == "maximize" else -o.bounds[1])
+        else:
+            out.append(float(inferred[j]))
+    return out
+
+
+def _enough(y: np.ndarray) -> bool:
+    return bool(y.shape[0] and np.all(np.isfinite(y).sum(axis=0) >= 2))
+
+
+def propose(
+    space: Space,
+    observed: pl.DataFrame,
+    pending: pl.DataFrame,
+    batch: int,
+    *,
+    seed: int = 0,
+    acquisition: str | None = None,
+    initial: dict[str, Any] | None = None,
+) -> Proposal:
+    """The next ``batch`` experiments.
+
+    Parameters
+    ----------
+    observed
+        Points run so far with their objective columns (missing results as null).
+    pending
+        Points suggested but not run yet; they are not proposed again, and the batch is chosen
+        with them in mind.
+    acquisition
+        A name from :data:`~labsight.design.acquisition.ACQUISITIONS` (default: ``qLogNEI`` for
+        one objective, ``qLogNEHVI`` for several).
+    initial
+        ``{"method": ..., **options}`` for the initial design (default: the space's, else Sobol).
+
+    Raises
+    ------
+    InputError
+        For an unknown acquisition, one that does not fit the number of objectives, or a space
+        with no points left to propose.
+    """
+    if batch < 1:
+        raise InputError("the batch must hold at least one experiment", got=str(batch))
+    name = acquisition or default_acquisition(len(space.objectives))
+    if name not in ACQUISITIONS:
+        raise InputError(f"unknown acquisition {name!r}", expected=", ".join(ACQUISITIONS))
+    kind = ACQUISITIONS[name].objectives
+    several = len(space.objectives) > 1
+    if (kind == "one" and several) or (kind == "several" and not several):
+        raise InputError(
+            f"{name} is for {'one objective' if kind == 'one' else 'several objectives'}, "
+            f"and the space has {len(space.objectives)}",
+            hint=f"Use {default_acquisition(len(space.objectives))}, or leave --acquisition out",
+        )
+    y = signed_objectives(space, observed)
+    seen = set(_key(space, observed)) | set(_key(space, pending))
+    if not _enough(y) and name != "random":
+        return _initial(space, seen, batch, seed, initial or space.initial)
+    pool = candidate_pool(space, observed, seed, y)
+    if pool.height == 0:
+        raise InputError("no point of the space is left to propose", hint="Check the constraints")
+    keys = _key(space, pool)
+    used = np.array([k in seen for k in keys])
+    if used.all():
+        raise InputError(
+            "every point of the space has been run or suggested",
+            hint="Record the pending results, or widen the space",
+        )
+    surrogate, encoder = fit(space, observed, seed) if name != "random" else (None, Encoder(space))
+    pool_x = torch.as_tensor(encoder.encode(pool), dtype=DTYPE)
+    # Experiments suggested but not run yet are pending points of the acquisition: the batch
+    # adds to them instead of repeating their bets.
+    waiting = torch.as_tensor(encoder.encode(pending), dtype=DTYPE) if pending.height else None
+    context = Context(
+        surrogate, _ref_point(space, y) if several and surrogate else None, seed, waiting
+    )
+    picks, values = ACQUISITIONS[name].select(context, pool_x, batch, used)
+    points = pool[picks]
+    predictions = (
+        _predictions(space, surrogate, pool_x[picks].numpy(), values)
+        if surrogate
+        else [{} for _ in picks]
+    )
+    return Proposal(points, name, predictions, surrogate.state() if surrogate else None)
+
+
+def _predictions(
+    space: Space, surrogate: Surrogate, x: np.ndarray, values: list[float]
+) -> list[dict[str, Any]]:
+    mean, sd = surrogate.posterior(x)
+    out = []
+    for i in range(len(x)):
+        entry: dict[str, Any] = {
+            o.name: {"mean": float(o.sign * mean[i, j]), "sd": float(sd[i, j])}
+            for j, o in enumerate(space.objectives)
+        }
+        entry["acquisition"] = values[i] if math.isfinite(values[i]) else None
+        out.append(entry)
+    return out
+
+
+def _initial(
+    space: Space, seen: set[tuple[Any, ...]], batch: int, seed: int, options: dict[str, Any]
+) -> Proposal:
+    """The next points of the initial design that have not been run or suggested."""
+    options = dict(options or {})
+    method = str(options.pop("method", "sobol"))
+    need = len(seen) + batch
+    design = initial_design(space, need, method=method, seed=seed, **options)
+    fresh = [i for i, k in enumerate(_key(space, design)) if k not in seen]
+    if not fresh and method in ("factorial", "fractional", "d-optimal"):
+        # The whole fixed design is out: fill the batch with space-filling points.
+        design = initial_design(space, need, method="sobol", seed=seed)
+        fresh = [i for i, k in enumerate(_key(space, design)) if k not in seen]
+        method = "sobol"
+    picks = fresh if method in ("factorial", "fractional") and len(seen) == 0 else fresh[:batch]
+    return Proposal(design[picks], f"initial:{method}", [{} for _ in picks], None)

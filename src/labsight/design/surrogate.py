@@ -1,0 +1,102 @@
+"""The surrogate: one Gaussian process per objective, fitted with BoTorch on the encoded points.
+
+A space with ``onehot`` choices gets BoTorch's ``MixedSingleTaskGP`` (a categorical kernel on the
+level indices combined with a Matern kernel on the numbers: the mixed-variable kernel); a space of
+numbers and descriptors gets a ``SingleTaskGP``. Outcomes are standardized, objectives to minimize
+are negated (the surrogate always maximizes), and the noise is learned: replicated conditions tell
+the GP how noisy the assay is instead of being interpolated. Each objective is fitted on the rows
+that measured it, so partial results count. Fitting is deterministic for a seed (the torch RNG is
+forked and seeded).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = ["Surrogate", "fit_surrogate"]
+
+DTYPE = torch.float64
+
+
+@dataclass
+class Surrogate:
+    """The fitted model (a BoTorch ``Model``; a ``ModelListGP`` for several objectives), with the
+    training data it saw in the maximization orientation."""
+
+    model: Any
+    x: torch.Tensor  # all rows with at least one objective measured
+    y: np.ndarray  # [rows, objectives], signed so that more is better; NaN where not measured
+
+    def posterior(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation (signed orientation) ``[points, objectives]``, the
+        observation noise excluded."""
+        with torch.no_grad():
+            post = self.model.posterior(torch.as_tensor(x, dtype=DTYPE))
+            mean = post.mean.cpu().numpy()
+            sd = post.variance.clamp_min(0).sqrt().cpu().numpy()
+        return mean.reshape(len(x), -1), sd.reshape(len(x), -1)
+
+    def state(self) -> dict[str, Any]:
+        """What explains a choice later: kernel length scales and noise of each objective's GP."""
+        models = getattr(self.model, "models", [self.model])
+        out = []
+        for m in models:
+            entry: dict[str, Any] = {}
+            noise = getattr(m.likelihood, "noise", None)
+            if noise is not None:
+                entry["noise"] = float(noise.detach().reshape(-1)[0])
+            scales = [
+                mod.lengthscale.detach().reshape(-1).tolist()
+                for mod in m.covar_module.modules()
+                if getattr(mod, "has_lengthscale", False) and mod.lengthscale is not None
+            ]
+            entry["lengthscales"] = scales
+            out.append(entry)
+        return {"objectives": out, "rows": int(self.x.shape[0])}
+
+
+def _fit_one(x: torch.Tensor, y: torch.Tensor, cat_dims: list[int]) -> Any:
+    from botorch.fit import fit_gpytorch_mll
+    from botorch.models.gp_regression import SingleTaskGP
+    from botorch.models.gp_regression_mixed import MixedSingleTaskGP
+    from botorch.models.transforms.outcome import Standardize
+    from gpytorch.mlls import ExactMarginalLogLikelihood
+
+    if cat_dims:
+        model = MixedSingleTaskGP(x, y, cat_dims=cat_dims, outcome_transform=Standardize(m=1))
+    else:
+        model = SingleTaskGP(x, y, outcome_transform=Standardize(m=1))
+    mll = ExactMarginalLogLikelihood(model.likelihood, model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # fit retries and input-scaling notes are not the user's
+        fit_gpytorch_mll(mll)
+    return model
+
+
+def fit_surrogate(x: np.ndarray, y: np.ndarray, cat_dims: list[int], seed: int) -> Surrogate:
+    """One GP per column of ``y`` (signed objectives; NaN = not measured) on the rows of ``x``.
+
+    Raises
+    ------
+    ValueError
+        When an objective has fewer than two measured rows.
+    """
+    from botorch.models.model_list_gp_regression import ModelListGP
+
+    x_t = torch.as_tensor(x, dtype=DTYPE)
+    models = []
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        for j in range(y.shape[1]):
+            rows = np.isfinite(y[:, j])
+            if rows.sum() < 2:
+                raise ValueError(f"objective {j} has {int(rows.sum())} results; a GP needs two")
+            target = torch.as_tensor(y[rows, j : j + 1], dtype=DTYPE)
+            models.append(_fit_one(x_t[torch.as_tensor(rows)], target, cat_dims))
+    model = models[0] if len(models) == 1 else ModelListGP(*models)
+    return Surrogate(model, x_t, y)
