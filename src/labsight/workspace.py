@@ -30,10 +30,13 @@ from labsight.store.entities import AuditEntry
 if TYPE_CHECKING:
     import pandas as pd
 
+    from labsight._campaigns import Campaign
     from labsight.data.clean import CleaningPlan
     from labsight.data.quality import QualityReport
+    from labsight.design.space import Space
     from labsight.explore import ExploreReport
     from labsight.models.unsupervised import ClusterResult
+    from labsight.store.entities import CampaignRecord
 
 __all__ = ["AuditLog", "DatasetVersion", "Workspace", "role_overrides"]
 
@@ -432,6 +435,36 @@ class Workspace:
             reason=reason,
         )
         return stored, result
+
+    def new_campaign(
+        self,
+        name: str,
+        space: Space | str | os.PathLike[str],
+        *,
+        seed: int = 0,
+        acquisition: str | None = None,
+        reason: str | None = None,
+    ) -> Campaign:
+        """Start a design campaign from a space (a :class:`~labsight.design.Space` or a YAML/JSON
+        file); the space is stored whole and the creation audited."""
+        from labsight._campaigns import new_campaign
+
+        return new_campaign(self, name, space, seed=seed, acquisition=acquisition, reason=reason)
+
+    def campaign(self, name: str) -> Campaign:
+        """A stored campaign: ``c.suggest(4)``, ``c.record(df)``, ``c.best()``, ``c.plot()``."""
+        from labsight._campaigns import Campaign
+        from labsight.store import campaigns as repo
+
+        with self.db.read() as session:
+            return Campaign(self, repo.get_campaign(session, name))
+
+    def campaigns(self) -> list[CampaignRecord]:
+        """Every campaign, by name, with its counts of experiments and results."""
+        from labsight.store import campaigns as repo
+
+        with self.db.read() as session:
+            return repo.list_campaigns(session)
 
     def clean_file(
         self,

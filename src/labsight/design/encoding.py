@@ -3,8 +3,10 @@
 Every parameter becomes one or a few columns in [0, 1]:
 
 * a number (continuous or discrete): scaled by its bounds;
-* a choice with ``onehot`` encoding: its level's index, one column that the surrogate's categorical
-  kernel treats as unordered (BoTorch's mixed-variable kernel);
+* a choice with ``onehot`` encoding: one 0/1 column per level (the default, fast, and what EDBO and
+  BayBE use), or, with ``categorical_kernel=True``, its level's index in one column that BoTorch's
+  mixed-variable kernel treats as unordered (``MixedSingleTaskGP``: a categorical kernel combined
+  with the numbers' kernel; slower to fit, ~1.5 s at 16 results against 0.2 s);
 * a choice with ``descriptors``: its level's descriptors, standardized and, when there are more than
   :data:`MAX_COMPONENTS`, reduced to the principal components that hold 95 % of their variance
   (at most :data:`MAX_COMPONENTS`), then scaled to [0, 1].
@@ -52,41 +54,30 @@ def _reduce(matrix: np.ndarray) -> np.ndarray:
 class Encoder:
     """The encoding of one space; :meth:`encode` works on any table with its parameter columns."""
 
-    def __init__(self, space: Space) -> None:
+    def __init__(self, space: Space, *, categorical_kernel: bool = False) -> None:
         self.space = space
+        self.categorical_kernel = categorical_kernel
         blocks: list[_Block] = []
         start = 0
         for p in space.parameters:
+            index = {v: i for i, v in enumerate(p.values)} if not p.numeric else None
             if p.numeric:
                 blocks.append(_Block(p, start, 1))
-                start += 1
             elif p.encoding == "descriptors":
                 table = _reduce(np.array([p.descriptors[v] for v in p.values]))
-                index = {v: i for i, v in enumerate(p.values)}
                 blocks.append(_Block(p, start, table.shape[1], table, index))
-                start += table.shape[1]
+            elif categorical_kernel:
+                blocks.append(_Block(p, start, 1, None, index))
             else:
-                blocks.append(_Block(p, start, 1, None, {v: i for i, v in enumerate(p.values)}))
-                start += 1
+                blocks.append(_Block(p, start, len(p.values), np.eye(len(p.values)), index))
+            start += blocks[-1].width
         self.blocks = blocks
         self.width = start
 
     @property
     def cat_dims(self) -> list[int]:
-        """Columns holding a level's index (for the categorical kernel)."""
-        return [
-            b.start
-            for b in self.blocks
-            if not b.parameter.numeric and b.parameter.encoding == "onehot"
-        ]
-
-    def cardinalities(self) -> dict[int, int]:
-        """Number of levels of each categorical column."""
-        return {
-            b.start: len(b.parameter.values)
-            for b in self.blocks
-            if not b.parameter.numeric and b.parameter.encoding == "onehot"
-        }
+        """Columns holding a level's index (for the categorical kernel; none with one-hot)."""
+        return [b.start for b in self.blocks if b.table is None and not b.parameter.numeric]
 
     def encode(self, frame: pl.DataFrame) -> np.ndarray:
         """``frame``'s points as a float64 matrix ``[rows, width]``."""
@@ -99,7 +90,7 @@ class Encoder:
                 out[:, b.start] = (values - p.low) / (p.high - p.low)
                 continue
             assert b.index is not None
-            codes = np.array([b.index[str(v)] for v in column.cast(pl.String).to_list()])
+            codes = np.array([b.index[str(v)] for v in column.cast(pl.String).to_list()], dtype=int)
             if b.table is not None:
                 out[:, b.start : b.start + b.width] = b.table[codes]
             else:
@@ -107,8 +98,8 @@ class Encoder:
         return out
 
     def decode_numbers(self, x: np.ndarray, frame: pl.DataFrame) -> pl.DataFrame:
-        """``frame`` with its numeric parameters replaced by the values in ``x`` (for points whose
-        continuous coordinates were refined); choices are kept as they are."""
+        """``frame`` with its continuous parameters replaced by the values in ``x`` (for points
+        whose continuous coordinates were moved); choices are kept as they are."""
         columns = []
         for b in self.blocks:
             p = b.parameter

@@ -93,8 +93,9 @@ def candidate_pool(
 
 
 def fit(space: Space, observed: pl.DataFrame, seed: int) -> tuple[Surrogate, Encoder]:
-    """The surrogate on the results so far (rows with at least one objective)."""
-    encoder = Encoder(space)
+    """The surrogate on the results so far (rows with at least one objective); the space's
+    ``surrogate: {kernel: mixed}`` asks for the categorical kernel."""
+    encoder = Encoder(space, categorical_kernel=space.surrogate.get("kernel") == "mixed")
     y = signed_objectives(space, observed)
     keep = np.isfinite(y).any(axis=1)
     return fit_surrogate(

@@ -40,7 +40,15 @@ __all__ = ["Objective", "Parameter", "Space", "load_space", "space_from_dict"]
 
 Kind = Literal["continuous", "discrete", "categorical", "molecule"]
 _KINDS = ("continuous", "discrete", "integer", "categorical", "molecule")
-_TOP_KEYS = ("parameters", "objectives", "constraints", "candidates", "initial", "name")
+_TOP_KEYS = (
+    "parameters",
+    "objectives",
+    "constraints",
+    "candidates",
+    "initial",
+    "surrogate",
+    "name",
+)
 _PARAM_KEYS = ("name", "type", "bounds", "values", "unit", "descriptors", "encoding")
 _OBJECTIVE_KEYS = ("name", "goal", "bounds", "unit")
 _MAX_ENUMERATED = 500_000  # discrete combinations enumerated exactly; beyond, give candidates
@@ -124,6 +132,7 @@ class Space:
     constraints: tuple[Constraint, ...] = ()
     candidates: pl.DataFrame | None = None
     initial: dict[str, Any] = field(default_factory=dict)
+    surrogate: dict[str, Any] = field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
@@ -246,6 +255,7 @@ class Space:
             if self.candidates is not None
             else None,
             "initial": dict(self.initial),
+            "surrogate": dict(self.surrogate),
         }
 
 
@@ -524,7 +534,17 @@ class _Reader:
         initial = data.get("initial") or {}
         if not isinstance(initial, dict):
             raise self.fail("'initial' must be a mapping such as {method: sobol}", data.line)
-        return replace(space, initial=dict(initial))
+        surrogate = data.get("surrogate") or {}
+        if not isinstance(surrogate, dict) or surrogate.get("kernel", "onehot") not in (
+            "onehot",
+            "mixed",
+        ):
+            raise self.fail(
+                "'surrogate' must be a mapping such as {kernel: mixed}",
+                data.line,
+                expected="kernel: onehot (the default) or mixed",
+            )
+        return replace(space, initial=dict(initial), surrogate=dict(surrogate))
 
 
 def load_space(path: str | Path) -> Space:
@@ -566,4 +586,11 @@ def space_from_dict(data: Mapping[str, Any]) -> Space:
     known = frozenset(p.name for p in parameters)
     constraints = tuple(parse_constraint(t, known) for t in data.get("constraints") or ())
     candidates = pl.DataFrame(data["candidates"]) if data.get("candidates") else None
-    return Space(parameters, objectives, constraints, candidates, dict(data.get("initial") or {}))
+    return Space(
+        parameters,
+        objectives,
+        constraints,
+        candidates,
+        dict(data.get("initial") or {}),
+        dict(data.get("surrogate") or {}),
+    )

@@ -9,7 +9,15 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from labsight.store.entities import AuditEntry, Dataset, ModelRecord, VersionRecord
+from labsight.store.entities import (
+    AuditEntry,
+    CampaignRecord,
+    Dataset,
+    ExperimentRecord,
+    ModelRecord,
+    ResultRecord,
+    VersionRecord,
+)
 
 
 def utcnow() -> datetime:
@@ -183,4 +191,85 @@ class ModelRow(Base):
             summary=dict(self.summary),
             created=_aware(self.created) or utcnow(),
             created_by=self.created_by,
+        )
+
+
+class CampaignRow(Base):
+    """A design campaign; its space is stored whole so it never depends on the files it came from."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    space: Mapped[dict[str, Any]] = mapped_column(JSON)
+    space_sha256: Mapped[str] = mapped_column(String(64))
+    seed: Mapped[int] = mapped_column(Integer)
+    acquisition: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(200))
+
+    def to_entity(self, experiments: int = 0, results: int = 0) -> CampaignRecord:
+        return CampaignRecord(
+            name=self.name,
+            space=dict(self.space),
+            space_sha256=self.space_sha256,
+            seed=self.seed,
+            acquisition=self.acquisition,
+            created=_aware(self.created) or utcnow(),
+            created_by=self.created_by,
+            experiments=experiments,
+            results=results,
+        )
+
+
+class ExperimentRow(Base):
+    """One experiment of a campaign (suggested, or run without a suggestion and recorded)."""
+
+    __tablename__ = "campaign_experiments"
+    __table_args__ = (UniqueConstraint("campaign_id", "experiment_id", name="uq_experiment_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    experiment_id: Mapped[str] = mapped_column(String(64))
+    number: Mapped[int] = mapped_column(Integer)
+    batch: Mapped[int] = mapped_column(Integer)
+    conditions: Mapped[dict[str, Any]] = mapped_column(JSON)
+    method: Mapped[str] = mapped_column(String(60))
+    prediction: Mapped[dict[str, Any]] = mapped_column(JSON)
+    suggested: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    suggested_by: Mapped[str] = mapped_column(String(200))
+
+    def to_entity(self) -> ExperimentRecord:
+        return ExperimentRecord(
+            experiment_id=self.experiment_id,
+            number=self.number,
+            batch=self.batch,
+            conditions=dict(self.conditions),
+            method=self.method,
+            prediction=dict(self.prediction),
+            suggested=_aware(self.suggested) or utcnow(),
+            suggested_by=self.suggested_by,
+        )
+
+
+class ResultRow(Base):
+    """One measured result of an experiment; replicates are several rows."""
+
+    __tablename__ = "campaign_results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    experiment_id: Mapped[str] = mapped_column(String(64))
+    values: Mapped[dict[str, Any]] = mapped_column(JSON)
+    recorded: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    def to_entity(self) -> ResultRecord:
+        return ResultRecord(
+            experiment_id=self.experiment_id,
+            values=dict(self.values),
+            recorded=_aware(self.recorded) or utcnow(),
+            recorded_by=self.recorded_by,
+            source=self.source,
         )

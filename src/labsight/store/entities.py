@@ -124,3 +124,60 @@ class ModelRecord:
         data["created"] = _iso(self.created)
         data["ref"] = self.ref
         return data
+
+
+@dataclass(frozen=True)
+class CampaignRecord:
+    """One design campaign: its space (stored whole, as JSON), seed and default acquisition."""
+
+    name: str
+    space: dict[str, Any]
+    space_sha256: str
+    seed: int
+    acquisition: str | None
+    created: datetime
+    created_by: str
+    experiments: int = 0
+    results: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["created"] = _iso(self.created)
+        return data
+
+
+@dataclass(frozen=True)
+class ExperimentRecord:
+    """One experiment of a campaign: conditions, how they were chosen (``initial:sobol``, an
+    acquisition, or ``recorded`` for conditions run without a suggestion) and what the surrogate
+    expected of them."""
+
+    experiment_id: str
+    number: int
+    batch: int
+    conditions: dict[str, Any]
+    method: str
+    prediction: dict[str, Any]
+    suggested: datetime
+    suggested_by: str
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["suggested"] = _iso(self.suggested)
+        return data
+
+
+@dataclass(frozen=True)
+class ResultRecord:
+    """One measured result of an experiment (replicates are several results of one experiment)."""
+
+    experiment_id: str
+    values: dict[str, float | None]
+    recorded: datetime
+    recorded_by: str
+    source: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["recorded"] = _iso(self.recorded)
+        return data

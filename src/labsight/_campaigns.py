@@ -1,0 +1,627 @@
+"""Design campaigns of a workspace: a space, its suggestions and results, stored and audited.
+
+Kept apart from :mod:`labsight.workspace` (reached as ``ws.new_campaign(...)`` and
+``ws.campaign(name)``), like the model registry. A :class:`Campaign` is a thin, stateless view
+on the store: every call reads what is stored, so two processes — or one restarted cold — see the
+same campaign and, for the same seed, suggest the same next experiments.
+
+Recording results (:meth:`Campaign.record`) accepts a file or a frame with objective columns and
+either an ``experiment_id`` column or the parameter columns (or both, which must then agree). A row
+is matched to its experiment by id, else by conditions (a pending suggestion first, then one
+already run: a replicate); conditions that match nothing but lie inside the space become a new
+experiment (``recorded``). Partial rows (some objectives blank) count; rows with no result at all
+are skipped. Everything is checked before anything is stored: one bad row, and nothing changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+
+from labsight import audit
+from labsight.data.table import Table
+from labsight.exceptions import InputError
+from labsight.store import campaigns as repo
+from labsight.store.entities import CampaignRecord, ExperimentRecord, ResultRecord
+
+if TYPE_CHECKING:
+    from labsight.design.space import Space
+    from labsight.workspace import Workspace
+
+__all__ = ["Campaign", "RecordSummary", "new_campaign"]
+
+EXPERIMENT_ID = "experiment_id"
+
+
+def _space_hash(space: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(space, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class RecordSummary:
+    """What :meth:`Campaign.record` stored."""
+
+    results: int
+    experiments: list[str]
+    new_experiments: list[str]
+    replicates: int
+    skipped: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "results": self.results,
+            "experiments": self.experiments,
+            "new_experiments": self.new_experiments,
+            "replicates": self.replicates,
+            "skipped": self.skipped,
+        }
+
+
+def new_campaign(
+    ws: Workspace,
+    name: str,
+    space: Space | str | os.PathLike[str],
+    *,
+    seed: int = 0,
+    acquisition: str | None = None,
+    reason: str | None = None,
+) -> Campaign:
+    """Create a campaign (``ws.new_campaign``): the space is checked and stored whole."""
+    from labsight.design.acquisition import ACQUISITIONS
+    from labsight.design.space import Space, load_space
+
+    if not name or len(name) > 200 or any(c in name for c in "@/\\"):
+        raise InputError(
+            f"{name!r} cannot name a campaign", expected="1–200 characters without @ / \\"
+        )
+    if acquisition is not None and acquisition not in ACQUISITIONS:
+        raise InputError(f"unknown acquisition {acquisition!r}", expected=", ".join(ACQUISITIONS))
+    resolved = space if isinstance(space, Space) else load_space(Path(space))
+    stored = resolved.to_dict()
+    digest = _space_hash(stored)
+    with ws.db.write() as session:
+        record = repo.add_campaign(
+            session,
+            name=name,
+            space=stored,
+            space_sha256=digest,
+            seed=seed,
+            acquisition=acquisition,
+            actor=ws.user,
+        )
+        audit.record(
+            session,
+            audit.AuditEvent(
+                action="design.new",
+                object_type="campaign",
+                object_id=name,
+                version=digest[:16],
+                new_value="created",
+                reason=reason,
+                outputs=[digest],
+                details={
+                    "parameters": resolved.names,
+                    "objectives": resolved.objective_names,
+                    "seed": seed,
+                    "acquisition": acquisition,
+                },
+            ),
+            ws.user,
+        )
+    return Campaign(ws, record)
+
+
+class Campaign:
+    """One campaign of a workspace (``ws.campaign(name)``)."""
+
+    def __init__(self, ws: Workspace, record: CampaignRecord) -> None:
+        self._ws = ws
+        self.name = record.name
+        self.seed = record.seed
+        self.acquisition = record.acquisition
+        from labsight.design.space import space_from_dict
+
+        self.space = space_from_dict(record.space)
+
+    def __repr__(self) -> str:
+        return f"Campaign({self.name!r})"
+
+    # -- reading -----------------------------------------------------------------------------
+
+    @property
+    def record_(self) -> CampaignRecord:
+        with self._ws.db.read() as session:
+            return repo.get_campaign(session, self.name)
+
+    def _stored(self) -> tuple[list[ExperimentRecord], list[ResultRecord]]:
+        with self._ws.db.read() as session:
+            return repo.list_experiments(session, self.name), repo.list_results(session, self.name)
+
+    def _frame(self, rows: list[dict[str, Any]], extra: dict[str, Any]) -> pl.DataFrame:
+        schema: dict[str, Any] = {EXPERIMENT_ID: pl.String}
+        for p in self.space.parameters:
+            schema[p.name] = pl.Float64 if p.numeric else pl.String
+        return pl.DataFrame(rows, schema=schema | extra)
+
+    def experiments(self) -> pl.DataFrame:
+        """Every experiment: id, conditions, how it was chosen, the surrogate's expectation,
+        how many results it has."""
+        experiments, results = self._stored()
+        counts: dict[str, int] = {}
+        for r in results:
+            counts[r.experiment_id] = counts.get(r.experiment_id, 0) + 1
+        rows = []
+        for e in experiments:
+            row: dict[str, Any] = {EXPERIMENT_ID: e.experiment_id, **e.conditions}
+            for o in self.space.objectives:
+                guess = e.prediction.get(o.name) or {}
+                row[f"predicted_{o.name}"] = guess.get("mean")
+                row[f"predicted_{o.name}_sd"] = guess.get("sd")
+            row |= {"method": e.method, "batch": e.batch, "results": counts.get(e.experiment_id, 0)}
+            row |= {"suggested": e.suggested, "suggested_by": e.suggested_by}
+            rows.append(row)
+        extra: dict[str, Any] = {}
+        for o in self.space.objectives:
+            extra |= {f"predicted_{o.name}": pl.Float64, f"predicted_{o.name}_sd": pl.Float64}
+        extra |= {"method": pl.String, "batch": pl.Int64, "results": pl.Int64}
+        extra |= {"suggested": pl.Datetime("us", "UTC"), "suggested_by": pl.String}
+        return self._frame(rows, extra)
+
+    def results(self) -> pl.DataFrame:
+        """One row per recorded result: experiment id, conditions, objective values, who/when."""
+        experiments, results = self._stored()
+        by_id = {e.experiment_id: e for e in experiments}
+        rows = []
+        for r in results:
+            row: dict[str, Any] = {
+                EXPERIMENT_ID: r.experiment_id,
+                **by_id[r.experiment_id].conditions,
+            }
+            row |= {o.name: r.values.get(o.name) for o in self.space.objectives}
+            row |= {"recorded": r.recorded, "recorded_by": r.recorded_by, "source": r.source}
+            rows.append(row)
+        extra: dict[str, Any] = {o.name: pl.Float64 for o in self.space.objectives}
+        extra |= {
+            "recorded": pl.Datetime("us", "UTC"),
+            "recorded_by": pl.String,
+            "source": pl.String,
+        }
+        return self._frame(rows, extra)
+
+    def observations(self) -> pl.DataFrame:
+        """The results as the planner reads them: conditions and objective values."""
+        return self.results().select([*self.space.names, *self.space.objective_names])
+
+    def pending(self) -> pl.DataFrame:
+        """Experiments suggested and not run yet (no result recorded)."""
+        return self.experiments().filter(pl.col("results") == 0)
+
+    # -- suggesting --------------------------------------------------------------------------
+
+    def suggest(
+        self,
+        batch: int = 4,
+        *,
+        acquisition: str | None = None,
+        initial: dict[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> pl.DataFrame:
+        """The next ``batch`` experiments, stored with their ids and audited. Until every
+        objective has two results they come from the initial design; then from Bayesian
+        optimisation (``acquisition``, default the campaign's, else qLogNEI / qLogNEHVI).
+
+        Returns the experiments (``experiment_id``, the conditions, ``predicted_<objective>`` and
+        its ``_sd``, ``method``)."""
+        from labsight.design.planner import propose
+
+        experiments, results = self._stored()
+        observed = self.observations()
+        pending = self.pending().select(self.space.names)
+        # The seed moves with the campaign, so a cold restart repeats exactly this suggestion.
+        seed = self.seed + 7919 * len(experiments) + len(results)
+        proposal = propose(
+            self.space,
+            observed,
+            pending,
+            batch,
+            seed=seed,
+            acquisition=acquisition or self.acquisition,
+            initial=initial,
+        )
+        conditions = [_plain(row) for row in proposal.points.to_dicts()]
+        predictions = [
+            {**p, "model": proposal.model_state} if i == 0 and proposal.model_state else p
+            for i, p in enumerate(proposal.predictions)
+        ]
+        with self._ws.db.write() as session:
+            stored = repo.add_experiments(
+                session,
+                self.name,
+                conditions,
+                method=proposal.method,
+                predictions=predictions,
+                actor=self._ws.user,
+            )
+            audit.record(
+                session,
+                audit.AuditEvent(
+                    action="design.suggest",
+                    object_type="campaign",
+                    object_id=self.name,
+                    new_value=f"{stored[0].experiment_id}–{stored[-1].experiment_id}"
+                    if stored
+                    else None,
+                    reason=reason,
+                    outputs=[
+                        hashlib.sha256(json.dumps(conditions, sort_keys=True).encode()).hexdigest()
+                    ],
+                    details={
+                        "experiments": [e.experiment_id for e in stored],
+                        "method": proposal.method,
+                        "batch": stored[0].batch if stored else None,
+                        "seed": seed,
+                        "results": len(results),
+                    },
+                ),
+                self._ws.user,
+            )
+        ids = {e.experiment_id for e in stored}
+        frame = self.experiments()
+        return frame.filter(pl.col(EXPERIMENT_ID).is_in(list(ids))).drop(
+            "results", "suggested", "suggested_by", "batch"
+        )
+
+    # -- recording ---------------------------------------------------------------------------
+
+    def record(
+        self, results: pl.DataFrame | Table | str | os.PathLike[str], *, reason: str | None = None
+    ) -> RecordSummary:
+        """Store measured results (see the module docstring for how rows are matched).
+
+        Raises
+        ------
+        InputError
+            For a row naming an unknown experiment, conditions that contradict its experiment
+            or lie outside the space, a result that is not a number, or no objective column.
+        """
+        table, path, digest = _as_table(results)
+        matched = _Matcher(self, table, path).rows()
+        new = [m for m in matched if m.new]
+        with self._ws.db.write() as session:
+            created = (
+                repo.add_experiments(
+                    session,
+                    self.name,
+                    [m.conditions for m in new],
+                    method="recorded",
+                    predictions=[{} for _ in new],
+                    actor=self._ws.user,
+                )
+                if new
+                else []
+            )
+            for m, e in zip(new, created, strict=True):
+                m.experiment_id = e.experiment_id
+            for m in matched:
+                if m.same_as is not None:  # a later row repeating a new experiment's conditions
+                    m.experiment_id = matched[m.same_as].experiment_id
+            stored = repo.add_results(
+                session,
+                self.name,
+                [(m.experiment_id or "", m.values, m.source) for m in matched],
+                actor=self._ws.user,
+            )
+            audit.record(
+                session,
+                audit.AuditEvent(
+                    action="design.record",
+                    object_type="campaign",
+                    object_id=self.name,
+                    new_value=f"{len(stored)} results",
+                    reason=reason,
+                    inputs=[digest] if digest else [],
+                    details={
+                        "experiments": sorted({m.experiment_id or "" for m in matched}),
+                        "new_experiments": [e.experiment_id for e in created],
+                        "source": str(path) if path else None,
+                    },
+                ),
+                self._ws.user,
+            )
+        ids = [m.experiment_id or "" for m in matched]
+        return RecordSummary(
+            results=len(stored),
+            experiments=sorted(set(ids)),
+            new_experiments=[e.experiment_id for e in created],
+            replicates=sum(1 for m in matched if m.replicate),
+            skipped=table.frame.height - len(matched),
+        )
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    """JSON-friendly conditions (numpy scalars to Python)."""
+    return {
+        k: (float(v) if isinstance(v, int | float | np.floating) else v) for k, v in row.items()
+    }
+
+
+def _as_table(
+    results: pl.DataFrame | Table | str | os.PathLike[str],
+) -> tuple[Table, Path | None, str | None]:
+    if isinstance(results, Table):
+        return (
+            results,
+            Path(results.source.path) if results.source and results.source.path else None,
+            None,
+        )
+    if isinstance(results, pl.DataFrame):
+        return Table.from_frame(results), None, None
+    from labsight.data.ingest import read_table
+    from labsight.store.artifacts import sha256_file
+
+    path = Path(results)
+    return read_table(path, on_issue="ignore"), path, sha256_file(path)
+
+
+@dataclass
+class _Row:
+    conditions: dict[str, Any]
+    values: dict[str, float | None]
+    source: str | None
+    experiment_id: str | None
+    new: bool = False
+    replicate: bool = False
+    same_as: int | None = None
+
+
+class _Matcher:
+    """Reads the rows of a results table against a campaign, raising at the first bad one."""
+
+    def __init__(self, campaign: Campaign, table: Table, path: Path | None) -> None:
+        self.campaign = campaign
+        self.space = campaign.space
+        self.table = table
+        self.path = path
+        self.columns = _match_columns(self.space, table, path)
+
+    def fail(
+        self, message: str, row: int | None, column: str | None = None, **fields: Any
+    ) -> InputError:
+        line = self.table.line_of(row) if row is not None else None
+        return InputError(message, path=self.path, line=line, column=column, **fields)
+
+    def rows(self) -> list[_Row]:
+        from labsight.design.planner import _key
+
+        experiments, results = self.campaign._stored()
+        by_id = {e.experiment_id: e for e in experiments}
+        done = {r.experiment_id for r in results}
+        frame = self.table.frame
+        objectives = {o.name: c for o, c in self.columns["objectives"].items()}
+        values = self._values(objectives)
+        params = self.columns["parameters"]
+        has_id = EXPERIMENT_ID in frame.columns
+        conditions = self._conditions(params) if len(params) == len(self.space.parameters) else None
+        known_keys: dict[tuple[Any, ...], list[str]] = {}
+        for e in experiments:
+            key = _key(self.space, pl.DataFrame([e.conditions]).select(self.space.names))[0]
+            known_keys.setdefault(key, []).append(e.experiment_id)
+        new_keys: dict[tuple[Any, ...], int] = {}
+        out: list[_Row] = []
+        for i in range(frame.height):
+            row_values = {name: values[name][i] for name in self.space.objective_names}
+            if all(v is None for v in row_values.values()):
+                continue  # not run yet
+            source = (
+                f"{self.path.name if self.path else 'frame'} line {self.table.line_of(i) or i + 1}"
+            )
+            given = (
+                str(frame[EXPERIMENT_ID][i]).strip()
+                if has_id and frame[EXPERIMENT_ID][i] is not None
+                else ""
+            )
+            point = conditions[i] if conditions is not None else None
+            if given:
+                if given not in by_id:
+                    raise self.fail(
+                        f"no experiment {given!r} in campaign {self.campaign.name!r}",
+                        i,
+                        EXPERIMENT_ID,
+                        hint="Check the id, or leave it empty to record the row by its conditions",
+                    )
+                if point is not None:
+                    self._agree(point, by_id[given].conditions, given, i)
+                out.append(
+                    _Row(
+                        by_id[given].conditions, row_values, source, given, replicate=given in done
+                    )
+                )
+                done.add(given)
+                continue
+            if point is None:
+                missing = [p.name for p in self.space.parameters if p.name not in params]
+                raise self.fail(
+                    "the row has neither an experiment id nor all the conditions",
+                    i,
+                    missing[0] if missing else EXPERIMENT_ID,
+                    expected=f"an '{EXPERIMENT_ID}' column, or columns "
+                    + ", ".join(self.space.names),
+                )
+            key = _key(self.space, pl.DataFrame([point]).select(self.space.names))[0]
+            ids = known_keys.get(key, [])
+            waiting = [e for e in ids if e not in done]
+            if waiting or ids:
+                chosen = (waiting or ids)[0]
+                out.append(
+                    _Row(
+                        by_id[chosen].conditions, row_values, source, chosen, replicate=not waiting
+                    )
+                )
+                done.add(chosen)
+                continue
+            self._inside(point, i)
+            if key in new_keys:
+                out.append(
+                    _Row(point, row_values, source, None, replicate=True, same_as=new_keys[key])
+                )
+                continue
+            new_keys[key] = len(out)
+            out.append(_Row(point, row_values, source, None, new=True))
+        return out
+
+    def _values(self, objectives: dict[str, str]) -> dict[str, list[float | None]]:
+        from labsight.data.units import convert
+
+        if not objectives:
+            raise self.fail(
+                "the results have no objective column",
+                None,
+                expected="columns " + ", ".join(repr(n) for n in self.space.objective_names),
+                got=", ".join(self.table.frame.columns),
+            )
+        for finding in self.table.findings:
+            if (
+                finding.check == "invalid_value"
+                and finding.column in objectives.values()
+                and finding.rows
+            ):
+                value = (finding.details.get("values") or ["?"])[0]
+                lines = finding.details.get("lines") or [self.table.line_of(finding.rows[0])]
+                raise InputError(
+                    f"{value!r} is not a number",
+                    path=self.path,
+                    line=lines[0],
+                    column=finding.column,
+                    expected="a number, or an empty cell for a result not measured",
+                )
+        out: dict[str, list[float | None]] = {}
+        for o in self.space.objectives:
+            column = objectives.get(o.name)
+            if column is None:
+                out[o.name] = [None] * self.table.frame.height
+                continue
+            series = self.table.frame[column]
+            if not series.dtype.is_numeric() and series.dtype != pl.Null:
+                numbers = series.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+                bad = (numbers.is_null() & series.is_not_null()).arg_true()
+                if bad.len():
+                    raise self.fail(
+                        f"{series[int(bad[0])]!r} is not a number",
+                        int(bad[0]),
+                        column,
+                        expected="a number, or an empty cell for a result not measured",
+                    )
+                series = numbers
+            measured = np.asarray(series.cast(pl.Float64).to_numpy(), dtype=np.float64)
+            have = self.table.column(column).unit
+            if o.unit and have and have != o.unit:
+                measured = convert(measured, have, o.unit)
+            out[o.name] = [float(v) if math.isfinite(v) else None for v in measured]
+        return out
+
+    def _conditions(self, params: dict[str, str]) -> list[dict[str, Any]]:
+        from labsight.data.units import convert
+
+        frame = self.table.frame
+        columns: dict[str, list[Any]] = {}
+        for p in self.space.parameters:
+            column = params[p.name]
+            series = frame[column]
+            if p.numeric:
+                numbers = series.cast(pl.Float64, strict=False)
+                bad = (numbers.is_null() & series.is_not_null()).arg_true()
+                if bad.len():
+                    raise self.fail(
+                        f"{series[int(bad[0])]!r} is not a number",
+                        int(bad[0]),
+                        column,
+                        expected=f"a number for {p.name!r}",
+                    )
+                values = numbers.to_numpy()
+                have = self.table.column(column).unit
+                if p.unit and have and have != p.unit:
+                    values = convert(np.asarray(values, dtype=np.float64), have, p.unit)
+                columns[p.name] = [
+                    None if v is None or not math.isfinite(v) else float(v) for v in values
+                ]
+            else:
+                columns[p.name] = [None if v is None else str(v).strip() for v in series.to_list()]
+        return [{n: columns[n][i] for n in self.space.names} for i in range(frame.height)]
+
+    def _agree(
+        self, point: dict[str, Any], suggested: dict[str, Any], given: str, row: int
+    ) -> None:
+        for p in self.space.parameters:
+            a, b = point[p.name], suggested[p.name]
+            if a is None:
+                continue
+            same = (
+                math.isclose(float(a), float(b), rel_tol=1e-6, abs_tol=1e-9)
+                if p.numeric
+                else str(a) == str(b)
+            )
+            if not same:
+                raise self.fail(
+                    f"experiment {given} was suggested with {p.name} = {b!r}, the row says {a!r}",
+                    row,
+                    self.columns["parameters"][p.name],
+                    hint="Fix the row, or leave experiment_id empty to record these conditions as a new experiment",
+                )
+
+    def _inside(self, point: dict[str, Any], row: int) -> None:
+        if any(v is None for v in point.values()):
+            name = next(k for k, v in point.items() if v is None)
+            raise self.fail(f"the conditions lack {name!r}", row, self.columns["parameters"][name])
+        frame = pl.DataFrame([point]).select(self.space.names)
+        bad = self.space.outside(frame)
+        if bad is not None:
+            _, column, why = bad
+            raise self.fail(
+                f"the conditions match no suggestion and lie outside the space: {why}",
+                row,
+                self.columns["parameters"][column],
+                hint="Fix the row, or widen the space (a new campaign)",
+            )
+        if not self.space.satisfied(frame)[0]:
+            broken = next(
+                c.text for c in self.space.constraints if not c.holds(self.space.columns(frame))[0]
+            )
+            raise self.fail(
+                f"the conditions match no suggestion and break the constraint {broken!r}",
+                row,
+            )
+
+
+def _match_columns(space: Space, table: Table, path: Path | None) -> dict[str, dict[Any, str]]:
+    """Columns of ``table`` for each parameter and objective: the exact name, else the name
+    without its unit (``temperature [degC]`` for ``temperature``), units checked."""
+    from labsight.data.units import is_compatible, split_header
+
+    names = table.frame.columns
+    base = {split_header(c)[0].strip().lower(): c for c in names}
+
+    def find(name: str, unit: str | None, what: str) -> str | None:
+        column = name if name in names else base.get(name.strip().lower())
+        if column is None:
+            return None
+        have = table.column(column).unit
+        if unit and have and have != unit and not is_compatible(have, unit):
+            raise InputError(
+                f"{what} {name!r} is in {unit}, the column is in {have}",
+                path=path,
+                column=column,
+                expected=f"a unit of the same dimension as {unit}",
+            )
+        return column
+
+    parameters = {p.name: c for p in space.parameters if (c := find(p.name, p.unit, "parameter"))}
+    objectives = {o: c for o in space.objectives if (c := find(o.name, o.unit, "objective"))}
+    return {"parameters": parameters, "objectives": objectives}
