@@ -33,6 +33,7 @@ from labsight.store import campaigns as repo
 from labsight.store.entities import CampaignRecord, ExperimentRecord, ResultRecord
 
 if TYPE_CHECKING:
+    from labsight.design.insight import Status
     from labsight.design.space import Space
     from labsight.workspace import Workspace
 
@@ -203,6 +204,41 @@ class Campaign:
     def pending(self) -> pl.DataFrame:
         """Experiments suggested and not run yet (no result recorded)."""
         return self.experiments().filter(pl.col("results") == 0)
+
+    # -- insight -----------------------------------------------------------------------------
+
+    def status(self) -> Status:
+        """Best so far with its uncertainty, progress, model fit, importance, improvement left."""
+        from labsight.design.insight import campaign_status
+
+        experiments, _ = self._stored()
+        return campaign_status(
+            self.space,
+            self.results(),
+            experiments=len(experiments),
+            pending=self.pending().height,
+            seed=self.seed,
+        )
+
+    def best(self) -> list[dict[str, Any]]:
+        """The best result so far (several objectives: the Pareto front), each with its
+        experiment, conditions, values, replicates and the surrogate's mean ± sd there."""
+        return self.status().best
+
+    def plot(self) -> dict[str, Any]:
+        """The campaign as Plotly figures: ``progress``, ``importance``, ``landscape`` (predicted
+        objective over the two parameters that matter most) and, for several objectives,
+        ``pareto``."""
+        from labsight.design.insight import campaign_figures
+
+        return campaign_figures(self.space, self.results(), self.status())
+
+    def analysis(self) -> Any:
+        """Classical analysis of the results: main effects, two-factor interactions and a
+        quadratic response surface with its optimum (:class:`~labsight.design.analysis.Analysis`)."""
+        from labsight.design.analysis import analyse
+
+        return analyse(self.space, self.results())
 
     # -- suggesting --------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from labsight.cli import (  # noqa: F401  (registers the commands)
     _audit,
     _datasets,
     _demo,
+    _design,
     _explore,
     _models,
     _train,

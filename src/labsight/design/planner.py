@@ -194,7 +194,7 @@ def propose(
         surrogate, _ref_point(space, y) if several and surrogate else None, seed, waiting
     )
     picks, values = ACQUISITIONS[name].select(context, pool_x, batch, used)
-    points = pool[picks]
+    points = space.rounded(pool[picks])  # what a lab can set; the prediction is at the pick
     predictions = (
         _predictions(space, surrogate, pool_x[picks].numpy(), values)
         if surrogate
@@ -233,4 +233,4 @@ def _initial(
         fresh = [i for i, k in enumerate(_key(space, design)) if k not in seen]
         method = "sobol"
     picks = fresh if method in ("factorial", "fractional") and len(seen) == 0 else fresh[:batch]
-    return Proposal(design[picks], f"initial:{method}", [{} for _ in picks], None)
+    return Proposal(space.rounded(design[picks]), f"initial:{method}", [{} for _ in picks], None)

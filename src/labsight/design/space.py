@@ -49,7 +49,7 @@ _TOP_KEYS = (
     "surrogate",
     "name",
 )
-_PARAM_KEYS = ("name", "type", "bounds", "values", "unit", "descriptors", "encoding")
+_PARAM_KEYS = ("name", "type", "bounds", "values", "unit", "descriptors", "encoding", "resolution")
 _OBJECTIVE_KEYS = ("name", "goal", "bounds", "unit")
 _MAX_ENUMERATED = 500_000  # discrete combinations enumerated exactly; beyond, give candidates
 
@@ -66,6 +66,15 @@ class Parameter:
     descriptor_names: tuple[str, ...] = ()
     descriptors: dict[str, tuple[float, ...]] = field(default_factory=dict)
     encoding: Literal["onehot", "descriptors", "numeric"] = "numeric"
+    resolution: float | None = None  # continuous: suggestions are rounded to this step
+
+    @property
+    def step(self) -> float:
+        """The step suggestions of a continuous parameter are rounded to: its ``resolution``, or
+        the power of ten nearest a thousandth of its range (0.1 for 25–130 °C)."""
+        if self.resolution:
+            return self.resolution
+        return float(10 ** round(math.log10((self.high - self.low) / 1000)))
 
     @property
     def numeric(self) -> bool:
@@ -94,6 +103,8 @@ class Parameter:
             out["values"] = list(self.values)
         if self.unit:
             out["unit"] = self.unit
+        if self.resolution:
+            out["resolution"] = self.resolution
         if self.descriptors:
             out["descriptor_names"] = list(self.descriptor_names)
             out["descriptors"] = {k: list(v) for k, v in self.descriptors.items()}
@@ -210,6 +221,25 @@ class Space:
                 ok &= c.holds(cols)
         return ok
 
+    def rounded(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """``frame`` with continuous values rounded to their parameter's step (kept as they were
+        where rounding would break a constraint or leave the bounds)."""
+        columns = []
+        for p in self.parameters:
+            if p.kind == "continuous":
+                values = frame[p.name].cast(pl.Float64).to_numpy()
+                step = p.step
+                digits = max(0, -math.floor(math.log10(step))) if step < 1 else 0
+                rounded = np.clip(
+                    np.round(np.round(values / step) * step, digits + 6), p.low, p.high
+                )
+                columns.append(pl.Series(p.name, rounded))
+        if not columns:
+            return frame
+        out = frame.with_columns(columns)
+        ok = self.satisfied(out)
+        return out if ok.all() else _keep_rows(out, frame, ok)
+
     def allowed(self, frame: pl.DataFrame) -> pl.DataFrame:
         """``frame`` without the rows that break a constraint."""
         return frame.filter(pl.Series(self.satisfied(frame))) if self.constraints else frame
@@ -257,6 +287,17 @@ class Space:
             "initial": dict(self.initial),
             "surrogate": dict(self.surrogate),
         }
+
+
+def _keep_rows(rounded: pl.DataFrame, original: pl.DataFrame, ok: np.ndarray) -> pl.DataFrame:
+    """Row by row: the rounded row where ``ok``, else the original one (order kept)."""
+    mask = pl.Series(ok)
+    return pl.DataFrame(
+        {
+            c: pl.select(pl.when(mask).then(rounded[c]).otherwise(original[c])).to_series()
+            for c in original.columns
+        }
+    )
 
 
 def _num(value: float) -> str:
@@ -358,8 +399,21 @@ class _Reader:
             )
         unit = self.unit(data.get("unit"), name, line)
         if kind == "continuous":
+            resolution = data.get("resolution")
+            if resolution is not None and (
+                not isinstance(resolution, int | float) or resolution <= 0
+            ):
+                raise self.fail(
+                    f"{name!r}: the resolution must be a positive number",
+                    line,
+                    got=repr(resolution),
+                )
             return Parameter(
-                name, "continuous", bounds=self.bounds(data.get("bounds"), name, line), unit=unit
+                name,
+                "continuous",
+                bounds=self.bounds(data.get("bounds"), name, line),
+                unit=unit,
+                resolution=float(resolution) if resolution is not None else None,
             )
         if kind == "integer":
             low, high = self.bounds(data.get("bounds"), name, line)
@@ -571,6 +625,7 @@ def space_from_dict(data: Mapping[str, Any]) -> Space:
             descriptor_names=tuple(p.get("descriptor_names") or ()),
             descriptors={k: tuple(v) for k, v in (p.get("descriptors") or {}).items()},
             encoding=p.get("encoding", "numeric"),
+            resolution=p.get("resolution"),
         )
         for p in data["parameters"]
     )

@@ -1,0 +1,422 @@
+"""Design commands: labsight design new / suggest / record / status / analyze / list / show."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Annotated, Any
+
+import polars as pl
+import typer
+from rich.table import Table as RichTable
+
+from labsight.cli._app import app, emit_json, out, steps, workspace
+from labsight.cli._render import fmt
+
+__all__ = ["design_app"]
+
+design_app = typer.Typer(
+    help="Design of experiments: Bayesian optimisation and classical designs in a campaign.",
+    epilog="Examples:\n\n  labsight design new suzuki --space space.yaml --seed 0\n\n"
+    "  labsight design suggest suzuki --batch 4 --out next.csv\n\n"
+    "  labsight design record suzuki results.csv\n\n  labsight design status suzuki",
+    no_args_is_help=True,
+)
+app.add_typer(design_app, name="design")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+ReasonOpt = Annotated[
+    str | None, typer.Option("--reason", help="Why (kept in the audit log).", show_default=False)
+]
+NameArg = Annotated[str, typer.Argument(help="The campaign's name.")]
+
+
+def _goal(o: Any) -> str:
+    return f"{o.name} {'↑' if o.goal == 'maximize' else '↓'}"
+
+
+@design_app.command(
+    "new",
+    epilog="Examples:\n\n  labsight design new suzuki --space space.yaml\n\n"
+    "  labsight design new flow --space flow.json --seed 3 --acquisition qUCB",
+)
+def design_new(
+    name: NameArg,
+    space: Annotated[Path, typer.Option("--space", help="The space file (YAML or JSON).")],
+    seed: Annotated[int, typer.Option("--seed", help="Seed of every suggestion.")] = 0,
+    acquisition: Annotated[
+        str | None,
+        typer.Option(
+            "--acquisition",
+            help="Default acquisition (qLogNEI, qUCB, thompson, qLogNEHVI, qLogNParEGO, random).",
+            show_default=False,
+        ),
+    ] = None,
+    reason: ReasonOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Start a campaign: parameters, objectives, constraints and candidates from a space file,
+    stored whole in the workspace and audited."""
+    campaign = workspace().new_campaign(
+        name, space, seed=seed, acquisition=acquisition, reason=reason
+    )
+    s = campaign.space
+    size = s.size()
+    if json:
+        emit_json(
+            {"campaign": name, "seed": seed, "points": size, **s.to_dict(), "candidates": None}
+        )
+        return
+    points = f"{size:,} combinations" if size is not None else "continuous"
+    out.print(
+        f"[bold green]created[/] campaign {name}: {len(s.parameters)} parameters "
+        f"({', '.join(p.name for p in s.parameters)}), objectives {', '.join(_goal(o) for o in s.objectives)}; "
+        f"{points}; {len(s.constraints)} constraints"
+    )
+    out.print(f"next: labsight design suggest {name} --batch 4 --out next.csv")
+
+
+def _experiments_table(
+    frame: pl.DataFrame, names: list[str], objectives: list[Any], title: str
+) -> RichTable:
+    table = RichTable(title=title, title_justify="left")
+    for column in ("experiment", *names, *[f"expected {o.name}" for o in objectives], "method"):
+        table.add_column(column)
+    for row in frame.iter_rows(named=True):
+        expected = []
+        for o in objectives:
+            mean, sd = row.get(f"predicted_{o.name}"), row.get(f"predicted_{o.name}_sd")
+            expected.append(f"{fmt(mean)} ± {fmt(sd)}" if mean is not None else "-")
+        table.add_row(row["experiment_id"], *[fmt(row[n]) for n in names], *expected, row["method"])
+    return table
+
+
+def _template(campaign: Any, frame: pl.DataFrame) -> pl.DataFrame:
+    """The file the lab fills in: id, conditions (headers with units), empty objective columns,
+    then what the surrogate expects."""
+    s = campaign.space
+    columns = [pl.col("experiment_id")]
+    columns += [pl.col(p.name).alias(p.label()) for p in s.parameters]
+    columns += [
+        pl.lit(None, dtype=pl.Float64).alias(f"{o.name} [{o.unit}]" if o.unit else o.name)
+        for o in s.objectives
+    ]
+    for o in s.objectives:
+        columns += [pl.col(f"predicted_{o.name}"), pl.col(f"predicted_{o.name}_sd")]
+    return frame.select(columns)
+
+
+@design_app.command(
+    "suggest",
+    epilog="Examples:\n\n  labsight design suggest suzuki --batch 4 --out next.csv\n\n"
+    "  labsight design suggest suzuki --batch 8 --initial lhs\n\n"
+    "  labsight design suggest suzuki --acquisition thompson --json",
+)
+def design_suggest(
+    name: NameArg,
+    batch: Annotated[int, typer.Option("--batch", min=1, help="How many experiments.")] = 4,
+    out_path: Annotated[
+        Path | None,
+        typer.Option("--out", help="CSV to write for the lab to fill in.", show_default=False),
+    ] = None,
+    acquisition: Annotated[
+        str | None,
+        typer.Option("--acquisition", help="Acquisition for this batch.", show_default=False),
+    ] = None,
+    initial: Annotated[
+        str | None,
+        typer.Option(
+            "--initial",
+            help="Initial design while results are few: sobol, lhs, factorial, fractional, d-optimal.",
+            show_default=False,
+        ),
+    ] = None,
+    reason: ReasonOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """The next experiments, each with an experiment_id: from the initial design until every
+    objective has two results, then from Bayesian optimisation."""
+    from labsight._atomic import atomic_write_text
+
+    campaign = workspace().campaign(name)
+    with steps(f"suggest {name}", enabled=not json) as step:
+        step("fitting the surrogate and scoring the candidates")
+        frame = campaign.suggest(
+            batch,
+            acquisition=acquisition,
+            initial={"method": initial} if initial else None,
+            reason=reason,
+        )
+    if out_path is not None:
+        atomic_write_text(out_path, _template(campaign, frame).write_csv())
+    if json:
+        emit_json(
+            {
+                "campaign": name,
+                "method": frame["method"][0] if frame.height else None,
+                "out": str(out_path) if out_path else None,
+                "experiments": frame.to_dicts(),
+            }
+        )
+        return
+    s = campaign.space
+    out.print(_experiments_table(frame, s.names, list(s.objectives), f"Next experiments of {name}"))
+    if out_path is not None:
+        out.print(
+            f"[bold green]wrote[/] {out_path}: fill in {', '.join(o.name for o in s.objectives)}, then "
+            f"labsight design record {name} {out_path}"
+        )
+
+
+@design_app.command(
+    "record",
+    epilog="Examples:\n\n  labsight design record suzuki results.csv\n\n"
+    "  labsight design record suzuki plate7.xlsx --reason 'plate 7, HPLC'",
+)
+def design_record(
+    name: NameArg,
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="Results: CSV/Excel with experiment_id or the conditions, and the objectives."
+        ),
+    ],
+    reason: ReasonOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Add results to the campaign, matched by experiment_id or by conditions (replicates and
+    conditions run without a suggestion count too); nothing is stored if a row is wrong."""
+    summary = workspace().campaign(name).record(source, reason=reason)
+    if json:
+        emit_json({"campaign": name, **summary.to_dict()})
+        return
+    extra = []
+    if summary.replicates:
+        extra.append(f"{summary.replicates} replicates")
+    if summary.new_experiments:
+        extra.append(
+            f"{len(summary.new_experiments)} new conditions ({', '.join(summary.new_experiments[:5])})"
+        )
+    if summary.skipped:
+        extra.append(f"{summary.skipped} rows without results skipped")
+    out.print(
+        f"[bold green]recorded[/] {summary.results} results for {len(summary.experiments)} experiments"
+        + (f" ({'; '.join(extra)})" if extra else "")
+    )
+    out.print(f"next: labsight design status {name}; labsight design suggest {name}")
+
+
+def _status_html(name: str, status: Any, figures: dict[str, Any]) -> str:
+    parts = [f"<h1>Campaign {html.escape(name)}</h1>"]
+    parts.append(
+        f"<p>{status.results} results of {status.experiments} experiments; {status.pending} pending.</p>"
+    )
+    first = True
+    for title, fig in figures.items():
+        parts.append(f"<h2>{html.escape(title)}</h2>")
+        parts.append(fig.to_html(full_html=False, include_plotlyjs=first))
+        first = False
+    body = "\n".join(parts)
+    return f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(name)}</title></head><body>{body}</body></html>"
+
+
+@design_app.command(
+    "status",
+    epilog="Examples:\n\n  labsight design status suzuki\n\n  labsight design status suzuki --out status.html --json",
+)
+def design_status(
+    name: NameArg,
+    out_path: Annotated[
+        Path | None,
+        typer.Option("--out", help="HTML with the figures (offline).", show_default=False),
+    ] = None,
+    json: JsonOpt = False,
+) -> None:
+    """Best so far with its uncertainty, progress, how well the surrogate predicts, which
+    parameters matter, and what the next experiment can still gain."""
+    from labsight._atomic import atomic_write_text
+    from labsight.design.insight import campaign_figures
+
+    campaign = workspace().campaign(name)
+    with steps(f"status {name}", enabled=not json) as step:
+        step("fitting the surrogate")
+        status = campaign.status()
+        if out_path is not None:
+            figures = campaign_figures(campaign.space, campaign.results(), status)
+            atomic_write_text(out_path, _status_html(name, status, figures))
+    if json:
+        emit_json(
+            {"campaign": name, **status.to_dict(), "out": str(out_path) if out_path else None}
+        )
+        return
+    s = campaign.space
+    out.print(
+        f"[bold]{name}[/]: {status.results} results of {status.experiments} experiments, {status.pending} pending"
+    )
+    if not status.best:
+        out.print(f"no complete results yet: labsight design record {name} FILE")
+        return
+    table = RichTable(
+        title="Best so far" if len(s.objectives) == 1 else "Pareto front", title_justify="left"
+    )
+    for column in ("experiment", *s.names, *[o.name for o in s.objectives], "predicted (± sd)"):
+        table.add_column(column)
+    for b in status.best[:10]:
+        guess = b.get("predicted") or {}
+        predicted = ", ".join(f"{fmt(v['mean'])} ± {fmt(v['sd'])}" for v in guess.values()) or "-"
+        table.add_row(
+            b["experiment_id"],
+            *[fmt(b["conditions"][n]) for n in s.names],
+            *[fmt(b["values"][o.name]) for o in s.objectives],
+            predicted,
+        )
+    out.print(table)
+    for objective, f in status.fit.items():
+        out.print(
+            f"model fit ({objective}): leave-one-out R² {f['loo_r2']:.2f}, 90 % intervals held "
+            f"{f['loo_coverage_90']:.0%} of {int(f['rows'])} results"
+        )
+    if status.importance:
+        out.print(
+            "what matters: "
+            + ", ".join(f"{r['parameter']} {r['importance']:.0%}" for r in status.importance)
+        )
+    if status.expected:
+        e = status.expected
+        unit = f" {e['unit']}" if e.get("unit") else ""
+        out.print(
+            f"improvement left: the best candidate is expected to add {e['improvement']:.3g}{unit} "
+            f"(probability of beating {fmt(e['best'])}: {e['probability']:.0%})"
+        )
+    if out_path is not None:
+        out.print(f"[bold green]wrote[/] {out_path} (progress, importance, landscape; offline)")
+
+
+@design_app.command(
+    "analyze",
+    epilog="Examples:\n\n  labsight design analyze screening\n\n  labsight design analyze screening --objective yield --json",
+)
+def design_analyze(
+    name: NameArg,
+    objective: Annotated[
+        str | None, typer.Option("--objective", help="Default: the first.", show_default=False)
+    ] = None,
+    json: JsonOpt = False,
+) -> None:
+    """Classical analysis of the results: main effects, two-factor interactions and a quadratic
+    response surface with its optimum."""
+    from labsight.design.analysis import analyse
+
+    campaign = workspace().campaign(name)
+    analysis = analyse(campaign.space, campaign.results(), objective)
+    if json:
+        emit_json({"campaign": name, **analysis.to_dict()})
+        return
+    table = RichTable(
+        title=f"Main effects on {analysis.objective} ({analysis.rows} results)",
+        title_justify="left",
+    )
+    for column in ("parameter", "effect", "levels (mean)"):
+        table.add_column(column)
+    for m in analysis.main_effects:
+        table.add_row(
+            m["parameter"],
+            fmt(m["effect"]),
+            ", ".join(f"{lv['level']}: {fmt(lv['mean'])}" for lv in m["levels"]),
+        )
+    out.print(table)
+    effects = [i for i in analysis.interactions if "effect" in i]
+    if effects:
+        out.print(
+            "interactions: "
+            + ", ".join(f"{' × '.join(i['parameters'])} {fmt(i['effect'])}" for i in effects[:5])
+        )
+    surface = analysis.surface or {}
+    if surface.get("fitted"):
+        out.print(
+            f"quadratic surface: R² {surface['r2']:.2f} (adjusted {surface['adjusted_r2']:.2f})"
+        )
+        opt = surface["optimum"]
+        if opt.get("found"):
+            where = ", ".join(f"{k} = {fmt(v)}" for k, v in opt["conditions"].items())
+            out.print(f"its optimum: {where} → predicted {fmt(opt['predicted'])}")
+            if opt.get("beyond_data"):
+                out.print(
+                    "[yellow]note:[/] that is well beyond the best result: the surface extrapolates; "
+                    "run it as a check rather than trusting it"
+                )
+    elif surface:
+        out.print(f"no response surface: {surface['reason']}")
+
+
+@design_app.command(
+    "list", epilog="Examples:\n\n  labsight design list\n\n  labsight design list --json"
+)
+def design_list(json: JsonOpt = False) -> None:
+    """Every campaign with its number of experiments and results."""
+    records = workspace().campaigns()
+    if json:
+        emit_json([{k: v for k, v in r.to_dict().items() if k != "space"} for r in records])
+        return
+    if not records:
+        out.print("no campaigns yet: labsight design new NAME --space space.yaml")
+        return
+    table = RichTable(title="Campaigns", title_justify="left")
+    for column in ("campaign", "parameters", "objectives", "experiments", "results", "created"):
+        table.add_column(column)
+    for r in records:
+        table.add_row(
+            r.name,
+            str(len(r.space["parameters"])),
+            ", ".join(o["name"] for o in r.space["objectives"]),
+            str(r.experiments),
+            str(r.results),
+            f"{r.created:%Y-%m-%d %H:%M} {r.created_by}",
+        )
+    out.print(table)
+
+
+@design_app.command(
+    "show",
+    epilog="Examples:\n\n  labsight design show suzuki\n\n  labsight design show suzuki --json",
+)
+def design_show(name: NameArg, json: JsonOpt = False) -> None:
+    """The campaign's space and every experiment with its results."""
+    ws = workspace()
+    campaign = ws.campaign(name)
+    experiments = campaign.experiments()
+    results = campaign.results()
+    if json:
+        record = campaign.record_
+        emit_json(
+            {
+                **{k: v for k, v in record.to_dict().items() if k != "space"},
+                "space": {**campaign.space.to_dict(), "candidates": campaign.space.size()},
+                "experiments": experiments.to_dicts(),
+                "results": results.to_dicts(),
+            }
+        )
+        return
+    s = campaign.space
+    out.print(
+        f"[bold]{name}[/] (seed {campaign.seed}): objectives {', '.join(_goal(o) for o in s.objectives)}"
+    )
+    for p in s.parameters:
+        what = (
+            f"[{fmt(p.low)}, {fmt(p.high)}]"
+            if p.kind == "continuous"
+            else f"{len(p.values)} levels"
+        )
+        out.print(
+            f"  {p.label()}: {p.kind}, {what}"
+            + (f", encoding {p.encoding}" if not p.numeric else "")
+        )
+    for c in s.constraints:
+        out.print(f"  constraint: {c.text}")
+    out.print(
+        _experiments_table(
+            experiments, s.names, list(s.objectives), f"Experiments ({experiments.height})"
+        )
+    )
+    if results.height:
+        out.print(results.select("experiment_id", *s.objective_names, "recorded_by"))

@@ -1,0 +1,382 @@
+"""What a campaign knows: best so far with its uncertainty, progress, how good the surrogate is, which
+parameters matter, what the next experiment can still gain, and the figures that show it.
+
+* **Best so far**: the best measured result (one objective; replicates averaged) with the
+  surrogate's mean ± sd at its conditions; for several objectives, the Pareto front.
+* **Model fit**: leave-one-out predictions of each objective's GP with its fitted hyperparameters
+  (closed form, Rasmussen & Williams §5.4.2): R² and how often the 90 % interval held the result.
+* **Importance**: how much the predicted objective moves when one parameter sweeps its range (or
+  levels) with the others at the best conditions, as shares that sum to one.
+* **Expected improvement left**: the largest expected improvement over the best result among the
+  candidates, and its probability of improvement (one objective).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+import polars as pl
+import torch
+
+from labsight.design.encoding import Encoder
+from labsight.design.planner import candidate_pool, fit, signed_objectives
+from labsight.design.space import Space
+from labsight.design.surrogate import DTYPE, Surrogate
+
+__all__ = ["Status", "campaign_figures", "campaign_status", "pareto_mask"]
+
+_Z90 = NormalDist().inv_cdf(0.95)
+_SWEEP = 21
+
+
+@dataclass
+class Status:
+    """The numbers of ``labsight design status`` (``to_dict`` is its ``--json``)."""
+
+    experiments: int
+    results: int
+    pending: int
+    best: list[dict[str, Any]] = field(default_factory=list)
+    progress: list[dict[str, Any]] = field(default_factory=list)
+    fit: dict[str, dict[str, float]] = field(default_factory=dict)
+    importance: list[dict[str, Any]] = field(default_factory=list)
+    expected: dict[str, Any] | None = None
+    surrogate: Surrogate | None = field(default=None, repr=False)
+    encoder: Encoder | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "experiments": self.experiments,
+            "results": self.results,
+            "pending": self.pending,
+            "best": self.best,
+            "progress": self.progress,
+            "fit": self.fit,
+            "importance": self.importance,
+            "expected": self.expected,
+        }
+
+
+def pareto_mask(y: np.ndarray) -> np.ndarray:
+    """Rows of ``y`` (signed: more is better) that no other row dominates."""
+    n = len(y)
+    keep = np.ones(n, dtype=bool)
+    for i in range(n):
+        if keep[i]:
+            dominated = np.all(y >= y[i], axis=1) & np.any(y > y[i], axis=1)
+            if dominated.any():
+                keep[i] = False
+    return keep
+
+
+def _conditions(space: Space, row: dict[str, Any]) -> dict[str, Any]:
+    return {n: row[n] for n in space.names}
+
+
+def _best(
+    space: Space, results: pl.DataFrame, surrogate: Surrogate | None, encoder: Encoder
+) -> list[dict[str, Any]]:
+    y = signed_objectives(space, results)
+    complete = np.isfinite(y).all(axis=1)
+    if not complete.any():
+        return []
+    # Replicates: one entry per experiment, its mean.
+    frame = results.filter(pl.Series(complete))
+    grouped = frame.group_by("experiment_id", maintain_order=True).agg(
+        [pl.col(n).first() for n in space.names]
+        + [pl.col(o.name).mean() for o in space.objectives]
+        + [pl.len().alias("replicates")]
+    )
+    gy = signed_objectives(space, grouped)
+    keep = (
+        np.array([int(np.argmax(gy[:, 0]))])
+        if len(space.objectives) == 1
+        else np.flatnonzero(pareto_mask(gy))
+    )
+    out = []
+    for i in keep:
+        row = grouped.row(int(i), named=True)
+        entry: dict[str, Any] = {
+            "experiment_id": row["experiment_id"],
+            "conditions": _conditions(space, row),
+            "values": {o.name: row[o.name] for o in space.objectives},
+            "replicates": row["replicates"],
+        }
+        if surrogate is not None:
+            mean, sd = surrogate.posterior(encoder.encode(grouped[int(i) : int(i) + 1]))
+            entry["predicted"] = {
+                o.name: {"mean": float(o.sign * mean[0, j]), "sd": float(sd[0, j])}
+                for j, o in enumerate(space.objectives)
+            }
+        out.append(entry)
+    if len(space.objectives) > 1:
+        out.sort(key=lambda e: -space.objectives[0].sign * e["values"][space.objectives[0].name])
+    return out
+
+
+def _progress(space: Space, results: pl.DataFrame) -> list[dict[str, Any]]:
+    y = signed_objectives(space, results)
+    out = []
+    best = -math.inf
+    for i in range(results.height):
+        if len(space.objectives) == 1:
+            if math.isfinite(y[i, 0]):
+                best = max(best, y[i, 0])
+            o = space.objectives[0]
+            value = results[o.name][i]
+            out.append(
+                {
+                    "result": i + 1,
+                    "experiment_id": results["experiment_id"][i],
+                    "value": value,
+                    "best_so_far": o.sign * best if math.isfinite(best) else None,
+                }
+            )
+        else:
+            done = y[: i + 1]
+            done = done[np.isfinite(done).all(axis=1)]
+            out.append(
+                {
+                    "result": i + 1,
+                    "experiment_id": results["experiment_id"][i],
+                    "pareto_size": int(pareto_mask(done).sum()) if len(done) else 0,
+                }
+            )
+    return out
+
+
+def _loo(surrogate: Surrogate, space: Space) -> dict[str, dict[str, float]]:
+    """Leave-one-out R² and 90 % coverage of each objective's GP, hyperparameters held."""
+    models = getattr(surrogate.model, "models", [surrogate.model])
+    out: dict[str, dict[str, float]] = {}
+    for o, m in zip(space.objectives, models, strict=True):
+        x = m.train_inputs[0]
+        y = m.train_targets  # standardized by the outcome transform
+        if len(y) < 3:
+            continue
+        with torch.no_grad():
+            k = m.covar_module(x).to_dense()
+            noise = m.likelihood.noise.reshape(-1)[0]
+            k = k + noise * torch.eye(len(y), dtype=k.dtype)
+            mean = m.mean_module(x)
+            inverse = torch.linalg.inv(k)
+            alpha = inverse @ (y - mean)
+            diag = torch.diagonal(inverse)
+            loo_mean = y - alpha / diag
+            loo_sd = (1.0 / diag).clamp_min(0).sqrt()
+        scale = float(m.outcome_transform.stdvs.reshape(-1)[0])
+        shift = float(m.outcome_transform.means.reshape(-1)[0])
+        truth = (y * scale + shift).numpy()
+        guess = (loo_mean * scale + shift).numpy()
+        sd = (loo_sd * scale).numpy()
+        ss = float(np.sum((truth - truth.mean()) ** 2))
+        r2 = 1.0 - float(np.sum((truth - guess) ** 2)) / ss if ss > 0 else float("nan")
+        covered = float(np.mean(np.abs(truth - guess) <= _Z90 * sd))
+        out[o.name] = {"loo_r2": r2, "loo_coverage_90": covered, "rows": len(y)}
+    return out
+
+
+def _sweep_values(space: Space, name: str) -> list[Any]:
+    p = space.parameter(name)
+    if p.kind == "continuous":
+        return list(np.linspace(p.low, p.high, _SWEEP))
+    return list(p.values)
+
+
+def _importance(
+    space: Space, best: dict[str, Any], surrogate: Surrogate, encoder: Encoder
+) -> list[dict[str, Any]]:
+    spans = []
+    for p in space.parameters:
+        values = _sweep_values(space, p.name)
+        frame = pl.DataFrame([{**best, p.name: v} for v in values]).select(space.names)
+        if space.constraints:
+            frame = space.allowed(frame)
+        if frame.height < 2:
+            spans.append(0.0)
+            continue
+        mean, _ = surrogate.posterior(encoder.encode(frame))
+        spans.append(float(np.ptp(mean[:, 0])))
+    total = sum(spans) or 1.0
+    rows = [
+        {"parameter": p.name, "importance": s / total, "span": s}
+        for p, s in zip(space.parameters, spans, strict=True)
+    ]
+    return sorted(rows, key=lambda r: -r["importance"])
+
+
+def _expected(
+    space: Space, observed: pl.DataFrame, surrogate: Surrogate, encoder: Encoder, seed: int
+) -> dict[str, Any]:
+    from botorch.acquisition.analytic import LogExpectedImprovement, ProbabilityOfImprovement
+
+    y = signed_objectives(space, observed)
+    best_f = float(np.nanmax(y[:, 0]))
+    pool = candidate_pool(space, observed, seed, y)
+    x = torch.as_tensor(encoder.encode(pool), dtype=DTYPE).unsqueeze(1)
+    with torch.no_grad():
+        log_ei = LogExpectedImprovement(surrogate.model, best_f=best_f)(x)
+        i = int(torch.argmax(log_ei))
+        pi = ProbabilityOfImprovement(surrogate.model, best_f=best_f)(x[i : i + 1])
+    o = space.objectives[0]
+    return {
+        "improvement": float(torch.exp(log_ei[i])),
+        "probability": float(pi[0]),
+        "unit": o.unit,
+        "at": _conditions(space, pool.row(i, named=True)),
+        "best": o.sign * best_f,
+    }
+
+
+def campaign_status(
+    space: Space, results: pl.DataFrame, experiments: int, pending: int, seed: int
+) -> Status:
+    """The status of a campaign from its results (one row per result, with ``experiment_id``)."""
+    status = Status(experiments, results.height, pending)
+    status.progress = _progress(space, results)
+    y = signed_objectives(space, results)
+    encoder = Encoder(space)
+    surrogate = None
+    if results.height and np.all(np.isfinite(y).sum(axis=0) >= 2):
+        surrogate, encoder = fit(
+            space, results.select([*space.names, *space.objective_names]), seed
+        )
+        status.fit = _loo(surrogate, space)
+    status.surrogate, status.encoder = surrogate, encoder
+    status.best = _best(space, results, surrogate, encoder)
+    if surrogate is not None and status.best:
+        status.importance = _importance(space, status.best[0]["conditions"], surrogate, encoder)
+        if len(space.objectives) == 1:
+            status.expected = _expected(
+                space,
+                results.select([*space.names, *space.objective_names]),
+                surrogate,
+                encoder,
+                seed,
+            )
+    return status
+
+
+def campaign_figures(space: Space, results: pl.DataFrame, status: Status) -> dict[str, Any]:
+    """Plotly figures: ``progress``, ``importance``, ``landscape`` (the top two parameters) and,
+    for several objectives, ``pareto``."""
+    import plotly.graph_objects as go
+
+    figures: dict[str, Any] = {}
+    if len(space.objectives) == 1 and status.progress:
+        o = space.objectives[0]
+        label = f"{o.name} [{o.unit}]" if o.unit else o.name
+        n = [r["result"] for r in status.progress]
+        fig = go.Figure()
+        fig.add_trace(
+            go.Scatter(
+                x=n,
+                y=[r["value"] for r in status.progress],
+                mode="markers",
+                name="result",
+                text=[r["experiment_id"] for r in status.progress],
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=n,
+                y=[r["best_so_far"] for r in status.progress],
+                mode="lines",
+                name="best so far",
+                line={"shape": "hv"},
+            )
+        )
+        fig.update_layout(
+            title=f"Progress: best {label} so far", xaxis_title="result", yaxis_title=label
+        )
+        figures["progress"] = fig
+    if status.importance:
+        fig = go.Figure(
+            go.Bar(
+                x=[r["importance"] for r in status.importance],
+                y=[r["parameter"] for r in status.importance],
+                orientation="h",
+            )
+        )
+        fig.update_layout(
+            title="Which parameters matter (share of the predicted change)",
+            yaxis={"autorange": "reversed"},
+            xaxis_title="share",
+        )
+        figures["importance"] = fig
+    if (
+        status.surrogate is not None
+        and status.encoder is not None
+        and status.best
+        and len(status.importance) >= 2
+    ):
+        figures["landscape"] = _landscape(space, status)
+    if len(space.objectives) >= 2:
+        y = signed_objectives(space, results)
+        complete = np.isfinite(y).all(axis=1)
+        a, b = space.objectives[0], space.objectives[1]
+        front = np.zeros(results.height, dtype=bool)
+        if complete.any():
+            front[np.flatnonzero(complete)[pareto_mask(y[complete])]] = True
+        fig = go.Figure()
+        fig.add_trace(
+            go.Scatter(
+                x=results[a.name].to_list(),
+                y=results[b.name].to_list(),
+                mode="markers",
+                name="results",
+                text=results["experiment_id"].to_list(),
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=results.filter(pl.Series(front))[a.name].to_list(),
+                y=results.filter(pl.Series(front))[b.name].to_list(),
+                mode="markers",
+                marker={"size": 12, "symbol": "star"},
+                name="Pareto front",
+            )
+        )
+        fig.update_layout(
+            title="Pareto front",
+            xaxis_title=f"{a.name} ({a.goal})",
+            yaxis_title=f"{b.name} ({b.goal})",
+        )
+        figures["pareto"] = fig
+    return figures
+
+
+def _landscape(space: Space, status: Status) -> Any:
+    import plotly.graph_objects as go
+
+    assert status.surrogate is not None
+    assert status.encoder is not None
+    first, second = status.importance[0]["parameter"], status.importance[1]["parameter"]
+    best = status.best[0]["conditions"]
+    xs, ys = _sweep_values(space, first), _sweep_values(space, second)
+    frame = pl.DataFrame([{**best, first: a, second: b} for b in ys for a in xs]).select(
+        space.names
+    )
+    mean, _ = status.surrogate.posterior(status.encoder.encode(frame))
+    o = space.objectives[0]
+    z = (o.sign * mean[:, 0]).reshape(len(ys), len(xs))
+    if space.constraints:
+        z = np.where(space.satisfied(frame).reshape(len(ys), len(xs)), z, np.nan)
+    fig = go.Figure(
+        go.Heatmap(
+            x=[str(v) if isinstance(v, str) else v for v in xs],
+            y=[str(v) if isinstance(v, str) else v for v in ys],
+            z=[[float(v) if np.isfinite(v) else None for v in row] for row in z],
+            colorbar={"title": o.name},
+        )
+    )
+    fig.update_layout(
+        title=f"Predicted {o.name} over {first} and {second} (the others at the best conditions)",
+        xaxis_title=space.parameter(first).label(),
+        yaxis_title=space.parameter(second).label(),
+    )
+    return fig
