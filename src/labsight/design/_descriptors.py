@@ -2,8 +2,8 @@
 a molecule.
 
 A categorical parameter's levels (ligands, bases, solvents) can be given descriptors (a CSV whose
-first column names the level and whose other columns are numbers: DFT properties, Tolman angles,
-dielectric constants). A ``molecule`` parameter's levels are SMILES; RDKit computes a fixed set of
+first column, or the ``key`` column, names the level and whose numeric columns are the descriptors:
+DFT properties, Tolman angles, dielectric constants; text columns are skipped). A ``molecule`` parameter's levels are SMILES; RDKit computes a fixed set of
 physical-organic descriptors for each. Either way the surrogate sees each level as a point in that
 descriptor space, so what it learns about one ligand carries over to similar ones.
 """
@@ -73,7 +73,13 @@ def molecule_descriptors(
 
 
 def read_descriptor_table(
-    file: Path, levels: list[str], *, name: str, space_path: str | None, line: int | None
+    file: Path,
+    levels: list[str],
+    *,
+    name: str,
+    space_path: str | None,
+    line: int | None,
+    key: str | None = None,
 ) -> tuple[tuple[str, ...], dict[str, list[float]]]:
     """The descriptor CSV of a categorical parameter: its descriptor names and, for each level,
     its numbers.
@@ -102,7 +108,13 @@ def read_descriptor_table(
             expected="a first column naming the levels, then numeric columns",
             got=", ".join(table.columns),
         )
-    key = table.columns[0]
+    if key is not None and key not in table.columns:
+        raise InputError(
+            f"parameter {name!r}: the descriptor table has no column {key!r}",
+            path=file,
+            expected="one of " + ", ".join(repr(c) for c in table.columns[:10]),
+        )
+    key = key or table.columns[0]
     keys = table[key].cast(pl.String).to_list()
     where = {k: i for i, k in enumerate(keys)}
     absent = [lv for lv in levels if lv not in where]
@@ -114,15 +126,23 @@ def read_descriptor_table(
             expected="one row per level: " + ", ".join(repr(lv) for lv in levels[:8]),
             got=f"{len(absent)} level(s) missing",
         )
-    names = tuple(table.columns[1:])
+    # Descriptors are the numeric columns; text columns (file names, stoichiometries) are skipped.
+    names = tuple(c for c in table.columns if c != key and table.schema[c].is_numeric())
+    if not names:
+        raise InputError(
+            "the descriptor table has no numeric columns",
+            path=file,
+            expected="a first column naming the levels, then numeric descriptors",
+            got=", ".join(table.columns),
+        )
     values: dict[str, list[float]] = {}
     for column in names:
-        numbers = table[column].cast(pl.Float64, strict=False)
+        numbers = table[column].cast(pl.Float64)
         bad = (numbers.is_null() | numbers.is_nan()).arg_true().to_list()
         used = [i for i in bad if keys[i] in levels]
         if used:
             raise InputError(
-                f"{table[column][used[0]]!r} is not a number",
+                "a descriptor is missing",
                 path=file,
                 line=used[0] + 2,
                 column=column,

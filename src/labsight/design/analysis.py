@@ -224,7 +224,7 @@ def _surface(space: Space, frame: pl.DataFrame, y: np.ndarray) -> dict[str, Any]
         sd = float(np.sqrt(sigma2))
         top = float(y.max()) if space.objectives[0].goal == "maximize" else float(y.min())
         gain = space.objectives[0].sign * (optimum["predicted"] - top)
-        optimum["beyond_data"] = bool(gain > 2 * sd)
+        optimum["beyond_data"] = bool(gain > max(2 * sd, 0.1 * float(np.ptp(y))))
     return {
         "fitted": True,
         "r2": r2,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,13 @@ def _from_unit(space: Space, u: np.ndarray) -> pl.DataFrame:
 
 
 def _space_filling(space: Space, n: int, seed: int, method: str) -> pl.DataFrame:
+    with warnings.catch_warnings():
+        # SciPy notes that Sobol balance needs a power of two; a lab batch is what it is.
+        warnings.simplefilter("ignore", UserWarning)
+        return _space_filling_points(space, n, seed, method)
+
+
+def _space_filling_points(space: Space, n: int, seed: int, method: str) -> pl.DataFrame:
     d = len(space.parameters)
     engine: qmc.QMCEngine = (
         qmc.Sobol(d, scramble=True, seed=seed)

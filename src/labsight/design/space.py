@@ -272,7 +272,9 @@ class Space:
                 )
             if bad.any():
                 row = int(np.argmax(bad))
-                return row, p.name, f"{series[row]!r} is {why}"
+                value = series[row]
+                shown = f"{value:g}" if isinstance(value, int | float) else repr(value)
+                return row, p.name, f"{shown} is {why}"
         return None
 
     def to_dict(self) -> dict[str, Any]:
@@ -433,11 +435,24 @@ class _Reader:
         descriptor_names: tuple[str, ...] = ()
         descriptors: dict[str, list[float]] = {}
         if data.get("descriptors"):
-            file = Path(str(data["descriptors"]))
+            spec = data["descriptors"]
+            spec = spec if isinstance(spec, dict) else {"file": spec}
+            if "file" not in spec:
+                raise self.fail(
+                    f"{name!r}: descriptors need a file",
+                    line,
+                    expected="descriptors: FILE.csv or {file: FILE.csv, key: COLUMN}",
+                )
+            file = Path(str(spec["file"]))
             if folder is not None and not file.is_absolute():
                 file = folder / file
             descriptor_names, descriptors = read_descriptor_table(
-                file, list(levels), name=name, space_path=self.where, line=line
+                file,
+                list(levels),
+                name=name,
+                space_path=self.where,
+                line=line,
+                key=str(spec["key"]) if spec.get("key") else None,
             )
         elif kind == "molecule":
             from labsight.design._descriptors import RDKIT_DESCRIPTORS

@@ -1,0 +1,127 @@
+"""The design commands as a lab uses them: new, suggest --out, fill in, record, status, analyze,
+list, show; JSON contracts; one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from labsight.cli import main
+
+SPACE = """\
+parameters:
+  - {name: temperature, type: continuous, bounds: [25, 130], unit: degC}
+  - {name: solvent, type: categorical, values: [THF, DMF]}
+objectives:
+  - {name: yield, goal: maximize, unit: "%"}
+"""
+
+
+@pytest.fixture
+def run(tmp_path: Path, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    home = tmp_path / "home"
+
+    def call(*args: str) -> tuple[int, str, str]:
+        code = main(["--home", str(home), "--user", "chemist", *args])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return call
+
+
+def _fill(path: Path) -> None:
+    """The lab runs the experiments of a suggestion file and writes the yields in."""
+    frame = pl.read_csv(path)
+    t = frame["temperature [degC]"].to_numpy()
+    y = 70 * np.exp(-(((t - 80) / 30) ** 2)) + np.where(frame["solvent"].to_numpy() == "DMF", 20, 0)
+    frame.with_columns(pl.Series("yield [%]", np.round(y, 1))).write_csv(path)
+
+
+def test_a_lab_loop_through_the_command_line(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "space.yaml").write_text(SPACE)
+    code, out, _ = run("design", "new", "suzuki", "--space", str(tmp_path / "space.yaml"), "--json")
+    assert code == 0
+    assert json.loads(out)["campaign"] == "suzuki"
+    plate = tmp_path / "next.csv"
+    for _ in range(3):
+        code, out, _ = run(
+            "design", "suggest", "suzuki", "--batch", "3", "--out", str(plate), "--json"
+        )
+        assert code == 0
+        data = json.loads(out)
+        assert len(data["experiments"]) == 3
+        header = plate.read_text().splitlines()[0].split(",")
+        assert header[:4] == ["experiment_id", "temperature [degC]", "solvent", "yield [%]"]
+        _fill(plate)
+        code, out, _ = run("design", "record", "suzuki", str(plate), "--json")
+        assert code == 0
+        assert json.loads(out)["results"] == 3
+    assert data["method"] == "qLogNEI"  # the third batch comes from the model
+    code, out, _ = run(
+        "design", "status", "suzuki", "--json", "--out", str(tmp_path / "status.html")
+    )
+    assert code == 0
+    status = json.loads(out)
+    assert {"best", "progress", "fit", "importance", "expected"} <= set(status)
+    assert status["results"] == 9
+    html = (tmp_path / "status.html").read_text()
+    assert "Progress" in html
+    assert "<script src=" not in html  # offline: plotly.js is inlined, nothing is fetched
+    code, out, _ = run("design", "status", "suzuki")
+    assert code == 0
+    assert "Best so far" in out
+    assert "what matters" in out
+    code, out, _ = run("design", "list", "--json")
+    assert json.loads(out)[0]["results"] == 9
+    code, out, _ = run("design", "show", "suzuki", "--json")
+    shown = json.loads(out)
+    assert len(shown["experiments"]) == 9
+    assert shown["space"]["parameters"][0]["unit"] == "degC"
+    code, out, _ = run("design", "analyze", "suzuki", "--json")
+    assert code == 0
+    analysis = json.loads(out)
+    assert analysis["main_effects"][0]["parameter"] in ("temperature", "solvent")
+
+
+def test_errors_are_one_line_with_the_right_exit_code(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "bad.yaml").write_text(
+        "parameters:\n  - {name: t, type: continuous, bounds: [5, 1]}\nobjectives:\n  - {name: y, goal: maximize}\n"
+    )
+    code, _, err = run("design", "new", "x", "--space", str(tmp_path / "bad.yaml"))
+    assert code == 2
+    assert "bad.yaml line 2: 't': the bounds [5, 1] are empty" in err
+    assert err.count("\n") == 1
+    code, _, err = run("design", "suggest", "nope")
+    assert code == 2
+    assert "no campaign named 'nope'" in err
+    (tmp_path / "space.yaml").write_text(SPACE)
+    run("design", "new", "s", "--space", str(tmp_path / "space.yaml"))
+    code, _, err = run("design", "new", "s", "--space", str(tmp_path / "space.yaml"))
+    assert code == 1
+    assert "exists already" in err
+    code, _, err = run("design", "suggest", "s", "--acquisition", "EI")
+    assert code == 2
+    assert "unknown acquisition 'EI'" in err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["design"],
+        ["design", "new"],
+        ["design", "suggest"],
+        ["design", "record"],
+        ["design", "status"],
+        ["design", "analyze"],
+        ["design", "list"],
+        ["design", "show"],
+    ],
+)
+def test_every_design_command_has_help_with_examples(run, command: list[str]) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run(*command, "--help")
+    assert code == 0
+    assert "Examples" in out
