@@ -52,7 +52,9 @@ def _hypervolume(points: np.ndarray, ref: np.ndarray) -> float:
     return float(volume)
 
 
-def _score(problem: Problem, observed: np.ndarray, ref: np.ndarray | None, total: float | None) -> float:
+def _score(
+    problem: Problem, observed: np.ndarray, ref: np.ndarray | None, total: float | None
+) -> float:
     """The loop's progress so far: best signed value, or the hypervolume share."""
     if ref is None:
         return float(np.nanmax(observed[:, 0]))
@@ -78,7 +80,7 @@ def loop(key: str, method: str, seed: int) -> dict[str, Any]:
         target = problem.threshold()
     budget = min(BUDGET, problem.table.height) if problem.table is not None else BUDGET
     schema = {n: (pl.Float64 if space.parameter(n).numeric else pl.String) for n in space.names}
-    observed = pl.DataFrame(schema=schema | {o: pl.Float64 for o in problem.objective_names})
+    observed = pl.DataFrame(schema=schema | dict.fromkeys(problem.objective_names, pl.Float64))
     pending = pl.DataFrame(schema=schema)
     reached: int | None = None
     trace: list[float] = []
@@ -99,7 +101,10 @@ def loop(key: str, method: str, seed: int) -> dict[str, Any]:
         points = proposal.points.select(space.names)
         results = problem.run(points)
         for i in range(points.height):
-            observed = pl.concat([observed, pl.concat([points[i : i + 1], results[i : i + 1]], how="horizontal")], how="vertical_relaxed")
+            observed = pl.concat(
+                [observed, pl.concat([points[i : i + 1], results[i : i + 1]], how="horizontal")],
+                how="vertical_relaxed",
+            )
             value = _score(problem, _signed(problem, observed), ref, total)
             trace.append(value)
             if reached is None and value >= target - 1e-9:

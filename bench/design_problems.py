@@ -58,7 +58,9 @@ class Problem:
         if self.function is not None:
             return self.function(points)
         assert self.table is not None
-        joined = points.select(self.names).join(self.table, on=self.names, how="left", nulls_equal=True)
+        joined = points.select(self.names).join(
+            self.table, on=self.names, how="left", nulls_equal=True
+        )
         return joined.select(self.objective_names)
 
     def threshold(self) -> float:
@@ -72,17 +74,34 @@ class Problem:
         return float(values[k - 1])
 
 
-def _descriptors(folder: Path, file: str, key: str, levels: list[str]) -> tuple[list[str], dict[str, list[float]]]:
+def _descriptors(
+    folder: Path, file: str, key: str, levels: list[str]
+) -> tuple[list[str], dict[str, list[float]]]:
     from labsight.design._descriptors import read_descriptor_table
 
-    names, values = read_descriptor_table(folder / file, levels, name=key, space_path=None, line=None, key=key)
+    names, values = read_descriptor_table(
+        folder / file, levels, name=key, space_path=None, line=None, key=key
+    )
     return list(names), values
 
 
-def _categorical(name: str, levels: list[str], descriptors: tuple[list[str], dict[str, list[float]]] | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": name, "type": "categorical", "values": levels, "encoding": "onehot"}
+def _categorical(
+    name: str,
+    levels: list[str],
+    descriptors: tuple[list[str], dict[str, list[float]]] | None = None,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": name,
+        "type": "categorical",
+        "values": levels,
+        "encoding": "onehot",
+    }
     if descriptors is not None:
-        out |= {"encoding": "descriptors", "descriptor_names": descriptors[0], "descriptors": descriptors[1]}
+        out |= {
+            "encoding": "descriptors",
+            "descriptor_names": descriptors[0],
+            "descriptors": descriptors[1],
+        }
     return out
 
 
@@ -93,68 +112,173 @@ def _mean_replicates(table: pl.DataFrame, names: list[str], objectives: list[str
 def suzuki_miyaura() -> Problem:
     folder = DATA / "edbo_suzuki_miyaura"
     table = pl.read_csv(folder / "experiment_index.csv")
-    parts = [("Electrophile_SMILES", "electrophile"), ("Nucleophile_SMILES", "nucleophile"), ("Ligand_SMILES", "ligand"), ("Base_SMILES", "base"), ("Solvent_SMILES", "solvent")]
+    parts = [
+        ("Electrophile_SMILES", "electrophile"),
+        ("Nucleophile_SMILES", "nucleophile"),
+        ("Ligand_SMILES", "ligand"),
+        ("Base_SMILES", "base"),
+        ("Solvent_SMILES", "solvent"),
+    ]
     params = []
     for column, stem in parts:
         levels = sorted(table[column].cast(pl.String).unique().to_list())
         file = "ligand-boltzmann_dft.csv" if stem == "ligand" else f"{stem}_dft.csv"
-        params.append(_categorical(column, levels, _descriptors(folder, file, f"{stem}_SMILES", levels)))
-    table = _mean_replicates(table.select([c for c, _ in parts] + ["yield"]), [c for c, _ in parts], ["yield"])
-    return Problem("EDBO Suzuki–Miyaura (3,696)", params, [{"name": "yield", "goal": "maximize"}], table, note="5 choices with EDBO's DFT descriptors")
+        params.append(
+            _categorical(column, levels, _descriptors(folder, file, f"{stem}_SMILES", levels))
+        )
+    table = _mean_replicates(
+        table.select([c for c, _ in parts] + ["yield"]), [c for c, _ in parts], ["yield"]
+    )
+    return Problem(
+        "EDBO Suzuki–Miyaura (3,696)",
+        params,
+        [{"name": "yield", "goal": "maximize"}],
+        table,
+        note="5 choices with EDBO's DFT descriptors",
+    )
 
 
 def direct_arylation() -> Problem:
     folder = DATA / "edbo_direct_arylation"
     table = pl.read_csv(folder / "experiment_index.csv")
     params = []
-    for column, stem, file in (("Base_SMILES", "base", "base_dft.csv"), ("Ligand_SMILES", "ligand", "ligand-boltzmann_dft.csv"), ("Solvent_SMILES", "solvent", "solvent_dft.csv")):
+    for column, stem, file in (
+        ("Base_SMILES", "base", "base_dft.csv"),
+        ("Ligand_SMILES", "ligand", "ligand-boltzmann_dft.csv"),
+        ("Solvent_SMILES", "solvent", "solvent_dft.csv"),
+    ):
         levels = sorted(table[column].unique().to_list())
-        params.append(_categorical(column, levels, _descriptors(folder, file, f"{stem}_SMILES", levels)))
+        params.append(
+            _categorical(column, levels, _descriptors(folder, file, f"{stem}_SMILES", levels))
+        )
     for column in ("Concentration", "Temp_C"):
-        params.append({"name": column, "type": "discrete", "values": sorted(float(v) for v in table[column].unique())})
-    table = table.with_columns(pl.col("Concentration").cast(pl.Float64), pl.col("Temp_C").cast(pl.Float64))
+        params.append(
+            {
+                "name": column,
+                "type": "discrete",
+                "values": sorted(float(v) for v in table[column].unique()),
+            }
+        )
+    table = table.with_columns(
+        pl.col("Concentration").cast(pl.Float64), pl.col("Temp_C").cast(pl.Float64)
+    )
     table = _mean_replicates(table, [p["name"] for p in params], ["yield"])
-    return Problem("EDBO direct arylation (1,728)", params, [{"name": "yield", "goal": "maximize"}], table, note="3 choices with DFT descriptors, 2 set-points")
+    return Problem(
+        "EDBO direct arylation (1,728)",
+        params,
+        [{"name": "yield", "goal": "maximize"}],
+        table,
+        note="3 choices with DFT descriptors, 2 set-points",
+    )
 
 
-def _pool_from_table(name: str, table: pl.DataFrame, choices: list[str], numbers: list[str], objectives: list[dict[str, Any]], note: str) -> Problem:
-    params: list[dict[str, Any]] = [_categorical(c, sorted(table[c].cast(pl.String).unique().to_list())) for c in choices]
+def _pool_from_table(
+    name: str,
+    table: pl.DataFrame,
+    choices: list[str],
+    numbers: list[str],
+    objectives: list[dict[str, Any]],
+    note: str,
+) -> Problem:
+    params: list[dict[str, Any]] = [
+        _categorical(c, sorted(table[c].cast(pl.String).unique().to_list())) for c in choices
+    ]
     for c in numbers:
         values = table[c].cast(pl.Float64)
         distinct = sorted(values.unique().to_list())
         if len(distinct) <= 12:
             params.append({"name": c, "type": "discrete", "values": distinct})
         else:
-            params.append({"name": c, "type": "continuous", "bounds": [float(values.min()), float(values.max())]})
-    table = table.with_columns([pl.col(c).cast(pl.String) for c in choices] + [pl.col(c).cast(pl.Float64) for c in numbers])
+            params.append(
+                {
+                    "name": c,
+                    "type": "continuous",
+                    "bounds": [float(values.min()), float(values.max())],
+                }
+            )
+    table = table.with_columns(
+        [pl.col(c).cast(pl.String) for c in choices] + [pl.col(c).cast(pl.Float64) for c in numbers]
+    )
     names = [p["name"] for p in params]
-    table = _mean_replicates(table.drop_nulls([o["name"] for o in objectives]), names, [o["name"] for o in objectives])
+    table = _mean_replicates(
+        table.drop_nulls([o["name"] for o in objectives]), names, [o["name"] for o in objectives]
+    )
     return Problem(name, params, objectives, table, note=note)
 
 
 def reizman(case: int) -> Problem:
-    table = pl.read_csv(DATA / "summit_reizman_suzuki" / f"reizman_suzuki_case_{case}.csv", skip_rows_after_header=1, infer_schema_length=None)
-    return _pool_from_table(f"Summit Reizman Suzuki case {case} ({table.height})", table, ["catalyst"], ["t_res", "temperature", "catalyst_loading"], [{"name": "yld", "goal": "maximize"}], "1 choice + 3 continuous (pool of runs)")
+    table = pl.read_csv(
+        DATA / "summit_reizman_suzuki" / f"reizman_suzuki_case_{case}.csv",
+        skip_rows_after_header=1,
+        infer_schema_length=None,
+    )
+    return _pool_from_table(
+        f"Summit Reizman Suzuki case {case} ({table.height})",
+        table,
+        ["catalyst"],
+        ["t_res", "temperature", "catalyst_loading"],
+        [{"name": "yld", "goal": "maximize"}],
+        "1 choice + 3 continuous (pool of runs)",
+    )
 
 
 def baumgartner() -> Problem:
-    table = pl.read_csv(DATA / "summit_baumgartner_cn" / "baumgartner_aniline_cn_crosscoupling.csv", skip_rows_after_header=1, infer_schema_length=None)
-    return _pool_from_table(f"Summit Baumgartner C–N ({table.height})", table, ["catalyst", "base"], ["base_equivalents", "temperature", "t_res"], [{"name": "yld", "goal": "maximize"}], "2 choices + 3 continuous (pool)")
+    table = pl.read_csv(
+        DATA / "summit_baumgartner_cn" / "baumgartner_aniline_cn_crosscoupling.csv",
+        skip_rows_after_header=1,
+        infer_schema_length=None,
+    )
+    return _pool_from_table(
+        f"Summit Baumgartner C–N ({table.height})",
+        table,
+        ["catalyst", "base"],
+        ["base_equivalents", "temperature", "t_res"],
+        [{"name": "yld", "goal": "maximize"}],
+        "2 choices + 3 continuous (pool)",
+    )
 
 
 def olympus(name: str, columns: list[str], goal: str) -> Problem:
-    table = pl.read_csv(DATA / "olympus_flow_process" / f"{name}.csv", has_header=False, new_columns=columns)
-    return _pool_from_table(f"Olympus {name} ({table.height})", table, [], columns[:-1], [{"name": columns[-1], "goal": goal}], "continuous process (pool)")
+    table = pl.read_csv(
+        DATA / "olympus_flow_process" / f"{name}.csv", has_header=False, new_columns=columns
+    )
+    return _pool_from_table(
+        f"Olympus {name} ({table.height})",
+        table,
+        [],
+        columns[:-1],
+        [{"name": columns[-1], "goal": goal}],
+        "continuous process (pool)",
+    )
 
 
 def edboplus_yield_cost() -> Problem:
-    table = pl.read_csv(DATA / "edboplus_direct_arylation_yield_cost" / "experiments_yield_and_cost.csv")
-    return _pool_from_table("EDBO+ arylation yield ↑ cost ↓ (1,728)", table, ["base", "ligand", "solvent"], ["concentration", "temperature"], [{"name": "yield", "goal": "maximize"}, {"name": "cost", "goal": "minimize"}], "two objectives")
+    table = pl.read_csv(
+        DATA / "edboplus_direct_arylation_yield_cost" / "experiments_yield_and_cost.csv"
+    )
+    return _pool_from_table(
+        "EDBO+ arylation yield ↑ cost ↓ (1,728)",
+        table,
+        ["base", "ligand", "solvent"],
+        ["concentration", "temperature"],
+        [{"name": "yield", "goal": "maximize"}, {"name": "cost", "goal": "minimize"}],
+        "two objectives",
+    )
 
 
 def edboplus_conversion_selectivity() -> Problem:
     table = pl.read_csv(DATA / "edboplus_suzuki_conversion_selectivity" / "dataset_B1.csv")
-    return _pool_from_table("EDBO+ Suzuki conversion ↑ selectivity ↑ (352)", table, ["ligand", "base", "solvent"], ["ligand_equivalent"], [{"name": "objective_conversion", "goal": "maximize"}, {"name": "objective_selectivity", "goal": "maximize"}], "two objectives")
+    return _pool_from_table(
+        "EDBO+ Suzuki conversion ↑ selectivity ↑ (352)",
+        table,
+        ["ligand", "base", "solvent"],
+        ["ligand_equivalent"],
+        [
+            {"name": "objective_conversion", "goal": "maximize"},
+            {"name": "objective_selectivity", "goal": "maximize"},
+        ],
+        "two objectives",
+    )
 
 
 def _branin(frame: pl.DataFrame) -> pl.DataFrame:
@@ -166,8 +290,18 @@ def _branin(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def branin() -> Problem:
-    params = [{"name": "x1", "type": "continuous", "bounds": [0, 1]}, {"name": "x2", "type": "continuous", "bounds": [0, 1]}]
-    return Problem("Branin (continuous, min 0.398)", params, [{"name": "y", "goal": "minimize"}], function=_branin, optimum=0.397887, note="synthetic, known optimum")
+    params = [
+        {"name": "x1", "type": "continuous", "bounds": [0, 1]},
+        {"name": "x2", "type": "continuous", "bounds": [0, 1]},
+    ]
+    return Problem(
+        "Branin (continuous, min 0.398)",
+        params,
+        [{"name": "y", "goal": "minimize"}],
+        function=_branin,
+        optimum=0.397887,
+        note="synthetic, known optimum",
+    )
 
 
 def _mixed(frame: pl.DataFrame) -> pl.DataFrame:
@@ -177,7 +311,11 @@ def _mixed(frame: pl.DataFrame) -> pl.DataFrame:
     catalyst = {"A": 0.0, "B": 12.0, "C": 5.0, "D": -8.0}
     base = {"K2CO3": 3.0, "Cs2CO3": 6.0, "Et3N": -4.0}
     bump = 80 * np.exp(-(((t - 95) / 25) ** 2) - ((np.log(time) - np.log(45)) / 0.8) ** 2)
-    value = bump + np.array([catalyst[c] for c in frame["catalyst"]]) + np.array([base[b] for b in frame["base"]])
+    value = (
+        bump
+        + np.array([catalyst[c] for c in frame["catalyst"]])
+        + np.array([base[b] for b in frame["base"]])
+    )
     return pl.DataFrame({"yield": value})
 
 
@@ -185,10 +323,27 @@ def mixed() -> Problem:
     params = [
         {"name": "temperature", "type": "continuous", "bounds": [25, 150]},
         {"name": "time", "type": "continuous", "bounds": [1, 240]},
-        {"name": "catalyst", "type": "categorical", "values": ["A", "B", "C", "D"], "encoding": "onehot"},
-        {"name": "base", "type": "categorical", "values": ["K2CO3", "Cs2CO3", "Et3N"], "encoding": "onehot"},
+        {
+            "name": "catalyst",
+            "type": "categorical",
+            "values": ["A", "B", "C", "D"],
+            "encoding": "onehot",
+        },
+        {
+            "name": "base",
+            "type": "categorical",
+            "values": ["K2CO3", "Cs2CO3", "Et3N"],
+            "encoding": "onehot",
+        },
     ]
-    return Problem("Mixed reaction (synthetic, max 98)", params, [{"name": "yield", "goal": "maximize"}], function=_mixed, optimum=98.0, note="2 continuous + 2 choices, known optimum")
+    return Problem(
+        "Mixed reaction (synthetic, max 98)",
+        params,
+        [{"name": "yield", "goal": "maximize"}],
+        function=_mixed,
+        optimum=98.0,
+        note="2 continuous + 2 choices, known optimum",
+    )
 
 
 PROBLEMS: dict[str, Callable[[], Problem]] = {
@@ -199,9 +354,15 @@ PROBLEMS: dict[str, Callable[[], Problem]] = {
     "reizman3": lambda: reizman(3),
     "reizman4": lambda: reizman(4),
     "baumgartner": baumgartner,
-    "snar": lambda: olympus("snar", ["residence_time", "ratio", "concentration", "temperature", "impurity"], "minimize"),
-    "benzylation": lambda: olympus("benzylation", ["flow_rate", "ratio", "solvent", "temperature", "impurity"], "minimize"),
-    "olympus_suzuki": lambda: olympus("suzuki", ["temperature", "pd_mol", "arbpin", "k3po4", "yield"], "maximize"),
+    "snar": lambda: olympus(
+        "snar", ["residence_time", "ratio", "concentration", "temperature", "impurity"], "minimize"
+    ),
+    "benzylation": lambda: olympus(
+        "benzylation", ["flow_rate", "ratio", "solvent", "temperature", "impurity"], "minimize"
+    ),
+    "olympus_suzuki": lambda: olympus(
+        "suzuki", ["temperature", "pd_mol", "arbpin", "k3po4", "yield"], "maximize"
+    ),
     "yield_cost": edboplus_yield_cost,
     "conversion_selectivity": edboplus_conversion_selectivity,
     "branin": branin,
