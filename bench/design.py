@@ -127,3 +127,53 @@ def loop(key: str, method: str, seed: int) -> dict[str, Any]:
 if __name__ == "__main__":
     if sys.argv[1] == "loop":
         print(json.dumps(loop(sys.argv[2], sys.argv[3], int(sys.argv[4]))))
+
+
+# --- driver side -------------------------------------------------------------------------------
+
+METHODS = {"labsight": "labsight (qLogNEI / qLogNEHVI)", "random": "random search"}
+
+
+def run_loop(key: str, method: str, seed: int) -> dict[str, Any] | None:
+    """One loop in a fresh process (labsight and random: the project venv)."""
+    import subprocess
+
+    from bench._harness import ROOT
+
+    cmd = [sys.executable, "-m", "bench.design", "loop", key, method, str(seed)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
+    if proc.returncode != 0:
+        print(f"    {key} {method} {seed} failed: {proc.stderr[-1500:]}", flush=True)
+        return None
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median experiments to a top-1 % result (a loop that never got there counts as its budget,
+    and the cell says how many got there), median best after 50, median seconds a suggestion."""
+    if not runs:
+        return {"n": 0}
+    reached = [r["reached"] if r["reached"] is not None else r["budget"] + 1 for r in runs]
+    return {
+        "n": len(runs),
+        "reached": float(np.median(reached)),
+        "hits": sum(r["reached"] is not None for r in runs),
+        "budget": runs[0]["budget"],
+        "best": float(np.median([r["best_at_50"] for r in runs])),
+        "seconds": float(np.median([r["suggest_s"] for r in runs])),
+    }
+
+
+def rows(key: str, name: str, medians: dict[str, dict[str, Any]], several: bool) -> list[str]:
+    lines = []
+    for method, m in medians.items():
+        if not m["n"]:
+            lines.append(f"| {name} | {METHODS[method]} | failed | | | |")
+            continue
+        to_top = f"{m['reached']:.0f}" if m["hits"] * 2 > m["n"] else f"> {m['budget']}"
+        best = f"{100 * m['best']:.1f} % of HV" if several else f"{m['best']:.4g}"
+        lines.append(
+            f"| {name} | {METHODS[method]} | {to_top} ({m['hits']}/{m['n']} reached) | {best} | {m['seconds']:.2f} |"
+        )
+    return lines

@@ -1,6 +1,6 @@
-"""Virtual environments for the models benchmark: one per peer tool, plus two for labsight's size.
+"""Virtual environments for the benchmarks: one per peer tool, plus two for labsight's size.
 
-FLAML and AutoGluon each live in their own venv under ``bench/out/`` (gitignored), created on first
+FLAML and AutoGluon (models), BayBE and Ax (design) each live in their own venv under ``bench/out/`` (gitignored), created on first
 use with the interpreter that runs the bench and marked with a stamp file that records what was
 installed, so a second call is a no-op. Their benchmark jobs run as
 ``bench/out/venv-NAME/bin/python -m bench.models JOB SPEC`` from the repository root, so one module
@@ -31,10 +31,14 @@ ENVS: dict[str, list[str]] = {
     "flaml": ["flaml[automl]"],
     "autogluon": [TORCH, "autogluon.tabular[lightgbm,catboost,xgboost,fastai]"],
     # Relative to the repository root (pip runs there), so a stamp holds in any checkout.
+    "baybe": [TORCH, "baybe"],
+    "ax": [TORCH, "ax-platform"],
     "labsight": ["-e", "."],
     "labsight-deep": [TORCH, "-e", ".[deep]"],
 }
 LABELS = {
+    "baybe": "BayBE (torch CPU wheel)",
+    "ax": "Ax (`ax-platform`, torch CPU wheel)",
     "labsight": "labsight (core: `pip install labsight`)",
     "labsight-deep": "labsight + `deep` extra (torch, CPU wheel)",
     "flaml": "FLAML (`flaml[automl]`)",
