@@ -17,12 +17,14 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
 from bench.design_problems import PROBLEMS, Problem
+from bench.design_score import hypervolume, progress
 
 BATCH = 5
 BUDGET = 100
@@ -38,30 +40,6 @@ def _signed(problem: Problem, frame: pl.DataFrame) -> np.ndarray:
     return out
 
 
-def _hypervolume(points: np.ndarray, ref: np.ndarray) -> float:
-    """Hypervolume of 2-D points (maximize both) above ``ref``."""
-    pts = points[np.all(points > ref, axis=1)]
-    if not len(pts):
-        return 0.0
-    pts = pts[np.argsort(-pts[:, 0])]
-    volume, best_y = 0.0, ref[1]
-    for x, y in pts:
-        if y > best_y:
-            volume += (x - ref[0]) * (y - best_y)
-            best_y = y
-    return float(volume)
-
-
-def _score(
-    problem: Problem, observed: np.ndarray, ref: np.ndarray | None, total: float | None
-) -> float:
-    """The loop's progress so far: best signed value, or the hypervolume share."""
-    if ref is None:
-        return float(np.nanmax(observed[:, 0]))
-    assert total is not None
-    return _hypervolume(observed[np.isfinite(observed).all(axis=1)], ref) / total
-
-
 def loop(key: str, method: str, seed: int) -> dict[str, Any]:
     """One closed loop of ``method`` (``labsight`` or ``random``) on problem ``key``."""
     from labsight.design.planner import propose
@@ -74,7 +52,7 @@ def loop(key: str, method: str, seed: int) -> dict[str, Any]:
         assert problem.table is not None
         everything = _signed(problem, problem.table)
         ref = everything.min(axis=0)
-        total = _hypervolume(everything, ref)
+        total = hypervolume(everything, ref)
         target = 0.99
     else:
         target = problem.threshold()
@@ -105,7 +83,7 @@ def loop(key: str, method: str, seed: int) -> dict[str, Any]:
                 [observed, pl.concat([points[i : i + 1], results[i : i + 1]], how="horizontal")],
                 how="vertical_relaxed",
             )
-            value = _score(problem, _signed(problem, observed), ref, total)
+            value = progress(_signed(problem, observed), ref, total)
             trace.append(value)
             if reached is None and value >= target - 1e-9:
                 reached = observed.height
@@ -131,16 +109,56 @@ if __name__ == "__main__":
 
 # --- driver side -------------------------------------------------------------------------------
 
-METHODS = {"labsight": "labsight (qLogNEI / qLogNEHVI)", "random": "random search"}
+METHODS = {
+    "labsight": "labsight (qLogNEI / qLogNEHVI)",
+    "random": "random search",
+    "baybe": "BayBE (default campaign)",
+    "ax": "Ax (default generation strategy)",
+}
+PEERS = ("baybe", "ax")
+
+
+def export(key: str) -> Path:
+    """Write problem ``key`` for the peers' loops: ``spec.json`` and, for tables, ``pool.csv``."""
+    from bench._harness import ROOT
+
+    problem = PROBLEMS[key]()
+    folder = ROOT / "bench" / "out" / "design" / key
+    folder.mkdir(parents=True, exist_ok=True)
+    spec: dict[str, Any] = {
+        "key": key,
+        "parameters": problem.parameters,
+        "objectives": problem.objectives,
+        "pooled": problem.pooled,
+        "budget": min(BUDGET, problem.table.height) if problem.table is not None else BUDGET,
+        "function": {"branin": "branin", "mixed": "mixed_reaction"}.get(key),
+    }
+    if len(problem.objectives) > 1:
+        assert problem.table is not None
+        everything = _signed(problem, problem.table)
+        ref = everything.min(axis=0)
+        spec |= {"ref": ref.tolist(), "total": hypervolume(everything, ref), "target": 0.99}
+    else:
+        spec["target"] = problem.threshold()
+    if problem.table is not None:
+        problem.table.write_csv(folder / "pool.csv")
+    path = folder / "spec.json"
+    path.write_text(json.dumps(spec))
+    return path
 
 
 def run_loop(key: str, method: str, seed: int) -> dict[str, Any] | None:
-    """One loop in a fresh process (labsight and random: the project venv)."""
+    """One loop in a fresh process: labsight and random in the project venv, a peer in its own."""
     import subprocess
 
+    from bench import peers
     from bench._harness import ROOT
 
-    cmd = [sys.executable, "-m", "bench.design", "loop", key, method, str(seed)]
+    if method in PEERS:
+        python = peers.ensure_env(method)
+        cmd = [str(python), "-m", "bench.design_peers", method, str(export(key)), str(seed)]
+    else:
+        cmd = [sys.executable, "-m", "bench.design", "loop", key, method, str(seed)]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
     if proc.returncode != 0:
         print(f"    {key} {method} {seed} failed: {proc.stderr[-1500:]}", flush=True)

@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from bench import design_score
+
 DATA = Path("/work/shared/data")
 
 
@@ -281,12 +283,14 @@ def edboplus_conversion_selectivity() -> Problem:
     )
 
 
-def _branin(frame: pl.DataFrame) -> pl.DataFrame:
-    x1 = frame["x1"].to_numpy() * 15 - 5
-    x2 = frame["x2"].to_numpy() * 15
-    b, c, t = 5.1 / (4 * math.pi**2), 5 / math.pi, 1 / (8 * math.pi)
-    value = (x2 - b * x1**2 + c * x1 - 6) ** 2 + 10 * (1 - t) * np.cos(x1) + 10
-    return pl.DataFrame({"y": value})
+def _function(
+    formula: Callable[[dict[str, np.ndarray]], np.ndarray], objective: str
+) -> Callable[[pl.DataFrame], pl.DataFrame]:
+    def run(frame: pl.DataFrame) -> pl.DataFrame:
+        columns = {c: frame[c].to_numpy() for c in frame.columns}
+        return pl.DataFrame({objective: formula(columns)})
+
+    return run
 
 
 def branin() -> Problem:
@@ -298,25 +302,10 @@ def branin() -> Problem:
         "Branin (continuous, min 0.398)",
         params,
         [{"name": "y", "goal": "minimize"}],
-        function=_branin,
+        function=_function(design_score.branin, "y"),
         optimum=0.397887,
         note="synthetic, known optimum",
     )
-
-
-def _mixed(frame: pl.DataFrame) -> pl.DataFrame:
-    """A reaction-like response: a temperature/time bump, a best catalyst, a base effect."""
-    t = frame["temperature"].to_numpy()
-    time = frame["time"].to_numpy()
-    catalyst = {"A": 0.0, "B": 12.0, "C": 5.0, "D": -8.0}
-    base = {"K2CO3": 3.0, "Cs2CO3": 6.0, "Et3N": -4.0}
-    bump = 80 * np.exp(-(((t - 95) / 25) ** 2) - ((np.log(time) - np.log(45)) / 0.8) ** 2)
-    value = (
-        bump
-        + np.array([catalyst[c] for c in frame["catalyst"]])
-        + np.array([base[b] for b in frame["base"]])
-    )
-    return pl.DataFrame({"yield": value})
 
 
 def mixed() -> Problem:
@@ -340,7 +329,7 @@ def mixed() -> Problem:
         "Mixed reaction (synthetic, max 98)",
         params,
         [{"name": "yield", "goal": "maximize"}],
-        function=_mixed,
+        function=_function(design_score.mixed_reaction, "yield"),
         optimum=98.0,
         note="2 continuous + 2 choices, known optimum",
     )
