@@ -147,8 +147,10 @@ def export(key: str) -> Path:
     return path
 
 
-def run_loop(key: str, method: str, seed: int) -> dict[str, Any] | None:
-    """One loop in a fresh process: labsight and random in the project venv, a peer in its own."""
+def run_loop(key: str, method: str, seed: int, threads: int | None = None) -> dict[str, Any] | None:
+    """One loop in a fresh process: labsight and random in the project venv, a peer in its own;
+    ``threads`` caps the BLAS and torch threads of that process."""
+    import os
     import subprocess
 
     from bench import peers
@@ -156,15 +158,59 @@ def run_loop(key: str, method: str, seed: int) -> dict[str, Any] | None:
 
     if method in PEERS:
         python = peers.ensure_env(method)
-        cmd = [str(python), "-m", "bench.design_peers", method, str(export(key)), str(seed)]
+        spec = ROOT / "bench" / "out" / "design" / key / "spec.json"
+        cmd = [str(python), "-m", "bench.design_peers", method, str(spec), str(seed)]
     else:
         cmd = [sys.executable, "-m", "bench.design", "loop", key, method, str(seed)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
+    env = dict(os.environ)
+    if threads:
+        env |= dict.fromkeys(
+            ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"), str(threads)
+        )
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False, env=env)
     if proc.returncode != 0:
         print(f"    {key} {method} {seed} failed: {proc.stderr[-1500:]}", flush=True)
         return None
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     return result
+
+
+def run_all(
+    keys: list[str], methods: list[str], seeds: int, *, resume: bool, jobs: int
+) -> list[dict[str, Any]]:
+    """Every (problem, method, seed) loop, ``jobs`` at a time, each appended to
+    ``bench/out/design/loops.jsonl`` as it finishes; with ``resume`` the loops already there are
+    kept (so a long run that stopped goes on where it was), otherwise the file starts empty."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bench import peers
+    from bench._harness import ROOT
+
+    log = ROOT / "bench" / "out" / "design" / "loops.jsonl"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    done: list[dict[str, Any]] = []
+    if resume and log.exists():
+        done = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    else:
+        log.write_text("")
+    have = {(r["problem"], r["method"], r["seed"]) for r in done}
+    for method in set(methods) & set(PEERS):
+        peers.ensure_env(method)
+    for key in keys:
+        export(key)
+    todo = [(k, m, s) for k in keys for s in range(seeds) for m in methods if (k, m, s) not in have]
+
+    def one(job: tuple[str, str, int]) -> None:
+        print(f"  {job[0]}, {job[1]}, seed {job[2]} …", flush=True)
+        result = run_loop(*job, threads=1 if jobs > 1 else None)
+        if result is not None:
+            with log.open("a") as handle:
+                handle.write(json.dumps(result) + "\n")
+            done.append(result)
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        list(pool.map(one, todo))
+    return [r for r in done if r["problem"] in keys and r["method"] in methods]
 
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:

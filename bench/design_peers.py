@@ -15,7 +15,8 @@ every method is measured the same way.
   numbers as ranges; on a pool that is not a full factorial, each suggestion is taken to the nearest
   untried pool point (in the coordinates scaled to [0, 1]).
 
-``python -m bench.design_peers TOOL SPEC SEED`` prints one JSON line.
+``python -m bench.design_peers TOOL SPEC SEED`` prints one JSON line; ``python -m bench.design_peers
+speed TOOL SPEC REPEATS BATCH`` times one recommendation (see :mod:`bench.design_speed`).
 """
 
 from __future__ import annotations
@@ -100,7 +101,10 @@ def _loop(oracle: _Oracle, recommend: Any, record: Any) -> dict[str, Any]:
     }
 
 
-def _baybe(oracle: _Oracle, seed: int) -> dict[str, Any]:
+Tool = tuple[Any, Any, Any]  # recommend(n) -> points, record(batch), prime(results)
+
+
+def _baybe(oracle: _Oracle, seed: int) -> Tool:
     from baybe import Campaign
     from baybe.objectives import ParetoObjective, SingleTargetObjective
     from baybe.parameters import (
@@ -154,10 +158,10 @@ def _baybe(oracle: _Oracle, seed: int) -> dict[str, Any]:
     def record(batch: pd.DataFrame) -> None:
         campaign.add_measurements(batch)
 
-    return _loop(oracle, recommend, record)
+    return recommend, record, record
 
 
-def _ax(oracle: _Oracle, seed: int) -> dict[str, Any]:
+def _ax(oracle: _Oracle, seed: int) -> Tool:
     from ax import ChoiceParameterConfig, Client, RangeParameterConfig
 
     spec = oracle.spec
@@ -205,7 +209,11 @@ def _ax(oracle: _Oracle, seed: int) -> dict[str, Any]:
                 )
             )
     client.configure_experiment(parameters=configs)
-    terms = [("-" if o["goal"] == "minimize" else "") + o["name"] for o in oracle.objectives]
+    # Metrics get neutral names: Ax parses the objective with sympy, which rejects "yield".
+    metric = {o["name"]: f"objective_{i}" for i, o in enumerate(oracle.objectives)}
+    terms = [
+        ("-" if o["goal"] == "minimize" else "") + metric[o["name"]] for o in oracle.objectives
+    ]
     client.configure_optimization(objective=", ".join(terms))
     used: set[int] = set()
     pending: dict[int, int] = {}
@@ -258,24 +266,61 @@ def _ax(oracle: _Oracle, seed: int) -> dict[str, Any]:
             row = batch.iloc[j]
             client.complete_trial(
                 trial_index=index,
-                raw_data={o["name"]: float(row[o["name"]]) for o in oracle.objectives},
+                raw_data={metric[o["name"]]: float(row[o["name"]]) for o in oracle.objectives},
             )
         pending.clear()
 
-    return _loop(oracle, recommend, record)
+    def prime(results: pd.DataFrame) -> None:
+        """Results of conditions Ax did not suggest, attached as completed trials."""
+        for row in results.to_dict("records"):
+            index = client.attach_trial(
+                parameters={k: (float(row[k]) if k in scale else str(row[k])) for k in oracle.names}
+            )
+            client.complete_trial(
+                trial_index=index,
+                raw_data={metric[o["name"]]: float(row[o["name"]]) for o in oracle.objectives},
+            )
+
+    return recommend, record, prime
 
 
 TOOLS = {"baybe": _baybe, "ax": _ax}
 
 
-def main() -> None:
-    tool, spec_path, seed = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+def speed(tool: str, spec_path: Path, repeats: int, batch: int) -> dict[str, Any]:
+    """Seconds of one recommendation of ``batch`` after the results in ``observed.csv`` were
+    added, for ``repeats`` fresh campaigns in this (warm) process."""
     spec = json.loads(spec_path.read_text())
+    oracle = _Oracle(spec, spec_path.parent)
+    observed = pd.read_csv(spec_path.parent / "observed.csv")
+    for p in spec["parameters"]:
+        if p["type"] in ("categorical", "molecule"):
+            observed[p["name"]] = observed[p["name"]].astype(str)
+    seconds = []
+    for repeat in range(repeats):
+        recommend, _, prime = TOOLS[tool](oracle, repeat)
+        prime(observed)
+        start = time.perf_counter()
+        points = recommend(batch)
+        seconds.append(time.perf_counter() - start)
+        assert len(points) == batch, points
+    return {"tool": tool, "case": spec["key"], "seconds": seconds}
+
+
+def main() -> None:
     warnings.simplefilter("ignore")
     import logging
 
     logging.disable(logging.WARNING)
-    result = TOOLS[tool](_Oracle(spec, spec_path.parent), seed)
+    if sys.argv[1] == "speed":
+        tool, spec_path = sys.argv[2], Path(sys.argv[3])
+        print(json.dumps(speed(tool, spec_path, int(sys.argv[4]), int(sys.argv[5]))))
+        return
+    tool, spec_path, seed = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+    spec = json.loads(spec_path.read_text())
+    oracle = _Oracle(spec, spec_path.parent)
+    recommend, record, _ = TOOLS[tool](oracle, seed)
+    result = _loop(oracle, recommend, record)
     print(json.dumps({"problem": spec["key"], "method": tool, "seed": seed, **result}))
 
 

@@ -1,6 +1,7 @@
 """`make bench`: run every benchmark and write its table into BENCHMARKS.md.
 
 Usage: python bench/run.py [--runs N] [--only NAME] [--budget SECONDS]
+                         [--resume] [--jobs N] [--problems KEY,KEY]  (the last three: design)
 (NAME: ingest_quality, explore, models, design)
 """
 
@@ -172,10 +173,12 @@ def bench_models(runs: int, budget: float = 60.0) -> None:
     print("\n".join(lines))
 
 
-def bench_design(runs: int) -> None:
+def bench_design(runs: int, *, resume: bool, jobs: int, problems: list[str] | None) -> None:
     from bench.design_problems import PROBLEMS
 
     seeds = max(runs, design.SEEDS)
+    keys = problems or list(PROBLEMS)
+    results = design.run_all(keys, list(design.METHODS), seeds, resume=resume, jobs=jobs)
     lines = [
         "## Design: closed loops on real reaction tables and synthetic problems",
         "",
@@ -187,33 +190,37 @@ def bench_design(runs: int) -> None:
         "optimum for synthetic problems; 99 % of the table's Pareto hypervolume for two objectives. "
         f"Median over {seeds} seeds of the experiments needed (a loop that never got there counts as its "
         "budget + 1), the best result after 50 experiments, and the median seconds one suggestion took "
-        "(surrogate fit + acquisition over every candidate).",
+        "(surrogate fit + acquisition over every candidate). Every method gets the same problems, seeds "
+        f"and batch size; BayBE and Ax run their defaults in their own venvs. Loops ran {jobs} at a time"
+        + (", each limited to one thread" if jobs > 1 else "")
+        + ".",
         "",
         f"Machine: {machine()}. Measured {stamp()}.",
         "",
         "| problem | method | experiments to a top-1 % result | best after 50 | s / suggestion |",
         "|---|---|---:|---:|---:|",
     ]
-    verdict = {"won": 0, "compared": 0}
-    for key, build in PROBLEMS.items():
-        problem = build()
-        medians = {}
-        for method in design.METHODS:
-            measured = []
-            for seed in range(seeds):
-                print(f"  {key}, {method}, seed {seed} …", flush=True)
-                result = design.run_loop(key, method, seed)
-                measured += [result] if result else []
-            medians[method] = design.summarise(measured)
+    tally = {m: {"fewer_or_equal": 0, "compared": 0} for m in design.METHODS if m != "labsight"}
+    for key in keys:
+        problem = PROBLEMS[key]()
+        medians = {
+            m: design.summarise([r for r in results if r["problem"] == key and r["method"] == m])
+            for m in design.METHODS
+        }
         lines += design.rows(key, problem.name, medians, len(problem.objectives) > 1)
-        ours, random = medians["labsight"], medians["random"]
-        if ours["n"] and random["n"]:
-            verdict["compared"] += 1
-            verdict["won"] += ours["reached"] <= random["reached"]
+        ours = medians["labsight"]
+        for method, count in tally.items():
+            theirs = medians[method]
+            if ours["n"] and theirs["n"]:
+                count["compared"] += 1
+                count["fewer_or_equal"] += ours["reached"] <= theirs["reached"]
+    lines += [""]
+    for method, count in tally.items():
+        lines.append(
+            f"- labsight needs no more experiments than {design.METHODS[method]} on "
+            f"**{count['fewer_or_equal']} of {count['compared']}** problems."
+        )
     lines += [
-        "",
-        f"labsight needs no more experiments than random search on **{verdict['won']} of "
-        f"{verdict['compared']}** problems.",
         "",
         "Goal (issue #5): fewer experiments than BayBE and Ax on every table, never worse than random.",
     ]
@@ -231,13 +238,27 @@ def main() -> None:
     parser.add_argument(
         "--budget", type=float, default=60.0, help="seconds per fit in the models benchmark"
     )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="design: keep the loops already in bench/out/design/loops.jsonl, run only the rest",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="design: loops run at once (each on one thread if > 1)"
+    )
+    parser.add_argument("--problems", default=None, help="design: comma-separated problem keys")
     args = parser.parse_args()
     sizes = tuple(int(n) for n in args.sizes.split(","))
     benches = {
         "ingest_quality": bench_ingest_quality,
         "explore": lambda runs: bench_explore(runs, sizes),
         "models": lambda runs: bench_models(runs, args.budget),
-        "design": bench_design,
+        "design": lambda runs: bench_design(
+            runs,
+            resume=args.resume,
+            jobs=args.jobs,
+            problems=args.problems.split(",") if args.problems else None,
+        ),
     }
     for name, fn in benches.items():
         if args.only in (None, name):
