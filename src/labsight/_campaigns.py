@@ -19,6 +19,7 @@ import hashlib
 import json
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,9 +27,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
-from labsight import audit
+from labsight import _background, audit
 from labsight.data.table import Table
-from labsight.exceptions import InputError
+from labsight.exceptions import ConflictError, InputError
 from labsight.store import campaigns as repo
 from labsight.store.entities import CampaignRecord, ExperimentRecord, ResultRecord
 
@@ -249,15 +250,33 @@ class Campaign:
         acquisition: str | None = None,
         initial: dict[str, Any] | None = None,
         reason: str | None = None,
+        progress: Callable[[str], None] | None = None,
     ) -> pl.DataFrame:
         """The next ``batch`` experiments, stored with their ids and audited. Until every
         objective has two results they come from the initial design; then from Bayesian
         optimisation (``acquisition``, default the campaign's, else qLogNEI / qLogNEHVI).
+        ``progress`` is called with each step ("fitting the surrogate…", "choosing experiment 2
+        of 5…").
 
         Returns the experiments (``experiment_id``, the conditions, ``predicted_<objective>`` and
-        its ``_sd``, ``method``)."""
+        its ``_sd``, ``method``).
+
+        Raises
+        ------
+        ConflictError
+            While a suggestion for this campaign runs in the background
+            (``labsight design suggest --background``).
+        """
         from labsight.design.planner import propose
 
+        job = self.background()
+        if job is not None and job["alive"] and int(job["pid"]) != os.getpid():
+            raise ConflictError(
+                f"a suggestion for campaign {self.name!r} is running in the background "
+                f"(pid {job['pid']}, since {job['started']})",
+                hint=f"Wait for it (labsight design show {self.name} lists its experiments), "
+                f"or stop it: kill {job['pid']}",
+            )
         experiments, results = self._stored()
         observed = self.observations()
         pending = self.pending().select(self.space.names)
@@ -271,6 +290,7 @@ class Campaign:
             seed=seed,
             acquisition=acquisition or self.acquisition,
             initial=initial,
+            progress=progress,
         )
         conditions = [_plain(row) for row in proposal.points.to_dicts()]
         predictions = [
@@ -309,11 +329,18 @@ class Campaign:
                 ),
                 self._ws.user,
             )
+        if job is not None and not job["alive"]:  # a failed background try is superseded
+            _background.finish(self._ws.settings.home, "design-suggest", self.name)
         ids = {e.experiment_id for e in stored}
         frame = self.experiments()
         return frame.filter(pl.col(EXPERIMENT_ID).is_in(list(ids))).drop(
             "results", "suggested", "suggested_by", "batch"
         )
+
+    def background(self) -> _background.Job | None:
+        """The campaign's background suggestion (``pid``, ``started``, ``command``, ``log``,
+        ``alive``, ``error``: why it failed), or None when none runs and the last one finished."""
+        return _background.current(self._ws.settings.home, "design-suggest", self.name)
 
     # -- recording ---------------------------------------------------------------------------
 

@@ -4,7 +4,11 @@ list, show; JSON contracts; one-line errors."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -125,3 +129,89 @@ def test_every_design_command_has_help_with_examples(run, command: list[str]) ->
     code, out, _ = run(*command, "--help")
     assert code == 0
     assert "Examples" in out
+
+
+def _wait_for(campaign_json: Any, timeout: float = 180.0) -> dict[str, Any]:
+    """Poll ``design show --json`` until the background suggestion is no longer alive."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        shown: dict[str, Any] = campaign_json()
+        if shown["background"] is None or not shown["background"]["alive"]:
+            return shown
+        time.sleep(0.5)
+    raise AssertionError("the background suggestion did not finish")
+
+
+def test_a_suggestion_runs_in_the_background_and_is_listed_when_done(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "space.yaml").write_text(SPACE)
+    run("design", "new", "bg", "--space", str(tmp_path / "space.yaml"))
+    plate = tmp_path / "next.csv"
+    code, out, _ = run(
+        "design", "suggest", "bg", "--batch", "2", "--out", str(plate), "--background", "--json"
+    )
+    assert code == 0
+    job = json.loads(out)["background"]
+    assert job["alive"]
+    assert job["pid"] > 0
+    assert job["command"].endswith("--out " + str(plate) + " --json")
+
+    def show() -> dict[str, Any]:
+        code, out, _ = run("design", "show", "bg", "--json")
+        assert code == 0
+        return json.loads(out)  # type: ignore[no-any-return]
+
+    shown = _wait_for(show)
+    assert shown["background"] is None, shown["background"]  # finished: the marker is gone
+    assert len(shown["experiments"]) == 2
+    written = pl.read_csv(plate)
+    assert sorted(written["experiment_id"]) == sorted(
+        e["experiment_id"] for e in shown["experiments"]
+    )
+    logged = json.loads(Path(job["log"]).read_text())  # the command's own output
+    assert [e["experiment_id"] for e in logged["experiments"]] == list(written["experiment_id"])
+
+
+def test_a_failed_background_suggestion_says_why(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "space.yaml").write_text(SPACE)
+    run("design", "new", "bad", "--space", str(tmp_path / "space.yaml"))
+    code, _, _ = run("design", "suggest", "bad", "--acquisition", "EI", "--background")
+    assert code == 0
+
+    def show() -> dict[str, Any]:
+        return json.loads(run("design", "show", "bad", "--json")[1])  # type: ignore[no-any-return]
+
+    job = _wait_for(show)["background"]
+    assert job is not None
+    assert not job["alive"]
+    assert "unknown acquisition 'EI'" in job["error"]
+    code, out, _ = run("design", "show", "bad")
+    assert "the last background suggestion failed" in out
+    assert "unknown acquisition 'EI'" in out
+
+
+def test_a_second_suggestion_is_refused_while_one_runs_in_the_background(
+    run, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "space.yaml").write_text(SPACE)
+    run("design", "new", "busy", "--space", str(tmp_path / "space.yaml"))
+    # A live process holds the campaign's marker, as a background suggestion would.
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        marker = tmp_path / "home" / "running" / "design-suggest-busy.json"
+        marker.parent.mkdir(parents=True)
+        marker.write_text(
+            json.dumps({"pid": sleeper.pid, "started": "now", "command": "x", "log": "y"})
+        )
+        for extra in ([], ["--background"]):
+            code, _, err = run("design", "suggest", "busy", *extra)
+            assert code == 1
+            assert f"running in the background (pid {sleeper.pid}" in err
+        code, out, _ = run("design", "status", "busy")
+        assert "a suggestion is running in the background" in out
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    code, out, _ = run("design", "show", "busy", "--json")
+    assert json.loads(out)["experiments"] == []  # nothing was suggested meanwhile
+    assert run("design", "suggest", "busy")[0] == 0  # the marker of a dead process does not block
+    assert json.loads(run("design", "show", "busy", "--json")[1])["background"] is None

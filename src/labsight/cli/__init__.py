@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = sys.argv[1:] if argv is None else argv
     wants_json = "--json" in args
+    state.argv = list(args)
     try:
         # Without standalone mode, Typer returns the code of a `raise typer.Exit(code)`.
         code = app(args=args, prog_name="labsight", standalone_mode=False)

@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -42,6 +42,7 @@ class State:
     home: Path | None = None
     debug: bool = False
     user: str | None = None
+    argv: list[str] = field(default_factory=list)  # the command line, for background jobs
 
 
 state = State()

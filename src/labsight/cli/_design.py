@@ -131,24 +131,46 @@ def design_suggest(
             show_default=False,
         ),
     ] = None,
+    background: Annotated[
+        bool,
+        typer.Option(
+            "--background",
+            help="Run in a detached process and return at once; the batch goes to --out and "
+            "into the campaign, and design show tells when it is done.",
+        ),
+    ] = False,
+    in_background: Annotated[bool, typer.Option("--in-background", hidden=True)] = False,
     reason: ReasonOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """The next experiments, each with an experiment_id: from the initial design until every
-    objective has two results, then from Bayesian optimisation."""
+    objective has two results, then from Bayesian optimisation. A spinner shows each step; a
+    long suggestion can run in the background (--background)."""
+    from labsight import _background
     from labsight._atomic import atomic_write_text
 
-    campaign = workspace().campaign(name)
-    with steps(f"suggest {name}", enabled=not json) as step:
-        step("fitting the surrogate and scoring the candidates")
-        frame = campaign.suggest(
-            batch,
-            acquisition=acquisition,
-            initial={"method": initial} if initial else None,
-            reason=reason,
-        )
-    if out_path is not None:
-        atomic_write_text(out_path, _template(campaign, frame).write_csv())
+    ws = workspace()
+    campaign = ws.campaign(name)
+    if background:
+        _suggest_in_background(ws, campaign, json)
+        return
+    try:
+        with steps(f"suggest {name}", enabled=not json) as step:
+            frame = campaign.suggest(
+                batch,
+                acquisition=acquisition,
+                initial={"method": initial} if initial else None,
+                reason=reason,
+                progress=step,
+            )
+        if out_path is not None:
+            atomic_write_text(out_path, _template(campaign, frame).write_csv())
+    except Exception as exc:
+        if in_background:
+            _background.finish(ws.settings.home, "design-suggest", name, error=str(exc))
+        raise
+    if in_background:
+        _background.finish(ws.settings.home, "design-suggest", name)
     if json:
         emit_json(
             {
@@ -166,6 +188,40 @@ def design_suggest(
             f"[bold green]wrote[/] {out_path}: fill in {', '.join(o.name for o in s.objectives)}, then "
             f"labsight design record {name} {out_path}"
         )
+
+
+def _suggest_in_background(ws: Any, campaign: Any, json: bool) -> None:
+    """Start this very command line, less --background, as a detached job."""
+    from labsight import _background
+    from labsight.cli._app import state
+    from labsight.exceptions import ConflictError
+
+    job = campaign.background()
+    if job is not None and job["alive"]:
+        raise ConflictError(
+            f"a suggestion for campaign {campaign.name!r} is already running in the background "
+            f"(pid {job['pid']}, since {job['started']})",
+            hint=f"Wait for it (labsight design show {campaign.name}), or stop it: kill {job['pid']}",
+        )
+    argv = [a for a in state.argv if a != "--background"]
+    job = _background.start(ws.settings.home, "design-suggest", campaign.name, argv)
+    if json:
+        emit_json({"campaign": campaign.name, "background": job})
+        return
+    out.print(
+        f"[bold green]suggesting in the background[/] (pid {job['pid']}); log: {job['log']}\n"
+        f"labsight design show {campaign.name} lists the batch when it is done"
+    )
+
+
+def _background_line(campaign: Any) -> str | None:
+    """One line on the campaign's background suggestion, if it runs or failed."""
+    job = campaign.background()
+    if job is None:
+        return None
+    if job["alive"]:
+        return f"[yellow]a suggestion is running in the background[/] (pid {job['pid']}, since {job['started']})"
+    return f"[red]the last background suggestion failed[/]: {job['error']} (log: {job['log']})"
 
 
 @design_app.command(
@@ -246,13 +302,21 @@ def design_status(
             atomic_write_text(out_path, _status_html(name, status, figures))
     if json:
         emit_json(
-            {"campaign": name, **status.to_dict(), "out": str(out_path) if out_path else None}
+            {
+                "campaign": name,
+                **status.to_dict(),
+                "out": str(out_path) if out_path else None,
+                "background": campaign.background(),
+            }
         )
         return
     s = campaign.space
     out.print(
         f"[bold]{name}[/]: {status.results} results of {status.experiments} experiments, {status.pending} pending"
     )
+    line = _background_line(campaign)
+    if line:
+        out.print(line)
     if not status.best:
         out.print(f"no complete results yet: labsight design record {name} FILE")
         return
@@ -394,6 +458,7 @@ def design_show(name: NameArg, json: JsonOpt = False) -> None:
                 "space": {**campaign.space.to_dict(), "candidates": campaign.space.size()},
                 "experiments": experiments.to_dicts(),
                 "results": results.to_dicts(),
+                "background": campaign.background(),
             }
         )
         return
@@ -401,6 +466,9 @@ def design_show(name: NameArg, json: JsonOpt = False) -> None:
     out.print(
         f"[bold]{name}[/] (seed {campaign.seed}): objectives {', '.join(_goal(o) for o in s.objectives)}"
     )
+    line = _background_line(campaign)
+    if line:
+        out.print(line)
     for p in s.parameters:
         what = (
             f"[{fmt(p.low)}, {fmt(p.high)}]"

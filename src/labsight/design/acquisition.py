@@ -43,6 +43,7 @@ class Context:
     ref_point: list[float] | None
     seed: int
     pending: torch.Tensor | None = None  # encoded points suggested but not run yet
+    progress: Callable[[int], None] | None = None  # told the index of each pick as it starts
 
 
 Select = Callable[[Context, torch.Tensor, int, np.ndarray], tuple[list[int], list[float]]]
@@ -81,9 +82,11 @@ def _greedy(
     picks: list[int] = []
     values: list[float] = []
     pending: torch.Tensor | None = ctx.pending
-    for _ in range(batch):
+    for step in range(batch):
         if not free.any():
             break
+        if ctx.progress is not None:
+            ctx.progress(step)
         acq = make(pending)
         scores = torch.full((len(pool),), -torch.inf, dtype=DTYPE)
         index = torch.as_tensor(np.flatnonzero(free))

@@ -14,6 +14,7 @@ constraints. Points already run or suggested are never proposed again.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,6 +137,7 @@ def propose(
     seed: int = 0,
     acquisition: str | None = None,
     initial: dict[str, Any] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Proposal:
     """The next ``batch`` experiments.
 
@@ -151,6 +153,8 @@ def propose(
         one objective, ``qLogNEHVI`` for several).
     initial
         ``{"method": ..., **options}`` for the initial design (default: the space's, else Sobol).
+    progress
+        Called with each step, for a spinner or a log.
 
     Raises
     ------
@@ -185,13 +189,22 @@ def propose(
             "every point of the space has been run or suggested",
             hint="Record the pending results, or widen the space",
         )
-    surrogate, encoder = fit(space, observed, seed) if name != "random" else (None, Encoder(space))
+    say = progress or (lambda _step: None)
+    if name != "random":
+        say(f"fitting the surrogate on {int(np.isfinite(y).any(axis=1).sum())} results")
+        surrogate, encoder = fit(space, observed, seed)
+    else:
+        surrogate, encoder = None, Encoder(space)
     pool_x = torch.as_tensor(encoder.encode(pool), dtype=DTYPE)
     # Experiments suggested but not run yet are pending points of the acquisition: the batch
     # adds to them instead of repeating their bets.
     waiting = torch.as_tensor(encoder.encode(pending), dtype=DTYPE) if pending.height else None
     context = Context(
-        surrogate, _ref_point(space, y) if several and surrogate else None, seed, waiting
+        surrogate,
+        _ref_point(space, y) if several and surrogate else None,
+        seed,
+        waiting,
+        lambda i: say(f"scoring {len(pool_x):,} candidates: experiment {i + 1} of {batch}"),
     )
     picks, values = ACQUISITIONS[name].select(context, pool_x, batch, used)
     points = space.rounded(pool[picks])  # what a lab can set; the prediction is at the pick

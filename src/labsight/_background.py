@@ -1,0 +1,103 @@
+"""Commands that run on in a detached process: ``labsight design suggest --background``.
+
+A job is the same command line, started in its own session with its output in a log file under
+the workspace home (``logs/``), and a marker file (``running/KIND-NAME.json``: pid, started, the
+command, the log) that says it runs. The job removes its marker when it succeeds and writes its
+error into it when it fails, so status commands can say "running", "failed: …" or nothing, and a
+second job on the same object is refused while the first is alive. Markers live in the home
+folder, so they are seen by the processes of one machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from labsight._atomic import atomic_write_text
+
+__all__ = ["Job", "current", "finish", "marker", "start"]
+
+Job = dict[str, Any]
+
+
+def marker(home: Path, kind: str, name: str) -> Path:
+    """The marker file of job ``kind`` on object ``name``."""
+    return home / "running" / f"{kind}-{name}.json"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - a process of another user
+        return True
+    try:  # a finished child not yet reaped by its parent is a zombie: not running
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:  # pragma: no cover - no /proc (macOS): trust kill()
+        return True
+    return state != "Z"
+
+
+def current(home: Path, kind: str, name: str) -> Job | None:
+    """The job's marker with ``alive`` (its process still runs) and ``error`` (why it failed),
+    or None when there is no job, or it finished."""
+    path = marker(home, kind, name)
+    try:
+        job: Job = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    job["alive"] = job.get("error") is None and _alive(int(job["pid"]))
+    if not job["alive"] and job.get("error") is None:
+        job["error"] = "the process stopped before it finished"
+    return job
+
+
+def start(home: Path, kind: str, name: str, argv: list[str]) -> Job:
+    """Run the CLI with ``argv`` (plus ``--in-background``) in a detached process; return its job."""
+    logs = home / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    started = datetime.now(UTC)
+    log = logs / f"{kind}-{name}-{started.strftime('%Y%m%dT%H%M%S')}.log"
+    command = [
+        sys.executable,
+        "-c",
+        "from labsight.cli import run; run()",
+        *argv,
+        "--in-background",
+    ]
+    with log.open("w") as handle:
+        proc = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    job: Job = {
+        "pid": proc.pid,
+        "started": started.isoformat(timespec="seconds"),
+        "command": " ".join(["labsight", *argv]),
+        "log": str(log),
+    }
+    path = marker(home, kind, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(job))
+    return {**job, "alive": True, "error": None}
+
+
+def finish(home: Path, kind: str, name: str, error: str | None = None) -> None:
+    """Called by the job itself at its end: remove the marker, or keep it with ``error``."""
+    path = marker(home, kind, name)
+    if error is None:
+        path.unlink(missing_ok=True)
+        return
+    job = current(home, kind, name) or {"pid": os.getpid()}
+    job |= {"error": error, "pid": os.getpid()}
+    job.pop("alive", None)
+    atomic_write_text(path, json.dumps(job))
