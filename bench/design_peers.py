@@ -124,7 +124,7 @@ def _baybe(oracle: _Oracle, seed: int) -> Tool:
         if p["type"] in ("categorical", "molecule"):
             if p.get("descriptors"):
                 data = pd.DataFrame(p["descriptors"], index=p["descriptor_names"]).T
-                data = data.loc[:, data.std() > 0]
+                data = data.loc[:, data.nunique() > 1]  # BayBE refuses constant columns
                 parameters.append(CustomDiscreteParameter(p["name"], data=data))
             else:
                 parameters.append(
