@@ -70,6 +70,11 @@ def test_a_closed_loop_stores_audits_and_improves(ws: labsight.Workspace) -> Non
     best = c.best()[0]
     assert best["values"]["yield"] == results["yield"].max()
     assert best["predicted"]["yield"]["sd"] > 0
+    told: list[str] = []
+    c.suggest(3, progress=told.append)
+    assert told[0] == "fitting the surrogate on 20 results"
+    assert [t.split(": ")[-1] for t in told[1:]] == [f"experiment {i} of 3" for i in (1, 2, 3)]
+    assert told[1].startswith("scoring ")
 
 
 def test_a_cold_process_suggests_exactly_what_a_warm_one_would(
