@@ -153,3 +153,55 @@ def labsight(spec_path: Path) -> dict[str, Any]:
 
 if __name__ == "__main__":
     print(json.dumps(labsight(Path(sys.argv[1]))))
+
+
+# --- driver side -------------------------------------------------------------------------------
+
+TOOLS = {
+    "labsight": "labsight (`Campaign.suggest`)",
+    "baybe": "BayBE (`Campaign.recommend`)",
+    "ax": "Ax (`Client.get_next_trials`)",
+}
+
+
+def _job(tool: str, spec: Path) -> list[float]:
+    """The seconds of each repeat, from one fresh process of ``tool``."""
+    import subprocess
+
+    from bench import peers
+    from bench._harness import ROOT
+
+    if tool == "labsight":
+        cmd = [sys.executable, "-m", "bench.design_speed", str(spec)]
+    else:
+        python = peers.ensure_env(tool)
+        cmd = [str(python), "-m", "bench.design_peers", "speed", tool, str(spec)]
+        cmd += [str(REPEATS), str(BATCH)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
+    seconds: list[float] = json.loads(proc.stdout.strip().splitlines()[-1])["seconds"]
+    return seconds
+
+
+def measure(runs: int) -> dict[str, dict[str, dict[str, float]]]:
+    """For each case and tool: the median over ``runs`` fresh processes of the first suggestion
+    after start-up (``first``) and of the later ones in the same process (``warm``)."""
+    from bench._harness import ROOT
+
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for case in CASES:
+        spec = write(case, ROOT / "bench" / "out" / "design_speed" / case)
+        out[case] = {}
+        for tool in TOOLS:
+            firsts, warms = [], []
+            for run in range(runs):
+                print(f"  {case}, {tool}, run {run} …", flush=True)
+                seconds = _job(tool, spec)
+                firsts.append(seconds[0])
+                warms += seconds[1:]
+            out[case][tool] = {
+                "first": float(np.median(firsts)),
+                "warm": float(np.median(warms)),
+            }
+    return out

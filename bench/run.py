@@ -2,7 +2,7 @@
 
 Usage: python bench/run.py [--runs N] [--only NAME] [--budget SECONDS]
                          [--resume] [--jobs N] [--problems KEY,KEY]  (the last three: design)
-(NAME: ingest_quality, explore, models, design)
+(NAME: ingest_quality, explore, models, design_speed, design)
 """
 
 from __future__ import annotations
@@ -220,12 +220,58 @@ def bench_design(runs: int, *, resume: bool, jobs: int, problems: list[str] | No
             f"- labsight needs no more experiments than {design.METHODS[method]} on "
             f"**{count['fewer_or_equal']} of {count['compared']}** problems."
         )
-    lines += [
-        "",
+    _publish(
+        "design",
+        lines,
         "Goal (issue #5): fewer experiments than BayBE and Ax on every table, never worse than random.",
+    )
+
+
+def _publish(section: str, lines: list[str], goal: str) -> None:
+    """Close a table with its goal, write it into BENCHMARKS.md and show it."""
+    text = "\n".join([*lines, "", goal])
+    write_section(section, text)
+    print(text)
+
+
+def bench_design_speed(runs: int) -> None:
+    from bench import design_speed
+
+    measured = design_speed.measure(runs)
+    lines = [
+        "## Design: seconds for one suggestion of a batch of 5",
+        "",
+        f"One batch of {design_speed.BATCH} with {design_speed.RESULTS} results already recorded, "
+        "on two inputs from issue #5. labsight is timed through `Campaign.suggest` on a campaign in "
+        "a workspace (reading the store, fitting the surrogate, scoring every candidate, storing and "
+        "auditing the batch); BayBE and Ax through their own APIs with the same results added. "
+        "*First*: the first suggestion after the imports in a fresh process (what one "
+        "`labsight design suggest` pays besides start-up); *warm*: a later one in the same process "
+        f"(a fresh campaign each time). Median over {runs} fresh processes × "
+        f"{design_speed.REPEATS} suggestions. Ratio: the peer's seconds over labsight's.",
+        "",
+        f"Machine: {machine()}. Measured {stamp()}.",
+        "",
+        "| input | tool | first (s) | warm (s) | first, × labsight | warm, × labsight |",
+        "|---|---|---:|---:|---:|---:|",
     ]
-    write_section("design", "\n".join(lines))
-    print("\n".join(lines))
+    for case, tools in measured.items():
+        ours = tools["labsight"]
+        for tool, m in tools.items():
+            ratio = (
+                ("", "")
+                if tool == "labsight"
+                else (f"{m['first'] / ours['first']:.1f}×", f"{m['warm'] / ours['warm']:.1f}×")
+            )
+            lines.append(
+                f"| {design_speed.CASES[case]} | {design_speed.TOOLS[tool]} | {m['first']:.2f} | "
+                f"{m['warm']:.2f} | {ratio[0]} | {ratio[1]} |"
+            )
+    _publish(
+        "design_speed",
+        lines,
+        "Goal (issue #5): at least 5× faster than BayBE on the same inputs (about 1 s).",
+    )
 
 
 def main() -> None:
@@ -253,6 +299,7 @@ def main() -> None:
         "ingest_quality": bench_ingest_quality,
         "explore": lambda runs: bench_explore(runs, sizes),
         "models": lambda runs: bench_models(runs, args.budget),
+        "design_speed": bench_design_speed,
         "design": lambda runs: bench_design(
             runs,
             resume=args.resume,
