@@ -182,3 +182,32 @@ def test_before_two_results_the_initial_design_is_used() -> None:
     )
     assert proposal.method == "initial:sobol"
     assert proposal.points.height == 5
+
+
+def test_candidates_are_suggested_exactly_as_listed_and_only_once() -> None:
+    """Measured conditions (a table's times of 1.3467 min…) are what the lab can run: suggestions
+    keep their every digit, so none falls off the list or comes back rounded as a 'new' point."""
+    rng = np.random.default_rng(3)
+    times = np.round(rng.uniform(1, 10, 12), 4)
+    temps = np.round(rng.uniform(30, 110, 12), 3)
+    candidates = {"time": times.tolist(), "temperature": temps.tolist()}
+    space = space_from_dict(
+        {
+            "parameters": [
+                {"name": "time", "type": "continuous", "bounds": [1, 10]},
+                {"name": "temperature", "type": "continuous", "bounds": [30, 110]},
+            ],
+            "candidates": candidates,
+            "objectives": [{"name": "y", "goal": "maximize"}],
+        }
+    )
+    listed = set(zip(times.tolist(), temps.tolist(), strict=True))
+    observed = pl.DataFrame(schema={"time": pl.Float64, "temperature": pl.Float64, "y": pl.Float64})
+    for step in range(4):
+        proposal = propose(space, observed, observed.drop("y").head(0), 3, seed=step)
+        rows = [(r["time"], r["temperature"]) for r in proposal.points.to_dicts()]
+        assert set(rows) <= listed  # exactly the listed values
+        observed = pl.concat(
+            [observed, proposal.points.with_columns(pl.Series("y", [t * 0.1 + c for t, c in rows]))]
+        )
+    assert observed.select("time", "temperature").n_unique() == 12  # all twelve, none twice

@@ -223,7 +223,10 @@ class Space:
 
     def rounded(self, frame: pl.DataFrame) -> pl.DataFrame:
         """``frame`` with continuous values rounded to their parameter's step (kept as they were
-        where rounding would break a constraint or leave the bounds)."""
+        where rounding would break a constraint or leave the bounds). Points of a space with
+        candidates are kept exactly: the candidates are what the lab can run."""
+        if self.candidates is not None:
+            return frame
         columns = []
         for p in self.parameters:
             if p.kind == "continuous":
