@@ -213,6 +213,15 @@ def run_all(
     return [r for r in done if r["problem"] in keys and r["method"] in methods]
 
 
+def logged(keys: list[str], methods: list[str]) -> list[dict[str, Any]]:
+    """The loops in ``bench/out/design/loops.jsonl`` for these problems and methods."""
+    from bench._harness import ROOT
+
+    log = ROOT / "bench" / "out" / "design" / "loops.jsonl"
+    rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    return [r for r in rows if r["problem"] in keys and r["method"] in methods]
+
+
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Median experiments to a top-1 % result (a loop that never got there counts as its budget,
     and the cell says how many got there), median best after 50, median seconds a suggestion."""
@@ -233,7 +242,7 @@ def rows(key: str, name: str, medians: dict[str, dict[str, Any]], several: bool)
     lines = []
     for method, m in medians.items():
         if not m["n"]:
-            lines.append(f"| {name} | {METHODS[method]} | failed | | | |")
+            lines.append(f"| {name} | {METHODS[method]} | not run | | |")
             continue
         to_top = f"{m['reached']:.0f}" if m["hits"] * 2 > m["n"] else f"> {m['budget']}"
         best = f"{100 * m['best']:.1f} % of HV" if several else f"{m['best']:.4g}"

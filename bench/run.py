@@ -173,12 +173,21 @@ def bench_models(runs: int, budget: float = 60.0) -> None:
     print("\n".join(lines))
 
 
-def bench_design(runs: int, *, resume: bool, jobs: int, problems: list[str] | None) -> None:
+def bench_design(
+    runs: int,
+    *,
+    resume: bool,
+    jobs: int,
+    problems: list[str] | None,
+    methods: list[str] | None = None,
+) -> None:
     from bench.design_problems import PROBLEMS
 
     seeds = max(runs, design.SEEDS)
     keys = problems or list(PROBLEMS)
-    results = design.run_all(keys, list(design.METHODS), seeds, resume=resume, jobs=jobs)
+    # --methods runs only those; the table shows every method that has loops in the log.
+    design.run_all(keys, methods or list(design.METHODS), seeds, resume=resume, jobs=jobs)
+    results = design.logged(keys, list(design.METHODS))
     lines = [
         "## Design: closed loops on real reaction tables and synthetic problems",
         "",
@@ -293,6 +302,9 @@ def main() -> None:
         "--jobs", type=int, default=1, help="design: loops run at once (each on one thread if > 1)"
     )
     parser.add_argument("--problems", default=None, help="design: comma-separated problem keys")
+    parser.add_argument(
+        "--methods", default=None, help="design: comma-separated methods to run (default: all)"
+    )
     args = parser.parse_args()
     sizes = tuple(int(n) for n in args.sizes.split(","))
     benches = {
@@ -305,6 +317,7 @@ def main() -> None:
             resume=args.resume,
             jobs=args.jobs,
             problems=args.problems.split(",") if args.problems else None,
+            methods=args.methods.split(",") if args.methods else None,
         ),
     }
     for name, fn in benches.items():
