@@ -110,7 +110,8 @@ def _template(campaign: Any, frame: pl.DataFrame) -> pl.DataFrame:
     "suggest",
     epilog="Examples:\n\n  labsight design suggest suzuki --batch 4 --out next.csv\n\n"
     "  labsight design suggest suzuki --batch 8 --initial lhs\n\n"
-    "  labsight design suggest suzuki --acquisition thompson --json",
+    "  labsight design suggest suzuki --acquisition thompson --json\n\n"
+    "  labsight design suggest suzuki --batch 24 --out plate.csv --background",
 )
 def design_suggest(
     name: NameArg,
