@@ -81,6 +81,8 @@ def _loop(oracle: _Oracle, recommend: Any, record: Any) -> dict[str, Any]:
         start = time.perf_counter()
         points = recommend(min(BATCH, budget - len(observed)))
         seconds.append(time.perf_counter() - start)
+        if len(points) == 0:  # the tool proposes nothing more: the loop ends where it is
+            break
         results = oracle.run(points)
         batch = pd.concat([points[oracle.names].reset_index(drop=True), results], axis=1)
         record(batch)
