@@ -44,7 +44,9 @@ class _Oracle:
         self.spec = spec
         self.names = [p["name"] for p in spec["parameters"]]
         self.objectives = spec["objectives"]
-        self.pool = pd.read_csv(folder / "pool.csv") if spec["pooled"] else None
+        self.pool = (
+            pd.read_csv(folder / "pool.csv", keep_default_na=False) if spec["pooled"] else None
+        )
         if self.pool is not None:
             for p in spec["parameters"]:
                 if p["type"] in ("categorical", "molecule"):
@@ -294,7 +296,7 @@ def speed(tool: str, spec_path: Path, repeats: int, batch: int) -> dict[str, Any
     added, for ``repeats`` fresh campaigns in this (warm) process."""
     spec = json.loads(spec_path.read_text())
     oracle = _Oracle(spec, spec_path.parent)
-    observed = pd.read_csv(spec_path.parent / "observed.csv")
+    observed = pd.read_csv(spec_path.parent / "observed.csv", keep_default_na=False)
     for p in spec["parameters"]:
         if p["type"] in ("categorical", "molecule"):
             observed[p["name"]] = observed[p["name"]].astype(str)
