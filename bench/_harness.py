@@ -22,6 +22,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = ROOT / "BENCHMARKS.md"
@@ -49,10 +50,18 @@ def machine() -> str:
     )
 
 
-def run_job(module: str, job: str, args: Sequence[str]) -> dict[str, float]:
-    """Run ``python -m module job args…`` and parse the JSON line it prints last."""
-    cmd = [sys.executable, "-m", module, job, *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
+def run_job(
+    module: str,
+    job: str,
+    args: Sequence[str],
+    *,
+    python: str | Path | None = None,
+    env: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Run ``python -m module job args…`` (this interpreter, or a peer venv's ``python``) and
+    parse the JSON line it prints last."""
+    cmd = [str(python or sys.executable), "-m", module, job, *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]

@@ -40,23 +40,32 @@ def _signed(problem: Problem, frame: pl.DataFrame) -> np.ndarray:
     return out
 
 
+def goal(problem: Problem) -> dict[str, Any]:
+    """How a loop on ``problem`` is scored: its ``budget``, the ``target`` progress (a top-1 %
+    result), and for two objectives the hypervolume reference point ``ref`` and the table's
+    ``total`` hypervolume (None for one objective)."""
+    out: dict[str, Any] = {
+        "budget": min(BUDGET, problem.table.height) if problem.table is not None else BUDGET,
+        "ref": None,
+        "total": None,
+        "target": problem.threshold(),
+    }
+    if len(problem.objectives) > 1:
+        assert problem.table is not None
+        everything = _signed(problem, problem.table)
+        ref = everything.min(axis=0)
+        out |= {"ref": ref, "total": hypervolume(everything, ref), "target": 0.99}
+    return out
+
+
 def loop(key: str, method: str, seed: int) -> dict[str, Any]:
     """One closed loop of ``method`` (``labsight`` or ``random``) on problem ``key``."""
     from labsight.design.planner import propose
 
     problem = PROBLEMS[key]()
     space = problem.space()
-    several = len(problem.objectives) > 1
-    ref = total = None
-    if several:
-        assert problem.table is not None
-        everything = _signed(problem, problem.table)
-        ref = everything.min(axis=0)
-        total = hypervolume(everything, ref)
-        target = 0.99
-    else:
-        target = problem.threshold()
-    budget = min(BUDGET, problem.table.height) if problem.table is not None else BUDGET
+    scoring = goal(problem)
+    budget, target, ref, total = (scoring[k] for k in ("budget", "target", "ref", "total"))
     schema = {n: (pl.Float64 if space.parameter(n).numeric else pl.String) for n in space.names}
     observed = pl.DataFrame(schema=schema | dict.fromkeys(problem.objective_names, pl.Float64))
     pending = pl.DataFrame(schema=schema)
@@ -116,6 +125,7 @@ METHODS = {
     "ax": "Ax (default generation strategy)",
 }
 PEERS = ("baybe", "ax")
+LOG = Path(__file__).resolve().parent / "out" / "design" / "loops.jsonl"  # every finished loop
 
 
 def export(key: str) -> Path:
@@ -125,21 +135,18 @@ def export(key: str) -> Path:
     problem = PROBLEMS[key]()
     folder = ROOT / "bench" / "out" / "design" / key
     folder.mkdir(parents=True, exist_ok=True)
+    scoring = goal(problem)
     spec: dict[str, Any] = {
         "key": key,
         "parameters": problem.parameters,
         "objectives": problem.objectives,
         "pooled": problem.pooled,
-        "budget": min(BUDGET, problem.table.height) if problem.table is not None else BUDGET,
+        "budget": scoring["budget"],
+        "target": scoring["target"],
         "function": {"branin": "branin", "mixed": "mixed_reaction"}.get(key),
     }
-    if len(problem.objectives) > 1:
-        assert problem.table is not None
-        everything = _signed(problem, problem.table)
-        ref = everything.min(axis=0)
-        spec |= {"ref": ref.tolist(), "total": hypervolume(everything, ref), "target": 0.99}
-    else:
-        spec["target"] = problem.threshold()
+    if scoring["ref"] is not None:
+        spec |= {"ref": scoring["ref"].tolist(), "total": scoring["total"]}
     if problem.table is not None:
         problem.table.write_csv(folder / "pool.csv")
     path = folder / "spec.json"
@@ -151,49 +158,44 @@ def run_loop(key: str, method: str, seed: int, threads: int | None = None) -> di
     """One loop in a fresh process: labsight and random in the project venv, a peer in its own;
     ``threads`` caps the BLAS and torch threads of that process."""
     import os
-    import subprocess
 
     from bench import peers
-    from bench._harness import ROOT
+    from bench._harness import ROOT, run_job
 
-    if method in PEERS:
-        python = peers.ensure_env(method)
-        spec = ROOT / "bench" / "out" / "design" / key / "spec.json"
-        cmd = [str(python), "-m", "bench.design_peers", method, str(spec), str(seed)]
-    else:
-        cmd = [sys.executable, "-m", "bench.design", "loop", key, method, str(seed)]
     env = dict(os.environ)
     if threads:
         env |= dict.fromkeys(
             ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"), str(threads)
         )
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False, env=env)
-    if proc.returncode != 0:
-        print(f"    {key} {method} {seed} failed: {proc.stderr[-1500:]}", flush=True)
+    try:
+        if method in PEERS:
+            spec = ROOT / "bench" / "out" / "design" / key / "spec.json"
+            return run_job(
+                "bench.design_peers",
+                method,
+                [str(spec), str(seed)],
+                python=peers.ensure_env(method),
+                env=env,
+            )
+        return run_job("bench.design", "loop", [key, method, str(seed)], env=env)
+    except RuntimeError as exc:
+        print(f"    {key} {method} {seed} failed: {str(exc)[-1500:]}", flush=True)
         return None
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return result
 
 
-def run_all(
-    keys: list[str], methods: list[str], seeds: int, *, resume: bool, jobs: int
-) -> list[dict[str, Any]]:
+def run_all(keys: list[str], methods: list[str], seeds: int, *, resume: bool, jobs: int) -> None:
     """Every (problem, method, seed) loop, ``jobs`` at a time, each appended to
     ``bench/out/design/loops.jsonl`` as it finishes; with ``resume`` the loops already there are
     kept (so a long run that stopped goes on where it was), otherwise the file starts empty."""
     from concurrent.futures import ThreadPoolExecutor
 
     from bench import peers
-    from bench._harness import ROOT
 
-    log = ROOT / "bench" / "out" / "design" / "loops.jsonl"
+    log = LOG
     log.parent.mkdir(parents=True, exist_ok=True)
-    done: list[dict[str, Any]] = []
-    if resume and log.exists():
-        done = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
-    else:
+    if not resume or not log.exists():
         log.write_text("")
-    have = {(r["problem"], r["method"], r["seed"]) for r in done}
+    have = {(r["problem"], r["method"], r["seed"]) for r in _read_log()}
     for method in set(methods) & set(PEERS):
         peers.ensure_env(method)
     for key in keys:
@@ -206,47 +208,15 @@ def run_all(
         if result is not None:
             with log.open("a") as handle:
                 handle.write(json.dumps(result) + "\n")
-            done.append(result)
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         list(pool.map(one, todo))
-    return [r for r in done if r["problem"] in keys and r["method"] in methods]
+
+
+def _read_log() -> list[dict[str, Any]]:
+    return [json.loads(line) for line in LOG.read_text().splitlines() if line.strip()]
 
 
 def logged(keys: list[str], methods: list[str]) -> list[dict[str, Any]]:
     """The loops in ``bench/out/design/loops.jsonl`` for these problems and methods."""
-    from bench._harness import ROOT
-
-    log = ROOT / "bench" / "out" / "design" / "loops.jsonl"
-    rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
-    return [r for r in rows if r["problem"] in keys and r["method"] in methods]
-
-
-def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Median experiments to a top-1 % result (a loop that never got there counts as its budget,
-    and the cell says how many got there), median best after 50, median seconds a suggestion."""
-    if not runs:
-        return {"n": 0}
-    reached = [r["reached"] if r["reached"] is not None else r["budget"] + 1 for r in runs]
-    return {
-        "n": len(runs),
-        "reached": float(np.median(reached)),
-        "hits": sum(r["reached"] is not None for r in runs),
-        "budget": runs[0]["budget"],
-        "best": float(np.median([r["best_at_50"] for r in runs])),
-        "seconds": float(np.median([r["suggest_s"] for r in runs])),
-    }
-
-
-def rows(key: str, name: str, medians: dict[str, dict[str, Any]], several: bool) -> list[str]:
-    lines = []
-    for method, m in medians.items():
-        if not m["n"]:
-            lines.append(f"| {name} | {METHODS[method]} | not run | | |")
-            continue
-        to_top = f"{m['reached']:.0f}" if m["hits"] * 2 > m["n"] else f"> {m['budget']}"
-        best = f"{100 * m['best']:.1f} % of HV" if several else f"{m['best']:.4g}"
-        lines.append(
-            f"| {name} | {METHODS[method]} | {to_top} ({m['hits']}/{m['n']} reached) | {best} | {m['seconds']:.2f} |"
-        )
-    return lines
+    return [r for r in _read_log() if r["problem"] in keys and r["method"] in methods]

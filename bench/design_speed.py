@@ -166,21 +166,17 @@ TOOLS = {
 
 def _job(tool: str, spec: Path) -> list[float]:
     """The seconds of each repeat, from one fresh process of ``tool``."""
-    import subprocess
-
     from bench import peers
-    from bench._harness import ROOT
+    from bench._harness import run_job
 
     if tool == "labsight":
-        cmd = [sys.executable, "-m", "bench.design_speed", str(spec)]
+        result = run_job("bench.design_speed", str(spec), [])
     else:
-        python = peers.ensure_env(tool)
-        cmd = [str(python), "-m", "bench.design_peers", "speed", tool, str(spec)]
-        cmd += [str(REPEATS), str(BATCH)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
-    seconds: list[float] = json.loads(proc.stdout.strip().splitlines()[-1])["seconds"]
+        args = [str(spec), str(REPEATS), str(BATCH)]
+        result = run_job(
+            "bench.design_peers", "speed", [tool, *args], python=peers.ensure_env(tool)
+        )
+    seconds: list[float] = result["seconds"]
     return seconds
 
 
