@@ -224,14 +224,18 @@ def reizman(case: int) -> Problem:
     )
 
 
-def baumgartner() -> Problem:
+def baumgartner(file: str = "baumgartner_aniline_cn_crosscoupling.csv", what: str = "") -> Problem:
     table = pl.read_csv(
-        DATA / "summit_baumgartner_cn" / "baumgartner_aniline_cn_crosscoupling.csv",
+        DATA / "summit_baumgartner_cn" / file,
         skip_rows_after_header=1,
         infer_schema_length=None,
     )
+    if table["yld"].dtype == pl.String:
+        # The benzamide table reports five yields only as "≥90%": read as 0.90, the least they
+        # can be (its best measured yield, 0.979, stays the top).
+        table = table.with_columns(pl.col("yld").str.replace(r"^≥(\d+)%$", "0.$1").cast(pl.Float64))
     return _pool_from_table(
-        f"Summit Baumgartner C–N ({table.height})",
+        f"Summit Baumgartner C–N{what} ({table.height})",
         table,
         ["catalyst", "base"],
         ["base_equivalents", "temperature", "t_res"],
@@ -343,6 +347,9 @@ PROBLEMS: dict[str, Callable[[], Problem]] = {
     "reizman3": lambda: reizman(3),
     "reizman4": lambda: reizman(4),
     "baumgartner": baumgartner,
+    "baumgartner_benzamide": lambda: baumgartner(
+        "baumgartenter_benzamide_cross_coupling.csv", ", benzamide"
+    ),
     "snar": lambda: olympus(
         "snar", ["residence_time", "ratio", "concentration", "temperature", "impurity"], "minimize"
     ),

@@ -156,7 +156,11 @@ class Campaign:
     def experiments(self) -> pl.DataFrame:
         """Every experiment: id, conditions, how it was chosen, the surrogate's expectation,
         how many results it has."""
-        experiments, results = self._stored()
+        return self._experiments_frame(*self._stored())
+
+    def _experiments_frame(
+        self, experiments: list[ExperimentRecord], results: list[ResultRecord]
+    ) -> pl.DataFrame:
         counts: dict[str, int] = {}
         for r in results:
             counts[r.experiment_id] = counts.get(r.experiment_id, 0) + 1
@@ -179,7 +183,11 @@ class Campaign:
 
     def results(self) -> pl.DataFrame:
         """One row per recorded result: experiment id, conditions, objective values, who/when."""
-        experiments, results = self._stored()
+        return self._results_frame(*self._stored())
+
+    def _results_frame(
+        self, experiments: list[ExperimentRecord], results: list[ResultRecord]
+    ) -> pl.DataFrame:
         by_id = {e.experiment_id: e for e in experiments}
         rows = []
         for r in results:
@@ -200,7 +208,13 @@ class Campaign:
 
     def observations(self) -> pl.DataFrame:
         """The results as the planner reads them: conditions and objective values."""
-        return self.results().select([*self.space.names, *self.space.objective_names])
+        return self._observations(*self._stored())
+
+    def _observations(
+        self, experiments: list[ExperimentRecord], results: list[ResultRecord]
+    ) -> pl.DataFrame:
+        frame = self._results_frame(experiments, results)
+        return frame.select([*self.space.names, *self.space.objective_names])
 
     def pending(self) -> pl.DataFrame:
         """Experiments suggested and not run yet (no result recorded)."""
@@ -277,9 +291,13 @@ class Campaign:
                 hint=f"Wait for it (labsight design show {self.name} lists its experiments), "
                 f"or stop it: kill {job['pid']}",
             )
-        experiments, results = self._stored()
-        observed = self.observations()
-        pending = self.pending().select(self.space.names)
+        experiments, results = self._stored()  # one snapshot of the store for the decision
+        observed = self._observations(experiments, results)
+        pending = (
+            self._experiments_frame(experiments, results)
+            .filter(pl.col("results") == 0)
+            .select(self.space.names)
+        )
         # The seed moves with the campaign, so a cold restart repeats exactly this suggestion.
         seed = self.seed + 7919 * len(experiments) + len(results)
         proposal = propose(

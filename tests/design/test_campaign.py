@@ -61,7 +61,11 @@ def test_a_closed_loop_stores_audits_and_improves(ws: labsight.Workspace) -> Non
     results = c.results()
     assert results.height == 20
     assert results["recorded_by"].unique().to_list() == ["chemist"]
-    assert results["yield"].max() > 95  # the optimum is 99 (DMF, 90 °C, 2 equivalents)
+    # The optimum is 99 (DMF, 90 °C, 2 equivalents); 16 experiments of BO get within a few per
+    # cent of it, and well past the best of the initial Sobol batch.
+    initial = results.filter(pl.col("experiment_id").is_in(first["experiment_id"].to_list()))
+    assert results["yield"].max() > 93
+    assert results["yield"].max() > initial["yield"].max() + 10
     actions = [e.action for e in ws.audit.entries()]
     assert actions.count("design.suggest") == 5
     assert actions.count("design.record") == 5
