@@ -220,3 +220,39 @@ def _read_log() -> list[dict[str, Any]]:
 def logged(keys: list[str], methods: list[str]) -> list[dict[str, Any]]:
     """The loops in ``bench/out/design/loops.jsonl`` for these problems and methods."""
     return [r for r in _read_log() if r["problem"] in keys and r["method"] in methods]
+
+
+def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median experiments to a top-1 % result with its quartiles (a loop that never got there
+    counts as its budget + 1, and the cell says how many got there), median best after 50, median
+    seconds a suggestion."""
+    if not runs:
+        return {"n": 0}
+    reached = [r["reached"] if r["reached"] is not None else r["budget"] + 1 for r in runs]
+    return {
+        "n": len(runs),
+        "reached": float(np.median(reached)),
+        "quartiles": [float(q) for q in np.percentile(reached, [25, 75])],
+        "hits": sum(r["reached"] is not None for r in runs),
+        "budget": runs[0]["budget"],
+        "best": float(np.median([r["best_at_50"] for r in runs])),
+        "seconds": float(np.median([r["suggest_s"] for r in runs])),
+    }
+
+
+def rows(problem: Problem, medians: dict[str, dict[str, Any]]) -> list[str]:
+    """The table rows of one problem, one per method (``not run`` where it has no loop); the best
+    after 50 in the objective's own sign (a loop scores minimized objectives negated)."""
+    name, several = problem.name, len(problem.objectives) > 1
+    sign = -1.0 if not several and problem.objectives[0]["goal"] == "minimize" else 1.0
+    lines = []
+    for method, m in medians.items():
+        if not m["n"]:
+            lines.append(f"| {name} | {METHODS[method]} | not run | | |")
+            continue
+        to_top = f"{m['reached']:.0f}" if m["hits"] * 2 > m["n"] else f"> {m['budget']}"
+        best = f"{100 * m['best']:.1f} % of HV" if several else f"{sign * m['best']:.4g}"
+        low, high = m["quartiles"]
+        reached = f"{to_top} [{low:.0f}–{high:.0f}] ({m['hits']}/{m['n']} reached)"
+        lines.append(f"| {name} | {METHODS[method]} | {reached} | {best} | {m['seconds']:.2f} |")
+    return lines

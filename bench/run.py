@@ -198,8 +198,9 @@ def bench_design(
         f"once {design.CHECK_AT} are done and a top-1 % result has been found. Top 1 %: at least the "
         "table's 99th-percentile result (for tables under 100 rows, its best); within 1 % of the "
         "optimum for synthetic problems; 99 % of the table's Pareto hypervolume for two objectives. "
-        f"Median over {seeds} seeds of the experiments needed (a loop that never got there counts as its "
-        "budget + 1), the best result after 50 experiments, and the median seconds one suggestion took "
+        f"Median over {seeds} seeds of the experiments needed, with the quartiles in brackets (a loop "
+        "that never got there counts as its budget + 1; at five seeds, medians that differ by less than "
+        "their quartile range say little), the best result after 50 experiments, and the median seconds one suggestion took "
         "(surrogate fit + acquisition over every candidate). Every method gets the same problems, seeds "
         f"and batch size; BayBE and Ax run their defaults in their own venvs. Up to {jobs} loops ran at "
         "once, so the seconds per suggestion here are indicative; the speed table times suggestions "
@@ -211,25 +212,32 @@ def bench_design(
         "| problem | method | experiments to a top-1 % result | best after 50 | s / suggestion |",
         "|---|---|---:|---:|---:|",
     ]
-    tally = {m: {"fewer_or_equal": 0, "compared": 0} for m in design.METHODS if m != "labsight"}
+    tally = {
+        m: {"fewer_or_equal": 0, "compared": 0, "ours": 0.0, "theirs": 0.0}
+        for m in design.METHODS
+        if m != "labsight"
+    }
     for key in keys:
         problem = PROBLEMS[key]()
         medians = {
             m: design.summarise([r for r in results if r["problem"] == key and r["method"] == m])
             for m in design.METHODS
         }
-        lines += design.rows(key, problem.name, medians, len(problem.objectives) > 1)
+        lines += design.rows(problem, medians)
         ours = medians["labsight"]
         for method, count in tally.items():
             theirs = medians[method]
             if ours["n"] and theirs["n"]:
                 count["compared"] += 1
                 count["fewer_or_equal"] += ours["reached"] <= theirs["reached"]
+                count["ours"] += ours["reached"]
+                count["theirs"] += theirs["reached"]
     lines += [""]
     for method, count in tally.items():
         lines.append(
             f"- labsight needs no more experiments than {design.METHODS[method]} on "
-            f"**{count['fewer_or_equal']} of {count['compared']}** problems."
+            f"**{count['fewer_or_equal']} of {count['compared']}** problems; summed over those "
+            f"problems' medians, {count['ours']:.0f} experiments against {count['theirs']:.0f}."
         )
     _publish(
         "design",

@@ -16,8 +16,9 @@ points the acquisition accounts for (so the next pick is diverse: its improvemen
 of the first's), and so on. Points already run or suggested are never proposed again. After the first
 pick only the :data:`SHORTLIST` best candidates of the first pass are scored again: what a point adds
 to a batch is never more than it is worth alone (the acquisitions are expectations of a maximum over
-the batch), so a point far down the first ranking does not win a later pick, and the later passes
-cost a fraction of the first (0.35 s → 0.12 s for a batch of 5 over 4,000 candidates).
+the batch), so a point far down the first ranking can win a later pick only once every point of the
+shortlist has lost most of its worth to the picks before it; the later passes cost an eighth of the
+first over 4,000 candidates.
 """
 
 from __future__ import annotations
