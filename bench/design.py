@@ -9,7 +9,10 @@ same seeds; peers (BayBE, Ax) run the same loops in their own venvs when they ar
 For two objectives "top 1 %" is reaching 99 % of the hypervolume of the table's own Pareto front
 (reference point: the worst value of each objective in the table), and "best" is that share.
 
-``python -m bench.design loop PROBLEM METHOD SEED`` runs one loop and prints one JSON line.
+``python -m bench.design loop PROBLEM METHOD SEED`` runs one loop and prints one JSON line. Finished
+loops are kept in ``bench/results/design_loops.jsonl`` (in the repository), each with a fingerprint
+of the code it ran: ``bench/run.py --only design --resume`` runs only the loops that are missing or
+whose code changed, and ``--table-only`` writes the table from the file.
 """
 
 from __future__ import annotations
@@ -125,7 +128,62 @@ METHODS = {
     "ax": "Ax (default generation strategy)",
 }
 PEERS = ("baybe", "ax")
-LOG = Path(__file__).resolve().parent / "out" / "design" / "loops.jsonl"  # every finished loop
+# Every finished loop, kept in the repository: loops are slow (Ax takes a minute a suggestion on the
+# large tables), so the table grows over several sessions, and a loop is rerun only when the code it
+# ran changed (see code_of).
+LOG = Path(__file__).resolve().parent / "results" / "design_loops.jsonl"
+
+
+def _source(path: Path, only: set[str] | None = None) -> str:
+    """A Python file's code without comments, docstrings or formatting (its AST); with ``only``,
+    just the top-level functions and assignments of those names."""
+    import ast
+
+    tree = ast.parse(path.read_text())
+    if only is not None:
+        tree.body = [
+            node
+            for node in tree.body
+            if (isinstance(node, ast.FunctionDef) and node.name in only)
+            or (
+                isinstance(node, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id in only for t in node.targets)
+            )
+        ]
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(body, list)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            body.pop(0)
+    return ast.dump(tree)
+
+
+def code_of(method: str) -> str:
+    """A fingerprint of the code a loop of ``method`` runs: the problems and the scoring, plus
+    labsight's design package (labsight and random search) or the peers' harness (BayBE, Ax).
+    Comments and docstrings do not count. The peer's own version is in each of its results."""
+    import hashlib
+
+    here = Path(__file__).resolve().parent
+    files = [here / "design_problems.py", here / "design_score.py"]
+    if method in PEERS:
+        files.append(here / "design_peers.py")
+    else:
+        files += sorted((here.parent / "src" / "labsight" / "design").rglob("*.py"))
+    digest = hashlib.sha256()
+    # Of this module, what a loop runs and how it is scored (not the table code).
+    digest.update(_source(Path(__file__), _LOOP_CODE).encode())
+    for path in files:
+        digest.update(_source(path).encode())
+    return digest.hexdigest()[:12]
+
+
+_LOOP_CODE = {"BATCH", "BUDGET", "CHECK_AT", "_signed", "goal", "loop", "export"}
 
 
 def export(key: str) -> Path:
@@ -184,18 +242,25 @@ def run_loop(key: str, method: str, seed: int, threads: int | None = None) -> di
 
 
 def run_all(keys: list[str], methods: list[str], seeds: int, *, resume: bool, jobs: int) -> None:
-    """Every (problem, method, seed) loop, ``jobs`` at a time, each appended to
-    ``bench/out/design/loops.jsonl`` as it finishes; with ``resume`` the loops already there are
-    kept (so a long run that stopped goes on where it was), otherwise the file starts empty."""
+    """Every (problem, method, seed) loop, ``jobs`` at a time, each appended to :data:`LOG` as it
+    finishes with the fingerprint of its code. With ``resume`` a loop already logged with the
+    current code is kept (so a run that stopped goes on where it was); otherwise, and whenever the
+    code changed, the loops of these problems and methods are run again and their old lines go."""
     from concurrent.futures import ThreadPoolExecutor
 
     from bench import peers
 
-    log = LOG
-    log.parent.mkdir(parents=True, exist_ok=True)
-    if not resume or not log.exists():
-        log.write_text("")
-    have = {(r["problem"], r["method"], r["seed"]) for r in _read_log()}
+    codes = {m: code_of(m) for m in METHODS}
+    LOG.parent.mkdir(parents=True, exist_ok=True)
+    requested = {(k, m) for k in keys for m in methods}
+    kept = [
+        r
+        for r in _read_log()
+        if (r["problem"], r["method"]) not in requested
+        or (resume and r.get("code") == codes[r["method"]])
+    ]
+    LOG.write_text("".join(json.dumps(r) + "\n" for r in kept))
+    have = {(r["problem"], r["method"], r["seed"]) for r in kept}
     for method in set(methods) & set(PEERS):
         peers.ensure_env(method)
     for key in keys:
@@ -206,20 +271,27 @@ def run_all(keys: list[str], methods: list[str], seeds: int, *, resume: bool, jo
         print(f"  {job[0]}, {job[1]}, seed {job[2]} …", flush=True)
         result = run_loop(*job, threads=1 if jobs > 1 else None)
         if result is not None:
-            with log.open("a") as handle:
-                handle.write(json.dumps(result) + "\n")
+            with LOG.open("a") as handle:
+                handle.write(json.dumps(result | {"code": codes[job[1]]}) + "\n")
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         list(pool.map(one, todo))
 
 
 def _read_log() -> list[dict[str, Any]]:
+    if not LOG.exists():
+        return []
     return [json.loads(line) for line in LOG.read_text().splitlines() if line.strip()]
 
 
 def logged(keys: list[str], methods: list[str]) -> list[dict[str, Any]]:
-    """The loops in ``bench/out/design/loops.jsonl`` for these problems and methods."""
-    return [r for r in _read_log() if r["problem"] in keys and r["method"] in methods]
+    """The loops in :data:`LOG` for these problems and methods that ran the current code."""
+    codes = {m: code_of(m) for m in methods}
+    return [
+        r
+        for r in _read_log()
+        if r["problem"] in keys and r["method"] in methods and r.get("code") == codes[r["method"]]
+    ]
 
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:

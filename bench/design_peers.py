@@ -325,7 +325,15 @@ def main() -> None:
     oracle = _Oracle(spec, spec_path.parent)
     recommend, record, _ = TOOLS[tool](oracle, seed)
     result = _loop(oracle, recommend, record)
-    print(json.dumps({"problem": spec["key"], "method": tool, "seed": seed, **result}))
+    from importlib.metadata import version
+
+    package = {"baybe": "baybe", "ax": "ax-platform"}[tool]
+    print(
+        json.dumps(
+            {"problem": spec["key"], "method": tool, "seed": seed, **result}
+            | {"version": version(package)}
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -306,7 +306,7 @@ def main() -> None:
     parser.add_argument(
         "--resume",
         action="store_true",
-        help="design: keep the loops already in bench/out/design/loops.jsonl, run only the rest",
+        help="design: keep the loops in bench/results/design_loops.jsonl that ran the current code, run only the rest",
     )
     parser.add_argument(
         "--jobs", type=int, default=1, help="design: loops run at once (each on one thread if > 1)"
@@ -318,7 +318,7 @@ def main() -> None:
     parser.add_argument(
         "--table-only",
         action="store_true",
-        help="design: run no loop, write the table from bench/out/design/loops.jsonl",
+        help="design: run no loop, write the table from bench/results/design_loops.jsonl",
     )
     args = parser.parse_args()
     sizes = tuple(int(n) for n in args.sizes.split(","))

@@ -4,13 +4,14 @@ By default a ``SingleTaskGP`` reads every column (numbers, one-hot levels, descr
 Matérn-5/2 kernel whose length scales have a Gamma prior scaled with the number of columns: its mode
 is BoTorch's dimension-scaled one (Hvarfner et al., 2024, "Vanilla Bayesian optimization performs
 great in high dimensions"), its tails are lighter than BoTorch's log-normal, as in BayBE's default.
-On the real reaction tables of the design benchmark this took Summit's Reizman case 3 from 74
-experiments to a top-1 % result to 18, and case 2 from 36 to 16 (docs/design/004-design.md). With the space's ``surrogate: {kernel: mixed}`` the level indices go to BoTorch's
-``MixedSingleTaskGP`` (a categorical kernel combined with the numbers' kernel). Outcomes are standardized, objectives to minimize
-are negated (the surrogate always maximizes), and the noise is learned: replicated conditions tell
-the GP how noisy the assay is instead of being interpolated. Each objective is fitted on the rows
-that measured it, so partial results count. Fitting is deterministic for a seed (the torch RNG is
-forked and seeded).
+In the design benchmark this took Summit's Reizman case 3 from 74 experiments to a top-1 % result
+(more than random search) to 17 and the EDBO Suzuki table from 26 to 20; it cost experiments on
+others (docs/design/004-design.md). With the space's ``surrogate: {kernel: mixed}`` the level
+indices go to BoTorch's ``MixedSingleTaskGP`` (a categorical kernel combined with the numbers'
+kernel). Outcomes are standardized, objectives to minimize are negated (the surrogate always
+maximizes), and the noise is learned: replicated conditions tell the GP how noisy the assay is
+instead of being interpolated. Each objective is fitted on the rows that measured it, so partial
+results count. Fitting is deterministic for a seed (the torch RNG is forked and seeded).
 """
 
 from __future__ import annotations
