@@ -305,6 +305,7 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "n": len(runs),
         "reached": float(np.median(reached)),
         "quartiles": [float(q) for q in np.percentile(reached, [25, 75])],
+        "values": sorted(reached),
         "hits": sum(r["reached"] is not None for r in runs),
         "budget": runs[0]["budget"],
         "best": float(np.median([r["best_at_50"] for r in runs])),
@@ -312,15 +313,24 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def rows(problem: Problem, medians: dict[str, dict[str, Any]]) -> list[str]:
-    """The table rows of one problem, one per method (``not run`` where it has no loop); the best
-    after 50 in the objective's own sign (a loop scores minimized objectives negated)."""
+def rows(problem: Problem, medians: dict[str, dict[str, Any]], seeds: int) -> list[str]:
+    """The table rows of one problem, one per method (``not run`` where it has no loop, and the
+    single results where fewer than ``seeds`` loops ran: no median of one or two); the best after
+    50 in the objective's own sign (a loop scores minimized objectives negated)."""
     name, several = problem.name, len(problem.objectives) > 1
     sign = -1.0 if not several and problem.objectives[0]["goal"] == "minimize" else 1.0
     lines = []
     for method, m in medians.items():
         if not m["n"]:
             lines.append(f"| {name} | {METHODS[method]} | not run | | |")
+            continue
+        if m["n"] < seeds:
+            done = ", ".join(
+                f"{v:.0f}" if v <= m["budget"] else f"> {m['budget']}" for v in m["values"]
+            )
+            lines.append(
+                f"| {name} | {METHODS[method]} | {m['n']} of {seeds} seeds run: {done} | | |"
+            )
             continue
         to_top = f"{m['reached']:.0f}" if m["hits"] * 2 > m["n"] else f"> {m['budget']}"
         best = f"{100 * m['best']:.1f} % of HV" if several else f"{sign * m['best']:.4g}"

@@ -206,7 +206,11 @@ def propose(
         waiting,
         lambda i: say(f"scoring {len(pool_x):,} candidates: experiment {i + 1} of {batch}"),
     )
-    picks, values = ACQUISITIONS[name].select(context, pool_x, batch, used)
+    # BoTorch draws from torch's global generator where no seed reaches it (qLogNEI pruning its
+    # baseline): seeded here, the same inputs give the same batch in any process.
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        picks, values = ACQUISITIONS[name].select(context, pool_x, batch, used)
     points = space.rounded(pool[picks])  # what a lab can set; the prediction is at the pick
     predictions = (
         _predictions(space, surrogate, pool_x[picks].numpy(), values)
