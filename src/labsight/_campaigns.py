@@ -218,7 +218,12 @@ class Campaign:
 
     def pending(self) -> pl.DataFrame:
         """Experiments suggested and not run yet (no result recorded)."""
-        return self.experiments().filter(pl.col("results") == 0)
+        return self._pending(*self._stored())
+
+    def _pending(
+        self, experiments: list[ExperimentRecord], results: list[ResultRecord]
+    ) -> pl.DataFrame:
+        return self._experiments_frame(experiments, results).filter(pl.col("results") == 0)
 
     # -- insight -----------------------------------------------------------------------------
 
@@ -226,12 +231,12 @@ class Campaign:
         """Best so far with its uncertainty, progress, model fit, importance, improvement left."""
         from labsight.design.insight import campaign_status
 
-        experiments, _ = self._stored()
+        experiments, results = self._stored()
         return campaign_status(
             self.space,
-            self.results(),
+            self._results_frame(experiments, results),
             experiments=len(experiments),
-            pending=self.pending().height,
+            pending=self._pending(experiments, results).height,
             seed=self.seed,
         )
 
@@ -293,11 +298,7 @@ class Campaign:
             )
         experiments, results = self._stored()  # one snapshot of the store for the decision
         observed = self._observations(experiments, results)
-        pending = (
-            self._experiments_frame(experiments, results)
-            .filter(pl.col("results") == 0)
-            .select(self.space.names)
-        )
+        pending = self._pending(experiments, results).select(self.space.names)
         # The seed moves with the campaign, so a cold restart repeats exactly this suggestion.
         seed = self.seed + 7919 * len(experiments) + len(results)
         proposal = propose(

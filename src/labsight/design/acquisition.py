@@ -154,11 +154,10 @@ def _thompson(
     rng = np.random.default_rng(ctx.seed)
     free = np.flatnonzero(~used)
     subset = np.sort(rng.choice(free, min(len(free), _THOMPSON_POOL), replace=False))
-    with torch.random.fork_rng():
-        torch.manual_seed(ctx.seed)
-        chosen = MaxPosteriorSampling(surrogate.model, replacement=False)(
-            pool[subset], num_samples=min(batch, len(subset))
-        )
+    # The posterior draws use torch's generator, which the planner seeds for every selection.
+    chosen = MaxPosteriorSampling(surrogate.model, replacement=False)(
+        pool[subset], num_samples=min(batch, len(subset))
+    )
     picks = []
     for point in chosen:
         match = torch.nonzero(torch.all(pool[subset] == point, dim=1)).reshape(-1)
