@@ -34,6 +34,7 @@ __all__ = [
     "linear_coefficients",
     "partial_dependence_curves",
     "partial_dependence_figure",
+    "partial_dependence_sample",
     "permutation_importance_table",
 ]
 
@@ -276,6 +277,16 @@ def _grid(values: np.ndarray, size: int) -> np.ndarray:
     return np.linspace(lo, hi, size)
 
 
+def partial_dependence_sample(X: pd.DataFrame) -> pd.DataFrame:
+    """The rows :func:`partial_dependence_curves` averages over: all of ``X`` up to 2,000 rows,
+    else 2,000 of them drawn with a fixed seed (a copy either way). One curve predicts this
+    sample once per grid value, so timing one prediction on it prices a curve."""
+    if len(X) > _PD_MAX_ROWS:
+        rows = np.sort(np.random.default_rng(0).choice(len(X), _PD_MAX_ROWS, replace=False))
+        return X.iloc[rows].copy()
+    return X.copy()
+
+
 def partial_dependence_curves(
     model: Any,
     X: pd.DataFrame,
@@ -304,11 +315,7 @@ def partial_dependence_curves(
     """
     from sklearn.inspection import partial_dependence
 
-    if len(X) > _PD_MAX_ROWS:
-        rows = np.sort(np.random.default_rng(0).choice(len(X), _PD_MAX_ROWS, replace=False))
-        sample = X.iloc[rows].copy()
-    else:
-        sample = X.copy()
+    sample = partial_dependence_sample(X)
     curves: dict[str, tuple[list[float], list[float]]] = {}
     for name in features:
         if name not in sample.columns or not pd.api.types.is_numeric_dtype(sample[name]):

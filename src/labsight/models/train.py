@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["TrainedModel", "build_final", "train"]
 
 _PD_FEATURES = 3
+_PD_GRID = 20  # values per partial-dependence curve
 
 
 @dataclass
@@ -332,6 +333,7 @@ def _finish(model: TrainedModel, best: Candidate, problem: Problem, *, deadline:
     from labsight.models._explain import (
         linear_coefficients,
         partial_dependence_curves,
+        partial_dependence_sample,
         permutation_importance_table,
     )
 
@@ -358,10 +360,20 @@ def _finish(model: TrainedModel, best: Candidate, problem: Problem, *, deadline:
         tick = time.perf_counter()
         held.predict(x.iloc[test_rows])
         per_predict = max(time.perf_counter() - tick, 1e-4)
-        # Partial dependence predicts ~20 grid points per feature on up to 2,000 rows; its share
-        # is set aside first, so a long importance measurement cannot crowd it out.
-        scale = max(1.0, min(len(x), 2000) / max(1, len(test_rows)))
-        pd_cost = per_predict * 20 * min(_PD_FEATURES, len(fs.numeric)) * scale
+        explained = final if task == "regression" else held
+        # A partial-dependence curve predicts its sample once per grid value: one timed
+        # prediction on that very sample prices it (a prediction on a few rows is mostly
+        # overhead, so scaling the held-out rows' time by the row count overestimated small
+        # tables fivefold and dropped their curves). The curves' share is set aside first, so a
+        # long importance measurement cannot crowd them out.
+        sample = partial_dependence_sample(x) if fs.numeric else x.iloc[:0]
+        per_curve = 0.0
+        if fs.numeric:
+            predict = explained.predict_proba if task == "classification" else explained.predict
+            tick = time.perf_counter()
+            predict(sample)
+            per_curve = max(time.perf_counter() - tick, 1e-4) * _PD_GRID
+        pd_cost = per_curve * min(_PD_FEATURES, len(fs.numeric))
         left = max(deadline - time.perf_counter() - pd_cost, 0.0)
         repeats = int(np.clip(0.6 * left / (per_predict * len(fs.columns)), *_REPEATS))
         # Wide tables (spectra): measure the columns that fit in the time left, chosen by a
@@ -377,16 +389,17 @@ def _finish(model: TrainedModel, best: Candidate, problem: Problem, *, deadline:
             seed=seed,
             columns=columns,
         )
-        explained = final if task == "regression" else held
         if not best.members and best.family in _LINEAR:
             left = deadline - time.perf_counter() - pd_cost
             draws = int(np.clip(0.7 * left / max(best.fit_seconds, 1e-3), *_BOOTSTRAP))
             model.coefficients = linear_coefficients(explained, x, y, fs, seed=seed, n_boot=draws)
         top = [f for f in model.importance["feature"].to_list() if f in fs.numeric][:_PD_FEATURES]
-        cost = per_predict * 20 * len(top) * scale
-        # Cheap curves are always drawn; costly ones only in the time left.
-        if top and (time.perf_counter() + cost < deadline or cost < 0.03 * model.budget):
-            model.partial_dependence = partial_dependence_curves(explained, x, top)
+        # Most important first; a cheap curve is always drawn, a costly one in the time left.
+        for name in top:
+            if time.perf_counter() + per_curve < deadline or per_curve < 0.03 * model.budget:
+                model.partial_dependence |= partial_dependence_curves(
+                    explained, sample, [name], grid=_PD_GRID
+                )
 
 
 def _screen(x: pd.DataFrame, y: np.ndarray, fs: FeatureSet, task: Task, k: int) -> list[str]:
