@@ -369,7 +369,8 @@ def _finish(model: TrainedModel, best: Candidate, problem: Problem, *, deadline:
         sample = partial_dependence_sample(x) if fs.numeric else x.iloc[:0]
         per_curve = 0.0
         if fs.numeric:
-            predict = explained.predict_proba if task == "classification" else explained.predict
+            proba = getattr(explained, "predict_proba", None)
+            predict = proba if task == "classification" and proba else explained.predict
             tick = time.perf_counter()
             predict(sample)
             per_curve = max(time.perf_counter() - tick, 1e-4) * _PD_GRID
