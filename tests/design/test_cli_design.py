@@ -74,6 +74,11 @@ def test_a_lab_loop_through_the_command_line(run, tmp_path: Path) -> None:  # ty
     assert status["results"] == 9
     html = (tmp_path / "status.html").read_text()
     assert "Progress" in html
+    # The report says what the terminal says: the best result, the fit, what matters.
+    assert "<h2>Best so far</h2>" in html
+    assert f"<td>{status['best'][0]['experiment_id']}</td>" in html
+    assert "leave-one-out R²" in html
+    assert "what matters: " in html
     assert "<script src=" not in html  # offline: plotly.js is inlined, nothing is fetched
     code, out, _ = run("design", "status", "suzuki")
     assert code == 0

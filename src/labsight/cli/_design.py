@@ -263,18 +263,77 @@ def design_record(
     out.print(f"next: labsight design status {name}; labsight design suggest {name}")
 
 
-def _status_html(name: str, status: Any, figures: dict[str, Any]) -> str:
-    parts = [f"<h1>Campaign {html.escape(name)}</h1>"]
+def _best_table(space: Any, status: Any) -> tuple[str, list[str], list[list[str]]]:
+    """The best results (a Pareto front for several objectives, at most 10 rows): title, header,
+    rows, as the terminal and the HTML report show them."""
+    title = "Best so far" if len(space.objectives) == 1 else "Pareto front"
+    header = ["experiment", *space.names, *[o.name for o in space.objectives], "predicted (± sd)"]
+    rows = []
+    for b in status.best[:10]:
+        guess = b.get("predicted") or {}
+        predicted = ", ".join(f"{fmt(v['mean'])} ± {fmt(v['sd'])}" for v in guess.values()) or "-"
+        rows.append(
+            [
+                b["experiment_id"],
+                *[fmt(b["conditions"][n]) for n in space.names],
+                *[fmt(b["values"][o.name]) for o in space.objectives],
+                predicted,
+            ]
+        )
+    return title, header, rows
+
+
+def _status_notes(status: Any) -> list[str]:
+    """The status in sentences: how well the surrogate predicts, what matters, what is left."""
+    notes = [
+        f"model fit ({objective}): leave-one-out R² {f['loo_r2']:.2f}, 90 % intervals held "
+        f"{f['loo_coverage_90']:.0%} of {int(f['rows'])} results"
+        for objective, f in status.fit.items()
+    ]
+    if status.importance:
+        notes.append(
+            "what matters: "
+            + ", ".join(f"{r['parameter']} {r['importance']:.0%}" for r in status.importance)
+        )
+    if status.expected:
+        e = status.expected
+        unit = f" {e['unit']}" if e.get("unit") else ""
+        notes.append(
+            f"improvement left: the best candidate is expected to add {e['improvement']:.3g}{unit} "
+            f"(probability of beating {fmt(e['best'])}: {e['probability']:.0%})"
+        )
+    return notes
+
+
+def _status_html(name: str, space: Any, status: Any, figures: dict[str, Any]) -> str:
+    """The status report: the same tables and sentences as the terminal, then the figures
+    (plotly.js inlined once, so the file works offline)."""
+    esc = html.escape
+    parts = [f"<h1>Campaign {esc(name)}</h1>"]
     parts.append(
         f"<p>{status.results} results of {status.experiments} experiments; {status.pending} pending.</p>"
     )
+    if status.best:
+        title, header, rows = _best_table(space, status)
+        cells = "".join(f"<th>{esc(h)}</th>" for h in header)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows
+        )
+        parts.append(f"<h2>{esc(title)}</h2><table><tr>{cells}</tr>{body}</table>")
+        parts.extend(f"<p>{esc(note)}</p>" for note in _status_notes(status))
     first = True
     for title, fig in figures.items():
-        parts.append(f"<h2>{html.escape(title)}</h2>")
+        parts.append(f"<h2>{esc(title.capitalize())}</h2>")
         parts.append(fig.to_html(full_html=False, include_plotlyjs=first))
         first = False
-    body = "\n".join(parts)
-    return f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(name)}</title></head><body>{body}</body></html>"
+    style = (
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:.2em .6em;text-align:left}</style>"
+    )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{esc(name)}</title>{style}"
+        f"</head><body>{chr(10).join(parts)}</body></html>"
+    )
 
 
 @design_app.command(
@@ -300,7 +359,7 @@ def design_status(
         status = campaign.status()
         if out_path is not None:
             figures = campaign_figures(campaign.space, campaign.results(), status)
-            atomic_write_text(out_path, _status_html(name, status, figures))
+            atomic_write_text(out_path, _status_html(name, campaign.space, status, figures))
     if json:
         emit_json(
             {
@@ -321,38 +380,15 @@ def design_status(
     if not status.best:
         out.print(f"no complete results yet: labsight design record {name} FILE")
         return
-    table = RichTable(
-        title="Best so far" if len(s.objectives) == 1 else "Pareto front", title_justify="left"
-    )
-    for column in ("experiment", *s.names, *[o.name for o in s.objectives], "predicted (± sd)"):
+    title, header, rows = _best_table(s, status)
+    table = RichTable(title=title, title_justify="left")
+    for column in header:
         table.add_column(column)
-    for b in status.best[:10]:
-        guess = b.get("predicted") or {}
-        predicted = ", ".join(f"{fmt(v['mean'])} ± {fmt(v['sd'])}" for v in guess.values()) or "-"
-        table.add_row(
-            b["experiment_id"],
-            *[fmt(b["conditions"][n]) for n in s.names],
-            *[fmt(b["values"][o.name]) for o in s.objectives],
-            predicted,
-        )
+    for row in rows:
+        table.add_row(*row)
     out.print(table)
-    for objective, f in status.fit.items():
-        out.print(
-            f"model fit ({objective}): leave-one-out R² {f['loo_r2']:.2f}, 90 % intervals held "
-            f"{f['loo_coverage_90']:.0%} of {int(f['rows'])} results"
-        )
-    if status.importance:
-        out.print(
-            "what matters: "
-            + ", ".join(f"{r['parameter']} {r['importance']:.0%}" for r in status.importance)
-        )
-    if status.expected:
-        e = status.expected
-        unit = f" {e['unit']}" if e.get("unit") else ""
-        out.print(
-            f"improvement left: the best candidate is expected to add {e['improvement']:.3g}{unit} "
-            f"(probability of beating {fmt(e['best'])}: {e['probability']:.0%})"
-        )
+    for note in _status_notes(status):
+        out.print(note)
     if out_path is not None:
         out.print(f"[bold green]wrote[/] {out_path} (progress, importance, landscape; offline)")
 
