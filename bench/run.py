@@ -184,10 +184,13 @@ def bench_design(
     from bench.design_problems import PROBLEMS
 
     seeds = max(runs, design.SEEDS)
-    keys = problems or list(PROBLEMS)
-    # --methods runs only those (none with --table-only); the table shows every method in the log.
+    keys = list(PROBLEMS)
+    # --problems and --methods run only those (nothing with --table-only); the table always shows
+    # every problem and method in the log, so a partial run cannot shrink it.
     if methods != []:
-        design.run_all(keys, methods or list(design.METHODS), seeds, resume=resume, jobs=jobs)
+        design.run_all(
+            problems or keys, methods or list(design.METHODS), seeds, resume=resume, jobs=jobs
+        )
     results = design.logged(keys, list(design.METHODS))
     lines = [
         "## Design: closed loops on real reaction tables and synthetic problems",
