@@ -165,8 +165,9 @@ def _source(path: Path, only: set[str] | None = None) -> str:
 
 def code_of(method: str) -> str:
     """A fingerprint of the code a loop of ``method`` runs: the problems and the scoring, plus
-    labsight's design package (labsight and random search) or the peers' harness (BayBE, Ax).
-    Comments and docstrings do not count. The peer's own version is in each of its results."""
+    the modules of labsight's design package that a loop imports (labsight and random search; see
+    :func:`_loop_modules`) or the peers' harness (BayBE, Ax). Comments and docstrings do not count.
+    The peer's own version is in each of its results."""
     import hashlib
 
     here = Path(__file__).resolve().parent
@@ -174,13 +175,40 @@ def code_of(method: str) -> str:
     if method in PEERS:
         files.append(here / "design_peers.py")
     else:
-        files += sorted((here.parent / "src" / "labsight" / "design").rglob("*.py"))
+        files += _loop_modules(here.parent / "src" / "labsight" / "design")
     digest = hashlib.sha256()
     # Of this module, what a loop runs and how it is scored (not the table code).
     digest.update(_source(Path(__file__), _LOOP_CODE).encode())
     for path in files:
         digest.update(_source(path).encode())
     return digest.hexdigest()[:12]
+
+
+def _loop_modules(package: Path) -> list[Path]:
+    """The files of ``package`` (labsight.design) that importing its planner loads: the package's
+    ``__init__`` and every ``labsight.design`` module they import, at any depth (imports inside
+    functions too). Status, figures and classical analysis are not among them, so changing those
+    does not send 150 loops back to run."""
+    import ast
+
+    todo, found = ["__init__", "planner"], set()
+    while todo:
+        name = todo.pop()
+        if name in found:
+            continue
+        found.add(name)
+        for node in ast.walk(ast.parse((package / f"{name}.py").read_text())):
+            modules = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            for module in modules:
+                if module.startswith("labsight.design."):
+                    todo.append(module.split(".")[2])
+    return sorted(package / f"{name}.py" for name in found)
 
 
 _LOOP_CODE = {"BATCH", "BUDGET", "CHECK_AT", "_signed", "goal", "loop", "export"}

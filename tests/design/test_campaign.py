@@ -229,3 +229,31 @@ def test_status_explains_the_campaign_and_plots_it(ws: labsight.Workspace) -> No
     figures = c.plot()
     assert {"progress", "importance", "landscape"} <= set(figures)
     assert figures["landscape"].data[0].type == "heatmap"
+
+
+def test_long_level_names_do_not_crowd_the_landscape(tmp_path: Path) -> None:
+    """SMILES as levels: the landscape's axis shows them shortened, the hover in full, and the
+    colour bar names the objective with its unit."""
+    smiles = ["CC(C)(C)P(C1=CC=CC=C1)C(C)(C)C", "C1=CC=C(C=C1)P(C2=CC=CC=C2)C3=CC=CC=C3", "CP(C)C"]
+    (tmp_path / "space.yaml").write_text(
+        SPACE.replace("[THF, DMF, water]", "[" + ", ".join(f"'{s}'" for s in smiles) + "]").replace(
+            "THF'", f"{smiles[0]}'"
+        )
+    )
+    ws = labsight.Workspace(tmp_path / "home", user="chemist")
+    c = ws.new_campaign("ligands", tmp_path / "space.yaml", seed=0)
+    for _ in range(3):
+        plate = c.suggest(4)
+        t = plate["temperature"].to_numpy()
+        bonus = np.where(plate["solvent"].to_numpy() == smiles[1], 15.0, 0.0)
+        c.record(
+            plate.select("experiment_id").with_columns(
+                pl.Series("yield", 80 * np.exp(-(((t - 90) / 25) ** 2)) + bonus)
+            )
+        )
+    landscape = c.plot()["landscape"]
+    axis = landscape.layout.xaxis if landscape.layout.xaxis.ticktext else landscape.layout.yaxis
+    assert list(axis.tickvals) == smiles  # the levels themselves, for the hover
+    assert max(len(t) for t in axis.ticktext) <= 14
+    assert "CP(C)C" in axis.ticktext  # short names are shown as they are
+    assert landscape.data[0].colorbar.title.text == "yield [%]"

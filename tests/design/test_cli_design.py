@@ -76,6 +76,8 @@ def test_a_lab_loop_through_the_command_line(run, tmp_path: Path) -> None:  # ty
     assert "Progress" in html
     # The report says what the terminal says: the best result, the fit, what matters.
     assert "<h2>Best so far</h2>" in html
+    assert "<th>temperature [degC]</th>" in html  # columns with their units
+    assert "<th>yield [%]</th>" in html
     assert f"<td>{status['best'][0]['experiment_id']}</td>" in html
     assert "leave-one-out R²" in html
     assert "what matters: " in html

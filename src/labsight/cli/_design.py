@@ -267,7 +267,14 @@ def _best_table(space: Any, status: Any) -> tuple[str, list[str], list[list[str]
     """The best results (a Pareto front for several objectives, at most 10 rows): title, header,
     rows, as the terminal and the HTML report show them."""
     title = "Best so far" if len(space.objectives) == 1 else "Pareto front"
-    header = ["experiment", *space.names, *[o.name for o in space.objectives], "predicted (± sd)"]
+    from labsight.design.insight import objective_label
+
+    header = [
+        "experiment",
+        *[p.label() for p in space.parameters],
+        *[objective_label(o) for o in space.objectives],
+        "predicted (± sd)",
+    ]
     rows = []
     for b in status.best[:10]:
         guess = b.get("predicted") or {}

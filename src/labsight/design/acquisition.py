@@ -19,10 +19,21 @@ to a batch is never more than it is worth alone (the acquisitions are expectatio
 the batch), so a point far down the first ranking can win a later pick only once every point of the
 shortlist has lost most of its worth to the picks before it; the later passes cost an eighth of the
 first over 4,000 candidates.
+
+In a space with continuous parameters the candidates are only a cover of it, so each pick is then
+polished: the :data:`STARTS` best candidates of the pass that make the pick's choices (its levels
+and discrete numbers) are moved along their continuous coordinates by L-BFGS-B on the
+acquisition's gradient (BoTorch's ``gen_candidates_scipy``, the choices held), and the best point
+found replaces the pick when it is better. A point moved across a constraint is taken back along
+its path to the last point the constraints allow (an optimum often lies on one). The pass decides the choices:
+polishing the leaders of every choice would favour the ones already explored, whose peaks the
+model knows best. This is how BayBE and Ax optimise over continuous spaces; a pool of Sobol points
+alone stops short of a narrow optimum (Branin's, within 1 %).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +49,9 @@ _CHUNK = 2048  # candidates evaluated at once
 SHORTLIST = 512  # candidates scored again after the first pick
 _MC_SAMPLES = 128
 _THOMPSON_POOL = 1500  # joint posterior draws over at most this many candidates
+STARTS = 4  # best candidates of a pass polished by gradient steps (continuous spaces)
+_POLISH_STEPS = 60
+_BISECTIONS = 10  # steps back inside the constraints, to 1/1024 of the way
 
 
 @dataclass(frozen=True)
@@ -50,6 +64,10 @@ class Context:
     seed: int
     pending: torch.Tensor | None = None  # encoded points suggested but not run yet
     progress: Callable[[int], None] | None = None  # told the index of each pick as it starts
+    # Continuous spaces: the encoded columns gradient steps may move, and which moved points the
+    # constraints allow: a boolean per row of an encoded matrix, given the pool rows they left.
+    movable: list[int] | None = None
+    allowed: Callable[[torch.Tensor, list[int]], np.ndarray] | None = None
 
 
 Select = Callable[[Context, torch.Tensor, int, np.ndarray], tuple[list[int], list[float]]]
@@ -83,7 +101,8 @@ def _greedy(
     used: np.ndarray,
 ) -> tuple[list[int], list[float]]:
     """Pick ``batch`` points one by one, each with the earlier picks (and the campaign's pending
-    experiments) pending."""
+    experiments) pending. With ``ctx.movable`` a pick may be polished (see the module docstring):
+    its row of ``pool`` is then overwritten with the point found."""
     free = ~used.copy()
     picks: list[int] = []
     values: list[float] = []
@@ -101,13 +120,83 @@ def _greedy(
                 part = index[start : start + _CHUNK]
                 scores[part] = acq(pool[part].unsqueeze(1)).reshape(-1)
         best = int(torch.argmax(scores))
+        value = float(scores[best])
+        if ctx.movable:
+            value = _polish(ctx, acq, pool, scores, best, value)
         if step == 0 and free.sum() > SHORTLIST:
             free &= np.isin(np.arange(len(pool)), torch.topk(scores, SHORTLIST).indices.numpy())
         picks.append(best)
-        values.append(float(scores[best]))
+        values.append(value)
         free[best] = False
         pending = pool[picks] if ctx.pending is None else torch.cat([ctx.pending, pool[picks]])
     return picks, values
+
+
+def _polish(
+    ctx: Context, acq: Any, pool: torch.Tensor, scores: torch.Tensor, best: int, value: float
+) -> float:
+    """Move the best-scored candidates along ``ctx.movable`` by L-BFGS-B on ``acq``; write the best
+    point found into ``pool[best]`` when it beats ``value`` and is allowed. Returns the pick's
+    acquisition value."""
+    from botorch.generation.gen import gen_candidates_scipy
+
+    assert ctx.movable is not None
+    # Starts: the best candidates that make the pick's choices. Which choices to make is the
+    # pass's decision (polishing only the leader's would crowd out choices not yet explored);
+    # the steps find where, within them, the acquisition peaks.
+    held = torch.ones(pool.shape[1], dtype=torch.bool)
+    held[ctx.movable] = False
+    same = torch.all(pool[:, held] == pool[best, held], dim=1) & torch.isfinite(scores)
+    top = torch.topk(torch.where(same, scores, -torch.inf), min(STARTS, int(same.sum()))).indices
+    starts = pool[top].unsqueeze(1).clone()  # [starts, 1, width]
+    lower, upper = starts.clone(), starts.clone()
+    lower[..., ctx.movable] = 0.0
+    upper[..., ctx.movable] = 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scipy's notes on stopping early are not the user's
+        # One problem over all starts (their values summed): the batched L-BFGS-B of BoTorch
+        # takes one set of bounds for every start, and each start holds its own choices.
+        moved, _ = gen_candidates_scipy(
+            starts,
+            acq,
+            lower,
+            upper,
+            options={"maxiter": _POLISH_STEPS},
+            use_parallel_mode=False,
+        )
+    moved = moved.detach().reshape(len(top), -1)
+    if ctx.allowed is not None:
+        moved = _back_inside(ctx.allowed, starts.reshape(len(top), -1), moved, top.tolist())
+    with torch.no_grad():
+        gains = acq(moved.unsqueeze(1)).reshape(-1)
+    i = int(torch.argmax(gains))
+    if float(gains[i]) > value:
+        pool[best] = moved[i]
+        return float(gains[i])
+    return value
+
+
+def _back_inside(
+    allowed: Callable[[torch.Tensor, list[int]], np.ndarray],
+    starts: torch.Tensor,
+    moved: torch.Tensor,
+    rows: list[int],
+) -> torch.Tensor:
+    """Moved points that break a constraint, taken back along their path to the last point the
+    constraints allow (bisection; the starts are allowed)."""
+    ok = allowed(moved, rows)
+    if ok.all():
+        return moved
+    inside = np.zeros(len(moved))  # the share of the step known to be allowed
+    outside = np.ones(len(moved))
+    for _ in range(_BISECTIONS):
+        middle = (inside + outside) / 2
+        share = torch.as_tensor(np.where(ok, 1.0, middle), dtype=moved.dtype)[:, None]
+        fits = allowed(starts + share * (moved - starts), rows)
+        inside = np.where(fits, middle, inside)
+        outside = np.where(fits, outside, middle)
+    share = torch.as_tensor(np.where(ok, 1.0, inside), dtype=moved.dtype)[:, None]
+    return starts + share * (moved - starts)
 
 
 def _log_nei(

@@ -79,6 +79,11 @@ class Encoder:
         """Columns holding a level's index (for the categorical kernel; none with one-hot)."""
         return [b.start for b in self.blocks if b.table is None and not b.parameter.numeric]
 
+    @property
+    def continuous_columns(self) -> list[int]:
+        """Columns of continuous parameters (what gradient steps on a point may move)."""
+        return [b.start for b in self.blocks if b.parameter.kind == "continuous"]
+
     def encode(self, frame: pl.DataFrame) -> np.ndarray:
         """``frame``'s points as a float64 matrix ``[rows, width]``."""
         out = np.empty((frame.height, self.width), dtype=np.float64)

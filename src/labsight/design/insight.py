@@ -24,13 +24,14 @@ import torch
 
 from labsight.design.encoding import Encoder
 from labsight.design.planner import candidate_pool, fit, signed_objectives
-from labsight.design.space import Space
+from labsight.design.space import Objective, Space
 from labsight.design.surrogate import DTYPE, Surrogate
 
-__all__ = ["Status", "campaign_figures", "campaign_status", "pareto_mask"]
+__all__ = ["Status", "campaign_figures", "campaign_status", "objective_label", "pareto_mask"]
 
 _Z90 = NormalDist().inv_cdf(0.95)
 _SWEEP = 21
+_TICK = 14  # characters of a level's name an axis shows (SMILES run to a hundred)
 
 
 @dataclass
@@ -59,6 +60,22 @@ class Status:
             "importance": self.importance,
             "expected": self.expected,
         }
+
+
+def objective_label(o: Objective) -> str:
+    """An objective's name with its unit, as tables and axes show it: ``yield [%]``."""
+    return f"{o.name} [{o.unit}]" if o.unit else o.name
+
+
+def _ticks(values: list[Any]) -> tuple[list[Any], dict[str, Any]]:
+    """Axis values of a sweep and the axis settings that show them: levels longer than
+    :data:`_TICK` characters get a shortened tick text (the full name is in the hover)."""
+    if not values or not isinstance(values[0], str):
+        return values, {}
+    if max(len(v) for v in values) <= _TICK:
+        return values, {"type": "category"}
+    short = [v if len(v) <= _TICK else v[: _TICK - 1] + "…" for v in values]
+    return values, {"type": "category", "tickmode": "array", "tickvals": values, "ticktext": short}
 
 
 def pareto_mask(y: np.ndarray) -> np.ndarray:
@@ -268,8 +285,7 @@ def campaign_figures(space: Space, results: pl.DataFrame, status: Status) -> dic
 
     figures: dict[str, Any] = {}
     if len(space.objectives) == 1 and status.progress:
-        o = space.objectives[0]
-        label = f"{o.name} [{o.unit}]" if o.unit else o.name
+        label = objective_label(space.objectives[0])
         n = [r["result"] for r in status.progress]
         fig = go.Figure()
         fig.add_trace(
@@ -343,8 +359,8 @@ def campaign_figures(space: Space, results: pl.DataFrame, status: Status) -> dic
         )
         fig.update_layout(
             title="Pareto front",
-            xaxis_title=f"{a.name} ({a.goal})",
-            yaxis_title=f"{b.name} ({b.goal})",
+            xaxis_title=f"{objective_label(a)} ({a.goal})",
+            yaxis_title=f"{objective_label(b)} ({b.goal})",
         )
         figures["pareto"] = fig
     return figures
@@ -366,17 +382,22 @@ def _landscape(space: Space, status: Status) -> Any:
     z = (o.sign * mean[:, 0]).reshape(len(ys), len(xs))
     if space.constraints:
         z = np.where(space.satisfied(frame).reshape(len(ys), len(xs)), z, np.nan)
+    x, x_axis = _ticks([str(v) if isinstance(v, str) else v for v in xs])
+    y, y_axis = _ticks([str(v) if isinstance(v, str) else v for v in ys])
+    label = objective_label(o)
     fig = go.Figure(
         go.Heatmap(
-            x=[str(v) if isinstance(v, str) else v for v in xs],
-            y=[str(v) if isinstance(v, str) else v for v in ys],
+            x=x,
+            y=y,
             z=[[float(v) if np.isfinite(v) else None for v in row] for row in z],
-            colorbar={"title": o.name},
+            colorbar={"title": {"text": label, "side": "right"}},
+            hovertemplate=f"{first}: %{{x}}<br>{second}: %{{y}}<br>{label}: %{{z:.4g}}"
+            "<extra></extra>",
         )
     )
     fig.update_layout(
         title=f"Predicted {o.name} over {first} and {second} (the others at the best conditions)",
-        xaxis_title=space.parameter(first).label(),
-        yaxis_title=space.parameter(second).label(),
+        xaxis={"title": space.parameter(first).label(), "automargin": True, **x_axis},
+        yaxis={"title": space.parameter(second).label(), "automargin": True, **y_axis},
     )
     return fig

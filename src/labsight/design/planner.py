@@ -8,7 +8,8 @@ campaign restart in a cold process and suggest what it would have suggested.
 Candidates: a discrete space's points are all listed (thousands, scored exactly); a space with
 continuous parameters is covered by :data:`POOL` scrambled-Sobol points plus, around each of the best
 results so far, :data:`LOCAL` small perturbations of its continuous coordinates, all filtered by the
-constraints. Points already run or suggested are never proposed again.
+constraints, and each pick is then polished by gradient steps on its continuous coordinates (see
+:mod:`~labsight.design.acquisition`). Points already run or suggested are never proposed again.
 """
 
 from __future__ import annotations
@@ -199,19 +200,29 @@ def propose(
     # Experiments suggested but not run yet are pending points of the acquisition: the batch
     # adds to them instead of repeating their bets.
     waiting = torch.as_tensor(encoder.encode(pending), dtype=DTYPE) if pending.height else None
+    movable = [] if space.discrete else encoder.continuous_columns
+
+    def allowed(x: torch.Tensor, rows: list[int]) -> np.ndarray:
+        return space.satisfied(encoder.decode_numbers(x.numpy(), pool[rows]))
+
     context = Context(
         surrogate,
         _ref_point(space, y) if several and surrogate else None,
         seed,
         waiting,
         lambda i: say(f"scoring {len(pool_x):,} candidates: experiment {i + 1} of {batch}"),
+        movable or None,
+        allowed if space.constraints else None,
     )
     # BoTorch draws from torch's global generator where no seed reaches it (qLogNEI pruning its
     # baseline): seeded here, the same inputs give the same batch in any process.
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         picks, values = ACQUISITIONS[name].select(context, pool_x, batch, used)
-    points = space.rounded(pool[picks])  # what a lab can set; the prediction is at the pick
+    chosen = pool[picks]
+    if movable:  # picks polished by gradient steps moved in the pool's encoded rows
+        chosen = encoder.decode_numbers(pool_x[picks].numpy(), chosen)
+    points = space.rounded(chosen)  # what a lab can set; the prediction is at the pick
     predictions = (
         _predictions(space, surrogate, pool_x[picks].numpy(), values)
         if surrogate
