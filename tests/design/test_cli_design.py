@@ -85,6 +85,7 @@ def test_a_lab_loop_through_the_command_line(run, tmp_path: Path) -> None:  # ty
     code, out, _ = run("design", "status", "suzuki")
     assert code == 0
     assert "Best so far" in out
+    assert "[degC]" in out  # a unit in brackets is text, not rich markup
     assert "what matters" in out
     code, out, _ = run("design", "list", "--json")
     assert json.loads(out)[0]["results"] == 9

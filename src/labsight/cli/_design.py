@@ -8,10 +8,11 @@ from typing import Annotated, Any
 
 import polars as pl
 import typer
+from rich.markup import escape
 from rich.table import Table as RichTable
 
 from labsight.cli._app import app, emit_json, out, steps, workspace
-from labsight.cli._render import fmt
+from labsight.cli._render import fmt, text_table
 
 __all__ = ["design_app"]
 
@@ -76,19 +77,22 @@ def design_new(
     out.print(f"next: labsight design suggest {name} --batch 4 --out next.csv")
 
 
-def _experiments_table(
-    frame: pl.DataFrame, names: list[str], objectives: list[Any], title: str
-) -> RichTable:
-    table = RichTable(title=title, title_justify="left")
-    for column in ("experiment", *names, *[f"expected {o.name}" for o in objectives], "method"):
-        table.add_column(column)
+def _experiments_table(frame: pl.DataFrame, space: Any, title: str) -> RichTable:
+    names, objectives = space.names, list(space.objectives)
+    rows = []
     for row in frame.iter_rows(named=True):
         expected = []
         for o in objectives:
             mean, sd = row.get(f"predicted_{o.name}"), row.get(f"predicted_{o.name}_sd")
             expected.append(f"{fmt(mean)} ± {fmt(sd)}" if mean is not None else "-")
-        table.add_row(row["experiment_id"], *[fmt(row[n]) for n in names], *expected, row["method"])
-    return table
+        rows.append([row["experiment_id"], *[row[n] for n in names], *expected, row["method"]])
+    header = [
+        "experiment",
+        *[p.label() for p in space.parameters],
+        *[f"expected {o.name}" for o in objectives],
+        "method",
+    ]
+    return text_table(title, header, rows)
 
 
 def _template(campaign: Any, frame: pl.DataFrame) -> pl.DataFrame:
@@ -183,7 +187,7 @@ def design_suggest(
         )
         return
     s = campaign.space
-    out.print(_experiments_table(frame, s.names, list(s.objectives), f"Next experiments of {name}"))
+    out.print(_experiments_table(frame, s, f"Next experiments of {name}"))
     if out_path is not None:
         out.print(
             f"[bold green]wrote[/] {out_path}: fill in {', '.join(o.name for o in s.objectives)}, then "
@@ -387,15 +391,9 @@ def design_status(
     if not status.best:
         out.print(f"no complete results yet: labsight design record {name} FILE")
         return
-    title, header, rows = _best_table(s, status)
-    table = RichTable(title=title, title_justify="left")
-    for column in header:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*row)
-    out.print(table)
+    out.print(text_table(*_best_table(s, status)))
     for note in _status_notes(status):
-        out.print(note)
+        out.print(escape(note))
     if out_path is not None:
         out.print(f"[bold green]wrote[/] {out_path} (progress, importance, landscape; offline)")
 
@@ -428,9 +426,9 @@ def design_analyze(
         table.add_column(column)
     for m in analysis.main_effects:
         table.add_row(
-            m["parameter"],
+            escape(m["parameter"]),
             fmt(m["effect"]),
-            ", ".join(f"{lv['level']}: {fmt(lv['mean'])}" for lv in m["levels"]),
+            escape(", ".join(f"{lv['level']}: {fmt(lv['mean'])}" for lv in m["levels"])),
         )
     out.print(table)
     effects = [i for i in analysis.interactions if "effect" in i]
@@ -447,7 +445,7 @@ def design_analyze(
         opt = surface["optimum"]
         if opt.get("found"):
             where = ", ".join(f"{k} = {fmt(v)}" for k, v in opt["conditions"].items())
-            out.print(f"its optimum: {where} → predicted {fmt(opt['predicted'])}")
+            out.print(f"its optimum: {escape(where)} → predicted {fmt(opt['predicted'])}")
             if opt.get("beyond_data"):
                 out.print(
                     "[yellow]note:[/] that is well beyond the best result: the surface extrapolates; "
@@ -520,15 +518,11 @@ def design_show(name: NameArg, json: JsonOpt = False) -> None:
             else f"{len(p.values)} levels"
         )
         out.print(
-            f"  {p.label()}: {p.kind}, {what}"
+            escape(f"  {p.label()}: {p.kind}, {what}")
             + (f", encoding {p.encoding}" if not p.numeric else "")
         )
     for c in s.constraints:
-        out.print(f"  constraint: {c.text}")
-    out.print(
-        _experiments_table(
-            experiments, s.names, list(s.objectives), f"Experiments ({experiments.height})"
-        )
-    )
+        out.print(f"  constraint: {escape(c.text)}")
+    out.print(_experiments_table(experiments, s, f"Experiments ({experiments.height})"))
     if results.height:
         out.print(results.select("experiment_id", *s.objective_names, "recorded_by"))

@@ -98,6 +98,17 @@ def changes_table(changes: Sequence[dict[str, Any]]) -> RichTable:
     return table
 
 
+def text_table(title: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> RichTable:
+    """A table of plain text: headers and cells are escaped, so ``temperature [degC]`` and a
+    SMILES such as ``[Na+].[Cl-]`` print as they are instead of being read as rich markup."""
+    table = RichTable(title=escape(title), title_justify="left")
+    for column in header:
+        table.add_column(escape(column))
+    for row in rows:
+        table.add_row(*(escape(fmt(cell)) for cell in row))
+    return table
+
+
 def fmt(value: Any) -> str:
     """A number as people read it (4 significant digits); anything else as text."""
     return f"{value:.4g}" if isinstance(value, float) else str(value)
