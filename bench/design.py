@@ -341,6 +341,33 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def reached_by_seed(runs: list[dict[str, Any]]) -> dict[int, float]:
+    """Experiments to a top-1 % result of each seed's loop (budget + 1 where it never got there)."""
+    return {
+        r["seed"]: float(r["reached"] if r["reached"] is not None else r["budget"] + 1)
+        for r in runs
+    }
+
+
+def compare(ours: list[float], theirs: list[float], draws: int = 10_000) -> dict[str, Any]:
+    """Whether one problem's difference in median experiments (ours − theirs) is beyond the
+    seeds' noise: a bootstrap of each method's loops (resampled apart: the methods' seeds share
+    a number, not a random stream), the difference's 90 % interval, and the verdict ``ahead``
+    (the interval below zero), ``behind`` (above zero) or ``level``."""
+    rng = np.random.default_rng(0)
+    a, b = np.asarray(ours, dtype=float), np.asarray(theirs, dtype=float)
+    diff = np.median(rng.choice(a, (draws, len(a))), axis=1) - np.median(
+        rng.choice(b, (draws, len(b))), axis=1
+    )
+    low, high = (float(q) for q in np.percentile(diff, [5, 95]))
+    verdict = "ahead" if high < 0 else "behind" if low > 0 else "level"
+    return {
+        "difference": float(np.median(a) - np.median(b)),
+        "interval": [low, high],
+        "verdict": verdict,
+    }
+
+
 def rows(problem: Problem, medians: dict[str, dict[str, Any]], seeds: int) -> list[str]:
     """The table rows of one problem, one per method (``not run`` where it has no loop, and the
     single results where fewer than ``seeds`` loops ran: no median of one or two); the best after

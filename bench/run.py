@@ -10,6 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -201,15 +204,18 @@ def bench_design(
         f"once {design.CHECK_AT} are done and a top-1 % result has been found. Top 1 %: at least the "
         "table's 99th-percentile result (for tables under 100 rows, its best); within 1 % of the "
         "optimum for synthetic problems; 99 % of the table's Pareto hypervolume for two objectives. "
-        f"Median over {seeds} seeds of the experiments needed, with the quartiles in brackets (a loop "
-        "that never got there counts as its budget + 1; at five seeds, medians that differ by less than "
-        "their quartile range say little), the best result after 50 experiments, and the median seconds one suggestion took "
+        f"Median over every seed a method ran (at least {design.SEEDS}; each cell says how many "
+        "reached the top 1 % of how many run) of the experiments needed, with the quartiles in "
+        "brackets (a loop that never got there counts as its budget + 1; at five seeds, medians that "
+        "differ by less than their quartile range say little), the best result after 50 experiments, "
+        "and the median seconds one suggestion took "
         "(surrogate fit + acquisition over every candidate). Every method gets the same problems, seeds "
         "and batch size; BayBE and Ax run their defaults in their own venvs. Loops may run several at "
         "once (`--jobs`), so the seconds per suggestion here are indicative; the speed table times suggestions "
         "on a quiet machine. A method marked *not run*, or with fewer seeds run, did not fit in the "
         "sessions' time (Ax takes about a minute a suggestion on the largest tables); the counts "
-        "below compare only problems where both methods ran every seed. The loops are kept in "
+        "below compare two methods on the seeds both ran, on problems where that is at least "
+        f"{design.SEEDS}. The loops are kept in "
         "`bench/results/design_loops.jsonl`.",
         "",
         f"Machine: {machine()}. Measured {stamp()}.",
@@ -217,26 +223,31 @@ def bench_design(
         "| problem | method | experiments to a top-1 % result | best after 50 | s / suggestion |",
         "|---|---|---:|---:|---:|",
     ]
-    tally = {
-        m: {"fewer_or_equal": 0, "compared": 0, "ours": 0.0, "theirs": 0.0}
+    tally: dict[str, dict[str, Any]] = {
+        m: {"fewer_or_equal": 0, "compared": 0, "ours": 0.0, "theirs": 0.0, "verdicts": {}}
         for m in design.METHODS
         if m != "labsight"
     }
     for key in keys:
         problem = PROBLEMS[key]()
-        medians = {
-            m: design.summarise([r for r in results if r["problem"] == key and r["method"] == m])
+        runs = {
+            m: [r for r in results if r["problem"] == key and r["method"] == m]
             for m in design.METHODS
         }
-        lines += design.rows(problem, medians, seeds)
-        ours = medians["labsight"]
+        medians = {m: design.summarise(runs[m]) for m in design.METHODS}
+        lines += design.rows(problem, medians, design.SEEDS)
+        ours = design.reached_by_seed(runs["labsight"])
         for method, count in tally.items():
-            theirs = medians[method]
-            if ours["n"] >= seeds and theirs["n"] >= seeds:
+            theirs = design.reached_by_seed(runs[method])
+            common = sorted(set(ours) & set(theirs))  # the seeds both ran
+            if len(common) >= design.SEEDS:
+                a, b = [ours[s] for s in common], [theirs[s] for s in common]
                 count["compared"] += 1
-                count["fewer_or_equal"] += ours["reached"] <= theirs["reached"]
-                count["ours"] += ours["reached"]
-                count["theirs"] += theirs["reached"]
+                count["fewer_or_equal"] += float(np.median(a)) <= float(np.median(b))
+                count["ours"] += float(np.median(a))
+                count["theirs"] += float(np.median(b))
+                verdict = design.compare(a, b)["verdict"]
+                count["verdicts"].setdefault(verdict, []).append(problem.name.split(" (")[0])
     lines += [""]
     for method, count in tally.items():
         lines.append(
@@ -244,6 +255,20 @@ def bench_design(
             f"**{count['fewer_or_equal']} of {count['compared']}** problems; summed over those "
             f"problems' medians, {count['ours']:.0f} experiments against {count['theirs']:.0f}."
         )
+    lines += [
+        "",
+        "Beyond the seeds' noise: a difference of medians counts when its 90 % bootstrap interval "
+        "(each method's loops resampled 10,000 times) leaves out zero; otherwise the two are level.",
+        "",
+    ]
+    for method, count in tally.items():
+        verdicts = count["verdicts"]
+        parts = [
+            f"{word} on {len(verdicts.get(key, []))}"
+            + (f" ({', '.join(verdicts[key])})" if key != "level" and verdicts.get(key) else "")
+            for key, word in (("ahead", "ahead"), ("level", "level"), ("behind", "behind"))
+        ]
+        lines.append(f"- against {design.METHODS[method]}: labsight is " + "; ".join(parts) + ".")
     _publish(
         "design",
         lines,
