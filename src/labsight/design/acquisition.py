@@ -50,7 +50,7 @@ SHORTLIST = 512  # candidates scored again after the first pick
 _MC_SAMPLES = 128
 _THOMPSON_POOL = 1500  # joint posterior draws over at most this many candidates
 STARTS = 4  # best candidates of a pass polished by gradient steps (continuous spaces)
-_POLISH_STEPS = 60
+_POLISH_STEPS = 30
 _BISECTIONS = 10  # steps back inside the constraints, to 1/1024 of the way
 
 
@@ -149,19 +149,20 @@ def _polish(
     same = torch.all(pool[:, held] == pool[best, held], dim=1) & torch.isfinite(scores)
     top = torch.topk(torch.where(same, scores, -torch.inf), min(STARTS, int(same.sum()))).indices
     starts = pool[top].unsqueeze(1).clone()  # [starts, 1, width]
-    lower, upper = starts.clone(), starts.clone()
-    lower[..., ctx.movable] = 0.0
-    upper[..., ctx.movable] = 1.0
+    # The starts share every held coordinate: those are fixed features. One L-BFGS-B over all
+    # starts (their values summed) stops only when all of them have: in the design benchmark
+    # that polished better than BoTorch's batched L-BFGS-B, where each start stops on its own
+    # (Branin: 41 experiments to the top 1 % against 46).
+    fixed = {int(j): float(pool[best, j]) for j in torch.nonzero(held).reshape(-1)}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # scipy's notes on stopping early are not the user's
-        # One problem over all starts (their values summed): the batched L-BFGS-B of BoTorch
-        # takes one set of bounds for every start, and each start holds its own choices.
         moved, _ = gen_candidates_scipy(
             starts,
             acq,
-            lower,
-            upper,
+            0.0,
+            1.0,
             options={"maxiter": _POLISH_STEPS},
+            fixed_features=fixed or None,
             use_parallel_mode=False,
         )
     moved = moved.detach().reshape(len(top), -1)
