@@ -101,10 +101,9 @@ def _template(campaign: Any, frame: pl.DataFrame) -> pl.DataFrame:
     s = campaign.space
     columns = [pl.col("experiment_id")]
     columns += [pl.col(p.name).alias(p.label()) for p in s.parameters]
-    columns += [
-        pl.lit(None, dtype=pl.Float64).alias(f"{o.name} [{o.unit}]" if o.unit else o.name)
-        for o in s.objectives
-    ]
+    from labsight.design.insight import objective_label
+
+    columns += [pl.lit(None, dtype=pl.Float64).alias(objective_label(o)) for o in s.objectives]
     for o in s.objectives:
         columns += [pl.col(f"predicted_{o.name}"), pl.col(f"predicted_{o.name}_sd")]
     return frame.select(columns)
@@ -418,19 +417,21 @@ def design_analyze(
     if json:
         emit_json({"campaign": name, **analysis.to_dict()})
         return
-    table = RichTable(
-        title=f"Main effects on {analysis.objective} ({analysis.rows} results)",
-        title_justify="left",
-    )
-    for column in ("parameter", "effect", "levels (mean)"):
-        table.add_column(column)
-    for m in analysis.main_effects:
-        table.add_row(
-            escape(m["parameter"]),
-            fmt(m["effect"]),
-            escape(", ".join(f"{lv['level']}: {fmt(lv['mean'])}" for lv in m["levels"])),
+    rows = [
+        [
+            m["parameter"],
+            m["effect"],
+            ", ".join(f"{lv['level']}: {fmt(lv['mean'])}" for lv in m["levels"]),
+        ]
+        for m in analysis.main_effects
+    ]
+    out.print(
+        text_table(
+            f"Main effects on {analysis.objective} ({analysis.rows} results)",
+            ["parameter", "effect", "levels (mean)"],
+            rows,
         )
-    out.print(table)
+    )
     effects = [i for i in analysis.interactions if "effect" in i]
     if effects:
         out.print(

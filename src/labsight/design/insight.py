@@ -67,15 +67,15 @@ def objective_label(o: Objective) -> str:
     return f"{o.name} [{o.unit}]" if o.unit else o.name
 
 
-def _ticks(values: list[Any]) -> tuple[list[Any], dict[str, Any]]:
-    """Axis values of a sweep and the axis settings that show them: levels longer than
-    :data:`_TICK` characters get a shortened tick text (the full name is in the hover)."""
+def _ticks(values: list[Any]) -> dict[str, Any]:
+    """The axis settings that show a sweep's values: levels longer than :data:`_TICK` characters
+    get a shortened tick text (the full name is in the hover)."""
     if not values or not isinstance(values[0], str):
-        return values, {}
+        return {}
     if max(len(v) for v in values) <= _TICK:
-        return values, {"type": "category"}
+        return {"type": "category"}
     short = [v if len(v) <= _TICK else v[: _TICK - 1] + "…" for v in values]
-    return values, {"type": "category", "tickmode": "array", "tickvals": values, "ticktext": short}
+    return {"type": "category", "tickmode": "array", "tickvals": values, "ticktext": short}
 
 
 def pareto_mask(y: np.ndarray) -> np.ndarray:
@@ -382,8 +382,8 @@ def _landscape(space: Space, status: Status) -> Any:
     z = (o.sign * mean[:, 0]).reshape(len(ys), len(xs))
     if space.constraints:
         z = np.where(space.satisfied(frame).reshape(len(ys), len(xs)), z, np.nan)
-    x, x_axis = _ticks([str(v) if isinstance(v, str) else v for v in xs])
-    y, y_axis = _ticks([str(v) if isinstance(v, str) else v for v in ys])
+    x = [str(v) if isinstance(v, str) else v for v in xs]
+    y = [str(v) if isinstance(v, str) else v for v in ys]
     label = objective_label(o)
     fig = go.Figure(
         go.Heatmap(
@@ -397,7 +397,7 @@ def _landscape(space: Space, status: Status) -> Any:
     )
     fig.update_layout(
         title=f"Predicted {o.name} over {first} and {second} (the others at the best conditions)",
-        xaxis={"title": space.parameter(first).label(), "automargin": True, **x_axis},
-        yaxis={"title": space.parameter(second).label(), "automargin": True, **y_axis},
+        xaxis={"title": space.parameter(first).label(), "automargin": True, **_ticks(x)},
+        yaxis={"title": space.parameter(second).label(), "automargin": True, **_ticks(y)},
     )
     return fig
