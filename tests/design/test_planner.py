@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from labsight.design.acquisition import ACQUISITIONS, Context
-from labsight.design.planner import propose
+from labsight.design.planner import fit, propose
 from labsight.design.space import Space, space_from_dict
 from labsight.design.surrogate import DTYPE, Surrogate, fit_surrogate
 from labsight.exceptions import InputError
@@ -102,6 +102,50 @@ def test_a_discrete_space_is_scored_exactly_and_no_point_comes_twice() -> None:
             ]
         )
     assert observed["y"].min() == 0.0  # the minimum, (6, p), is found within 24 of 40 points
+
+
+def _grid() -> Space:
+    return space_from_dict(
+        {
+            "parameters": [
+                {"name": "a", "type": "discrete", "values": [float(v) for v in range(12)]},
+                {"name": "b", "type": "categorical", "values": list("pqr"), "encoding": "onehot"},
+            ],
+            "objectives": [{"name": "y", "goal": "maximize"}],
+        }
+    )
+
+
+def test_a_batch_starts_with_the_best_predicted_point_not_yet_run() -> None:
+    space = _grid()
+    observed = pl.DataFrame(
+        {
+            "a": [0.0, 3.0, 5.0, 8.0, 11.0, 4.0, 9.0],
+            "b": ["p", "q", "r", "p", "q", "p", "r"],
+            "y": [1.0, 6.0, 4.0, 7.0, 2.0, 5.0, 3.0],
+        }
+    )
+    pending = observed.drop("y").head(0)
+    proposal = propose(space, observed, pending, 4, seed=3)
+    surrogate, encoder = fit(space, observed, seed=3)
+    pool = space.enumerate()
+    run = {(r["a"], r["b"]) for r in observed.to_dicts()}
+    free = pool.filter(~pl.Series([(r["a"], r["b"]) in run for r in pool.to_dicts()]))
+    mean, _ = surrogate.posterior(encoder.encode(free))
+    first = proposal.points.row(0, named=True)
+    assert (first["a"], first["b"]) == tuple(free.row(int(np.argmax(mean[:, 0]))))
+    # The other three are the acquisition's: an improvement-seeking pick is not the mean's
+    # runner-up every time.
+    ranked = [tuple(free.row(int(i))) for i in np.argsort(-mean[:, 0])[:4]]
+    rest = [(r["a"], r["b"]) for r in proposal.points.to_dicts()[1:]]
+    assert rest != ranked[1:]
+    # While those are pending the next batch is the acquisition's alone: the mean's best of what
+    # is left is a near-copy of the guess just made (the mean does not see pending points).
+    again = propose(space, observed, proposal.points, 4, seed=3)
+    suggested = run | set(rest) | {(first["a"], first["b"])}
+    left = [i for i, r in enumerate(free.to_dicts()) if (r["a"], r["b"]) not in suggested]
+    after = tuple(free.row(left[int(np.argmax(mean[left, 0]))]))
+    assert tuple(again.points.row(0)) != after
 
 
 def test_pending_experiments_are_not_proposed_again() -> None:

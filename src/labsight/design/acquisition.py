@@ -20,6 +20,17 @@ the batch), so a point far down the first ranking can win a later pick only once
 shortlist has lost most of its worth to the picks before it; the later passes cost an eighth of the
 first over 4,000 candidates.
 
+A batch of two or more from ``qLogNEI`` starts with the model's best guess: the candidate not yet
+run with the highest posterior mean (polished like any pick), the rest chosen by the acquisition
+with it pending. One guess per round: while experiments suggested earlier are still pending (which
+began with one, and which the mean does not see) the whole batch is the acquisition's. Improvement-based picks look for what is likely to beat the best result; on real
+tables that sends them off to levels not yet tried while the conditions beside the best result, where
+a lucky replicate or a slightly better set-point lies, wait (Summit's Reizman case 1: its best row
+sits next to a near-copy 15 points lower). De Ath et al. (2021, "Greed is good: exploration and
+exploitation trade-offs in Bayesian optimisation") found that mostly taking the posterior mean's
+best point is competitive with expected improvement; one such pick per batch costs a batch little
+of its reach (docs/design/004-design.md has what it changed in the design benchmark).
+
 In a space with continuous parameters the candidates are only a cover of it, so each pick is then
 polished: the :data:`STARTS` best candidates of the pass that make the pick's choices (its levels
 and discrete numbers) are moved along their continuous coordinates by L-BFGS-B on the
@@ -93,16 +104,31 @@ def _fitted(ctx: Context) -> Surrogate:
     return ctx.surrogate
 
 
+def _scores(acq: Any, pool: torch.Tensor, free: np.ndarray) -> torch.Tensor:
+    """``acq`` of each free candidate alone (-inf for the others)."""
+    scores = torch.full((len(pool),), -torch.inf, dtype=DTYPE)
+    index = torch.as_tensor(np.flatnonzero(free))
+    with torch.no_grad():
+        for start in range(0, len(index), _CHUNK):
+            part = index[start : start + _CHUNK]
+            scores[part] = acq(pool[part].unsqueeze(1)).reshape(-1)
+    return scores
+
+
 def _greedy(
     ctx: Context,
     make: Callable[[torch.Tensor | None], Any],
     pool: torch.Tensor,
     batch: int,
     used: np.ndarray,
+    exploit: Any = None,
 ) -> tuple[list[int], list[float]]:
     """Pick ``batch`` points one by one, each with the earlier picks (and the campaign's pending
     experiments) pending. With ``ctx.movable`` a pick may be polished (see the module docstring):
-    its row of ``pool`` is then overwritten with the point found."""
+    its row of ``pool`` is then overwritten with the point found. With ``exploit`` (an
+    acquisition: the posterior mean), a batch of two or more and no pending experiments, the first
+    pick is the free candidate it rates best (see the module docstring); its value is still
+    ``make``'s."""
     free = ~used.copy()
     picks: list[int] = []
     values: list[float] = []
@@ -113,16 +139,19 @@ def _greedy(
         if ctx.progress is not None:
             ctx.progress(step)
         acq = make(pending)
-        scores = torch.full((len(pool),), -torch.inf, dtype=DTYPE)
-        index = torch.as_tensor(np.flatnonzero(free))
-        with torch.no_grad():
-            for start in range(0, len(index), _CHUNK):
-                part = index[start : start + _CHUNK]
-                scores[part] = acq(pool[part].unsqueeze(1)).reshape(-1)
-        best = int(torch.argmax(scores))
-        value = float(scores[best])
-        if ctx.movable:
-            value = _polish(ctx, acq, pool, scores, best, value)
+        scores = _scores(acq, pool, free)
+        if step == 0 and exploit is not None and batch > 1 and ctx.pending is None:
+            means = _scores(exploit, pool, free)
+            best = int(torch.argmax(means))
+            if ctx.movable:
+                _polish(ctx, exploit, pool, means, best, float(means[best]))
+            with torch.no_grad():
+                value = float(acq(pool[best].reshape(1, 1, -1)).reshape(-1)[0])
+        else:
+            best = int(torch.argmax(scores))
+            value = float(scores[best])
+            if ctx.movable:
+                value = _polish(ctx, acq, pool, scores, best, value)
         if step == 0 and free.sum() > SHORTLIST:
             free &= np.isin(np.arange(len(pool)), torch.topk(scores, SHORTLIST).indices.numpy())
         picks.append(best)
@@ -217,7 +246,9 @@ def _log_nei(
             cache_root=True,
         )
 
-    return _greedy(ctx, make, pool, batch, used)
+    from botorch.acquisition.analytic import PosteriorMean
+
+    return _greedy(ctx, make, pool, batch, used, PosteriorMean(surrogate.model))
 
 
 def _ucb(
