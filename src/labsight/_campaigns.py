@@ -172,12 +172,14 @@ class Campaign:
                 row[f"predicted_{o.name}"] = guess.get("mean")
                 row[f"predicted_{o.name}_sd"] = guess.get("sd")
             row |= {"method": e.method, "batch": e.batch, "results": counts.get(e.experiment_id, 0)}
+            row["best_guess"] = bool(e.prediction.get("best_guess"))
             row |= {"suggested": e.suggested, "suggested_by": e.suggested_by}
             rows.append(row)
         extra: dict[str, Any] = {}
         for o in self.space.objectives:
             extra |= {f"predicted_{o.name}": pl.Float64, f"predicted_{o.name}_sd": pl.Float64}
         extra |= {"method": pl.String, "batch": pl.Int64, "results": pl.Int64}
+        extra |= {"best_guess": pl.Boolean}
         extra |= {"suggested": pl.Datetime("us", "UTC"), "suggested_by": pl.String}
         return self._frame(rows, extra)
 
@@ -278,7 +280,7 @@ class Campaign:
         of 5…").
 
         Returns the experiments (``experiment_id``, the conditions, ``predicted_<objective>`` and
-        its ``_sd``, ``method``).
+        its ``_sd``, ``method``, ``best_guess``: whether it is the batch's best guess).
 
         Raises
         ------

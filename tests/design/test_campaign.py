@@ -74,6 +74,9 @@ def test_a_closed_loop_stores_audits_and_improves(ws: labsight.Workspace) -> Non
     best = c.best()[0]
     assert best["values"]["yield"] == results["yield"].max()
     assert best["predicted"]["yield"]["sd"] > 0
+    # Every model batch began with its best guess, the initial one with none; the flag is stored.
+    flagged = c.experiments().group_by("batch").agg(pl.col("best_guess")).sort("batch")
+    assert flagged["best_guess"].to_list() == [[False] * 4] + [[True] + [False] * 3] * 4
     told: list[str] = []
     c.suggest(3, progress=told.append)
     assert told[0] == "fitting the surrogate on 20 results"

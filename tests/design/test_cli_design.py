@@ -65,6 +65,7 @@ def test_a_lab_loop_through_the_command_line(run, tmp_path: Path) -> None:  # ty
         assert code == 0
         assert json.loads(out)["results"] == 3
     assert data["method"] == "qLogNEI"  # the third batch comes from the model
+    assert [e["best_guess"] for e in data["experiments"]] == [True, False, False]
     code, out, _ = run(
         "design", "status", "suzuki", "--json", "--out", str(tmp_path / "status.html")
     )
@@ -87,6 +88,8 @@ def test_a_lab_loop_through_the_command_line(run, tmp_path: Path) -> None:  # ty
     assert "Best so far" in out
     assert "[degC]" in out  # a unit in brackets is text, not rich markup
     assert "what matters" in out
+    code, out, _ = run("design", "show", "suzuki")
+    assert out.count("qLogNEI (best guess)") == 2  # one per model batch: the table says which
     code, out, _ = run("design", "list", "--json")
     assert json.loads(out)[0]["results"] == 9
     code, out, _ = run("design", "show", "suzuki", "--json")

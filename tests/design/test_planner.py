@@ -134,6 +134,7 @@ def test_a_batch_starts_with_the_best_predicted_point_not_yet_run() -> None:
     mean, _ = surrogate.posterior(encoder.encode(free))
     first = proposal.points.row(0, named=True)
     assert (first["a"], first["b"]) == tuple(free.row(int(np.argmax(mean[:, 0]))))
+    assert [p["best_guess"] for p in proposal.predictions] == [True, False, False, False]
     # The other three are the acquisition's: an improvement-seeking pick is not the mean's
     # runner-up every time.
     ranked = [tuple(free.row(int(i))) for i in np.argsort(-mean[:, 0])[:4]]
@@ -146,6 +147,7 @@ def test_a_batch_starts_with_the_best_predicted_point_not_yet_run() -> None:
     left = [i for i, r in enumerate(free.to_dicts()) if (r["a"], r["b"]) not in suggested]
     after = tuple(free.row(left[int(np.argmax(mean[left, 0]))]))
     assert tuple(again.points.row(0)) != after
+    assert not any("best_guess" in p for p in again.predictions)
 
 
 def test_pending_experiments_are_not_proposed_again() -> None:

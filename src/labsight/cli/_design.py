@@ -85,7 +85,8 @@ def _experiments_table(frame: pl.DataFrame, space: Any, title: str) -> RichTable
         for o in objectives:
             mean, sd = row.get(f"predicted_{o.name}"), row.get(f"predicted_{o.name}_sd")
             expected.append(f"{fmt(mean)} ± {fmt(sd)}" if mean is not None else "-")
-        rows.append([row["experiment_id"], *[row[n] for n in names], *expected, row["method"]])
+        method = f"{row['method']} (best guess)" if row.get("best_guess") else row["method"]
+        rows.append([row["experiment_id"], *[row[n] for n in names], *expected, method])
     header = [
         "experiment",
         *[p.label() for p in space.parameters],
@@ -101,9 +102,8 @@ def _template(campaign: Any, frame: pl.DataFrame) -> pl.DataFrame:
     s = campaign.space
     columns = [pl.col("experiment_id")]
     columns += [pl.col(p.name).alias(p.label()) for p in s.parameters]
-    from labsight.design.insight import objective_label
 
-    columns += [pl.lit(None, dtype=pl.Float64).alias(objective_label(o)) for o in s.objectives]
+    columns += [pl.lit(None, dtype=pl.Float64).alias(o.label()) for o in s.objectives]
     for o in s.objectives:
         columns += [pl.col(f"predicted_{o.name}"), pl.col(f"predicted_{o.name}_sd")]
     return frame.select(columns)
@@ -270,12 +270,11 @@ def _best_table(space: Any, status: Any) -> tuple[str, list[str], list[list[str]
     """The best results (a Pareto front for several objectives, at most 10 rows): title, header,
     rows, as the terminal and the HTML report show them."""
     title = "Best so far" if len(space.objectives) == 1 else "Pareto front"
-    from labsight.design.insight import objective_label
 
     header = [
         "experiment",
         *[p.label() for p in space.parameters],
-        *[objective_label(o) for o in space.objectives],
+        *[o.label() for o in space.objectives],
         "predicted (± sd)",
     ]
     rows = []

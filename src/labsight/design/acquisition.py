@@ -54,7 +54,14 @@ import torch
 
 from labsight.design.surrogate import DTYPE, Surrogate
 
-__all__ = ["ACQUISITIONS", "SHORTLIST", "Acquisition", "Context", "default_acquisition"]
+__all__ = [
+    "ACQUISITIONS",
+    "SHORTLIST",
+    "Acquisition",
+    "Context",
+    "default_acquisition",
+    "starts_with_best_guess",
+]
 
 _CHUNK = 2048  # candidates evaluated at once
 SHORTLIST = 512  # candidates scored again after the first pick
@@ -126,9 +133,8 @@ def _greedy(
     """Pick ``batch`` points one by one, each with the earlier picks (and the campaign's pending
     experiments) pending. With ``ctx.movable`` a pick may be polished (see the module docstring):
     its row of ``pool`` is then overwritten with the point found. With ``exploit`` (an
-    acquisition: the posterior mean), a batch of two or more and no pending experiments, the first
-    pick is the free candidate it rates best (see the module docstring); its value is still
-    ``make``'s."""
+    acquisition: the posterior mean) the first pick is the free candidate it rates best (see
+    :func:`starts_with_best_guess`); its value is still ``make``'s."""
     free = ~used.copy()
     picks: list[int] = []
     values: list[float] = []
@@ -140,7 +146,7 @@ def _greedy(
             ctx.progress(step)
         acq = make(pending)
         scores = _scores(acq, pool, free)
-        if step == 0 and exploit is not None and batch > 1 and ctx.pending is None:
+        if step == 0 and exploit is not None:
             means = _scores(exploit, pool, free)
             best = int(torch.argmax(means))
             if ctx.movable:
@@ -248,7 +254,8 @@ def _log_nei(
 
     from botorch.acquisition.analytic import PosteriorMean
 
-    return _greedy(ctx, make, pool, batch, used, PosteriorMean(surrogate.model))
+    guess = starts_with_best_guess("qLogNEI", batch, ctx.pending)
+    return _greedy(ctx, make, pool, batch, used, PosteriorMean(surrogate.model) if guess else None)
 
 
 def _ucb(
@@ -350,6 +357,12 @@ ACQUISITIONS: dict[str, Acquisition] = {
     )
 }
 """Acquisition name → acquisition."""
+
+
+def starts_with_best_guess(name: str, batch: int, pending: torch.Tensor | None) -> bool:
+    """Whether a batch of ``name`` starts with the model's best guess: ``qLogNEI``, two or more
+    experiments, none pending (see the module docstring)."""
+    return name == "qLogNEI" and batch > 1 and (pending is None or len(pending) == 0)
 
 
 def default_acquisition(objectives: int) -> str:

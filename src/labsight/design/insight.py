@@ -24,10 +24,10 @@ import torch
 
 from labsight.design.encoding import Encoder
 from labsight.design.planner import candidate_pool, fit, signed_objectives
-from labsight.design.space import Objective, Space
+from labsight.design.space import Space
 from labsight.design.surrogate import DTYPE, Surrogate
 
-__all__ = ["Status", "campaign_figures", "campaign_status", "objective_label", "pareto_mask"]
+__all__ = ["Status", "campaign_figures", "campaign_status", "pareto_mask"]
 
 _Z90 = NormalDist().inv_cdf(0.95)
 _SWEEP = 21
@@ -60,11 +60,6 @@ class Status:
             "importance": self.importance,
             "expected": self.expected,
         }
-
-
-def objective_label(o: Objective) -> str:
-    """An objective's name with its unit, as tables and axes show it: ``yield [%]``."""
-    return f"{o.name} [{o.unit}]" if o.unit else o.name
 
 
 def _ticks(values: list[Any]) -> dict[str, Any]:
@@ -285,7 +280,7 @@ def campaign_figures(space: Space, results: pl.DataFrame, status: Status) -> dic
 
     figures: dict[str, Any] = {}
     if len(space.objectives) == 1 and status.progress:
-        label = objective_label(space.objectives[0])
+        label = space.objectives[0].label()
         n = [r["result"] for r in status.progress]
         fig = go.Figure()
         fig.add_trace(
@@ -359,8 +354,8 @@ def campaign_figures(space: Space, results: pl.DataFrame, status: Status) -> dic
         )
         fig.update_layout(
             title="Pareto front",
-            xaxis_title=f"{objective_label(a)} ({a.goal})",
-            yaxis_title=f"{objective_label(b)} ({b.goal})",
+            xaxis_title=f"{a.label()} ({a.goal})",
+            yaxis_title=f"{b.label()} ({b.goal})",
         )
         figures["pareto"] = fig
     return figures
@@ -384,7 +379,7 @@ def _landscape(space: Space, status: Status) -> Any:
         z = np.where(space.satisfied(frame).reshape(len(ys), len(xs)), z, np.nan)
     x = [str(v) if isinstance(v, str) else v for v in xs]
     y = [str(v) if isinstance(v, str) else v for v in ys]
-    label = objective_label(o)
+    label = o.label()
     fig = go.Figure(
         go.Heatmap(
             x=x,

@@ -23,7 +23,12 @@ import numpy as np
 import polars as pl
 import torch
 
-from labsight.design.acquisition import ACQUISITIONS, Context, default_acquisition
+from labsight.design.acquisition import (
+    ACQUISITIONS,
+    Context,
+    default_acquisition,
+    starts_with_best_guess,
+)
 from labsight.design.encoding import Encoder
 from labsight.design.initial import initial_design
 from labsight.design.space import Space
@@ -44,6 +49,8 @@ class Proposal:
 
     points: pl.DataFrame
     method: str
+    # Per point: {objective: {"mean", "sd"}, "acquisition": value}, and "best_guess" (whether the
+    # point is the batch's best guess) where the batch starts with one.
     predictions: list[dict[str, Any]] = field(default_factory=list)
     model_state: dict[str, Any] | None = None
 
@@ -228,6 +235,9 @@ def propose(
         if surrogate
         else [{} for _ in picks]
     )
+    if surrogate and starts_with_best_guess(name, batch, waiting):
+        for i, entry in enumerate(predictions):
+            entry["best_guess"] = i == 0
     return Proposal(points, name, predictions, surrogate.state() if surrogate else None)
 
 

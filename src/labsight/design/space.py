@@ -54,6 +54,10 @@ _OBJECTIVE_KEYS = ("name", "goal", "bounds", "unit")
 _MAX_ENUMERATED = 500_000  # discrete combinations enumerated exactly; beyond, give candidates
 
 
+def _with_unit(name: str, unit: str | None) -> str:
+    return f"{name} [{unit}]" if unit else name
+
+
 @dataclass(frozen=True)
 class Parameter:
     """One thing the lab sets."""
@@ -93,7 +97,8 @@ class Parameter:
         return float(max(self.values))
 
     def label(self) -> str:
-        return f"{self.name} [{self.unit}]" if self.unit else self.name
+        """The name with its unit, as tables and axes show it: ``temperature [degC]``."""
+        return _with_unit(self.name, self.unit)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "type": self.kind, "encoding": self.encoding}
@@ -124,6 +129,10 @@ class Objective:
     def sign(self) -> float:
         """+1 to maximize, −1 to minimize: the surrogate always maximizes ``sign × value``."""
         return 1.0 if self.goal == "maximize" else -1.0
+
+    def label(self) -> str:
+        """The name with its unit, as tables and axes show it: ``yield [%]``."""
+        return _with_unit(self.name, self.unit)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "goal": self.goal}
