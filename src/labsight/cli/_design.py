@@ -102,7 +102,6 @@ def _template(campaign: Any, frame: pl.DataFrame) -> pl.DataFrame:
     s = campaign.space
     columns = [pl.col("experiment_id")]
     columns += [pl.col(p.name).alias(p.label()) for p in s.parameters]
-
     columns += [pl.lit(None, dtype=pl.Float64).alias(o.label()) for o in s.objectives]
     for o in s.objectives:
         columns += [pl.col(f"predicted_{o.name}"), pl.col(f"predicted_{o.name}_sd")]
@@ -270,7 +269,6 @@ def _best_table(space: Any, status: Any) -> tuple[str, list[str], list[list[str]
     """The best results (a Pareto front for several objectives, at most 10 rows): title, header,
     rows, as the terminal and the HTML report show them."""
     title = "Best so far" if len(space.objectives) == 1 else "Pareto front"
-
     header = [
         "experiment",
         *[p.label() for p in space.parameters],

@@ -22,14 +22,15 @@ first over 4,000 candidates.
 
 A batch of two or more from ``qLogNEI`` starts with the model's best guess: the candidate not yet
 run with the highest posterior mean (polished like any pick), the rest chosen by the acquisition
-with it pending. One guess per round: while experiments suggested earlier are still pending (which
-began with one, and which the mean does not see) the whole batch is the acquisition's. Improvement-based picks look for what is likely to beat the best result; on real
-tables that sends them off to levels not yet tried while the conditions beside the best result, where
-a lucky replicate or a slightly better set-point lies, wait (Summit's Reizman case 1: its best row
-sits next to a near-copy 15 points lower). De Ath et al. (2021, "Greed is good: exploration and
-exploitation trade-offs in Bayesian optimisation") found that mostly taking the posterior mean's
-best point is competitive with expected improvement; one such pick per batch costs a batch little
-of its reach (docs/design/004-design.md has what it changed in the design benchmark).
+with it pending. One guess per round: while experiments suggested earlier are still pending (they
+began with one, and the mean does not see them) the whole batch is the acquisition's.
+Improvement-based picks look for what is likely to beat the best result; on real tables that sends
+them off to levels not yet tried while the conditions beside the best result, where a lucky
+replicate or a slightly better set-point lies, wait (Summit's Reizman case 1: its best row sits next
+to a near-copy 15 points lower). De Ath et al. (2021, "Greed is good: exploration and exploitation
+trade-offs in Bayesian optimisation") found that mostly taking the posterior mean's best point is
+competitive with expected improvement; one such pick per batch costs a batch little of its reach
+(docs/design/004-design.md has what it changed in the design benchmark).
 
 In a space with continuous parameters the candidates are only a cover of it, so each pick is then
 polished: the :data:`STARTS` best candidates of the pass that make the pick's choices (its levels
