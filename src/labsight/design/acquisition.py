@@ -150,10 +150,11 @@ def _greedy(
         if step == 0 and exploit is not None:
             means = _scores(exploit, pool, free)
             best = int(torch.argmax(means))
-            if ctx.movable:
+            value = float(scores[best])
+            if ctx.movable:  # the guess may move: its acquisition value is taken where it went
                 _polish(ctx, exploit, pool, means, best, float(means[best]))
-            with torch.no_grad():
-                value = float(acq(pool[best].reshape(1, 1, -1)).reshape(-1)[0])
+                with torch.no_grad():
+                    value = float(acq(pool[best].reshape(1, 1, -1)).reshape(-1)[0])
         else:
             best = int(torch.argmax(scores))
             value = float(scores[best])

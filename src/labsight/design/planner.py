@@ -235,7 +235,7 @@ def propose(
         if surrogate
         else [{} for _ in picks]
     )
-    if surrogate and starts_with_best_guess(name, batch, waiting):
+    if starts_with_best_guess(name, batch, waiting):
         for i, entry in enumerate(predictions):
             entry["best_guess"] = i == 0
     return Proposal(points, name, predictions, surrogate.state() if surrogate else None)
