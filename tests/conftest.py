@@ -30,6 +30,29 @@ def ws(tmp_path: Path) -> Iterator[labsight.Workspace]:
     workspace.close()
 
 
+class CliRun:
+    """The command line in-process through ``labsight.cli.main`` (where the one-line errors and
+    exit codes are made), on a home of its own: ``code, out, err = run("ingest", path)``."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str], home: Path, user: str) -> None:
+        self.capsys = capsys
+        self.home = home
+        self.user = user
+
+    def __call__(self, *args: str) -> tuple[int, str, str]:
+        from labsight.cli import main
+
+        code = main(["--home", str(self.home), "--user", self.user, *args])
+        captured = self.capsys.readouterr()
+        return code, captured.out, captured.err
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> CliRun:
+    """The CLI on ``tmp_path / "home"``, acting as 'cli-tester' (set ``run.user`` to change it)."""
+    return CliRun(capsys, tmp_path / "home", "cli-tester")
+
+
 @pytest.fixture
 def yield_csv(tmp_path: Path) -> Path:
     """A small reaction table with units in the headers, a category and a missing cell."""

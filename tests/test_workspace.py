@@ -282,13 +282,10 @@ def test_clean_file_ingests_then_cleans(ws: Workspace, yield_csv: Path) -> None:
 @pytest.mark.parametrize(
     ("sql", "problem"),
     [
-        ("UPDATE dataset_versions SET rows = 5", "says 5 rows but audit entry 1 recorded 6"),
-        ("UPDATE dataset_versions SET sha256 = 'ab' || substr(sha256, 3)", "recorded other data"),
-        ("UPDATE datasets SET name = 'renamed'", "has no audit entry that created it"),
-        (
-            "UPDATE datasets SET deleted_at = '2026-01-01 00:00:00'",
-            "marked deleted without an audit entry",
-        ),
+        ("UPDATE dataset_versions SET rows = 5", "field 'rows' (now 5) differs from what audit"),
+        ("UPDATE dataset_versions SET sha256 = 'ab' || substr(sha256, 3)", "field 'sha256'"),
+        ("UPDATE datasets SET name = 'renamed'", "dataset 'renamed' has no audit entry"),
+        ("UPDATE datasets SET deleted_at = '2026-01-01 00:00:00'", "field 'deleted_at'"),
     ],
 )
 def test_verify_finds_edits_to_the_dataset_tables(

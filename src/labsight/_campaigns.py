@@ -32,6 +32,7 @@ from labsight.data.table import Table
 from labsight.exceptions import ConflictError, InputError
 from labsight.store import campaigns as repo
 from labsight.store.entities import CampaignRecord, ExperimentRecord, ResultRecord
+from labsight.store.names import validate_name
 
 if TYPE_CHECKING:
     from labsight.design.insight import Status
@@ -80,10 +81,7 @@ def new_campaign(
     from labsight.design.acquisition import ACQUISITIONS
     from labsight.design.space import Space, load_space
 
-    if not name or len(name) > 200 or any(c in name for c in "@/\\"):
-        raise InputError(
-            f"{name!r} cannot name a campaign", expected="1–200 characters without @ / \\"
-        )
+    validate_name(name, "campaign")
     if acquisition is not None and acquisition not in ACQUISITIONS:
         raise InputError(f"unknown acquisition {acquisition!r}", expected=", ".join(ACQUISITIONS))
     resolved = space if isinstance(space, Space) else load_space(Path(space))
@@ -145,6 +143,10 @@ class Campaign:
 
     def _stored(self) -> tuple[list[ExperimentRecord], list[ResultRecord]]:
         with self._ws.db.read() as session:
+            # results drive every suggestion: refuse ones changed behind labsight's back
+            audit.check_sealed(
+                session, repo.campaign_rows(session, self.name), "campaign", self.name
+            )
             return repo.list_experiments(session, self.name), repo.list_results(session, self.name)
 
     def _frame(self, rows: list[dict[str, Any]], extra: dict[str, Any]) -> pl.DataFrame:

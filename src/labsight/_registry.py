@@ -12,8 +12,11 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import math
 import os
 import platform
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
@@ -21,13 +24,15 @@ import polars as pl
 
 from labsight import audit
 from labsight.data.table import Table
-from labsight.exceptions import ExportError, InputError
+from labsight.exceptions import ExportError, InputError, LabsightError
 from labsight.store import models as model_repo
 from labsight.store.entities import ModelRecord
+from labsight.store.names import to_name, validate_name
 
 if TYPE_CHECKING:
     from labsight.models.export import OnnxExport
     from labsight.models.train import TrainedModel
+    from labsight.store import ArtifactStore
     from labsight.workspace import DatasetVersion, Workspace
 
 __all__ = ["ModelRegistry", "library_versions"]
@@ -48,6 +53,20 @@ def library_versions() -> dict[str, str]:
     return out
 
 
+@contextmanager
+def _removed_on_failure(store: ArtifactStore, key: str) -> Iterator[None]:
+    """Remove the artifact ``key`` when the block fails, unless it was stored before the block
+    (files are content-addressed: an older row may hold the very same bytes). Wrap the database
+    transaction, so a failed commit is seen too."""
+    existed = store.exists(key)
+    try:
+        yield
+    except BaseException:
+        if not existed and store.exists(key):
+            store.fs.rm(store.path(key))
+        raise
+
+
 class ModelRegistry:
     """``ws.models``: train, list, show, stage and load models."""
 
@@ -66,6 +85,7 @@ class ModelRegistry:
         from labsight.models._persist import dumps
         from labsight.models.train import train
 
+        name = None if name is None else validate_name(name, "model")  # before the long search
         model = train(source.table(), target, **options)
         summary = model.summary()
         summary["dataset"] = source.ref
@@ -75,14 +95,21 @@ class ModelRegistry:
             else None
         )
         summary["libraries"] = library_versions()
+        if not all(math.isfinite(model.cv[k]) for k in ("mean", "std")):  # NOT NULL, and honest
+            raise LabsightError(
+                f"the cross-validated {model.metric} of {model.best} is not a number "
+                f"({model.cv['mean']} ± {model.cv['std']}); nothing was stored",
+                hint="Please report this with the table",
+            )
         data = dumps(model)
-        digest = self._ws.artifacts.put_bytes(data, ".skops")
+        digest = hashlib.sha256(data).hexdigest()  # the file itself is stored last, with the row
         model_id = hashlib.sha256(
             (digest + json.dumps(summary, sort_keys=True, default=str)).encode()
         ).hexdigest()[:16]
         slug = "".join(ch if ch.isalnum() else "-" for ch in target.lower()).strip("-")
-        name = name or f"{source.dataset}-{slug}"[:200]
-        with self._ws.db.write() as session:
+        name = name or to_name(f"{source.dataset}-{slug}", fallback="model", fill="-")
+        # The file outlives a failed transaction only if an older row already holds it.
+        with _removed_on_failure(self._ws.artifacts, digest), self._ws.db.write() as session:
             record = model_repo.add_model(
                 session,
                 model_id=model_id,
@@ -120,6 +147,7 @@ class ModelRegistry:
                 ),
                 self._ws.user,
             )
+            self._ws.artifacts.put_bytes(data, ".skops")  # last: a failed row writes no file
         return record, model
 
     def list(self) -> list[ModelRecord]:
@@ -136,12 +164,17 @@ class ModelRegistry:
         """The fitted model (its file's hash is checked; only trusted types are loaded)."""
         from labsight.models._persist import loads
 
-        record = self.get(ref)
+        with self._ws.db.read() as session:
+            row = model_repo.model_row(session, ref)
+            audit.check_sealed(session, [row], "model", row.name)  # stage, file, summary
+            record = row.to_entity()
         return loads(self._ws.artifacts.get_bytes(record.sha256), record.summary)
 
     def stage(self, ref: str, stage: str, *, reason: str | None = None) -> ModelRecord:
         """Move a model to ``stage`` (validated, production, archived), audited with the reason."""
         with self._ws.db.write() as session:
+            row = model_repo.model_row(session, ref)
+            audit.check_sealed(session, [row], "model", row.name)  # never re-seal an edited row
             record, old = model_repo.set_stage(session, ref, stage)
             audit.record(
                 session,

@@ -4,7 +4,8 @@ Every error labsight raises on purpose derives from :class:`LabsightError`. Each
 inherits the builtin a caller would naturally catch (``ValueError``, ``KeyError``, ``OSError``), keeps
 structured fields (``path``, ``line``, ``column``, ``expected``, ``got``, ``hint``) and builds its text
 in ``__str__``: the CLI prints it as one line, the REST layer turns :meth:`LabsightError.to_dict` into
-its one JSON error shape.
+its one JSON error shape. That text is one line with control characters shown as escapes
+(``\\x1b``, ``\\n``, see :func:`labsight._display.visible`), whatever the message quotes.
 
 Two families matter to the command line: :class:`InputError` (the user gave something wrong; exit
 code 2) and everything else (an operation failed; exit code 1).
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+
+from labsight._display import visible
 
 __all__ = [
     "ArtifactIntegrityError",
@@ -97,7 +100,9 @@ class LabsightError(Exception):
             text += f", got {self.got}"
         if self.hint:
             text += f". {self.hint}"
-        return text.replace("\n", " ")
+        # Names, cells and paths in a message came from users and files: one line, no control
+        # character reaching a terminal or a log.
+        return visible(text)
 
     def to_dict(self) -> dict[str, Any]:
         """The error as the one JSON shape shared by the CLI (``--json``) and the server."""

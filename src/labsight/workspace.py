@@ -26,6 +26,7 @@ from labsight.exceptions import InputError, NotFoundError
 from labsight.store import ArtifactStore, Database, Dataset, VersionRecord, read_frame, write_frame
 from labsight.store import datasets as repo
 from labsight.store.entities import AuditEntry
+from labsight.store.names import to_name
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -128,6 +129,8 @@ class Workspace:
                 ) from exc
         self.artifacts = ArtifactStore(self.settings.artifacts_url)
         self.db = Database(self.settings.db_url)
+        if self.db.upgraded_from is not None:
+            self._seal_upgraded(self.db.upgraded_from)
         self.artifacts.sweep_temporaries()
         self.audit = AuditLog(self)
         self.models = ModelRegistry(self)
@@ -135,6 +138,31 @@ class Workspace:
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.settings.home)!r}, db={self.db.safe_url!r})"
+
+    def _seal_upgraded(self, revision: str) -> None:
+        """Seal the rows of a workspace made before rows were sealed, in one audit entry.
+
+        Rows are bound to the trail from here on; what the chain said before is recorded with them.
+        """
+        with self.db.write() as session:
+            seals = audit.seal_all(session)
+            if not seals:
+                return
+            chain = audit.verify_chain(session)
+            audit.record(
+                session,
+                audit.AuditEvent(
+                    action="audit.seal",
+                    object_type="audit",
+                    object_id="workspace",
+                    old_value=f"schema {revision}",
+                    new_value="rows sealed",
+                    reason="workspace upgraded: existing rows bound to the audit trail",
+                    details={"rows": len(seals), "chain_ok_before": chain.ok},
+                ),
+                self.user,
+                seals=seals,
+            )
 
     def close(self) -> None:
         self.db.dispose()
@@ -188,6 +216,8 @@ class Workspace:
             decimal_comma=decimal_comma,
             roles=role_overrides(roles, id, target, group, time),
             on_issue=on_issue,
+            max_file_bytes=self.settings.max_file_bytes,
+            max_expanded_bytes=self.settings.max_expanded_bytes,
         )
         source = table.source.to_dict() if table.source is not None else None
         params = {
@@ -269,9 +299,20 @@ class Workspace:
         return DatasetVersion(self, record, created=created)
 
     def dataset(self, ref: str) -> DatasetVersion:
-        """A version by reference: ``name`` (latest), ``name@vN`` or ``name@HASH``."""
+        """A version by reference: ``name`` (latest), ``name@vN`` or ``name@HASH``.
+
+        Raises
+        ------
+        AuditChainError
+            When the version's record (its columns, units, roles, operation …) was changed
+            outside labsight: it no longer matches the audit entry that created it.
+        """
         with self.db.read() as session:
-            return DatasetVersion(self, repo.resolve_version(session, ref))
+            record = repo.resolve_version(session, ref)
+            audit.check_sealed(
+                session, [repo.version_row(session, record)], "dataset", record.dataset
+            )
+            return DatasetVersion(self, record)
 
     def datasets(self, *, include_deleted: bool = False) -> list[Dataset]:
         """All datasets, by name."""
@@ -291,6 +332,9 @@ class Workspace:
         """Delete a dataset by tombstone: it disappears from listings; its history stays."""
         with self.db.write() as session:
             current = repo.resolve_version(session, name)
+            audit.check_sealed(
+                session, [repo.dataset_row(session, current.dataset)], "dataset", current.dataset
+            )
             ds = repo.tombstone(session, repo.parse_ref(name)[0], self.user, reason)
             audit.record(
                 session,
@@ -320,9 +364,11 @@ class Workspace:
         plan: CleaningPlan | str | os.PathLike[str] | None = None,
         name: str | None = None,
         reason: str | None = None,
+        save_plan: str | os.PathLike[str] | None = None,
         on_step: StepCallback = _noop,
     ) -> DatasetVersion:
-        """Clean a version into a new one whose lineage holds the (replayable) plan."""
+        """Clean a version into a new one whose lineage holds the (replayable) plan (see
+        :meth:`DatasetVersion.clean`: a clean that changes nothing stores nothing)."""
         return self.dataset(ref).clean(
             impute=impute,
             outliers=outliers,
@@ -332,6 +378,7 @@ class Workspace:
             plan=plan,
             name=name,
             reason=reason,
+            save_plan=save_plan,
             on_step=on_step,
         )
 
@@ -626,16 +673,24 @@ class DatasetVersion:
         plan: CleaningPlan | str | os.PathLike[str] | None = None,
         name: str | None = None,
         reason: str | None = None,
+        save_plan: str | os.PathLike[str] | None = None,
         on_step: StepCallback = _noop,
     ) -> DatasetVersion:
         """Clean this version into a new one (of this dataset, or of ``name``).
 
         Either give the options (a plan is fitted on this data) or a ``plan`` to replay: a
         :class:`~labsight.data.clean.CleaningPlan`, a YAML/JSON plan file, or a cleaned version's
-        reference whose plan is reused.
+        reference whose plan is reused. ``save_plan`` also writes the plan applied to that file
+        (YAML, or JSON for ``.json``), once the result is stored.
+
+        When the plan changes nothing (the data is already clean for it), nothing is stored: this
+        version comes back, with ``created`` False, and ``save_plan`` is written all the same. A
+        derived column (``y__outlier``, ``y__sd``, ``n_replicates``) never replaces a column of the
+        table: a taken name gets a suffix (``y__outlier_2``), named in the change log.
         """
         from labsight.data.clean import apply_plan
 
+        dataset = repo.validate_name(name or self.dataset)  # before anything is written
         table = self.table()
         options = {
             "impute": impute,
@@ -647,9 +702,21 @@ class DatasetVersion:
         plan = self.workspace._fit_plan(table, plan, options, on_step)
         on_step("applying the plan")
         result = apply_plan(table, plan)
+        cleaned = result.table
+        if (
+            dataset == self.dataset
+            and cleaned.columns == table.columns
+            and cleaned.frame.schema == table.frame.schema
+            and cleaned.frame.equals(table.frame)
+        ):
+            # Nothing changed: the data is this version's (which its hash would name); no file,
+            # no version, no entry.
+            if save_plan is not None:
+                plan.save(save_plan)
+            return DatasetVersion(self.workspace, self.record, created=False)
         plan_key = self.workspace.artifacts.put_bytes(plan.to_yaml().encode(), ".yaml")
-        return self.workspace._store_table(
-            repo.validate_name(name or self.dataset),
+        version = self.workspace._store_table(
+            dataset,
             result.table,
             operation="clean",
             params={"plan": plan.to_dict(), "plan_sha256": plan_key, "changes": result.changes},
@@ -660,6 +727,9 @@ class DatasetVersion:
             on_step=on_step,
             details={"steps": [s.op for s in plan.steps]},
         )
+        if save_plan is not None:  # after the version: a failed clean writes no plan file
+            plan.save(save_plan)
+        return version
 
 
 class AuditLog:
@@ -692,12 +762,14 @@ class AuditLog:
             rows = [r.to_entity() for r in session.scalars(query)]
         return rows[::-1]
 
-    def verify(self) -> audit.ChainReport:
-        """Recompute the hash chain (naming the first entry altered, removed or reordered) and check
-        that every dataset version and tombstone matches the entry that recorded it."""
+    def verify(self, *, quick: bool = False) -> audit.ChainReport:
+        """Recompute the hash chain (naming the first entry altered, removed or reordered), check
+        that every row holding state (datasets, versions, models, campaigns, experiments, results)
+        matches the audit entry that created or last changed it, field by field, and that every
+        artifact a row refers to is on disk with its hash (``quick`` skips the artifacts)."""
         with self._ws.db.read() as session:
             report = audit.verify_chain(session)
-            problems = tuple(audit.verify_records(session))
+            problems = tuple(audit.verify_records(session, None if quick else self._ws.artifacts))
         if not problems:
             return report
         return dataclasses.replace(report, ok=False, record_problems=problems)
@@ -712,5 +784,4 @@ def _stem(path: str | os.PathLike[str]) -> str:
     for suffix in (".gz", ".csv", ".tsv", ".txt", ".dat", ".xlsx", ".parquet", ".jsonl", ".ndjson"):
         if name.lower().endswith(suffix):
             name = name[: -len(suffix)]
-    cleaned = "".join(ch if ch.isalnum() or ch in "_.-" else "_" for ch in name).strip("._-")
-    return cleaned or "dataset"
+    return to_name(name, fallback="dataset")  # a default must pass the name rule

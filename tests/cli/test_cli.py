@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from labsight.cli import main
 
-
-class Run:
-    def __init__(self, capsys: pytest.CaptureFixture[str], home: Path) -> None:
-        self.capsys = capsys
-        self.home = home
-
-    def __call__(self, *args: str) -> tuple[int, str, str]:
-        code = main(["--home", str(self.home), "--user", "cli-tester", *args])
-        captured = self.capsys.readouterr()
-        return code, captured.out, captured.err
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Run:
-    return Run(capsys, tmp_path / "home")
+Run = Callable[..., tuple[int, str, str]]
+"""The ``run`` fixture of conftest: the CLI in-process."""
 
 
 def test_ingest_json_contract(run: Run, yield_csv: Path) -> None:

@@ -161,3 +161,20 @@ def test_a_sheet_with_only_a_title_is_not_a_table(tmp_path: Path) -> None:
     with pytest.raises(DataFormatError, match=r"sheet 'Cover' holds no table.*--sheet"):
         read_table(path)
     assert read_table(path, sheet="Data").height == 1
+
+
+def test_excel_table_right_of_column_a_keeps_its_names(tmp_path: Path) -> None:
+    # A title in A1 and the table from C4: each column's name comes from its own sheet column
+    # (the frame holds only C:E, the header row was read as A:E).
+    path = tmp_path / "offset.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("runs")
+    sheet.write(0, 0, "Campaign 7")
+    sheet.write_row(3, 2, ["run", "temperature [degC]", "yield [%]"])
+    for i in range(3):
+        sheet.write_row(4 + i, 2, [i + 1, 60.0 + i, 40.5 + i])
+    book.close()
+    table = read_table(path)
+    assert table.frame.columns == ["run", "temperature [degC]", "yield [%]"]
+    assert table.frame["yield [%]"].to_list() == [40.5, 41.5, 42.5]
+    assert not table.findings

@@ -133,8 +133,8 @@ def test_bad_requests_are_input_errors() -> None:
         train(table, "yield [%]", budget=2, metric="accuracy")
     with pytest.raises(InputError, match="unknown model family"):
         train(table, "yield [%]", budget=2, families=["xgboost"])
-    with pytest.raises(InputError, match="too few"):
-        train(_table(_reactions(4, 6)), "yield [%]", budget=2)
+    with pytest.raises(InputError, match="2 rows are too few"):
+        train(_table(_reactions(2, 6)), "yield [%]", budget=2)
 
 
 def test_defaults_run_cheapest_first_so_a_slow_family_cannot_eat_a_small_budget() -> None:
@@ -160,3 +160,11 @@ def test_the_importance_screen_keeps_the_columns_that_carry_the_signal() -> None
     y = 3 * x["c17"].to_numpy() - 2 * x["c4"].to_numpy() + rng.normal(0, 0.1, 200)
     fs = FeatureSet(tuple(x.columns), (), {})
     assert set(_screen(x, y, fs, "regression", 2)) == {"c17", "c4"}
+
+
+def test_families_that_cannot_train_the_task_are_named_not_blamed_on_the_budget() -> None:
+    """Integer targets with few levels read as classes: asking for a regression-only family says
+    so, instead of 'no candidate within the budget'."""
+    frame = pl.DataFrame({"x": [i / 3 for i in range(40)], "y": [i % 5 + 1 for i in range(40)]})
+    with pytest.raises(InputError, match=r"ridge is for regression.*--task"):
+        train(Table.from_frame(frame), "y", families=["ridge"], budget=10)

@@ -1,8 +1,11 @@
 """Audit: the tamper-evident record of every state change.
 
 ``events`` defines what is recorded, ``_writer.record`` is the only function that appends to the log
-(inside the caller's store transaction), ``chain`` computes and verifies the hash chain, ``export``
-renders entries for QA, ``records`` checks the dataset tables against the entries. Imports ``labsight.store``; imported by the workspace and the faces above it.
+(inside the caller's store transaction), ``chain`` computes and verifies the hash chain, ``seals``
+binds every row that holds state to the entry that created or changed it (noted automatically in
+each write transaction), ``records`` checks every sealed row and referenced artifact against the
+entries, ``export`` renders entries for QA. Imports ``labsight.store``; imported by the workspace and
+the faces above it.
 """
 
 from labsight.audit._writer import record
@@ -10,15 +13,18 @@ from labsight.audit.chain import GENESIS, ChainReport, entry_hash, verify_chain
 from labsight.audit.events import AuditEvent
 from labsight.audit.export import EXPORT_FORMATS, render_export
 from labsight.audit.records import verify_records
+from labsight.audit.seals import check_sealed, seal_all
 
 __all__ = [
     "EXPORT_FORMATS",
     "GENESIS",
     "AuditEvent",
     "ChainReport",
+    "check_sealed",
     "entry_hash",
     "record",
     "render_export",
+    "seal_all",
     "verify_chain",
     "verify_records",
 ]

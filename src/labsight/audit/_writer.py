@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from labsight.audit.chain import entry_hash
 from labsight.audit.events import AuditEvent
+from labsight.audit.seals import Seal, pending_seals
 from labsight.exceptions import AuditChainError
 from labsight.store._rows import AuditHeadRow, AuditRow
 from labsight.store.entities import AuditEntry
@@ -20,12 +21,23 @@ def _json(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def record(session: Session, event: AuditEvent, actor: str) -> AuditEntry:
+def _seal_order(seal: Seal) -> tuple[str, list[str]]:
+    return seal[0], seal[1]
+
+
+def record(
+    session: Session, event: AuditEvent, actor: str, *, seals: list[Seal] | None = None
+) -> AuditEntry:
     """Append ``event`` to the chain inside the caller's transaction.
 
     The caller's transaction holds the write lock (SQLite ``BEGIN IMMEDIATE``; PostgreSQL row lock on
     the head), so entries are appended one at a time and the chain stays linear. The entry commits or
     rolls back together with the change it describes.
+
+    Every sealed row (dataset, version, model, campaign, experiment, result) that the transaction
+    changed so far is sealed into the entry's ``records``: one digest per field, over what the
+    database holds (see :mod:`labsight.audit.seals`). ``seals`` adds seals made by the caller
+    (the one-time sealing of an upgraded workspace).
     """
     head = session.get(AuditHeadRow, 1, with_for_update=True)
     if head is None:  # the migration seeds it; a missing head means the log was tampered with
@@ -48,6 +60,7 @@ def record(session: Session, event: AuditEvent, actor: str) -> AuditEntry:
         "outputs": _json(list(event.outputs)),
         "details": _json(event.details),
         "prev_hash": head.hash,
+        "records": _json(sorted(pending_seals(session) + (seals or []), key=_seal_order)),
     }
     digest = entry_hash(fields)
     row = AuditRow(**fields, hash=digest)

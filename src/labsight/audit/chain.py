@@ -33,12 +33,19 @@ HASHED_FIELDS = (
     "outputs",
     "details",
     "prev_hash",
+    "records",
 )
 
 
 def entry_hash(fields: dict[str, Any]) -> str:
-    """sha256 over the canonical JSON of an entry's fields (all but ``hash`` itself)."""
+    """sha256 over the canonical JSON of an entry's fields (all but ``hash`` itself).
+
+    ``records`` (the seals of the rows the entry changed) is hashed when present; entries written
+    before seals existed have none and keep the hash they were written with.
+    """
     payload = {name: fields[name] for name in HASHED_FIELDS}
+    if payload["records"] is None:
+        del payload["records"]
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

@@ -1,57 +1,111 @@
-"""Cross-checking the store against the audit trail: every version and tombstone must match the
-entry that recorded it, so an edit to the dataset tables (not only to the log) is found too."""
+"""Cross-checking the store against the audit trail.
+
+Every sealed row (datasets, their versions with column metadata and operation, models, campaigns,
+experiments, results) must match the newest audit entry that sealed it, field by field; a row no
+entry recorded, or one an entry recorded that is gone, is a problem too. Every artifact a row refers
+to (a version's Parquet data, a cleaning plan, a model file) must be on disk with its hash.
+"""
 
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from labsight.store._rows import AuditRow, DatasetRow, VersionRow
+from labsight.audit.seals import KINDS, Key, field_digests, iter_rows
+from labsight.store._rows import AuditRow, ModelRow, VersionRow
+
+if TYPE_CHECKING:
+    from labsight.store.artifacts import ArtifactStore
 
 __all__ = ["verify_records"]
 
-_CREATES = ("dataset.ingest", "dataset.clean")
+
+def _shown(value: Any) -> str:
+    if isinstance(value, str | int | float | bool) or value is None:
+        text = repr(value)
+        if len(text) <= 60:
+            return f" (now {text})"
+    return ""
 
 
-def verify_records(session: Session) -> list[str]:
-    """Problems found, in words (an empty list when the records match the audit trail)."""
+def _newest_seals(session: Session) -> dict[tuple[str, Key], tuple[int, dict[str, str] | None]]:
+    newest: dict[tuple[str, Key], tuple[int, dict[str, str] | None]] = {}
+    query = select(AuditRow.seq, AuditRow.records).where(AuditRow.records.is_not(None))
+    for seq, records in session.execute(query.order_by(AuditRow.seq)):
+        for kind, key, fields in json.loads(records or "[]"):
+            newest[(kind, tuple(key))] = (seq, fields)
+    return newest
+
+
+def _check_rows(session: Session) -> list[str]:
     problems: list[str] = []
-    created: dict[tuple[str, str], AuditRow] = {}
-    deleted: set[str] = set()
-    for entry in session.scalars(select(AuditRow).where(AuditRow.object_type == "dataset")):
-        if entry.action in _CREATES and entry.version is not None:
-            created[(entry.object_id, entry.version)] = entry
-        elif entry.action == "dataset.delete":
-            deleted.add(entry.object_id)
-    names = {d.id: d for d in session.scalars(select(DatasetRow))}
-    seen: set[tuple[str, str]] = set()
-    for row in session.scalars(select(VersionRow).order_by(VersionRow.id)):
-        dataset = names.get(row.dataset_id)
-        name = dataset.name if dataset is not None else f"#{row.dataset_id}"
-        ref = f"{name}@{row.version}"
-        creator = created.get((name, row.version))
-        seen.add((name, row.version))
-        if creator is None:
-            problems.append(f"version {ref} has no audit entry that created it")
+    newest = _newest_seals(session)
+    for kind, key, row in iter_rows(session):
+        values = kind.fields(session, row)
+        label = kind.label(key, values)
+        sealed = newest.pop((kind.name, key), None)
+        if sealed is None:
+            problems.append(
+                f"{label} has no audit entry that recorded it: it was added outside labsight"
+            )
             continue
-        if row.sha256 not in json.loads(creator.outputs):
+        seq, fields = sealed
+        if fields is None:
             problems.append(
-                f"version {ref} points to data {row.sha256[:12]} but audit entry {creator.seq} "
-                "recorded other data"
+                f"{label} was deleted by audit entry {seq} but is in the database again"
             )
-        rows = json.loads(creator.details).get("rows")
-        if rows is not None and rows != row.rows:
+            continue
+        now = field_digests(session, kind, row)
+        for name in sorted(set(now) | set(fields)):
+            if now.get(name) != fields.get(name):
+                problems.append(
+                    f"{label}: field {name!r}{_shown(values.get(name))} differs from what audit "
+                    f"entry {seq} recorded: it was changed outside labsight"
+                )
+    for (kind_name, key), (seq, fields) in newest.items():
+        if fields is not None:
+            label = KINDS[kind_name].label(key, None)
             problems.append(
-                f"version {ref} says {row.rows} rows but audit entry {creator.seq} recorded {rows}"
+                f"{label}, recorded by audit entry {seq}, is missing: it was deleted outside labsight"
             )
-    for (name, version), entry in created.items():
-        if (name, version) not in seen:
-            problems.append(f"audit entry {entry.seq} created {name}@{version}, which is missing")
-    for dataset in names.values():
-        if dataset.deleted_at is not None and dataset.name not in deleted:
-            problems.append(f"dataset {dataset.name!r} is marked deleted without an audit entry")
-        if dataset.deleted_at is None and dataset.name in deleted:
-            problems.append(f"dataset {dataset.name!r} was deleted per the audit trail but is back")
+    return problems
+
+
+def _referenced_artifacts(session: Session) -> list[tuple[str, str]]:
+    """``(hash, what refers to it)`` for every artifact a row names."""
+    refs: list[tuple[str, str]] = []
+    for row in session.scalars(select(VersionRow).order_by(VersionRow.id)):
+        label = KINDS["dataset_version"].label(KINDS["dataset_version"].key(session, row), None)
+        refs.append((row.sha256, f"the data of {label}"))
+        plan = (row.operation_params or {}).get("plan_sha256")
+        if isinstance(plan, str):
+            refs.append((plan, f"the cleaning plan of {label}"))
+    for model in session.scalars(select(ModelRow).order_by(ModelRow.id)):
+        refs.append((model.sha256, f"the file of model {model.name}@v{model.number}"))
+    return refs
+
+
+def _check_artifacts(session: Session, artifacts: ArtifactStore) -> list[str]:
+    problems: list[str] = []
+    checked: dict[str, str | None] = {}
+    for digest, what in _referenced_artifacts(session):
+        if digest not in checked:
+            checked[digest] = artifacts.check(digest)
+        problem = checked[digest]
+        if problem is not None:
+            problems.append(f"artifact {digest[:12]} ({what}) {problem}")
+    return problems
+
+
+def verify_records(session: Session, artifacts: ArtifactStore | None = None) -> list[str]:
+    """Problems found, one line each (an empty list when the records match the audit trail).
+
+    With ``artifacts``, every artifact a row refers to is read and hashed as well.
+    """
+    problems = _check_rows(session)
+    if artifacts is not None:
+        problems.extend(_check_artifacts(session, artifacts))
     return problems

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sys
 
-from rich.markup import escape
 from typer import Abort, Exit
 from typer.exceptions import TyperException
 
@@ -25,6 +24,7 @@ from labsight.cli import (  # noqa: F401  (registers the commands)
     _unsupervised,
 )
 from labsight.cli._app import app, emit_json, err_console, state
+from labsight.cli._render import cell
 
 __all__ = ["app", "main"]
 
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     except LabsightError as exc:
         if state.debug:
             raise
-        err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]error:[/red] {cell(str(exc))}", highlight=False, soft_wrap=True)
         if wants_json:
             emit_json(exc.to_dict())
         return exc.exit_code
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         if state.debug:
             raise
         err_console.print(
-            f"[red]error:[/red] internal error: {type(exc).__name__}: {escape(str(exc))} "
+            f"[red]error:[/red] internal error: {type(exc).__name__}: {cell(str(exc))} "
             "(run with --debug for the traceback, and please report it)",
             soft_wrap=True,
         )

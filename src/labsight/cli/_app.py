@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from labsight.cli._render import SafeConsole
 
 __all__ = ["app", "emit_json", "err_console", "out", "state", "steps", "workspace"]
 
@@ -33,8 +34,9 @@ app = typer.Typer(
 
 # Piped output (logs, files) gets room for the findings table instead of rich's default of 80.
 _PIPE_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 140
-out = Console(highlight=False, width=_PIPE_WIDTH)
-err_console = Console(stderr=True, highlight=False)
+# Both print user text (names, headers, reasons) with its control characters escaped.
+out = SafeConsole(highlight=False, width=_PIPE_WIDTH)
+err_console = SafeConsole(stderr=True, highlight=False)
 
 
 @dataclass

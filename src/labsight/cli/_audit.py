@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 
 from labsight.cli._app import app, emit_json, out, workspace
+from labsight.cli._render import cell
 
 audit_app = typer.Typer(
     epilog="Examples:\n\n  labsight audit log --limit 20\n\n  labsight audit verify\n\n"
@@ -44,35 +45,51 @@ def audit_log(
         table.add_row(
             str(e.seq),
             e.created[:19].replace("T", " "),
-            e.actor,
-            e.action,
-            e.object_id,
-            change,
-            e.reason or "",
+            cell(e.actor),
+            cell(e.action),
+            cell(e.object_id),
+            cell(change),
+            cell(e.reason or ""),
         )
     out.print(table)
 
 
 @audit_app.command(
-    "verify", epilog="Examples:\n\n  labsight audit verify\n\n  labsight audit verify --json"
+    "verify",
+    epilog="Examples:\n\n  labsight audit verify\n\n  labsight audit verify --quick --json",
 )
 def audit_verify(
     json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+    quick: Annotated[
+        bool,
+        typer.Option(
+            "--quick", help="Skip re-hashing the artifact files (rows are still checked)."
+        ),
+    ] = False,
 ) -> None:
-    """Recompute the hash chain; exit 1 and name the first bad entry when it does not verify."""
-    report = workspace().audit.verify()
+    """Recompute the hash chain, check every record and artifact against it; exit 1 and name each
+    problem on one line when it does not verify."""
+    report = workspace().audit.verify(quick=quick)
     if json:
         emit_json(report.to_dict())
     elif report.ok:
         out.print(
             f"[green]ok[/]: {report.entries} entries, chain head {report.head[:16]}; "
-            "every dataset version matches its entry"
+            + (
+                "every record matches its entry"
+                if quick
+                else "every record and artifact matches its entry"
+            ),
+            soft_wrap=True,
         )
     else:
         if report.problem:
-            out.print(f"[bold red]BROKEN[/] at entry {report.first_bad}: {escape(report.problem)}")
+            out.print(
+                f"[bold red]BROKEN[/] at entry {report.first_bad}: {escape(report.problem)}",
+                soft_wrap=True,
+            )
         for problem in report.record_problems:
-            out.print(f"[bold red]MISMATCH[/] {escape(problem)}")
+            out.print(f"[bold red]MISMATCH[/] {escape(problem)}", soft_wrap=True)
     if not report.ok:
         raise typer.Exit(1)
 

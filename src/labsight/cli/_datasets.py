@@ -9,7 +9,13 @@ import typer
 from rich.table import Table as RichTable
 
 from labsight.cli._app import app, emit_json, out, steps, workspace
-from labsight.cli._render import changes_table, columns_table, findings_table, severity_summary
+from labsight.cli._render import (
+    cell,
+    changes_table,
+    columns_table,
+    findings_table,
+    severity_summary,
+)
 
 if TYPE_CHECKING:
     from labsight.data.quality import QualityReport
@@ -263,8 +269,13 @@ def clean(
     reason: ReasonOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Clean a dataset into a new version whose lineage keeps the replayable plan."""
-    from labsight._atomic import atomic_write_text
+    """Clean a dataset into a new version whose lineage keeps the replayable plan.
+
+    A clean that changes nothing succeeds, says so and stores no new version (the data is the
+    version it started from); --save-plan is written either way."""
+    from rich.markup import escape
+
+    from labsight.data.clean import CleaningPlan
 
     ws = workspace()
     options = {
@@ -280,6 +291,12 @@ def clean(
             base, result = ws.clean_file(
                 path, name=name, plan=plan, reason=reason, on_step=step, **options
             )
+            if save_plan is not None and result.created:
+                ws.plan_of(result.ref).save(save_plan)
+            elif save_plan is not None:  # nothing new holds the plan: fit it again, storing nothing
+                ws.clean(
+                    base.ref, plan=plan, name=name, save_plan=save_plan, on_step=step, **options
+                )
         elif is_file_source(source):
             from labsight.exceptions import NotFoundError
 
@@ -288,26 +305,47 @@ def clean(
             )
         else:
             base = ws.dataset(source)
-            result = base.clean(plan=plan, name=name, reason=reason, on_step=step, **options)
-    cleaning_plan = ws.plan_of(result.ref)
-    if save_plan is not None:
-        atomic_write_text(save_plan, cleaning_plan.to_yaml())
-    changes = result.record.operation_params.get("changes", [])
+            result = base.clean(
+                plan=plan, name=name, reason=reason, save_plan=save_plan, on_step=step, **options
+            )
+    changed = result.version != base.version  # the version hash covers the data and columns
+    made_by_clean = result.record.operation == "clean"
+    changes = result.record.operation_params.get("changes", []) if changed else []
     if json:
         data = _version_dict(result)
-        data["plan"] = result.record.operation_params["plan"]
+        data["changed"] = changed
+        if save_plan is not None:
+            data["plan"] = CleaningPlan.load(save_plan).to_dict()  # exactly what was applied
+        else:
+            data["plan"] = result.record.operation_params["plan"] if made_by_clean else None
         data["changes"] = changes
         data["plan_file"] = str(save_plan) if save_plan else None
         emit_json(data)
         return
-    out.print(
-        f"[bold green]cleaned[/] {base.ref} → {result.ref} (v{result.record.number}): "
-        f"{result.rows} rows × {len(result.columns)} columns"
-    )
-    out.print(changes_table(changes))
+    if changed:
+        out.print(
+            f"[bold green]cleaned[/] {base.ref} → {result.ref} (v{result.record.number}): "
+            f"{result.rows} rows × {len(result.columns)} columns"
+        )
+        out.print(changes_table(changes))
+    else:
+        stored = (
+            f"stored as {escape(result.ref)} (v{result.record.number}) under the new name"
+            if result.created
+            else "so no cleaned version was stored"
+        )
+        out.print(
+            f"[bold green]nothing changed[/]: {escape(base.ref)} is already clean for this plan; "
+            f"the data is identical, {stored}"
+        )
     if save_plan is not None:
-        out.print(f"plan written to {save_plan}")
-    out.print(f"replay with: labsight clean NEXT_BATCH --plan {result.ref}")
+        out.print(f"plan written to {escape(str(save_plan))}")
+    if made_by_clean:
+        out.print(f"replay with: labsight clean NEXT_BATCH --plan {escape(result.ref)}")
+    elif save_plan is not None:
+        out.print(f"replay with: labsight clean NEXT_BATCH --plan {escape(str(save_plan))}")
+    else:
+        out.print("to replay this plan on the next batch, save it with --save-plan FILE")
 
 
 @app.command("datasets", epilog="Examples:\n\n  labsight datasets\n\n  labsight datasets --json")
@@ -327,9 +365,13 @@ def datasets_cmd(
     for col in ("dataset", "versions", "latest", "created", "by"):
         table.add_column(col)
     for d in items:
-        name = f"{d.name} [red](deleted)[/]" if d.deleted else d.name
+        name = f"{cell(d.name)} [red](deleted)[/]" if d.deleted else cell(d.name)
         table.add_row(
-            name, str(d.versions), d.latest or "-", f"{d.created:%Y-%m-%d %H:%M}", d.created_by
+            name,
+            str(d.versions),
+            d.latest or "-",
+            f"{d.created:%Y-%m-%d %H:%M}",
+            cell(d.created_by),
         )
     out.print(table)
 

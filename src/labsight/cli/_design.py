@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 
 from labsight.cli._app import app, emit_json, out, steps, workspace
-from labsight.cli._render import fmt, text_table
+from labsight.cli._render import cell, fmt, text_table
 
 __all__ = ["design_app"]
 
@@ -470,12 +470,12 @@ def design_list(json: JsonOpt = False) -> None:
         table.add_column(column)
     for r in records:
         table.add_row(
-            r.name,
+            cell(r.name),
             str(len(r.space["parameters"])),
-            ", ".join(o["name"] for o in r.space["objectives"]),
+            cell(", ".join(o["name"] for o in r.space["objectives"])),
             str(r.experiments),
             str(r.results),
-            f"{r.created:%Y-%m-%d %H:%M} {r.created_by}",
+            cell(f"{r.created:%Y-%m-%d %H:%M} {r.created_by}"),
         )
     out.print(table)
 

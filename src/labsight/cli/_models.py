@@ -10,6 +10,7 @@ from rich.table import Table as RichTable
 
 from labsight.cli._app import app, emit_json, out, steps, workspace
 from labsight.cli._datasets import _sheet
+from labsight.cli._render import cell, csv_for_people
 from labsight.cli._render import fmt as _fmt
 from labsight.cli._render import leaderboard_table as _leaderboard
 
@@ -44,15 +45,15 @@ def models(
         table.add_column(column)
     for r in records:
         table.add_row(
-            r.ref,
+            cell(r.ref),
             r.model_id,
             r.stage,
-            r.target,
+            cell(r.target),
             r.metric,
             f"{r.cv_mean:.4g} ± {r.cv_std:.2g}",
             r.family,
-            r.dataset or "-",
-            f"{r.created:%Y-%m-%d %H:%M} {r.created_by}",
+            cell(r.dataset or "-"),
+            cell(f"{r.created:%Y-%m-%d %H:%M} {r.created_by}"),
         )
     out.print(table if records else "no models yet: labsight train DATASET --target COLUMN")
 
@@ -251,7 +252,7 @@ def predict(
     table = read_table(source, on_issue="ignore", **options)
     frame = ws.models.predict(ref, table)
     if out_path is not None:
-        atomic_write_text(out_path, frame.write_csv())
+        atomic_write_text(out_path, csv_for_people(frame))
     if json:
         emit_json(
             {

@@ -1,22 +1,81 @@
-"""Rich renderings shared by the commands: columns, findings, versions, leaderboards."""
+"""Rich renderings shared by the commands: columns, findings, versions, leaderboards; and the
+console and CSV writer that keep user text from driving a terminal or a spreadsheet.
+
+Text from users and files (names, reasons, headers, cells) goes into a table through :func:`cell`
+(control characters shown as escapes, rich markup escaped); whatever slips past is caught by
+:class:`SafeConsole`, the class of both consoles, which escapes control characters in all text it
+prints. CSV files written for people go through :func:`csv_for_people`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
+import polars as pl
+from rich.console import Console
 from rich.markup import escape
+from rich.segment import Segment
 from rich.table import Table as RichTable
 
+from labsight._display import NUMBER_PATTERN, spreadsheet_cell, visible
+
 __all__ = [
+    "SafeConsole",
+    "cell",
     "changes_table",
     "columns_table",
+    "csv_for_people",
     "findings_table",
     "fmt",
     "leaderboard_table",
     "rows_preview",
     "severity_summary",
 ]
+
+
+class SafeConsole(Console):
+    """A rich console that prints no control character it was not asked to.
+
+    Rich drops a few control characters from text (BEL, backspace, CR) but lets ESC and the rest
+    through, so a column header or a name holding ``ESC [2J`` would clear the screen. Here every
+    piece of text is passed through :func:`~labsight._display.visible` (newlines kept: they lay
+    the output out) just before it is written; rich's own styles and cursor moves are not text and
+    pass as they are.
+    """
+
+    def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+        return super()._render_buffer(
+            segment
+            if segment.control
+            else Segment(visible(segment.text, keep_newlines=True), segment.style)
+            for segment in buffer
+        )
+
+
+def cell(value: Any) -> str:
+    """Text from a user or a file, ready for a table cell or a line: one line, control characters
+    shown as escapes, rich markup escaped (``[Na+]`` prints as it is)."""
+    return escape(visible(fmt(value)))
+
+
+def csv_for_people(frame: pl.DataFrame) -> str:
+    """``frame`` as CSV to open in a spreadsheet: a text cell or column name that would start a
+    formula (``=``, ``+``, ``-``, ``@``, tab, CR) gets a leading ``'`` (OWASP's advice on CSV
+    injection) and non-numeric fields are quoted. Numeric columns, and text that is a plain number
+    such as ``-1.5``, are left as they are."""
+    escaped = []
+    for name, dtype in frame.schema.items():
+        if not isinstance(dtype, pl.String | pl.Categorical | pl.Enum):
+            continue  # numbers stay numbers, -1.5 included
+        value = pl.col(name).cast(pl.String)
+        risky = value.str.contains(r"^[=+\-@\t\r]") & ~value.str.contains(NUMBER_PATTERN)
+        escaped.append(pl.when(risky).then(pl.lit("'") + value).otherwise(value).alias(name))
+    safe = frame.with_columns(escaped)
+    return safe.rename({name: spreadsheet_cell(name) for name in frame.columns}).write_csv(
+        quote_style="non_numeric"
+    )
+
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -48,13 +107,13 @@ def findings_table(findings: Sequence[Any], title: str | None = None) -> RichTab
     table.add_column("finding → what to do", overflow="fold", ratio=1)
     for f in findings:
         style = _STYLE.get(f.severity, "")
-        text = escape(f.message)
+        text = cell(f.message)
         if f.suggestion:
-            text += f"\n[dim]→ {escape(f.suggestion)}[/dim]"
+            text += f"\n[dim]→ {cell(f.suggestion)}[/dim]"
         table.add_row(
             f"[{style}]{f.severity}[/{style}]",
             f.check,
-            escape(f.column or "-"),
+            cell(f.column or "-"),
             rows_preview(f.rows),
             text,
         )
@@ -68,7 +127,7 @@ def columns_table(columns: Sequence[Any], title: str | None = None) -> RichTable
     table.add_column("dtype")
     table.add_column("role")
     for c in columns:
-        table.add_row(escape(c.name), escape(c.unit or "-"), c.dtype, c.role)
+        table.add_row(cell(c.name), cell(c.unit or "-"), c.dtype, c.role)
     return table
 
 
@@ -92,7 +151,7 @@ def changes_table(changes: Sequence[dict[str, Any]]) -> RichTable:
         rows = rows_preview(change.get("rows", []))
         if change.get("count", 0) > len(change.get("rows", [])):
             rows = f"{change['count']} (first {len(change['rows'])} listed)"
-        table.add_row(step, escape(str(change.get("column") or "-")), rows, escape(notes))
+        table.add_row(step, cell(change.get("column") or "-"), rows, cell(notes))
     for step, names in untouched.items():
         table.add_row(step, f"{len(names)} other columns", "none", "checked, nothing to change")
     return table
@@ -101,11 +160,11 @@ def changes_table(changes: Sequence[dict[str, Any]]) -> RichTable:
 def text_table(title: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> RichTable:
     """A table of plain text: headers and cells are escaped, so ``temperature [degC]`` and a
     SMILES such as ``[Na+].[Cl-]`` print as they are instead of being read as rich markup."""
-    table = RichTable(title=escape(title), title_justify="left")
+    table = RichTable(title=cell(title), title_justify="left")
     for column in header:
-        table.add_column(escape(column))
+        table.add_column(cell(column))
     for row in rows:
-        table.add_row(*(escape(fmt(cell)) for cell in row))
+        table.add_row(*(cell(value) for value in row))
     return table
 
 
@@ -124,7 +183,7 @@ def leaderboard_table(
     for i, row in enumerate(rows, 1):
         table.add_row(
             str(i),
-            row["family"],
+            cell(row["family"]),
             fmt(row["mean"]),
             fmt(row["std"]),
             f"{row['fit_seconds']:.3f}",

@@ -18,6 +18,7 @@ from rich.text import Text
 from labsight.cli._app import app, emit_json, err_console, out, steps, workspace
 from labsight.cli._datasets import _sheet, is_file_source
 from labsight.cli._render import leaderboard_table
+from labsight.store.names import validate_name
 
 __all__ = ["live_view", "train"]
 
@@ -80,7 +81,7 @@ def _live_board(
                 task, spent=f"{spent:.0f}/{budget:.0f} s", trials=f"{number + 1} trials"
             )
             if candidate is None:
-                note = f"trial {number + 1}: abandoned (would overrun the budget)"
+                note = f"trial {number + 1}: abandoned (out of time, or cannot be fitted)"
             elif candidate.pruned:
                 note = f"trial {number + 1}: {candidate.name} stopped early, behind the leader"
             else:
@@ -149,6 +150,8 @@ def train(
 ) -> None:
     """Search model families and their settings with cross-validation inside a time budget, refit
     the best on all rows, attach prediction intervals or calibrated probabilities, and register it."""
+    if name is not None:  # refused before a file SOURCE is ingested: a bad name stores nothing
+        validate_name(name, "model")
     ws = workspace()
     with steps(f"train {source}", enabled=not json) as step:
         step("reading the data")
@@ -176,6 +179,7 @@ def train(
                 "metric": model.metric,
                 "cv": {"mean": model.cv["mean"], "std": model.cv["std"]},
                 "leaderboard": model.leaderboard,
+                "skipped": model.summary()["skipped"],
                 "dataset": ds.ref,
                 "interval": model.summary()["interval"],
                 "trials": model.trials,
@@ -184,6 +188,11 @@ def train(
         )
         return
     out.print(leaderboard_table(model.leaderboard[:10], model.metric))
+    if model.skipped:
+        out.print(
+            "skipped: " + "; ".join(f"{family} {why}" for family, why in model.skipped.items()),
+            markup=False,
+        )
     out.print(
         f"[bold green]registered[/] {record.ref} ({record.model_id}): {model.best}, CV {model.metric} "
         f"{model.cv['mean']:.4g} ± {model.cv['std']:.2g} ({model.cv['scheme']}), "

@@ -3,8 +3,16 @@
 Replicates of one condition must never sit on both sides of a fold, or the score measures how well a
 model remembers a condition rather than how well it predicts a new one. Groups come from the table's
 ``group`` column when it has one (replicate, batch, plate), else from rows whose features are all
-equal (repeated runs of one condition). Small tables are cross-validated several times with
-different shuffles (3 repeats up to 200 rows, 2 up to 500, then 1), which steadies the estimate.
+equal (repeated runs of one condition). Tables are cross-validated several times with different
+shuffles (3 repeats up to 200 rows, 2 up to 500, then 1), which steadies the estimate.
+
+Tiny tables (a factorial design of 4 to 15 runs) are cross-validated leave-one-out instead, leaving
+out one row, or one group of replicates, at a time, which trains each fold model on every other
+row. A one-row test fold has no R² (nor balanced accuracy worth the name), so such folds are
+*pooled*: the metric is computed once over all out-of-fold predictions together (``Folds.pooled``;
+larger tables are pooled too when a lone small group makes a fold of one row).
+Below :data:`MIN_ROWS` rows, or with a class of a single row, nothing can be validated and
+:func:`make_folds` refuses in one line.
 """
 
 from __future__ import annotations
@@ -22,10 +30,14 @@ from sklearn.model_selection import (
 
 from labsight.exceptions import InputError
 
-__all__ = ["Folds", "make_folds", "replicate_groups"]
+__all__ = ["MIN_ROWS", "POOLED_MAX_ROWS", "Folds", "make_folds", "replicate_groups"]
 
 _MAX_SPLITS = 5
-_MIN_ROWS = 6
+MIN_ROWS = 3
+"""Fewest rows with a target value that can be trained on and validated (two train, one tests)."""
+POOLED_MAX_ROWS = 15
+"""Up to this many rows, cross-validation is leave-one-out with pooled scoring: 5-fold would hold
+out one to three rows per fold (no R², and a fifth of a tiny table never trained on)."""
 
 
 @dataclass(frozen=True)
@@ -38,14 +50,23 @@ class Folds:
     repeats: int
     grouped_by: str | None  # "column NAME", "replicates" or None
     stratified: bool
+    pooled: bool = False  # score all out-of-fold predictions of a repeat at once
+    leave_one_out: bool = False  # one row (or one group) held out per fold
 
     def first_partition(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """The folds of the first repeat: every row is held out exactly once (for CV+)."""
         return [s for s, r in zip(self.splits, self.repeat, strict=True) if r == 0]
 
     def describe(self) -> str:
-        """``5-fold × 3 repeats, stratified, grouped by replicates``."""
-        text = f"{self.n_splits}-fold × {self.repeats} repeat{'s' if self.repeats > 1 else ''}"
+        """``5-fold × 3 repeats, stratified, grouped by replicates``, or for a tiny table
+        ``leave-one-out (8 folds), pooled``."""
+        if self.leave_one_out:
+            how = "leave-one-group-out" if self.grouped_by else "leave-one-out"
+            text = f"{how} ({self.n_splits} folds)"
+        else:
+            text = f"{self.n_splits}-fold × {self.repeats} repeat{'s' if self.repeats > 1 else ''}"
+        if self.pooled:
+            text += ", pooled"
         if self.stratified:
             text += ", stratified"
         if self.grouped_by:
@@ -93,27 +114,33 @@ def make_folds(
         When there are too few rows, groups or members of a class to cross-validate.
     """
     n = len(y)
-    if n < _MIN_ROWS:
+    if n < MIN_ROWS:
         raise InputError(
-            f"{n} rows are too few to train and validate a model",
-            expected=f"at least {_MIN_ROWS} rows with a target value",
+            f"{n} row{'s are' if n != 1 else ' is'} too few to train and validate a model",
+            expected=f"at least {MIN_ROWS} rows with a target value",
+            hint="Collect more runs, or fill in the target where it is missing",
         )
     units = n if groups is None else int(np.unique(groups).size)
-    n_splits = min(_MAX_SPLITS, units)
     if classification:
-        _, counts = np.unique(y, return_counts=True)
-        n_splits = min(n_splits, int(counts.min()))
-        if n_splits < 2:
+        labels, counts = np.unique(y, return_counts=True)
+        if counts.min() < 2:
+            rare = labels[int(np.argmin(counts))]
             raise InputError(
-                "a class has only one row: it cannot be both trained on and tested",
+                f"class {str(rare)!r} has only one row: it cannot be both trained on and tested",
                 expected="at least 2 rows of every class",
+                got=", ".join(f"{c} × {str(v)!r}" for v, c in zip(labels, counts, strict=True)),
                 hint="Merge or drop the rare class, or collect more runs of it",
             )
-    if n_splits < 2:
+    if units < 2:
         raise InputError(
             f"only {units} distinct group(s): folds need at least 2",
             hint="Check the group column; replicates of one condition count as one group",
         )
+    if n <= POOLED_MAX_ROWS:
+        return _leave_one_out(n, groups, grouped_by)
+    n_splits = min(_MAX_SPLITS, units)
+    if classification:
+        n_splits = min(n_splits, int(counts.min()))
     r = repeats if repeats is not None else _repeats(n)
     splits: list[tuple[np.ndarray, np.ndarray]] = []
     repeat: list[int] = []
@@ -133,5 +160,29 @@ def make_folds(
             splits.append((train, test))
             repeat.append(k)
     return Folds(
-        splits, repeat, n_splits, r, grouped_by if groups is not None else None, classification
+        splits,
+        repeat,
+        n_splits,
+        r,
+        grouped_by if groups is not None else None,
+        classification,
+        # A one-row test fold (a lone group among large ones) has no R²: score repeats whole.
+        pooled=any(len(test) < 2 for _, test in splits),
+    )
+
+
+def _leave_one_out(n: int, groups: np.ndarray | None, grouped_by: str | None) -> Folds:
+    """One row (or one group) out at a time, in row order: deterministic, so one repeat."""
+    ids = np.arange(n) if groups is None else np.unique(groups, return_inverse=True)[1]
+    rows = np.arange(n)
+    splits = [(rows[ids != k], rows[ids == k]) for k in range(int(ids.max()) + 1)]
+    return Folds(
+        splits,
+        [0] * len(splits),
+        len(splits),
+        1,
+        grouped_by if groups is not None else None,
+        False,  # one row or group out: nothing to stratify
+        pooled=True,
+        leave_one_out=True,
     )

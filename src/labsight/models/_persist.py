@@ -1,10 +1,14 @@
 """Saving and loading models without pickle: skops for scikit-learn objects, with the trusted types
-decided here (modules we trust), never read from the file.
+listed here by exact name, never read from the file and never matched by prefix.
 
 A saved model is one skops file holding the fitted estimator, the fold models behind its conformal
 intervals and their state; everything else (leaderboard, scores, units) is the JSON summary kept
-in the registry. Loading checks that every type the file asks for lives in a trusted module and
-refuses the file otherwise. (The artifact store checks the file's hash before this runs.)
+in the registry. skops itself trusts a curated set of scikit-learn and numpy types; beyond those, a
+file may ask only for the exact types in :data:`TRUSTED_TYPES` (the estimators labsight's model
+families save), and is refused otherwise, before anything in it is built. A prefix rule such as
+``builtins.`` would admit ``builtins.exec`` and ``builtins.eval``. (The artifact store checks the
+file's hash before this runs; the MLP's torch weights inside it are read with
+``torch.load(weights_only=True)``.)
 """
 
 from __future__ import annotations
@@ -18,18 +22,40 @@ from labsight.exceptions import ArtifactIntegrityError
 from labsight.models._features import FeatureSet
 from labsight.models.train import TrainedModel
 
-__all__ = ["TRUSTED_MODULES", "dumps", "loads"]
+__all__ = ["TRUSTED_TYPES", "dumps", "loads"]
 
-TRUSTED_MODULES = (
-    "sklearn.",
-    "lightgbm.",
-    "numpy.",
-    "scipy.",
-    "labsight.models._mlp.",
-    "builtins.",
-    "collections.",
+TRUSTED_TYPES = frozenset(
+    {
+        # labsight's own torch estimators (their weights load with weights_only=True)
+        "labsight.models._mlp.MLPClassifier",
+        "labsight.models._mlp.MLPRegressor",
+        # LightGBM
+        "lightgbm.basic.Booster",
+        "lightgbm.sklearn.LGBMClassifier",
+        "lightgbm.sklearn.LGBMRegressor",
+        # scikit-learn internals that skops does not trust by default
+        "sklearn.calibration._CalibratedClassifier",
+        "sklearn.calibration._SigmoidCalibration",
+        "sklearn.gaussian_process._gpc._BinaryGaussianProcessClassifierLaplace",
+        "sklearn.gaussian_process.kernels.ConstantKernel",
+        "sklearn.gaussian_process.kernels.Matern",
+        "sklearn.gaussian_process.kernels.Product",
+        "sklearn.gaussian_process.kernels.Sum",
+        "sklearn.gaussian_process.kernels.WhiteKernel",
+        "sklearn.metrics._dist_metrics.EuclideanDistance64",
+        "sklearn.neighbors._ball_tree.BallTree",
+        "sklearn.neighbors._kd_tree.KDTree",
+        "sklearn.tree._tree.Tree",
+        # plain containers and dtypes
+        "collections.OrderedDict",
+        "numpy.dtype",
+    }
 )
-"""Types from these modules may be loaded from a model file; anything else is refused."""
+"""The exact types, beyond those skops trusts by default, that a model file may ask for.
+
+These are what labsight's model families save (a test trains every family and checks that its file
+asks for nothing else). Anything else is refused, by full name: no module is trusted as a whole.
+"""
 
 
 def dumps(model: TrainedModel) -> bytes:
@@ -48,16 +74,37 @@ def loads(data: bytes, summary: dict[str, Any]) -> TrainedModel:
     Raises
     ------
     ArtifactIntegrityError
-        When the file asks for a type outside :data:`TRUSTED_MODULES`.
+        When the file asks for a type outside :data:`TRUSTED_TYPES`, or is not a model file
+        labsight wrote.
     """
-    asked = list(skio.get_untrusted_types(data=data))
-    unknown = [t for t in asked if not t.startswith(TRUSTED_MODULES)]
+    try:
+        asked = sorted(skio.get_untrusted_types(data=data))
+    except Exception as exc:  # a zip that is not a skops file, or a schema skops cannot read
+        raise ArtifactIntegrityError(
+            f"the model file is not a labsight model ({type(exc).__name__}: {exc})",
+            hint="Only models trained by labsight can be loaded; retrain the model",
+        ) from exc
+    unknown = [t for t in asked if t not in TRUSTED_TYPES]
     if unknown:
         raise ArtifactIntegrityError(
-            f"the model file asks for types labsight does not trust: {', '.join(unknown[:5])}",
+            "the model file asks for types labsight does not trust: "
+            + ", ".join(unknown[:5])
+            + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""),
             hint="Only models trained by labsight can be loaded; retrain the model",
         )
-    state = skio.loads(data, trusted=asked)  # every one of them is in a trusted module
+    try:
+        state = skio.loads(data, trusted=asked)  # each of them is in TRUSTED_TYPES
+    except Exception as exc:  # e.g. torch weights that are not a plain state dict of tensors
+        raise ArtifactIntegrityError(
+            f"the model file could not be read safely ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''})",
+            hint="Only models trained by labsight can be loaded; retrain the model",
+        ) from exc
+    if not isinstance(state, dict) or not {"estimator", "fold_models", "intervals"} <= set(state):
+        raise ArtifactIntegrityError(
+            "the model file does not hold a labsight model",
+            hint="Only models trained by labsight can be loaded; retrain the model",
+        )
     features = FeatureSet(
         tuple(summary["numeric"]),
         tuple(summary["categorical"]),

@@ -17,6 +17,13 @@ Out-of-fold predictions of each family's best configuration are kept, so an ense
 on the very same folds without refitting anything: greedy ensemble selection (Caruana et al.,
 2004) over the top families gives the weights, and the blend is chosen only when it beats the best
 single model by more than a quarter of that model's standard error.
+
+On a tiny table the folds are leave-one-out (``Folds.pooled``): each repeat gets one score, the
+metric of all its out-of-fold predictions together, and the spread reported with it is the
+bootstrap standard deviation of that pooled score over the rows (there are no per-fold scores to
+spread). A configuration that cannot be fitted on the folds (k-NN asking for more neighbours than
+there are training rows) or whose score is not a finite number is not a candidate; the search
+returns why, per family that never produced one (``SearchResult.skipped``).
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ import optuna
 import pandas as pd
 from sklearn.base import clone
 
+from labsight.exceptions import InputError, LabsightError
 from labsight.models._families import Family, make_pipeline
 from labsight.models._features import FeatureSet
 from labsight.models._folds import Folds
@@ -50,6 +58,7 @@ _ENSEMBLE_ROUNDS = 20  # greedy selection rounds: weights in twentieths
 _RESERVE_FACTOR = (
     8.0  # without an estimate from the caller: the finishing work, in fits of the best
 )
+_BOOTSTRAP = 200  # resamples of the rows for the spread of a pooled (leave-one-out) score
 
 
 @dataclass
@@ -70,6 +79,7 @@ class Candidate:
     # The models fitted on the folds of the first repeat, in fold order: CV+ intervals and the
     # held-out importance reuse them instead of fitting them again.
     fold_models: list[Any] = field(default_factory=list, repr=False)
+    spread: float | None = None  # pooled folds: the bootstrap std of the pooled score
 
     @property
     def mean(self) -> float:
@@ -77,6 +87,8 @@ class Candidate:
 
     @property
     def std(self) -> float:
+        if self.spread is not None:
+            return self.spread
         return float(np.std(self.scores, ddof=1)) if len(self.scores) > 1 else 0.0
 
     @property
@@ -107,12 +119,14 @@ class Candidate:
 
 @dataclass
 class SearchResult:
-    """The leaderboard (each family's best, best first), the chosen candidate and the effort."""
+    """The leaderboard (each family's best, best first), the chosen candidate and the effort;
+    ``skipped`` says why each family that never gave a candidate could not be fitted."""
 
     leaderboard: list[Candidate]
     best: Candidate
     trials: int
     seconds: float
+    skipped: dict[str, str] = field(default_factory=dict)
 
 
 def _predict(model: Any, x: pd.DataFrame, task: Task) -> np.ndarray:
@@ -145,6 +159,31 @@ class Problem:
         labels = self.classes[np.argmax(out, axis=1)]
         return self.metric.score(self.y[test], labels, out)
 
+    def repeat_scores(self, oof: np.ndarray) -> list[float]:
+        """Pooled folds: the metric of each repeat's out-of-fold predictions, all rows at once."""
+        rows = np.arange(len(self.y))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return [self.score(rows, oof[r]) for r in range(self.folds.repeats)]
+
+    def pooled_spread(self, oof: np.ndarray) -> float:
+        """The bootstrap standard deviation of the pooled score of ``oof[0]`` over the rows (seeded,
+        so candidates are compared on the same resamples)."""
+        rng = np.random.default_rng(self.seed)
+        n = len(self.y)
+        values = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for _ in range(_BOOTSTRAP):
+                rows = rng.integers(0, n, size=n)
+                try:
+                    value = self.score(rows, oof[0][rows])
+                except ValueError:  # a resample with one class: no AUC
+                    continue
+                if math.isfinite(value):
+                    values.append(value)
+        return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
 
 def _behind(problem: Problem, scores: list[float], rival: Candidate) -> bool:
     """Whether ``scores`` (the first splits) trail ``rival``'s on the very same splits by more
@@ -164,8 +203,11 @@ def evaluate(
     deadline: float = math.inf,
     trial: int = -1,
     rival: Candidate | None = None,
+    errors: dict[str, str] | None = None,
 ) -> Candidate | None:
-    """Cross-validate one configuration; None when the deadline comes first or the fit fails.
+    """Cross-validate one configuration; None when the deadline comes first, the fit fails or the
+    score is not a finite number (then ``errors``, when given, records why under the family's
+    name, unless it holds a reason already).
 
     With a ``rival`` (the leader), the configuration races it: after each repeat of the folds but
     the last, it stops when it is clearly behind on the same splits, and the partial candidate
@@ -174,17 +216,23 @@ def evaluate(
     x, y, task, folds, classes = problem.x, problem.y, problem.task, problem.folds, problem.classes
     shape = (folds.repeats, len(y)) + ((len(classes),) if classes is not None else ())
     oof = np.full(shape, np.nan)
-    scores: list[float] = []
+    scores: list[float] = []  # per split, or per repeat for pooled folds
     spent = 0.0
+    fits = 0
     pipeline = make_pipeline(family, params, problem.features, task, problem.seed)
     fitted: list[Any] = []
+
+    def fail(reason: str) -> None:
+        if errors is not None:
+            errors.setdefault(family.name, reason)
+
     for (train, test), r in zip(folds.splits, folds.repeat, strict=True):
-        at_repeat = bool(scores) and len(scores) % folds.n_splits == 0
+        at_repeat = fits > 0 and fits % folds.n_splits == 0
         if rival is not None and at_repeat and _behind(problem, scores, rival):
             return Candidate(
-                family.name, dict(params), scores, spent / len(scores), trial, oof, pruned=True
+                family.name, dict(params), scores, spent / fits, trial, oof, pruned=True
             )
-        if time.perf_counter() + (spent / max(1, len(scores))) > deadline:
+        if time.perf_counter() + (spent / max(1, fits)) > deadline:
             return None
         start = time.perf_counter()
         model = clone(pipeline)
@@ -193,20 +241,44 @@ def evaluate(
                 warnings.simplefilter("ignore")
                 model.fit(x.iloc[train], y[train])
                 out = _predict(model, x.iloc[test], task)
-        except (ValueError, np.linalg.LinAlgError, RuntimeError, FloatingPointError):
-            return None  # a configuration that cannot be fitted here is not a candidate
+        except (ValueError, np.linalg.LinAlgError, RuntimeError, FloatingPointError) as exc:
+            # A configuration that cannot be fitted here is not a candidate.
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            fail(f"cannot be fitted on {_rows(len(train))} ({first[:160]})")
+            return None
         spent += time.perf_counter() - start
+        fits += 1
         if classes is not None:
             out = _align(out, model, classes)
         if not np.all(np.isfinite(out)):
+            fail(f"predicts non-finite values from {_rows(len(train))}")
             return None
         oof[r, test] = out
         if r == 0:
             fitted.append(model)
-        scores.append(problem.score(test, out))
+        if not folds.pooled:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                scores.append(problem.score(test, out))
+        elif fits % folds.n_splits == 0:  # a repeat is complete: score it as a whole
+            scores.append(problem.repeat_scores(oof[r : r + 1])[0])
+    if not all(math.isfinite(v) for v in scores):
+        fail(f"its cross-validated {problem.metric.name} is not a number")
+        return None
     return Candidate(
-        family.name, dict(params), scores, spent / len(scores), trial, oof, fold_models=fitted
+        family.name,
+        dict(params),
+        scores,
+        spent / fits,
+        trial,
+        oof,
+        fold_models=fitted,
+        spread=problem.pooled_spread(oof) if folds.pooled else None,
     )
+
+
+def _rows(n: int) -> str:
+    return f"{n} training row{'s' if n != 1 else ''}"
 
 
 def _align(proba: np.ndarray, model: Any, classes: np.ndarray) -> np.ndarray:
@@ -222,6 +294,8 @@ def _align(proba: np.ndarray, model: Any, classes: np.ndarray) -> np.ndarray:
 
 def _split_scores(problem: Problem, oof: np.ndarray) -> list[float]:
     folds = problem.folds
+    if folds.pooled:
+        return problem.repeat_scores(oof)
     return [
         problem.score(test, oof[r, test])
         for (_, test), r in zip(folds.splits, folds.repeat, strict=True)
@@ -252,16 +326,17 @@ def _ensemble(problem: Problem, pool: list[Candidate]) -> Candidate | None:
         return None
     members = [pool[j] for j in chosen]
     weights = [float(best_counts[j] / best_counts.sum()) for j in chosen]
-    oof = sum(w * m.oof for w, m in zip(weights, members, strict=True))
+    oof = np.asarray(sum(w * m.oof for w, m in zip(weights, members, strict=True)))
     return Candidate(
         "ensemble",
         {},
-        _split_scores(problem, np.asarray(oof)),
+        _split_scores(problem, oof),
         sum(m.fit_seconds for m in members),
         -1,
-        np.asarray(oof),
+        oof,
         members=members,
         weights=weights,
+        spread=problem.pooled_spread(oof) if problem.folds.pooled else None,
     )
 
 
@@ -310,6 +385,7 @@ def search(
     }
     tried: dict[str, dict[str, float]] = {f.name: {} for f in families}
     repeats: dict[str, int] = {f.name: 0 for f in families}
+    errors: dict[str, str] = {}  # family -> why a configuration of it could not be fitted
     trials = 0
 
     def finishing(candidate: Candidate) -> float:
@@ -349,6 +425,7 @@ def search(
             deadline=deadline,
             trial=trials - 1,
             rival=board[0] if race and board and problem.folds.repeats > 1 else None,
+            errors=errors,
         )
         better = known is None or (
             candidate is not None and metric.oriented(candidate.mean) > metric.oriented(known.mean)
@@ -399,8 +476,19 @@ def search(
         # A pruned trial's partial score is its value too: TPE learns where not to look.
         study.tell(trial, value)
     board = _board(by_family, metric)
+    skipped = {name: why for name, why in errors.items() if name not in by_family}
     if not board:
-        raise RuntimeError("no candidate model could be fitted within the budget")
+        rows = len(problem.y)
+        if skipped:  # the data cannot carry any of the families asked for
+            raise InputError(
+                f"no model family can be fitted on these {rows} rows: "
+                + "; ".join(f"{name} {why}" for name, why in skipped.items()),
+                hint="Collect more runs, or name other families with --families",
+            )
+        raise LabsightError(
+            f"no candidate model could be fitted within the budget of {budget:g} s",
+            hint="Give a larger --budget",
+        )
     best = board[0]
     blend = _ensemble(problem, board[:_ENSEMBLE_POOL]) if len(board) >= 2 else None
     if blend is not None:
@@ -410,7 +498,7 @@ def search(
         if affordable and metric.oriented(blend.mean) > metric.oriented(best.mean) + margin:
             best = blend
             board = [blend, *board]
-    return SearchResult(board, best, trials, time.perf_counter() - start)
+    return SearchResult(board, best, trials, time.perf_counter() - start, skipped)
 
 
 def _key(params: dict[str, Any]) -> str:

@@ -6,6 +6,14 @@ a Gaussian process's own posterior when its cross-validated coverage is closer t
 calibrated probabilities (classification: sigmoid calibration on the same folds), and explains the
 model (permutation importance on held-out folds, coefficients with confidence intervals for linear
 models, partial dependence of the top features).
+
+Tiny tables (a factorial design of 3 to 15 runs) are cross-validated leave-one-out and scored on
+the pooled out-of-fold predictions (see :mod:`labsight.models._folds`): the CV score is the R²
+(or the metric asked for) of every row predicted by a model that never saw it, its ± the bootstrap
+spread of that score, and the held-out importance is measured the same way, over all folds.
+Families that cannot be fitted on so few rows are left out and listed, with the reason, under
+``skipped``; below 3 rows, or with a class of one row, training is refused in one line. A score
+that is not a finite number never leaves this module.
 """
 
 from __future__ import annotations
@@ -20,15 +28,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import polars as pl
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 
 from labsight.data.stats import numeric_values
 from labsight.data.table import Table
-from labsight.exceptions import InputError
+from labsight.exceptions import InputError, LabsightError
 from labsight.models._families import FAMILIES, families_for, make_pipeline
 from labsight.models._features import FeatureSet, feature_set, model_frame
 from labsight.models._folds import make_folds, replicate_groups
-from labsight.models._search import Candidate, Problem, search
+from labsight.models._search import Candidate, Problem, _align, search
 from labsight.models._task import Task, infer_task, metric_for
 
 if TYPE_CHECKING:
@@ -73,6 +81,7 @@ class TrainedModel:
     coefficients: pl.DataFrame | None = None
     partial_dependence: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
     rows: int = 0
+    skipped: dict[str, str] = field(default_factory=dict)  # family -> why it could not be fitted
 
     def summary(self) -> dict[str, Any]:
         """The JSON view of the model (without the fitted objects)."""
@@ -114,6 +123,7 @@ class TrainedModel:
                 for name, (grid, average) in self.partial_dependence.items()
             },
             "rows": self.rows,
+            "skipped": [{"family": f, "reason": why} for f, why in self.skipped.items()],
         }
 
     def figures(self) -> dict[str, go.Figure]:
@@ -263,6 +273,17 @@ def train(
         y, classification=kind == "classification", groups=groups, grouped_by=grouped_by, seed=seed
     )
     candidates = families_for(kind, len(y), families)
+    if not candidates:  # every family asked for is for the other task, or too slow at this size
+        why = "; ".join(
+            f"{n} is for {' and '.join(sorted(FAMILIES[n].tasks))}"
+            if kind not in FAMILIES[n].tasks
+            else f"{n} takes at most {FAMILIES[n].max_rows} rows"
+            for n in (families or [])
+        )
+        raise InputError(
+            f"none of the families asked for can train a {kind} model on {len(y)} rows: {why}",
+            hint="Name other --families, or pass --task if the target was read as the wrong kind",
+        )
     remaining = budget - (time.perf_counter() - start)
     problem = Problem(x, y, fs, kind, score, folds, seed)
     result = search(
@@ -274,6 +295,12 @@ def train(
         finish=lambda c: _finish_seconds(c, kind, folds.n_splits, budget),
     )
     best = result.best
+    if not (math.isfinite(best.mean) and math.isfinite(best.std)):  # the search rules it out
+        raise LabsightError(
+            f"the cross-validated {score.name} of {best.name} is not a number "
+            f"({best.mean} ± {best.std}); nothing was stored",
+            hint="Please report this with the table",
+        )
     model = TrainedModel(
         estimator=None,
         task=kind,
@@ -285,7 +312,7 @@ def train(
         cv={
             "mean": best.mean,
             "std": best.std,
-            "folds": len(best.scores),
+            "folds": len(folds.splits) if folds.pooled else len(best.scores),
             "scheme": folds.describe(),
         },
         leaderboard=[c.row() for c in result.leaderboard],
@@ -297,6 +324,7 @@ def train(
         seconds=0.0,
         level=level,
         rows=len(y),
+        skipped=dict(result.skipped),
     )
     _finish(model, best, problem, deadline=start + budget)
     model.seconds = time.perf_counter() - start
@@ -350,17 +378,16 @@ def _finish(model: TrainedModel, best: Candidate, problem: Problem, *, deadline:
         model.estimator = final
         if task == "regression":
             _intervals(model, best, x, y, partition)
-        # Importance on held-out rows: a model fitted on the other folds of the first partition.
-        train_rows, test_rows = partition[0]
-        reused = model.fold_models or _reused_fold_models(best, x, y, partition[:1])
-        if reused:
-            held = reused[0]
-        else:
-            held = clone(build_final(best, fs, task, seed)).fit(x.iloc[train_rows], y[train_rows])
+        # Importance on held-out rows: a model fitted on the other folds of the first partition;
+        # on pooled folds (one row held out per fold), every row by the model that never saw it.
+        test_rows = partition[0][1]
+        held, explained_held = _held_out(model, best, problem, partition)
+        if problem.folds.pooled:
+            test_rows = np.arange(len(y))
         tick = time.perf_counter()
         held.predict(x.iloc[test_rows])
         per_predict = max(time.perf_counter() - tick, 1e-4)
-        explained = final if task == "regression" else held
+        explained = final if task == "regression" else explained_held
         # A partial-dependence curve predicts its sample once per grid value: one timed
         # prediction on that very sample prices it (a prediction on a few rows is mostly
         # overhead, so scaling the held-out rows' time by the row count overestimated small
@@ -401,6 +428,91 @@ def _finish(model: TrainedModel, best: Candidate, problem: Problem, *, deadline:
                 model.partial_dependence |= partial_dependence_curves(
                     explained, sample, [name], grid=_PD_GRID
                 )
+
+
+def _held_out(
+    model: TrainedModel,
+    best: Candidate,
+    problem: Problem,
+    partition: list[tuple[np.ndarray, np.ndarray]],
+) -> tuple[Any, Any]:
+    """The model that importance is measured with on held-out rows, and a plain fitted model for
+    the curves of a classifier: the first fold's model; on pooled folds, a :class:`_HeldOut` over
+    every fold model of the partition (fitted here if the search let them go)."""
+    x, y, fs, task, seed = problem.x, problem.y, problem.features, problem.task, problem.seed
+    if not problem.folds.pooled:
+        train_rows, _ = partition[0]
+        reused = model.fold_models or _reused_fold_models(best, x, y, partition[:1])
+        if reused:
+            return reused[0], reused[0]
+        first = clone(build_final(best, fs, task, seed)).fit(x.iloc[train_rows], y[train_rows])
+        return first, first
+    models = model.fold_models or _reused_fold_models(best, x, y, partition)
+    if not models:
+        models = [
+            clone(build_final(best, fs, task, seed)).fit(x.iloc[train], y[train])
+            for train, _ in partition
+        ]
+    fold_of = np.empty(len(y), dtype=np.int64)
+    for k, (_, test) in enumerate(partition):
+        fold_of[test] = k
+    if task == "classification":
+        return _HeldOutClassifier(models, fold_of, problem.classes), models[0]
+    return _HeldOutRegressor(models, fold_of), models[0]
+
+
+class _HeldOut(BaseEstimator):  # type: ignore[misc]
+    """Predicts row ``i`` of the training table (by position) with the fold model that held it
+    out: permutation importance on a leave-one-out table, pooled over the folds. Only for
+    tables of the training rows in their order (a permuted column keeps the positions)."""
+
+    def __init__(self, models: list[Any], fold_of: np.ndarray) -> None:
+        self.models = models
+        self.fold_of = fold_of
+
+    def _route(self, x: pd.DataFrame, method: str, width: int | None = None) -> np.ndarray:
+        if len(x) != len(self.fold_of):
+            raise ValueError("held-out predictions need the training rows, in their order")
+        shape = (len(x),) if width is None else (len(x), width)
+        out = np.empty(shape, dtype=np.float64)
+        for k, fold_model in enumerate(self.models):
+            rows = np.flatnonzero(self.fold_of == k)
+            if rows.size:
+                out[rows] = self._one(fold_model, x.iloc[rows], method)
+        return out
+
+    def _one(self, fold_model: Any, x: pd.DataFrame, method: str) -> np.ndarray:
+        return np.asarray(getattr(fold_model, method)(x), dtype=np.float64)
+
+
+class _HeldOutRegressor(RegressorMixin, _HeldOut):  # type: ignore[misc]
+    """:class:`_HeldOut` for regressors."""
+
+    def predict(self, x: pd.DataFrame) -> np.ndarray:
+        return self._route(x, "predict")
+
+
+class _HeldOutClassifier(ClassifierMixin, _HeldOut):  # type: ignore[misc]
+    """:class:`_HeldOut` for classifiers: probabilities in the order of all classes (a fold may
+    miss a rare class), labels from them."""
+
+    def __init__(self, models: list[Any], fold_of: np.ndarray, classes: Any = None) -> None:
+        super().__init__(models, fold_of)
+        self.classes = classes
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return np.asarray(self.classes)
+
+    def _one(self, fold_model: Any, x: pd.DataFrame, method: str) -> np.ndarray:
+        proba = np.asarray(fold_model.predict_proba(x), dtype=np.float64)
+        return _align(proba, fold_model, self.classes_)
+
+    def predict_proba(self, x: pd.DataFrame) -> np.ndarray:
+        return self._route(x, "predict_proba", len(self.classes_))
+
+    def predict(self, x: pd.DataFrame) -> np.ndarray:
+        return np.asarray(self.classes_[np.argmax(self.predict_proba(x), axis=1)])
 
 
 def _screen(x: pd.DataFrame, y: np.ndarray, fs: FeatureSet, task: Task, k: int) -> list[str]:

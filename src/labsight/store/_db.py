@@ -69,7 +69,7 @@ class Database:
             else:
                 self.engine = create_engine(url, pool_pre_ping=True)
             self._writer = self.engine.execution_options(**{_WRITE: True})
-            self.migrate()
+            self.upgraded_from = self.migrate()
         except SQLAlchemyError as exc:
             raise StoreError(
                 f"cannot open the database {self.safe_url}: {_first_line(exc)}",
@@ -81,8 +81,12 @@ class Database:
         """The URL without its password."""
         return make_url(self.url).render_as_string(hide_password=True)
 
-    def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision (nothing to do when it is there)."""
+    def migrate(self) -> str | None:
+        """Bring the schema to the newest Alembic revision (nothing to do when it is there).
+
+        Returns the revision an existing database was upgraded from (None when it was new or
+        already at the newest revision), so that the workspace can do what an upgrade asks of it.
+        """
         from alembic import command
         from alembic.config import Config
         from alembic.runtime.migration import MigrationContext
@@ -95,19 +99,24 @@ class Database:
         with self.engine.connect() as conn:
             current = MigrationContext.configure(conn).get_current_revision()
         if current == script.get_current_head():
-            return
+            return None
         logging.getLogger("alembic").setLevel(logging.WARNING)
         with self._writer.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
+        return current
 
     def table_names(self) -> list[str]:
         return sorted(inspect(self.engine).get_table_names())
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """One transaction that changes state: all of it is committed, or none of it."""
-        session = Session(self._writer, expire_on_commit=False)
+        """One transaction that changes state: all of it is committed, or none of it.
+
+        The session is marked as a writer (``info["labsight_write"]``): the audit trail notes every
+        row it changes and refuses a commit that leaves one unrecorded.
+        """
+        session = Session(self._writer, expire_on_commit=False, info={_WRITE: True})
         try:
             with session.begin():
                 yield session

@@ -6,7 +6,17 @@ import json
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from labsight.store.entities import (
@@ -103,6 +113,7 @@ class AuditRow(Base):
     """One audit entry. Every field is text so that the hash is computed over exactly what is stored."""
 
     __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_object", "object_type", "object_id"),)
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     created: Mapped[str] = mapped_column(String(40))
@@ -119,6 +130,8 @@ class AuditRow(Base):
     details: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    records: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """JSON seals of the rows this entry created or changed (None in entries from before seals)."""
 
     def to_entity(self) -> AuditEntry:
         return AuditEntry(
@@ -137,6 +150,7 @@ class AuditRow(Base):
             details=json.loads(self.details),
             prev_hash=self.prev_hash,
             hash=self.hash,
+            records=json.loads(self.records) if self.records is not None else None,
         )
 
 

@@ -144,6 +144,22 @@ class ArtifactStore:
             )
         return data
 
+    def check(self, key: str) -> str | None:
+        """None when the artifact ``key`` is present and hashes to ``key``; otherwise what is wrong."""
+        target = self.path(key)
+        digest = hashlib.sha256()
+        try:
+            with self.fs.open(target, "rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    digest.update(chunk)
+        except FileNotFoundError:
+            return f"is missing from {self.url}"
+        except OSError as exc:
+            return f"cannot be read from {self.url}: {exc}"
+        if digest.hexdigest() != key:
+            return "does not match its hash: it was altered on disk"
+        return None
+
     def sweep_temporaries(self, older_than: float = 3600.0) -> int:
         """Remove temporaries left by crashed writers; returns how many were removed."""
         removed = 0

@@ -19,6 +19,7 @@ __all__ = [
     "add_campaign",
     "add_experiments",
     "add_results",
+    "campaign_rows",
     "experiment_label",
     "get_campaign",
     "list_campaigns",
@@ -177,6 +178,15 @@ def add_results(
     session.add_all(rows)
     session.flush()
     return [r.to_entity() for r in rows]
+
+
+def campaign_rows(session: Session, name: str) -> list[Any]:
+    """The campaign's row, its experiments' and its results' (for checks against the audit trail)."""
+    campaign = _row(session, name)
+    rows: list[Any] = [campaign]
+    for table in (ExperimentRow, ResultRow):
+        rows.extend(session.scalars(select(table).where(table.campaign_id == campaign.id)))
+    return rows
 
 
 def list_results(session: Session, name: str) -> list[ResultRecord]:

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from labsight.exceptions import ConflictError, InputError, NotFoundError
+from labsight.store import names
 from labsight.store._rows import DatasetRow, VersionRow, utcnow
 from labsight.store.entities import Dataset, VersionRecord
 
@@ -21,26 +22,20 @@ __all__ = [
     "NewVersion",
     "add_version",
     "dataset_history",
+    "dataset_row",
     "get_dataset",
     "list_datasets",
     "parse_ref",
     "resolve_version",
     "tombstone",
     "validate_name",
+    "version_row",
 ]
-
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,199}$")
 
 
 def validate_name(name: str) -> str:
-    """A dataset name: letters, digits, ``_ . -``, starting with a letter or digit."""
-    if not _NAME.match(name):
-        raise InputError(
-            f"invalid dataset name {name!r}",
-            expected="letters, digits, '_', '.' or '-' (up to 200, starting with a letter or digit)",
-            hint="Pass --name with a simpler name",
-        )
-    return name
+    """A dataset name, checked by the one name rule (:func:`labsight.store.names.validate_name`)."""
+    return names.validate_name(name, "dataset")
 
 
 def parse_ref(ref: str) -> tuple[str, str | None]:
@@ -143,6 +138,23 @@ def resolve_version(session: Session, ref: str) -> VersionRecord:
             hint=f"See `labsight dataset show {name}`",
         )
     return _to_record(session, row, name)
+
+
+def dataset_row(session: Session, name: str) -> DatasetRow:
+    """The row of a dataset that is not deleted (for checks against the audit trail)."""
+    return _dataset_row(session, name)
+
+
+def version_row(session: Session, record: VersionRecord) -> VersionRow:
+    """The row behind a resolved version (for checks against the audit trail)."""
+    row = session.scalar(
+        select(VersionRow)
+        .join(DatasetRow, DatasetRow.id == VersionRow.dataset_id)
+        .where(DatasetRow.name == record.dataset, VersionRow.version == record.version)
+    )
+    if row is None:  # pragma: no cover - the record was just resolved in this session
+        raise NotFoundError(f"dataset version {record.ref} vanished")
+    return row
 
 
 def dataset_history(session: Session, name: str) -> list[VersionRecord]:

@@ -89,6 +89,8 @@ class AuditEntry:
     details: dict[str, Any]
     prev_hash: str
     hash: str
+    records: list[Any] | None = None
+    """Seals of the rows this entry created or changed: ``[kind, key, {field: digest}]``."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

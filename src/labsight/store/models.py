@@ -15,7 +15,7 @@ from labsight.exceptions import ConflictError, InputError, NotFoundError
 from labsight.store._rows import ModelRow, utcnow
 from labsight.store.entities import ModelRecord
 
-__all__ = ["STAGES", "add_model", "get_model", "list_models", "set_stage"]
+__all__ = ["STAGES", "add_model", "get_model", "list_models", "model_row", "set_stage"]
 
 STAGES = ("draft", "validated", "production", "archived")
 """Model stages, in order; a model may move forward, or to archived from any stage."""
@@ -89,6 +89,11 @@ def _row(session: Session, ref: str) -> ModelRow:
             + ". See `labsight models`",
         )
     return row
+
+
+def model_row(session: Session, ref: str) -> ModelRow:
+    """The row behind a model reference (for checks against the audit trail)."""
+    return _row(session, ref)
 
 
 def get_model(session: Session, ref: str) -> ModelRecord:

@@ -14,6 +14,7 @@ A plan file looks like::
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -213,7 +214,7 @@ class CleaningPlan:
             ) from exc
         return cls.from_dict(data, source=source, lines=lines)
 
-    def save(self, path: str | Path) -> Path:
+    def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the plan atomically (temp file + ``os.replace``); ``.json`` gives JSON, else YAML."""
         path = Path(path)
         text = (

@@ -3,12 +3,18 @@
 A fit function looks at a table and returns the fitted :class:`CleaningStep` (or None when there
 is nothing to do); an apply function replays a step on any table with the same columns and returns
 the new table and a log of what changed. Everything is vectorised with polars / numpy.
+
+A derived column never replaces a column the table has: when ``y__outlier`` (or ``y__sd``,
+``n_replicates``) is taken, by the user's own column or by an earlier clean, the new one is called
+``y__outlier_2`` (then ``_3`` …) and the change log says so. Refusing would force a rename of data
+the scientist chose to keep; overwriting would silently lose it.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -28,6 +34,8 @@ __all__ = [
     "N_REPLICATES",
     "OUTLIER_SUFFIX",
     "SD_SUFFIX",
+    "free_name",
+    "outlier_flags",
 ]
 
 OUTLIER_SUFFIX = "__outlier"
@@ -74,6 +82,45 @@ def _change(step: CleaningStep, column: str | None, rows: np.ndarray, **extra: A
         "rows": rows[:1000].tolist(),
         **extra,
     }
+
+
+def free_name(taken: Iterable[str], wanted: str) -> str:
+    """``wanted``, or else the first of ``wanted_2``, ``wanted_3`` … that is not ``taken``.
+
+    Examples
+    --------
+    >>> free_name(["y", "y__outlier"], "y__outlier")
+    'y__outlier_2'
+    """
+    names = set(taken)
+    if wanted not in names:
+        return wanted
+    n = 2
+    while f"{wanted}_{n}" in names:
+        n += 1
+    return f"{wanted}_{n}"
+
+
+def _renamed(wanted: str, got: str) -> dict[str, str]:
+    """The log's note when a derived column could not take its usual name."""
+    return {} if got == wanted else {"note": f"{wanted!r} exists and was kept"}
+
+
+_FLAG = re.compile(rf"^(?P<of>.+){re.escape(OUTLIER_SUFFIX)}(?:_\d+)?$")
+
+
+def outlier_flags(table: Table, name: str | None = None) -> list[str]:
+    """The outlier flags an ``outliers flag`` step added (of column ``name``, or of any): derived
+    boolean columns named ``<col>__outlier`` or ``<col>__outlier_N``. A user's own column of that
+    name is data, not a flag."""
+    return [
+        c.name
+        for c in table.columns
+        if c.role == DERIVED_ROLE
+        and c.dtype == "bool"
+        and (m := _FLAG.match(c.name)) is not None
+        and (name is None or m.group("of") == name)
+    ]
 
 
 def _set_info(table: Table, name: str, **changes: Any) -> list[ColumnInfo]:
@@ -262,11 +309,25 @@ def apply_outliers(table: Table, step: CleaningStep) -> tuple[Table, list[Change
             if not mask.any():
                 changes.append(_change(step, name, np.flatnonzero(mask)))
                 continue
-            flag = f"{name}{OUTLIER_SUFFIX}"
+            same = [
+                f
+                for f in outlier_flags(table, name)
+                if np.array_equal(table.frame[f].fill_null(False).to_numpy(), mask)
+            ]
+            if same:  # an earlier clean flagged exactly these rows: flagging again changes nothing
+                changes.append(
+                    _change(step, name, np.array([], dtype=np.int64), flag_column=same[0])
+                )
+                continue
+            wanted = f"{name}{OUTLIER_SUFFIX}"
+            flag = free_name(frame.columns, wanted)
             frame = frame.with_columns(pl.Series(flag, mask, dtype=pl.Boolean))
-            columns = [c for c in columns if c.name != flag]
             columns.append(ColumnInfo(flag, "bool", None, DERIVED_ROLE))
-            changes.append(_change(step, name, np.flatnonzero(mask), flag_column=flag))
+            changes.append(
+                _change(
+                    step, name, np.flatnonzero(mask), flag_column=flag, **_renamed(wanted, flag)
+                )
+            )
         frame = frame.select([c.name for c in columns])
         return Table(frame, columns, table.findings, table.source, table.row_lines), changes
     if step.method == "drop":
@@ -313,7 +374,8 @@ def _impute_columns(table: Table) -> list[str]:
 def fit_impute(table: Table, method: str) -> CleaningStep:
     """Mean/median: one value per numeric input column, fitted now, replayed as is.
 
-    Values flagged by an earlier ``outliers flag`` step are left out of the fit. kNN and iterative
+    Values flagged by an earlier ``outliers flag`` step (any of its flags of the column) are left
+    out of the fit. kNN and iterative
     imputation cannot be stored as a few numbers: they are refit on every table they are applied
     to (``params["refit"] = True``).
     """
@@ -327,9 +389,10 @@ def fit_impute(table: Table, method: str) -> CleaningStep:
     values: dict[str, float] = {}
     for name in names:
         x = numeric_values(table.frame[name])
-        flag = f"{name}{OUTLIER_SUFFIX}"
-        if flag in table.frame.columns:
-            x = x[~table.frame[flag].fill_null(False).to_numpy()]
+        flagged = np.zeros(x.size, dtype=bool)
+        for flag in outlier_flags(table, name):
+            flagged |= table.frame[flag].fill_null(False).to_numpy().astype(bool)
+        x = x[~flagged]
         x = x[np.isfinite(x)]
         if x.size:
             values[name] = float(np.mean(x) if method == "mean" else np.median(x))
@@ -428,15 +491,22 @@ def apply_replicates(table: Table, step: CleaningStep) -> tuple[Table, list[Chan
         for m in measured
     ]
     # Outlier flags of an earlier step survive: a group is flagged when any of its rows was.
-    flags = [c.name for c in table.columns if c.name.endswith(OUTLIER_SUFFIX)]
+    flags = outlier_flags(table)
     keep = [
         c.name
         for c in table.columns
         if c.name not in by and c.name not in measured and (c.role != "id" or c.name in flags)
     ]
+    # The spread and count columns take free names: never one of the columns kept.
+    taken = {*by, *measured, *keep}
+    sd_of: dict[str, str] = {}
+    for s in spread:
+        sd_of[s] = free_name(taken, f"{s}{SD_SUFFIX}")
+        taken.add(sd_of[s])
+    count = free_name(taken, N_REPLICATES)
     agg += [pl.col(k).any().alias(k) if k in flags else pl.col(k).first().alias(k) for k in keep]
-    agg += [pl.col(s).std().alias(f"{s}{SD_SUFFIX}") for s in spread]
-    agg.append(pl.len().cast(pl.Int64).alias(N_REPLICATES))
+    agg += [pl.col(s).std().alias(sd_of[s]) for s in spread]
+    agg.append(pl.len().cast(pl.Int64).alias(count))
     frame = table.frame.group_by(by, maintain_order=True).agg(agg)
     infos = {c.name: c for c in table.columns}
     columns: list[ColumnInfo] = []
@@ -445,10 +515,12 @@ def apply_replicates(table: Table, step: CleaningStep) -> tuple[Table, list[Chan
             columns.append(c)
         elif c.name in measured:
             columns.append(replace(c, dtype="float"))
-    columns += [ColumnInfo(f"{s}{SD_SUFFIX}", "float", infos[s].unit, DERIVED_ROLE) for s in spread]
-    columns.append(ColumnInfo(N_REPLICATES, "int", None, DERIVED_ROLE))
+    columns += [ColumnInfo(sd_of[s], "float", infos[s].unit, DERIVED_ROLE) for s in spread]
+    columns.append(ColumnInfo(count, "int", None, DERIVED_ROLE))
     frame = frame.select([c.name for c in columns])
-    sizes = frame[N_REPLICATES].to_numpy()
+    sizes = frame[count].to_numpy()
+    wanted = {f"{s}{SD_SUFFIX}": sd_of[s] for s in spread} | {N_REPLICATES: count}
+    renamed = {w: got for w, got in wanted.items() if w != got}  # taken names, kept as they were
     merged = np.flatnonzero(sizes > 1)
     changes = [
         _change(
@@ -457,6 +529,7 @@ def apply_replicates(table: Table, step: CleaningStep) -> tuple[Table, list[Chan
             merged,
             note=f"{table.height} rows -> {frame.height} rows ({merged.size} replicate groups)",
             by=by,
+            **({"renamed": renamed} if renamed else {}),
         )
     ]
     return Table(frame, columns, [], table.source, None), changes

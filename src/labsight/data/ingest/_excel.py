@@ -1,13 +1,24 @@
-"""Excel workbooks (.xlsx, .xlsm, .xls) through fastexcel/calamine: one sheet per table."""
+"""Excel workbooks (.xlsx, .xlsm, .xls) through fastexcel/calamine: one sheet per table.
+
+An .xlsx is a zip: its declared unpacked size is held to the decompression limit before it is read,
+and formula cells whose results were never saved (see :mod:`labsight.data.ingest._formulas`) are
+refused rather than read as missing values.
+"""
 
 from __future__ import annotations
 
+import io
+import logging
+import zipfile
 from dataclasses import dataclass
+from pathlib import PurePath
 
 import fastexcel
 import polars as pl
 
-from labsight.data.ingest._registry import RawSource
+from labsight.config import MAX_EXPANDED_BYTES_ENV, format_size
+from labsight.data.ingest._formulas import column_letters, unsaved_formulas
+from labsight.data.ingest._registry import RawSource, over_limit
 from labsight.data.ingest._text import unique_names
 from labsight.data.table import SourceInfo
 from labsight.exceptions import DataFormatError, NotFoundError
@@ -15,6 +26,12 @@ from labsight.exceptions import DataFormatError, NotFoundError
 __all__ = ["ExcelRead", "read_excel"]
 
 _HEADER_SCAN_ROWS = 50
+_ZIP_MAGIC = b"PK\x03\x04"
+# fastexcel logs a warning through Python's logging for each column it cannot type (a column of
+# formulas without results, say); with logging not configured Python prints those on stderr. The
+# reasons reach the user as errors and findings instead; an application that configures logging
+# still receives the records.
+logging.getLogger("fastexcel").addHandler(logging.NullHandler())
 
 
 @dataclass
@@ -30,6 +47,9 @@ class ExcelRead:
 def read_excel(raw: RawSource, *, sheet: str | int | None) -> ExcelRead:
     """Read one sheet of a workbook; see :func:`labsight.data.ingest.read_table`."""
     data = raw.content if raw.content is not None else raw.path.read_bytes()
+    is_zip = data.startswith(_ZIP_MAGIC)
+    if is_zip:
+        _check_unpacked_size(data, raw)
     try:
         reader = fastexcel.read_excel(data)
         names = list(reader.sheet_names)
@@ -41,9 +61,11 @@ def read_excel(raw: RawSource, *, sheet: str | int | None) -> ExcelRead:
         ) from exc
     name = _pick_sheet(names, sheet, raw.display)
     try:
-        grid = reader.load_sheet(name, header_row=None, n_rows=_HEADER_SCAN_ROWS).to_polars()
+        grid_sheet = reader.load_sheet(name, header_row=None, n_rows=_HEADER_SCAN_ROWS)
+        grid = grid_sheet.to_polars()
         header_row = _header_row(grid)
-        frame = reader.load_sheet(name, header_row=header_row).to_polars()
+        table = reader.load_sheet(name, header_row=header_row)
+        frame = table.to_polars()
     except Exception as exc:
         raise DataFormatError(
             f"sheet {name!r} cannot be read ({str(exc).splitlines()[0]})",
@@ -56,13 +78,19 @@ def read_excel(raw: RawSource, *, sheet: str | int | None) -> ExcelRead:
             path=raw.display,
             hint=f"Choose another sheet with --sheet (sheets: {', '.join(names)}).",
         )
+    # The table may start right of column A: take each column's header from its own sheet column.
+    columns = [c.absolute_index for c in table.selected_columns]
+    in_grid = {c.absolute_index: i for i, c in enumerate(grid_sheet.selected_columns)}
+    cells = grid.row(header_row)
     header = [
-        "" if v is None or str(v).startswith("__UNNAMED__") else str(v)
-        for v in grid.row(header_row)
-    ][: frame.width]
-    header += [""] * (frame.width - len(header))
+        "" if i not in in_grid or cells[in_grid[i]] is None else str(cells[in_grid[i]])
+        for i in columns
+    ]
+    header = ["" if h.startswith("__UNNAMED__") else h for h in header]
     unique, renamed = unique_names(header)
     frame.columns = unique
+    if is_zip:
+        _refuse_unsaved_formulas(data, raw.display, name, header_row, columns, frame)
     source = SourceInfo(
         path=raw.display,
         format="excel",
@@ -74,6 +102,91 @@ def read_excel(raw: RawSource, *, sheet: str | int | None) -> ExcelRead:
     )
     first = header_row + 2
     return ExcelRead(frame, source, list(range(first, first + frame.height)), renamed)
+
+
+def _check_unpacked_size(data: bytes, raw: RawSource) -> None:
+    """Refuse a workbook whose parts unpack to more than the decompression limit (a zip bomb)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError):
+        return  # fastexcel names what is wrong with it
+    if unpacked > raw.max_expanded_bytes:
+        raise over_limit(
+            raw.display,
+            f"the workbook unpacks to {format_size(unpacked)}, more than the "
+            f"{format_size(raw.max_expanded_bytes)} limit on decompressed input",
+            MAX_EXPANDED_BYTES_ENV,
+            "max_expanded_bytes",
+            unpacked,
+        )
+
+
+def _refuse_unsaved_formulas(
+    data: bytes,
+    display: str,
+    sheet: str,
+    header_row: int,
+    columns: list[int],
+    frame: pl.DataFrame,
+) -> None:
+    """Refuse a table with data cells that are formulas without saved results.
+
+    Their values are not in the file (each would read as missing, or as a placeholder 0), and the
+    one fix, opening and saving the workbook in a spreadsheet program, stores them all.
+    """
+    found = unsaved_formulas(data, sheet)
+    if found is None or not found.cells:
+        return
+    first = found.first_row + header_row + 1  # the sheet row of the first data row
+    rows: dict[int, list[int]] = {}
+    for row, column in found.cells:  # below the table too: a row of those alone was not read
+        if row >= first and column in columns:
+            rows.setdefault(column, []).append(row)
+    if not rows:
+        return
+    names = dict(zip(columns, frame.columns, strict=True))
+    last = first + frame.height - 1
+    whole = [
+        names[c]
+        for c in sorted(rows)
+        if frame.height and sum(first <= r <= last for r in rows[c]) == frame.height
+    ]
+    count = sum(len(hit) for hit in rows.values())
+    those = "its value" if count == 1 else "those values"
+    if len(rows) == 1:
+        ((column, hit),) = rows.items()
+        column_field: str | None = names[column]
+        cells = f"cell {_cells(column, hit)}" if count == 1 else f"cells {_cells(column, hit)}"
+        what = f"{cells} of sheet {sheet!r}"
+        effect = "so every value would be missing" if whole else f"so {those} would be missing"
+    else:
+        column_field = None
+        listed = ", ".join(f"{names[c]!r} ({_cells(c, rows[c])})" for c in sorted(rows))
+        what = f"sheet {sheet!r}, columns {listed}"
+        effect = (
+            f"so every value in {', '.join(repr(n) for n in whole)} would be missing"
+            if whole
+            else f"so {those} would be missing"
+        )
+    are = "is a formula whose result was" if count == 1 else "are formulas whose results were"
+    raise DataFormatError(
+        f"{what} {are} never calculated and saved in the file, {effect}",
+        path=display,
+        column=column_field,
+        expected="the formulas' results saved with them",
+        hint="Open the workbook in Excel or LibreOffice and save it, or convert it with "
+        f"'soffice --headless --convert-to xlsx --outdir resaved {PurePath(display).name}', "
+        "then read the saved copy.",
+    )
+
+
+def _cells(column: int, rows: list[int]) -> str:
+    """``D2:D6`` for a run of rows, ``D2, D9, D12 …`` otherwise."""
+    letters, hit = column_letters(column), sorted(rows)
+    if len(hit) > 1 and hit[-1] - hit[0] + 1 == len(hit):
+        return f"{letters}{hit[0]}:{letters}{hit[-1]}"
+    return ", ".join(f"{letters}{r}" for r in hit[:3]) + (" …" if len(hit) > 3 else "")
 
 
 def _pick_sheet(names: list[str], sheet: str | int | None, display: str) -> str:

@@ -43,6 +43,8 @@ def read_table(
     decimal_comma: bool | None = None,
     roles: Mapping[str, Role] | None = None,
     on_issue: OnIssue = "warn",
+    max_file_bytes: int | None = None,
+    max_expanded_bytes: int | None = None,
 ) -> Table:
     """Read a lab table from CSV/TSV/TXT, Excel, Parquet or JSON lines, with units and roles.
 
@@ -68,6 +70,13 @@ def read_table(
         What to do with bad cells: ``"raise"`` a :class:`DataFormatError` naming file, line and
         column of the first one; ``"warn"`` (one :class:`LabsightWarning` per finding); or
         ``"ignore"``. Findings are recorded in :attr:`Table.findings` either way.
+    max_file_bytes
+        The largest file read, in bytes (default: the ``LABSIGHT_MAX_FILE_BYTES`` setting, else
+        4 GiB); a larger file is refused before it is read.
+    max_expanded_bytes
+        The most a gzipped file may decompress to, in bytes (default: the
+        ``LABSIGHT_MAX_EXPANDED_BYTES`` setting, else 2 GiB); decompression stops as soon as it
+        passes this.
 
     Returns
     -------
@@ -80,8 +89,8 @@ def read_table(
     NotFoundError
         When the file does not exist, or the sheet does not.
     DataFormatError
-        When the file cannot be read as a table (empty, binary, corrupt, ragged rows), or a cell
-        is bad and ``on_issue="raise"``.
+        When the file cannot be read as a table (empty, binary, corrupt, over a size limit, ragged
+        rows, Excel formulas without saved results), or a cell is bad and ``on_issue="raise"``.
 
     Examples
     --------
@@ -101,7 +110,7 @@ def read_table(
             f"invalid --delimiter {delimiter!r}",
             expected="one character such as ',' ';' '|', or 'tab' or 'whitespace'",
         )
-    raw = open_source(path)
+    raw = open_source(path, max_file_bytes=max_file_bytes, max_expanded_bytes=max_expanded_bytes)
     fmt = format_of(raw)
     tokens = tuple(dict.fromkeys((*DEFAULT_NA_VALUES, *na_values)))
     renamed: list[tuple[str, str]] = []

@@ -1,7 +1,9 @@
-"""Opening a source file once (hash, size, gzip, UTF-8 check) and choosing its reader.
+"""Opening a source file once (size limit, hash, gzip, UTF-8 check) and choosing its reader.
 
 The format comes from magic bytes first (zip → Excel, ``PAR1`` → Parquet, gzip → look inside),
-then from the extension, then from whether the content looks like text.
+then from the extension, then from whether the content looks like text. A file over the size limit
+is refused before it is read; gzip content is decompressed in chunks and refused as soon as it
+passes its own limit, so a small file that expands to gigabytes never fills memory.
 """
 
 from __future__ import annotations
@@ -9,15 +11,24 @@ from __future__ import annotations
 import codecs
 import gzip
 import hashlib
+import io
 import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
+from labsight.config import (
+    DEFAULT_MAX_EXPANDED_BYTES,
+    MAX_EXPANDED_BYTES_ENV,
+    MAX_FILE_BYTES_ENV,
+    format_size,
+    size_limit,
+)
 from labsight.data.ingest._sniff import GZIP_MAGIC, SAMPLE_BYTES, looks_binary
 from labsight.exceptions import DataFormatError, NotFoundError
 
-__all__ = ["SUPPORTED_FORMATS", "RawSource", "detect_format", "open_source"]
+__all__ = ["SUPPORTED_FORMATS", "RawSource", "detect_format", "open_source", "over_limit"]
 
 SUPPORTED_FORMATS: dict[str, tuple[str, ...]] = {
     "csv": (".csv", ".tsv", ".txt", ".dat", ".tab"),
@@ -48,6 +59,8 @@ class RawSource:
     head: bytes  # the first SAMPLE_BYTES of the (decompressed) content
     content: bytes | None  # the whole (decompressed) content, when it is held in memory
     is_utf8: bool  # whether the whole content decodes as UTF-8
+    # the limit on decompressed size, for readers that decompress inside the file (Excel)
+    max_expanded_bytes: int = DEFAULT_MAX_EXPANDED_BYTES
 
     @property
     def name(self) -> str:
@@ -62,16 +75,29 @@ class RawSource:
         return self.content
 
 
-def open_source(path: str | os.PathLike[str]) -> RawSource:
+def open_source(
+    path: str | os.PathLike[str],
+    *,
+    max_file_bytes: int | None = None,
+    max_expanded_bytes: int | None = None,
+) -> RawSource:
     """Check that ``path`` is a non-empty file, hash it, and decompress it if it is gzipped.
+
+    ``max_file_bytes`` and ``max_expanded_bytes`` bound the file's size on disk and the size of
+    its decompressed content (``None``: the settings ``LABSIGHT_MAX_FILE_BYTES`` and
+    ``LABSIGHT_MAX_EXPANDED_BYTES``, see :class:`labsight.config.Settings`).
 
     Raises
     ------
     NotFoundError
         When nothing exists at ``path``.
     DataFormatError
-        When ``path`` is a directory, empty, or a truncated/corrupt gzip file.
+        When ``path`` is a directory, empty, over a size limit, or a truncated/corrupt gzip file.
     """
+    if max_file_bytes is None:
+        max_file_bytes = size_limit(MAX_FILE_BYTES_ENV)
+    if max_expanded_bytes is None:
+        max_expanded_bytes = size_limit(MAX_EXPANDED_BYTES_ENV)
     display = os.fspath(path)
     file = Path(display)
     if not file.exists():
@@ -91,9 +117,17 @@ def open_source(path: str | os.PathLike[str]) -> RawSource:
             path=display,
             hint="Export the table again; the file may not have been written completely.",
         )
+    if size > max_file_bytes:
+        raise over_limit(
+            display,
+            f"the file is {format_size(size)}, more than the {format_size(max_file_bytes)} limit "
+            "on input files",
+            MAX_FILE_BYTES_ENV,
+            "max_file_bytes",
+            size,
+        )
     digest = hashlib.sha256()
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    is_utf8 = True
+    utf8 = _Utf8Check()
     chunks: list[bytes] = []
     keep = size <= SMALL_BYTES
     with file.open("rb") as handle:
@@ -103,44 +137,99 @@ def open_source(path: str | os.PathLike[str]) -> RawSource:
             digest.update(chunk)
             if keep:
                 chunks.append(chunk)
-            if is_utf8 and not chunk.isascii():
-                try:
-                    decoder.decode(chunk)
-                except UnicodeDecodeError:
-                    is_utf8 = False
+            utf8.feed(chunk)
             chunk = handle.read(_CHUNK)
-    if is_utf8:
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            is_utf8 = False
+    is_utf8 = utf8.done()
     content = b"".join(chunks) if keep else None
     compression = None
     if head.startswith(GZIP_MAGIC):
         compression = "gzip"
-        content = _gunzip(content if content is not None else file.read_bytes(), display)
+        with io.BytesIO(content) if content is not None else file.open("rb") as compressed:
+            content, is_utf8 = _gunzip(compressed, display, max_expanded_bytes)
         head = content[:SAMPLE_BYTES]
-        try:
-            content.decode("utf-8")
-            is_utf8 = True
-        except UnicodeDecodeError:
-            is_utf8 = False
         if not content:
             raise DataFormatError(
                 "the gzip file holds no data", path=display, hint="Compress the table again."
             )
-    return RawSource(file, display, size, digest.hexdigest(), compression, head, content, is_utf8)
+    return RawSource(
+        file,
+        display,
+        size,
+        digest.hexdigest(),
+        compression,
+        head,
+        content,
+        is_utf8,
+        max_expanded_bytes,
+    )
 
 
-def _gunzip(data: bytes, display: str) -> bytes:
+class _Utf8Check:
+    """Whether a stream of chunks is UTF-8, checked as the chunks go by."""
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self.ok = True
+
+    def feed(self, chunk: bytes) -> None:
+        if self.ok and not chunk.isascii():
+            try:
+                self._decoder.decode(chunk)
+            except UnicodeDecodeError:
+                self.ok = False
+
+    def done(self) -> bool:
+        if self.ok:
+            try:
+                self._decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                self.ok = False
+        return self.ok
+
+
+def _gunzip(compressed: BinaryIO, display: str, limit: int) -> tuple[bytes, bool]:
+    """The decompressed content and whether it is UTF-8, decompressed a chunk at a time and
+    refused as soon as it passes ``limit`` bytes."""
+    chunks: list[bytes] = []
+    total = 0
+    utf8 = _Utf8Check()
     try:
-        return gzip.decompress(data)
+        with gzip.GzipFile(fileobj=compressed) as stream:
+            while chunk := stream.read(_CHUNK):
+                total += len(chunk)
+                if total > limit:
+                    raise over_limit(
+                        display,
+                        f"the gzip file decompresses to more than {format_size(limit)}, the limit "
+                        "on decompressed input; reading stopped there",
+                        MAX_EXPANDED_BYTES_ENV,
+                        "max_expanded_bytes",
+                        limit * 4,
+                    )
+                chunks.append(chunk)
+                utf8.feed(chunk)
     except (EOFError, OSError, zlib.error) as exc:
         raise DataFormatError(
             f"the gzip file is truncated or corrupt ({exc})",
             path=display,
             hint="Download or compress the file again.",
         ) from exc
+    return b"".join(chunks), utf8.done()
+
+
+def over_limit(
+    display: str, message: str, setting: str, keyword: str, needed: int
+) -> DataFormatError:
+    """The error for input over a size limit: what the limit is, and how to raise it (to a round
+    size of at least ``needed`` bytes)."""
+    unit = next(1024**p for p in (4, 3, 2, 1, 0) if needed >= 1024**p)
+    larger = format_size(-(-needed // unit) * unit).replace(" ", "")
+    return DataFormatError(
+        message,
+        path=display,
+        hint=f"To read it anyway, set {setting}={larger} in the environment "
+        f"(or pass {keyword}= to read_table).",
+    )
 
 
 def detect_format(path: str | os.PathLike[str]) -> str:

@@ -1,7 +1,10 @@
 """Sniffing raw bytes: compression, binary content, encoding, delimiter, preamble, decimal comma.
 
 Everything here works on a bounded sample (the first :data:`SAMPLE_BYTES` of the content) so that
-sniffing costs the same for a 1 kB file and a 1 GB one.
+sniffing costs the same for a 1 kB file and a 1 GB one. A wide table (100,000 columns of a spectrum
+or a sensor array) has a header line of megabytes: :func:`sniff_sample` doubles the sample until it
+holds the header and :data:`MIN_SAMPLE_ROWS` rows below it, so the cost follows the width of the
+table, never its length.
 """
 
 from __future__ import annotations
@@ -11,17 +14,21 @@ import csv
 import io
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 __all__ = [
+    "MIN_SAMPLE_ROWS",
     "SAMPLE_BYTES",
     "Dialect",
     "decide_encoding",
     "looks_binary",
     "sniff_dialect",
+    "sniff_sample",
 ]
 
 SAMPLE_BYTES = 256 * 1024
+MIN_SAMPLE_ROWS = 3  # rows below the header a sample must hold, when the content has them
 GZIP_MAGIC = b"\x1f\x8b"
 _BINARY_MAGIC = (
     b"\x89PNG",
@@ -177,6 +184,49 @@ def sniff_dialect(
         n_fields=len(header) if trailing else best.n_fields,
         trailing_delimiter=trailing,
     )
+
+
+def sniff_sample(
+    read: Callable[[int], bytes],
+    total: int,
+    *,
+    delimiter: str | None = None,
+    whitespace_ok: bool = False,
+) -> tuple[str, Dialect | None]:
+    """Sniff the start of a UTF-8 text of ``total`` bytes; ``read(n)`` gives its first ``n`` bytes.
+
+    The sample starts at :data:`SAMPLE_BYTES` and doubles while it is cut short of the header and
+    :data:`MIN_SAMPLE_ROWS` rows below it, up to the whole text (whose size the caller has
+    bounded). Returns the sample, cut after its last whole line, and what
+    :func:`sniff_dialect` found in it.
+    """
+    size = SAMPLE_BYTES
+    while True:
+        data = read(size)
+        truncated = len(data) == size < total  # a short read is all there is
+        if truncated and b"\n" not in data:  # not one whole line yet
+            size *= 2
+            continue
+        text = data.decode("utf-8", errors="ignore").lstrip("\ufeff")
+        tail = ""
+        if truncated:
+            cut = text.rfind("\n") + 1
+            text, tail = text[:cut], text[cut:]
+        dialect = sniff_dialect(text, delimiter=delimiter, whitespace_ok=whitespace_ok)
+        if not truncated or _holds_table_start(text, tail, dialect):
+            return text, dialect
+        size *= 2
+
+
+def _holds_table_start(text: str, tail: str, dialect: Dialect | None) -> bool:
+    """Whether a sample of whole lines, cut before ``tail``, holds the header and a few rows."""
+    lines = text.split("\n")
+    if len(tail) > max(len(line) for line in lines):
+        return False  # the cut runs through a line longer than any before it: the header, likely
+    if dialect is None:
+        return True  # plenty of lines, none of them a table: more of the same will not help
+    below = sum(1 for line in lines[dialect.header_index + 1 :] if line.strip())
+    return below >= MIN_SAMPLE_ROWS
 
 
 def _whitespace_candidate(text: str) -> _Candidate | None:

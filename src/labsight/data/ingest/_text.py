@@ -2,8 +2,10 @@
 
 The file is sniffed on a sample (encoding, delimiter, preamble, decimal comma); polars then reads it
 with inferred types, straight from disk when the file is plain UTF-8. A column polars cannot parse is
-read again as String and typed by :mod:`labsight.data.ingest._types`. Row → line numbers are
-computed exactly for small files and on demand for large ones.
+read again as String and typed by :mod:`labsight.data.ingest._types`. Every record must have the
+header's number of fields: small files are scanned exactly in memory, large ones streamed through
+:mod:`labsight.data.ingest._fields`. Row → line numbers are computed exactly for small files and on
+demand for large ones.
 """
 
 from __future__ import annotations
@@ -12,14 +14,16 @@ import csv
 import functools
 import io
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-import numpy as np
 import polars as pl
+import polars.selectors as cs
 
+from labsight.data.ingest._fields import first_ragged
 from labsight.data.ingest._registry import SMALL_BYTES, RawSource
-from labsight.data.ingest._sniff import SAMPLE_BYTES, Dialect, decide_encoding, sniff_dialect
+from labsight.data.ingest._sniff import SAMPLE_BYTES, Dialect, decide_encoding, sniff_sample
 from labsight.data.table import SourceInfo
 from labsight.exceptions import DataFormatError
 
@@ -59,26 +63,22 @@ def read_text(
         body: bytes | None = content  # polars reads UTF-8 (with or without BOM) as it is
     else:
         body = _transcode(raw.read_all(), enc, raw.display)
-    sample_bytes = (body if body is not None else raw.head)[:SAMPLE_BYTES]
-    sample = sample_bytes.decode("utf-8", errors="ignore").lstrip("\ufeff")
-    truncated = len(body) > SAMPLE_BYTES if body is not None else raw.size > SAMPLE_BYTES
-    if truncated and "\n" in sample:
-        sample = sample[: sample.rindex("\n") + 1]
-    if "\r" in sample and "\n" not in sample:  # old Mac line ends
+    head = (body if body is not None else raw.head)[:SAMPLE_BYTES]
+    if b"\r" in head and b"\n" not in head:  # old Mac line ends
         body = (body if body is not None else raw.read_all()).replace(b"\r", b"\n")
-        sample = sample.replace("\r", "\n")
+    whitespace_ok = raw.name.endswith((".txt", ".dat")) or delimiter in (" ", "whitespace")
+    sample, dialect = sniff_sample(
+        functools.partial(_prefix, body, raw),
+        len(body) if body is not None else raw.size,
+        delimiter=None if delimiter in (None, " ", "whitespace") else delimiter,
+        whitespace_ok=whitespace_ok,
+    )
     if not sample.strip():
         raise DataFormatError(
             "the file holds only whitespace, no table",
             path=raw.display,
             hint="Export the table again.",
         )
-    whitespace_ok = raw.name.endswith((".txt", ".dat")) or delimiter in (" ", "whitespace")
-    dialect = sniff_dialect(
-        sample,
-        delimiter=None if delimiter in (None, " ", "whitespace") else delimiter,
-        whitespace_ok=whitespace_ok,
-    )
     if dialect is None:
         raise DataFormatError(
             "does not look like a table: no delimiter (',', ';', tab, '|') splits its lines into "
@@ -136,12 +136,22 @@ def read_text(
             row_lines = lines if len(lines) <= MAX_ROW_LINES else None
             locator.cached = lines
     if not scanned and len(names) > 1 and sep != "\x1f":
-        _check_short_rows(body if body is not None else raw.path, locator, sep, len(names))
+        locator.check_fields(body if body is not None else raw.path, len(names))
     if not scanned and frame.height and frame.width:
         empty = pl.all_horizontal(pl.all().is_null())
         if frame.select(empty.any()).item():
             frame = frame.filter(~empty)
     return TextRead(frame, source, row_lines, locator.lines, renamed, headerless)
+
+
+def _prefix(body: bytes | None, raw: RawSource, size: int) -> bytes:
+    """The first ``size`` bytes of the text: of ``body`` when it is in memory, else of the file."""
+    if body is not None:
+        return body[:size]
+    if size <= len(raw.head):
+        return raw.head[:size]
+    with raw.path.open("rb") as handle:
+        return handle.read(size)
 
 
 def _looks_headerless(header: Sequence[str], frame: pl.DataFrame) -> bool:
@@ -156,14 +166,18 @@ def _looks_headerless(header: Sequence[str], frame: pl.DataFrame) -> bool:
         values = [float(h) for h in header]
     except ValueError:
         return False
+    # One pass over the whole frame (a spectrum may have 100,000 columns): a column with a bad cell
+    # or two is still numbers, so text columns count once cast.
+    numbers = frame.select(
+        cs.numeric(), cs.string().str.strip_chars().cast(pl.Float64, strict=False)
+    ).cast(pl.Float64)
+    lows = numbers.min().row(0, named=True)
+    highs = numbers.max().row(0, named=True)
     inside = 0
     for name, value in zip(frame.columns, values, strict=True):
-        column = frame[name]
-        if column.dtype == pl.String:  # a column with a bad cell or two is still numbers
-            column = column.str.strip_chars().cast(pl.Float64, strict=False)
-        if not column.dtype.is_numeric() or column.null_count() == column.len():
+        low, high = lows.get(name), highs.get(name)
+        if low is None or high is None:  # not numbers, or every cell missing
             continue
-        low, high = float(column.min()), float(column.max())  # type: ignore[arg-type]
         margin = 0.25 * (high - low)
         inside += low - margin <= value <= high + margin
     return inside > 0.5 * len(values)
@@ -275,79 +289,10 @@ def _read_polars(
         ) from exc
 
 
-_CHUNK = 4 * 1024 * 1024
-
-
-def _chunks(source: bytes | object) -> Iterator[bytes]:
-    if isinstance(source, bytes):
-        for start in range(0, len(source), _CHUNK):
-            yield source[start : start + _CHUNK]
-        return
-    with open(str(source), "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            yield chunk
-
-
-def _check_short_rows(source: bytes | object, locator: _Locator, sep: str, n: int) -> None:
-    """Find a row with too few fields in a large file (polars would fill it with nulls).
-
-    The file is read in chunks and each line's delimiters are counted with numpy, leaving aside
-    blank lines and lines with quotes (whose fields may hold delimiters or span lines). Memory stays
-    at a few chunks whatever the file's size; the first short line is named exactly.
-    """
-    sep_byte, newline, quote = ord(sep), ord("\n"), ord('"')
-    skip = locator.dialect.header_index + 1  # lines up to and including the header
-    line_no = 0  # lines completed so far
-    carry = b""
-    for chunk in _chunks(source):
-        buf = carry + chunk
-        ends = np.flatnonzero(np.frombuffer(buf, np.uint8) == newline)
-        if ends.size == 0:
-            carry = buf
-            continue
-        carry = buf[ends[-1] + 1 :]
-        _short_line(buf[: ends[-1] + 1], ends, line_no, skip, sep_byte, quote, n, locator)
-        line_no += ends.size
-    if carry:
-        tail = carry + b"\n"
-        ends = np.array([len(tail) - 1])
-        _short_line(tail, ends, line_no, skip, sep_byte, quote, n, locator)
-
-
-def _short_line(
-    buf: bytes,
-    ends: np.ndarray,
-    line_no: int,
-    skip: int,
-    sep_byte: int,
-    quote: int,
-    n: int,
-    locator: _Locator,
-) -> None:
-    arr = np.frombuffer(buf, np.uint8)
-    starts = np.concatenate(([0], ends[:-1] + 1))
-    # Delimiters (and quotes) per line: where their positions fall between the line ends.
-    before_end = np.searchsorted(np.flatnonzero(arr == sep_byte), ends)
-    fields = np.diff(np.concatenate(([0], before_end))) + 1
-    quote_pos = np.flatnonzero(arr == quote)
-    quoted = (
-        np.diff(np.concatenate(([0], np.searchsorted(quote_pos, ends)))) > 0
-        if quote_pos.size
-        else np.zeros(ends.size, dtype=bool)
-    )
-    length = ends - starts  # without the newline; a lone "\r" counts as blank
-    blank = (length == 0) | ((length == 1) & (arr[np.maximum(ends - 1, 0)] == ord("\r")))
-    numbers = line_no + np.arange(ends.size)  # 0-based physical line of each
-    short = (fields < n) & ~quoted & ~blank & (numbers >= skip)
-    if short.any():
-        first = int(np.flatnonzero(short)[0])
-        locator._ragged(locator.display, int(numbers[first]) + 1, n, int(fields[first]))
-
-
 def _raise_ragged(source: object, display: str, sep: str, dialect: Dialect, n: int) -> None:
     data = source if isinstance(source, bytes) else None
     locator = _Locator(display, None, data, sep, dialect, path=None if data is not None else source)
-    locator.scan(check=n)
+    locator.check_fields(data if data is not None else Path(str(source)), n)
     raise DataFormatError(  # scan found nothing although polars did: say what polars said
         f"a row has more than the {n} fields of the header",
         path=display,
@@ -428,6 +373,13 @@ class _Locator:
                 self._ragged(display, first_line - self.offset, check, len(record))
             data_lines.append(first_line)
         return [line - self.offset for line in data_lines], blanks
+
+    def check_fields(self, source: bytes | Path, n: int) -> None:
+        """Raise the ragged-row error for the first record without ``n`` fields, streaming the
+        text (see :func:`~labsight.data.ingest._fields.first_ragged`)."""
+        found = first_ragged(source, sep=self.sep, n_fields=n, skip=self.dialect.header_index + 1)
+        if found is not None:
+            self._ragged(self.display, found[0] - self.offset, n, found[1])
 
     @staticmethod
     def _ragged(display: str, line: int, expected: int, found: int) -> None:

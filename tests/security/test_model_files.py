@@ -1,0 +1,221 @@
+"""No code runs when a file is loaded: crafted model files (skops, torch weights), an ONNX file and
+YAML plans and space files that ask for Python objects are all refused with one clear line."""
+
+from __future__ import annotations
+
+import functools
+import io
+import os
+from pathlib import Path
+
+import pandas as pd
+import polars as pl
+import pytest
+import torch
+from sklearn.preprocessing import FunctionTransformer
+from skops import io as skio
+from sqlalchemy import update
+
+import labsight
+from labsight import audit
+from labsight.cli import main
+from labsight.data.table import Table
+from labsight.exceptions import ArtifactIntegrityError
+from labsight.models import _mlp
+from labsight.models._families import FAMILIES
+from labsight.models._persist import TRUSTED_TYPES, dumps, loads
+from labsight.models.train import train
+from labsight.store import models as model_repo
+from labsight.store._rows import ModelRow
+
+
+def _touch(marker: Path) -> str:
+    return f"__import__('pathlib').Path({str(marker)!r}).touch()"
+
+
+def _exec_payload(marker: Path) -> bytes:
+    """A model file whose estimator runs ``exec`` on the rows it is asked to predict."""
+    transformer = FunctionTransformer(func=functools.partial(exec, _touch(marker), {}))
+    return bytes(skio.dumps({"estimator": transformer, "fold_models": [], "intervals": None}))
+
+
+def test_the_exec_payload_is_real(tmp_path: Path) -> None:
+    """Loaded by trusting what the file asks for (as a prefix rule did), the payload runs code."""
+    marker = tmp_path / "ran"
+    data = _exec_payload(marker)
+    state = skio.loads(data, trusted=skio.get_untrusted_types(data=data))
+    state["estimator"].transform(pd.DataFrame({"x": [1.0]}))
+    assert marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("payload", "named"),
+    [
+        (
+            lambda m: {"estimator": FunctionTransformer(func=exec), "fold_models": []},
+            "builtins.exec",
+        ),
+        (
+            lambda m: {"estimator": FunctionTransformer(func=eval), "fold_models": []},
+            "builtins.eval",
+        ),
+        (lambda m: {"estimator": FunctionTransformer(func=os.system)}, "system"),
+        (lambda m: {"estimator": functools.partial(print, "x")}, "functools.partial"),
+    ],
+)
+def test_a_model_file_asking_for_an_untrusted_type_is_refused(
+    tmp_path: Path, payload: object, named: str
+) -> None:
+    data = bytes(skio.dumps(payload(tmp_path)))  # type: ignore[operator]
+    with pytest.raises(ArtifactIntegrityError, match=f"does not trust: .*{named}"):
+        loads(data, {})
+
+
+def test_the_exec_payload_is_refused_before_anything_is_built(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    with pytest.raises(ArtifactIntegrityError, match=r"builtins\.exec, functools\.partial"):
+        loads(_exec_payload(marker), {})
+    assert not marker.exists()
+
+
+def test_a_file_that_is_not_a_skops_model_is_refused() -> None:
+    with pytest.raises(ArtifactIntegrityError, match="not a labsight model"):
+        loads(b"PK\x03\x04 not really a zip", {})
+    with pytest.raises(ArtifactIntegrityError, match="does not hold a labsight model"):
+        loads(bytes(skio.dumps([1, 2, 3])), {})
+
+
+class _Evil:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (exec, (_touch(self.marker),))
+
+
+def test_torch_weights_that_unpickle_code_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An MLP whose weights are a pickle that runs code is refused; the code does not run."""
+    frame = pl.DataFrame({"a": [float(i) for i in range(40)], "y": [i * 2.0 for i in range(40)]})
+    model = train(Table.from_frame(frame), "y", families=["mlp"], budget=30, max_trials=1)
+    marker = tmp_path / "ran"
+    buffer = io.BytesIO()
+    torch.save({"0.weight": _Evil(marker)}, buffer)
+    monkeypatch.setattr(_mlp, "_dump_weights", lambda state: (buffer.getvalue(), "torch"))
+    crafted = dumps(model)
+    monkeypatch.undo()
+    assert not marker.exists()
+    with pytest.raises(ArtifactIntegrityError, match="could not be read safely"):
+        loads(crafted, model.summary())
+    assert not marker.exists()
+    assert loads(dumps(model), model.summary()).estimator is not None  # the real one loads
+
+
+@pytest.mark.slow
+def test_every_family_saves_only_trusted_types() -> None:
+    """The allow-list is exactly what labsight's own families need: each family's file loads."""
+    frame = pl.DataFrame(
+        {
+            "a": [float(i % 7) for i in range(60)],
+            "b": [float((i * 3) % 11) for i in range(60)],
+            "kind": ["x", "y", "z"] * 20,
+            "y": [float(i % 5) + (i % 7) for i in range(60)],
+            "label": ["lo", "hi"] * 30,
+        }
+    )
+    asked: set[str] = set()
+    for family in FAMILIES.values():
+        for target, drop in (("y", "label"), ("label", "y")):
+            task = "regression" if target == "y" else "classification"
+            if task not in family.tasks:
+                continue
+            model = train(
+                Table.from_frame(frame.drop(drop)),
+                target,
+                families=[family.name],
+                budget=60,
+                max_trials=1,
+            )
+            data = dumps(model)
+            asked |= set(skio.get_untrusted_types(data=data))
+            loads(data, model.summary())
+    assert asked <= TRUSTED_TYPES, asked - TRUSTED_TYPES
+
+
+def test_predict_refuses_a_crafted_file_even_with_a_forged_seal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An intruder who stores a crafted file under its own hash, repoints the model at it and even
+    appends a forged audit entry for the row still gets no code run by `labsight predict`."""
+    home = tmp_path / "home"
+    ws = labsight.Workspace(home, user="analyst")
+    csv = tmp_path / "t.csv"
+    csv.write_text(
+        "x,y\n" + "".join(f"{(i * 7) % 12 / 3},{(i * 7) % 5 + 1.5}\n" for i in range(40))
+    )
+    ds = ws.ingest(csv, name="t")
+    ws.models.train(ds, "y", name="m", families=["ridge"], budget=10, max_trials=1)
+    marker = tmp_path / "ran"
+    digest = ws.artifacts.put_bytes(_exec_payload(marker), ".skops")
+    with ws.db.engine.begin() as conn:
+        conn.execute(update(ModelRow.__table__).values(sha256=digest))
+    with ws.db.write() as session:  # the forgery: a new entry sealing the edited row
+        model_repo.model_row(session, "m").stage = "validated"
+        audit.record(
+            session,
+            audit.AuditEvent(action="model.stage", object_type="model", object_id="m"),
+            "intruder",
+        )
+    ws.close()
+    code = main(["--home", str(home), "predict", "m", str(csv)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "does not trust: builtins.exec" in err
+    assert "Traceback" not in err
+    assert not marker.exists()
+
+
+def test_an_onnx_file_is_not_a_model_labsight_loads(tmp_path: Path) -> None:
+    """labsight writes ONNX but never loads an ONNX file it did not just build: handed one as a
+    model or as data, it is refused as not a table."""
+    crafted = tmp_path / "model.onnx"
+    crafted.write_bytes(b"\x08\x07\x12\x07crafted" + os.urandom(64))
+    ws = labsight.Workspace(tmp_path / "home")
+    with pytest.raises(labsight.InputError):
+        ws.ingest(crafted, name="onnx")
+    assert ws.datasets() == []
+
+
+YAML_BOMB = "!!python/object/apply:os.system ['touch {marker}']\n"
+
+
+def test_a_plan_file_asking_for_python_objects_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], yield_csv: Path
+) -> None:
+    marker = tmp_path / "ran"
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        "labsight_plan: 1\nsteps:\n  - op: impute\n    method: " + YAML_BOMB.format(marker=marker)
+    )
+    code = main(["--home", str(tmp_path / "home"), "clean", str(yield_csv), "--plan", str(plan)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "plan.yaml" in err
+    assert "Traceback" not in err
+    assert not marker.exists()
+
+
+def test_a_space_file_asking_for_python_objects_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    marker = tmp_path / "ran"
+    space = tmp_path / "space.yaml"
+    space.write_text("parameters: " + YAML_BOMB.format(marker=marker))
+    code = main(["--home", str(tmp_path / "home"), "design", "new", "c1", "--space", str(space)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "space.yaml" in err
+    assert "Traceback" not in err
+    assert not marker.exists()
+    assert labsight.Workspace(tmp_path / "home").campaigns() == []
