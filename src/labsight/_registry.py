@@ -42,6 +42,26 @@ _CHECK_ROWS = 2_000  # training rows an export is checked on (a sample of larger
 _LIBRARIES = ("labsight", "scikit-learn", "lightgbm", "optuna", "numpy", "polars", "torch", "skops")
 
 
+def _json_safe(value: Any) -> Any:
+    """``value`` as plain JSON that every database stores: a NaN or infinite number (a bootstrap
+    bound no draw could set) becomes None, which PostgreSQL's JSON type accepts and NaN it does not.
+
+    Examples
+    --------
+    >>> _json_safe({"lower": float("nan"), "upper": [1.5, float("inf")], "n": 3})
+    {'lower': None, 'upper': [1.5, None], 'n': 3}
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    return _json_safe(json.loads(json.dumps(value, default=str)))
+
+
 def library_versions() -> dict[str, str]:
     """Versions of the libraries a model's behaviour depends on (and Python's)."""
     out = {"python": platform.python_version()}
@@ -75,18 +95,31 @@ class ModelRegistry:
 
     def train(
         self,
-        source: DatasetVersion,
+        source: DatasetVersion | str | os.PathLike[str],
         target: str,
         *,
         name: str | None = None,
+        sheet: str | int | None = None,
         **options: Any,
     ) -> tuple[ModelRecord, TrainedModel]:
-        """Train on a dataset version and register the result as a new draft model version."""
+        """Train on a dataset version, or on a file, and register the result as a new draft model
+        version.
+
+        A file is read as ``ingest`` reads it (``sheet`` for Excel) and stored as a dataset version
+        only once the model is trained: a file that cannot be trained on leaves nothing behind.
+        """
         from labsight.models._persist import dumps
         from labsight.models.train import train
 
         name = None if name is None else validate_name(name, "model")  # before the long search
-        model = train(source.table(), target, **options)
+        if isinstance(source, str | os.PathLike):
+            pending = self._ws._read_file(
+                source, sheet=sheet, roles={target: "target"}, on_issue="ignore"
+            )
+            model = train(pending.table, target, **options)
+            source = pending.store()
+        else:
+            model = train(source.table(), target, **options)
         summary = model.summary()
         summary["dataset"] = source.ref
         summary["plan"] = (
@@ -122,7 +155,7 @@ class ModelRegistry:
                 cv_std=model.cv["std"],
                 family=model.best,
                 sha256=digest,
-                summary=json.loads(json.dumps(summary, default=str)),
+                summary=_json_safe(summary),
                 actor=self._ws.user,
             )
             audit.record(

@@ -203,6 +203,34 @@ class Workspace:
         Re-ingesting identical content returns the existing version and records nothing. A failed
         ingest registers nothing.
         """
+        return self._read_file(
+            path,
+            name=name,
+            sheet=sheet,
+            na_values=na_values,
+            delimiter=delimiter,
+            encoding=encoding,
+            decimal_comma=decimal_comma,
+            roles=role_overrides(roles, id, target, group, time),
+            on_issue=on_issue,
+            on_step=on_step,
+        ).store(reason=reason, on_step=on_step)
+
+    def _read_file(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        name: str | None = None,
+        sheet: str | int | None = None,
+        na_values: Sequence[str] = (),
+        delimiter: str | None = None,
+        encoding: str | None = None,
+        decimal_comma: bool | None = None,
+        roles: Mapping[str, Role] | None = None,
+        on_issue: OnIssue = "warn",
+        on_step: StepCallback = _noop,
+    ) -> ReadFile:
+        """A file read and checked as ingest reads it, not stored yet (``.store()`` stores it)."""
         from labsight.data.ingest import read_table
 
         dataset = repo.validate_name(name or _stem(path))
@@ -214,12 +242,11 @@ class Workspace:
             delimiter=delimiter,
             encoding=encoding,
             decimal_comma=decimal_comma,
-            roles=role_overrides(roles, id, target, group, time),
+            roles=dict(roles or {}),
             on_issue=on_issue,
             max_file_bytes=self.settings.max_file_bytes,
             max_expanded_bytes=self.settings.max_expanded_bytes,
         )
-        source = table.source.to_dict() if table.source is not None else None
         params = {
             "sheet": sheet,
             "na_values": list(na_values),
@@ -227,17 +254,7 @@ class Workspace:
             "encoding": encoding,
             "decimal_comma": decimal_comma,
         }
-        return self._store_table(
-            dataset,
-            table,
-            operation="ingest",
-            params=params,
-            parent=None,
-            source=source,
-            inputs=[source["sha256"]] if source else [],
-            reason=reason,
-            on_step=on_step,
-        )
+        return ReadFile(self, dataset, table, params)
 
     def _store_table(
         self,
@@ -730,6 +747,35 @@ class DatasetVersion:
         if save_plan is not None:  # after the version: a failed clean writes no plan file
             plan.save(save_plan)
         return version
+
+
+@dataclasses.dataclass
+class ReadFile:
+    """A file read by :meth:`Workspace._read_file`: its table, and how to store it as an ingest.
+
+    Operations that take a file and may still refuse it (``train FILE``) work on ``table`` first
+    and store it only when they succeed, so a refusal leaves the workspace as it was.
+    """
+
+    workspace: Workspace
+    dataset: str
+    table: Table
+    params: dict[str, Any]
+
+    def store(self, *, reason: str | None = None, on_step: StepCallback = _noop) -> DatasetVersion:
+        """Store the table as a new version of ``dataset`` (audited as ``dataset.ingest``)."""
+        source = self.table.source.to_dict() if self.table.source is not None else None
+        return self.workspace._store_table(
+            self.dataset,
+            self.table,
+            operation="ingest",
+            params=self.params,
+            parent=None,
+            source=source,
+            inputs=[source["sha256"]] if source else [],
+            reason=reason,
+            on_step=on_step,
+        )
 
 
 class AuditLog:

@@ -219,3 +219,16 @@ def test_a_space_file_asking_for_python_objects_is_refused(
     assert "Traceback" not in err
     assert not marker.exists()
     assert labsight.Workspace(tmp_path / "home").campaigns() == []
+
+
+def test_an_ensemble_of_families_saves_only_trusted_types() -> None:
+    """labsight's leader may be a blend of the top families (a voting ensemble): it loads too."""
+    from sklearn.ensemble import VotingRegressor
+    from sklearn.linear_model import LinearRegression
+    from sklearn.neighbors import KNeighborsRegressor
+
+    x = [[float(i), float(i % 3)] for i in range(30)]
+    y = [2.0 * i + (i % 3) for i in range(30)]
+    blend = VotingRegressor([("knn", KNeighborsRegressor()), ("linear", LinearRegression())])
+    data = bytes(skio.dumps({"estimator": blend.fit(x, y), "fold_models": [], "intervals": None}))
+    assert set(skio.get_untrusted_types(data=data)) <= TRUSTED_TYPES

@@ -25,12 +25,9 @@ __all__ = ["live_view", "train"]
 _LIVE_ROWS = 5
 
 
-def _dataset(ws: Any, source: str, target: str | None, sheet: str | None) -> Any:
-    """A dataset version: ``source`` is ingested first when it is a file."""
-    if is_file_source(source):
-        options: dict[str, Any] = {"sheet": _sheet(sheet)} if sheet is not None else {}
-        return ws.ingest(Path(source), target=target, on_issue="ignore", **options)
-    return ws.dataset(source)
+def _source(ws: Any, source: str) -> Any:
+    """A dataset version, or the path of a file (stored by ``train`` once it has trained)."""
+    return Path(source) if is_file_source(source) else ws.dataset(source)
 
 
 class _BudgetBar(BarColumn):
@@ -155,12 +152,13 @@ def train(
     ws = workspace()
     with steps(f"train {source}", enabled=not json) as step:
         step("reading the data")
-        ds = _dataset(ws, source, target, sheet)
+        ds = _source(ws, source)
     with _live_board(budget, metric or "score", enabled=not json) as progress:
         record, model = ws.models.train(
             ds,
             target,
             name=name,
+            sheet=_sheet(sheet) if sheet is not None else None,
             task=task,
             metric=metric,
             budget=budget,
@@ -180,7 +178,7 @@ def train(
                 "cv": {"mean": model.cv["mean"], "std": model.cv["std"]},
                 "leaderboard": model.leaderboard,
                 "skipped": model.summary()["skipped"],
-                "dataset": ds.ref,
+                "dataset": record.dataset,
                 "interval": model.summary()["interval"],
                 "trials": model.trials,
                 "seconds": model.seconds,

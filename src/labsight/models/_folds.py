@@ -129,7 +129,8 @@ def make_folds(
                 f"class {str(rare)!r} has only one row: it cannot be both trained on and tested",
                 expected="at least 2 rows of every class",
                 got=", ".join(f"{c} × {str(v)!r}" for v, c in zip(labels, counts, strict=True)),
-                hint="Merge or drop the rare class, or collect more runs of it",
+                hint="Merge or drop the rare class, or collect more runs of it; if the target is a "
+                "measured number, pass --task regression",
             )
     if units < 2:
         raise InputError(

@@ -46,6 +46,7 @@ TRUSTED_TYPES = frozenset(
         "sklearn.neighbors._ball_tree.BallTree",
         "sklearn.neighbors._kd_tree.KDTree",
         "sklearn.tree._tree.Tree",
+        "sklearn.utils._bunch.Bunch",  # the fitted members of a voting ensemble
         # plain containers and dtypes
         "collections.OrderedDict",
         "numpy.dtype",
