@@ -73,3 +73,35 @@ def test_a_memory_filesystem_url_works() -> None:
     store = ArtifactStore("memory://labsight-test-artifacts")
     key = store.put_bytes(b"shared")
     assert store.get_bytes(key) == b"shared"
+
+
+def test_a_planted_symlink_never_makes_the_sweep_delete_elsewhere(tmp_path: Path) -> None:
+    import os
+    import shutil
+
+    from labsight.store import ArtifactStore
+
+    store = ArtifactStore(str(tmp_path / "artifacts"))
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "thesis.docx").write_text("years of work")
+    old = time.time() - 7200
+    os.utime(victim / "thesis.docx", (old, old))
+    tmp = tmp_path / "artifacts" / "tmp"
+    shutil.rmtree(tmp)
+    tmp.symlink_to(victim)
+    assert store.sweep_temporaries() == 0
+    assert (victim / "thesis.docx").exists()
+    # Inside a real tmp folder, only labsight's own temporaries go; a folder or a stranger stays.
+    tmp.unlink()
+    tmp.mkdir()
+    (tmp / "keep.txt").write_text("x")
+    (tmp / "sub").mkdir()
+    crashed = tmp / ("ab" * 16 + ".parquet.part")
+    crashed.write_text("half")
+    for p in (tmp / "keep.txt", crashed):
+        os.utime(p, (old, old))
+    assert store.sweep_temporaries() == 1
+    assert not crashed.exists()
+    assert (tmp / "keep.txt").exists()
+    assert (tmp / "sub").is_dir()

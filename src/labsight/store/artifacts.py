@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -161,16 +162,29 @@ class ArtifactStore:
         return None
 
     def sweep_temporaries(self, older_than: float = 3600.0) -> int:
-        """Remove temporaries left by crashed writers; returns how many were removed."""
+        """Remove temporaries left by crashed writers; returns how many were removed.
+
+        Only regular files named as labsight names its temporaries (``….part``) are removed,
+        and nothing when the temporary folder is a symbolic link: a link planted there must not
+        make labsight delete files elsewhere.
+        """
         removed = 0
         now = time.time()
+        if self.is_local and os.path.islink(self._tmp_dir):
+            return 0
         for info in self.fs.ls(self._tmp_dir, detail=True):
+            base = os.path.basename(str(info["name"]))
+            if info.get("type") != "file" or info.get("islink") or not _TEMPORARY.search(base):
+                continue
             mtime = info.get("mtime") or info.get("created") or now
             mtime = mtime.timestamp() if hasattr(mtime, "timestamp") else float(mtime)
             if now - mtime > older_than:
                 self.fs.rm(info["name"])
                 removed += 1
         return removed
+
+
+_TEMPORARY = re.compile(r"\.part$")
 
 
 def _fsync_dir(path: str) -> None:
