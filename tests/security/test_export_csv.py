@@ -166,3 +166,17 @@ def test_the_predictions_csv_escapes_text_and_keeps_numbers(
     written = pl.read_csv(preds)
     assert written["T [degC]"].to_list() == [-1.5, 20.0, 30.0]
     assert written["prediction"].dtype == pl.Float64
+
+
+def test_the_seals_in_the_csv_are_json(tmp_path: Path, yield_csv: Path) -> None:
+    import csv
+    import io
+    import json as json_
+
+    ws = labsight.Workspace(tmp_path / "home")
+    ws.ingest(yield_csv, name="reactions")
+    rows = list(csv.DictReader(io.StringIO(ws.audit.export("csv"))))
+    kind, key, fields = json_.loads(rows[0]["records"])[0]
+    assert kind == "dataset"
+    assert key == ["reactions"]
+    assert set(fields) >= {"name", "created_by"}

@@ -39,8 +39,9 @@ def render_export(entries: Sequence[AuditEntry], fmt: str) -> str:
     writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
     for entry in entries:
         row = entry.to_dict()
-        for key in ("inputs", "outputs", "details"):
-            row[key] = json.dumps(row[key], ensure_ascii=False, sort_keys=True)
+        for key in ("inputs", "outputs", "details", "records"):
+            if row.get(key) is not None:  # records: None in entries from before seals
+                row[key] = json.dumps(row[key], ensure_ascii=False, sort_keys=True)
         writer.writerow([_cell(row.get(key)) for key in _COLUMNS])
     return out.getvalue()
 
