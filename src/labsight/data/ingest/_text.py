@@ -196,12 +196,14 @@ def unique_names(header: Sequence[str]) -> tuple[list[str], list[tuple[str, str]
     names: list[str] = []
     renamed: list[tuple[str, str]] = []
     seen: set[str] = set()
+    last: dict[str, int] = {}  # the suffix each base reached: repeats cost one step, not a rescan
     for index, original in enumerate(header, start=1):
         name = original.strip() or f"column_{index}"
-        base, k = name, 1
+        base, k = name, last.get(name, 1)
         while name in seen:
             k += 1
             name = f"{base}_{k}"
+        last[base] = k
         seen.add(name)
         names.append(name)
         if name != original:
