@@ -18,9 +18,7 @@ from sqlalchemy import inspect, text
 
 import labsight
 from labsight.data.ingest import read_table
-from labsight.data.table import Table
 from labsight.exceptions import InputError, LabsightError
-from labsight.models.train import train
 from labsight.store import models as model_repo
 
 Run = Callable[..., tuple[int, str, str]]
@@ -214,17 +212,3 @@ def test_cli_trains_a_factorial_and_refuses_two_rows_in_one_line(tmp_path: Path,
     # The refused file was not stored either: only the factorial that trained is a dataset.
     assert [d.name for d in ws.datasets()] == ["fact"]
     assert data["dataset"].startswith("fact@")
-
-
-def test_an_integer_response_of_a_factorial_is_a_measurement_not_eight_classes() -> None:
-    """A 2^3 factorial whose yields are whole numbers trains a regression (each yield a class of
-    one row could not be validated at all)."""
-    rows = [
-        {"a": a, "b": b, "c": c, "y": 50 + 6 * a - 4 * b + 2 * a * c}
-        for a in (-1, 1)
-        for b in (-1, 1)
-        for c in (-1, 1)
-    ]
-    model = train(Table.from_frame(pl.DataFrame(rows)), "y", families=["linear"], budget=20)
-    assert model.task == "regression"
-    assert math.isfinite(model.cv["mean"])
