@@ -11,6 +11,8 @@ is matched to its experiment by id, else by conditions (a pending suggestion fir
 already run: a replicate); conditions that match nothing but lie inside the space become a new
 experiment (``recorded``). Partial rows (some objectives blank) count; rows with no result at all
 are skipped. Everything is checked before anything is stored: one bad row, and nothing changes.
+The ``'`` that ``design suggest --out`` puts before a level or a header that would start a
+spreadsheet formula (``'=x``, ``'-OMe``) is taken off again, so a template reads back as written.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import numpy as np
 import polars as pl
 
 from labsight import _background, audit
+from labsight._display import from_spreadsheet_cell
 from labsight.data.table import Table
 from labsight.exceptions import ConflictError, InputError
 from labsight.store import campaigns as repo
@@ -36,7 +39,7 @@ from labsight.store.names import validate_name
 
 if TYPE_CHECKING:
     from labsight.design.insight import Status
-    from labsight.design.space import Space
+    from labsight.design.space import Parameter, Space
     from labsight.workspace import Workspace
 
 __all__ = ["Campaign", "RecordSummary", "new_campaign"]
@@ -144,8 +147,12 @@ class Campaign:
     def _stored(self) -> tuple[list[ExperimentRecord], list[ResultRecord]]:
         with self._ws.db.read() as session:
             # results drive every suggestion: refuse ones changed behind labsight's back
-            audit.check_sealed(
-                session, repo.campaign_rows(session, self.name), "campaign", self.name
+            audit.check_sealed(  # the rows are all of them: a deleted result is refused too
+                session,
+                repo.campaign_rows(session, self.name),
+                "campaign",
+                self.name,
+                present={"experiment": (), "result": ()},
             )
             return repo.list_experiments(session, self.name), repo.list_results(session, self.name)
 
@@ -639,7 +646,7 @@ class _Matcher:
                     None if v is None or not math.isfinite(v) else float(v) for v in values
                 ]
             else:
-                columns[p.name] = [None if v is None else str(v).strip() for v in series.to_list()]
+                columns[p.name] = [None if v is None else _level(p, v) for v in series.to_list()]
         return [{n: columns[n][i] for n in self.space.names} for i in range(frame.height)]
 
     def _agree(
@@ -686,16 +693,37 @@ class _Matcher:
             )
 
 
+def _level(parameter: Parameter, value: Any) -> str:
+    """A categorical or molecule cell as the level it names: the cell as it stands when that is a
+    level, else without the ``'`` that :func:`~labsight._display.spreadsheet_cell` puts before a
+    formula-like level (``'=x`` is ``=x``); a cell that names no level is returned stripped, for
+    the error that follows to quote."""
+    raw = str(value)
+    for text in (raw.strip(), raw):
+        if text in parameter.values:
+            return text
+        plain = from_spreadsheet_cell(text)
+        if plain in parameter.values:
+            return plain
+    return raw.strip()
+
+
 def _match_columns(space: Space, table: Table, path: Path | None) -> dict[str, dict[Any, str]]:
     """Columns of ``table`` for each parameter and objective: the exact name, else the name
     without its unit (``temperature [degC]`` for ``temperature``), units checked."""
     from labsight.data.units import is_compatible, split_header
 
     names = table.frame.columns
-    base = {split_header(c)[0].strip().lower(): c for c in names}
+    # each header as it stands, and as written before a spreadsheet saw it ('=x [degC]: =x [degC])
+    plain = {header: header for header in names}
+    for header in names:
+        plain.setdefault(from_spreadsheet_cell(header), header)
+    base = {split_header(text)[0].strip().lower(): header for text, header in plain.items()}
 
     def find(name: str, unit: str | None, what: str) -> str | None:
-        column = name if name in names else base.get(name.strip().lower())
+        column = plain.get(name)
+        if column is None:
+            column = base.get(name.strip().lower())
         if column is None:
             return None
         have = table.column(column).unit

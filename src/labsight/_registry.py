@@ -199,7 +199,13 @@ class ModelRegistry:
 
         with self._ws.db.read() as session:
             row = model_repo.model_row(session, ref)
-            audit.check_sealed(session, [row], "model", row.name)  # stage, file, summary
+            audit.check_sealed(  # stage, file, summary; and no newer version deleted
+                session,
+                [row],
+                "model",
+                row.name,
+                present={"model": model_repo.version_keys(session, row.name)},
+            )
             record = row.to_entity()
         return loads(self._ws.artifacts.get_bytes(record.sha256), record.summary)
 

@@ -326,8 +326,12 @@ class Workspace:
         """
         with self.db.read() as session:
             record = repo.resolve_version(session, ref)
-            audit.check_sealed(
-                session, [repo.version_row(session, record)], "dataset", record.dataset
+            audit.check_sealed(  # a newest version deleted behind labsight's back is refused too
+                session,
+                [repo.version_row(session, record)],
+                "dataset",
+                record.dataset,
+                present={"dataset_version": repo.version_keys(session, record.dataset)},
             )
             return DatasetVersion(self, record)
 
@@ -808,13 +812,25 @@ class AuditLog:
             rows = [r.to_entity() for r in session.scalars(query)]
         return rows[::-1]
 
-    def verify(self, *, quick: bool = False) -> audit.ChainReport:
+    def verify(self, *, quick: bool = False, anchor: str | None = None) -> audit.ChainReport:
         """Recompute the hash chain (naming the first entry altered, removed or reordered), check
         that every row holding state (datasets, versions, models, campaigns, experiments, results)
         matches the audit entry that created or last changed it, field by field, and that every
-        artifact a row refers to is on disk with its hash (``quick`` skips the artifacts)."""
+        artifact a row refers to is on disk with its hash (``quick`` skips the artifacts).
+
+        ``anchor`` is a head kept outside the database (``SEQ:HASH``, as the report's ``anchor``
+        gives it): the chain must still hold that entry with that hash, so a chain rebuilt whole by
+        someone who controls the database is found too.
+        """
+        if anchor is not None:
+            audit.parse_anchor(anchor)  # a bad anchor is bad input, before any work
         with self._ws.db.read() as session:
             report = audit.verify_chain(session)
+            if anchor is not None and report.ok:
+                problem = audit.check_anchor(session, anchor)
+                if problem is not None:
+                    seq = audit.parse_anchor(anchor)[0]
+                    report = dataclasses.replace(report, ok=False, first_bad=seq, problem=problem)
             problems = tuple(audit.verify_records(session, None if quick else self._ws.artifacts))
         if not problems:
             return report

@@ -6,6 +6,8 @@ from __future__ import annotations
 import functools
 import io
 import os
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -232,3 +234,79 @@ def test_an_ensemble_of_families_saves_only_trusted_types() -> None:
     blend = VotingRegressor([("knn", KNeighborsRegressor()), ("linear", LinearRegression())])
     data = bytes(skio.dumps({"estimator": blend.fit(x, y), "fold_models": [], "intervals": None}))
     assert set(skio.get_untrusted_types(data=data)) <= TRUSTED_TYPES
+
+
+def _trained(family: str) -> tuple[bytes, dict[str, object]]:
+    frame = pl.DataFrame(
+        {
+            "a": [float(i % 7) for i in range(60)],
+            "b": [float((i * 3) % 11) for i in range(60)],
+            "y": [float(i % 5) + (i % 7) for i in range(60)],
+        }
+    )
+    model = train(Table.from_frame(frame), "y", families=[family], budget=60, max_trials=1)
+    return dumps(model), model.summary()
+
+
+def _first(state: object, kind: type) -> object:
+    from labsight.models._structure import _parts
+
+    return next(p for p in _parts(state, set()) if isinstance(p, kind))
+
+
+def _corrupt_tree(data: bytes) -> bytes:
+    from sklearn.tree._tree import Tree
+
+    state = skio.loads(data, trusted=sorted(TRUSTED_TYPES))
+    _first(state, Tree).children_left[0] = 10**6  # type: ignore[attr-defined]  # a view
+    return bytes(skio.dumps(state))
+
+
+def _corrupt_kd_tree(data: bytes) -> bytes:
+    from sklearn.neighbors._kd_tree import KDTree
+
+    state = skio.loads(data, trusted=sorted(TRUSTED_TYPES))
+    _first(state, KDTree).get_arrays()[1][0] = 10**6  # type: ignore[attr-defined]  # idx_array
+    return bytes(skio.dumps(state))
+
+
+def _edit_booster_text(data: bytes, edit: Callable[[str], str]) -> bytes:
+    """The booster's model text lives in the file's schema.json; LightGBM itself would abort the
+    whole process on some of these edits, so they are made in the file, as an intruder would."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            content = source.read(item)
+            if item.filename == "schema.json":
+                content = content.replace(b"left_child=-1", edit("left_child=-1").encode())
+            target.writestr(item, content)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("family", "corrupt", "expected"),
+    [
+        ("random_forest", _corrupt_tree, "decision tree's left child index"),
+        ("knn", _corrupt_kd_tree, "neighbour index points outside"),
+        (
+            "lightgbm",
+            functools.partial(_edit_booster_text, edit=lambda t: t.replace("-1", "99")),
+            "boosted tree's child index",
+        ),
+        (
+            "lightgbm",
+            functools.partial(_edit_booster_text, edit=lambda t: t.replace("-1", "-1 -1")),
+            "tree_sizes do not match",  # LightGBM would cut the text wrongly and abort
+        ),
+    ],
+)
+def test_a_model_whose_indices_point_outside_its_arrays_is_refused(
+    family: str, corrupt: Callable[[bytes], bytes], expected: str
+) -> None:
+    """Compiled predict code follows node indices unchecked: a crafted index would read outside
+    memory (a crash, or worse), so loading checks every index first."""
+    data, summary = _trained(family)
+    loads(data, summary)  # the real file loads
+    with pytest.raises(ArtifactIntegrityError, match=expected):
+        loads(corrupt(data), summary)

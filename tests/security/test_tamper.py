@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 import labsight
 from labsight.audit import entry_hash
-from labsight.cli import app
+from labsight.cli import app, main
 from labsight.exceptions import AuditChainError
 from labsight.store._rows import (
     AuditHeadRow,
@@ -260,6 +260,85 @@ def test_an_edited_result_is_refused_before_it_steers_the_next_batch(home: Path)
     ws.close()
 
 
+def test_a_deleted_result_is_refused_before_it_steers_the_next_batch(home: Path) -> None:
+    ws = labsight.Workspace(home, user="analyst")
+    _tamper(ws, EDITS["result deleted"][0])
+    with pytest.raises(
+        AuditChainError, match=r"result #3 of campaign .suzuki.*deleted outside labsight"
+    ):
+        ws.campaign("suzuki").suggest(2)
+    ws.close()
+
+
+def test_a_deleted_newest_version_is_refused_not_replaced_by_the_older(home: Path) -> None:
+    ws = labsight.Workspace(home, user="analyst")
+    newest = ws.dataset("reactions").record.version
+    v = VersionRow.__table__
+    _tamper(ws, lambda c: c.execute(delete(v).where(v.c.version == newest)))
+    with pytest.raises(AuditChainError, match=rf"reactions@{newest}.*deleted outside labsight"):
+        ws.dataset("reactions")  # silently reading v1 instead would be a wrong answer
+    ws.close()
+
+
+def test_a_deleted_newest_model_is_refused_not_replaced_by_the_older(home: Path) -> None:
+    ws = labsight.Workspace(home, user="analyst")
+    cleaned = ws.dataset("clean")
+    second, _ = ws.models.train(
+        cleaned, "yield [%]", name="yield-model", families=["ridge"], budget=10, max_trials=2
+    )
+    m = ModelRow.__table__
+    _tamper(ws, lambda c: c.execute(delete(m).where(m.c.model_id == second.model_id)))
+    with pytest.raises(AuditChainError, match=rf"{second.model_id}.*deleted outside labsight"):
+        ws.models.load("yield-model")
+    ws.close()
+
+
+def test_verify_names_an_unreadable_timestamp_instead_of_crashing(home: Path) -> None:
+    ws = labsight.Workspace(home, user="analyst")
+    with ws.db.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE dataset_versions SET created = 'not a date' WHERE number = 1")
+    report = ws.audit.verify()
+    assert not report.ok
+    assert any(
+        "field 'created' cannot be read (now 'not a date'" in p for p in report.record_problems
+    ), report.record_problems
+    with pytest.raises(AuditChainError):
+        ws.dataset("reactions@v1")
+    ws.close()
+
+
+def test_verify_with_a_kept_anchor_finds_a_rewritten_chain(home: Path) -> None:
+    """Someone who controls the database can rebuild the whole chain; a head kept elsewhere cannot."""
+    ws = labsight.Workspace(home, user="analyst")
+    kept = ws.audit.verify()
+    anchor = f"{kept.entries}:{kept.head}"
+    assert ws.audit.verify(anchor=anchor).ok
+    with ws.db.engine.begin() as conn:  # rewrite entry 1 and re-hash every entry after it
+        rows = conn.execute(select(AuditRow.__table__).order_by(AuditRow.seq)).mappings().all()
+        prev = "0" * 64
+        for row in rows:
+            fields = dict(row)
+            if fields["seq"] == 1:
+                fields["reason"] = "rewritten"
+            fields["prev_hash"] = prev
+            fields["hash"] = entry_hash(fields)
+            conn.execute(
+                update(AuditRow.__table__)
+                .where(AuditRow.__table__.c.seq == fields["seq"])
+                .values(reason=fields["reason"], prev_hash=prev, hash=fields["hash"])
+            )
+            prev = fields["hash"]
+        conn.execute(update(AuditHeadRow.__table__).values(hash=prev))
+    assert ws.audit.verify().ok  # without the anchor the rewrite is consistent
+    report = ws.audit.verify(anchor=anchor)
+    assert not report.ok
+    assert report.first_bad == kept.entries
+    assert "anchor" in (report.problem or "")
+    with pytest.raises(labsight.InputError, match="SEQ:HASH"):
+        ws.audit.verify(anchor="12")
+    ws.close()
+
+
 def test_an_altered_artifact_is_found_unless_quick(home: Path) -> None:
     ws = labsight.Workspace(home, user="analyst")
     key = ws.dataset("reactions@v1").record.sha256
@@ -356,3 +435,22 @@ def test_verify_names_every_edit_on_postgres(pg_workspace: labsight.Workspace) -
             assert any(expected in p for p in report.record_problems), (name, report)
     _tamper(ws, EDITS["result deleted"][0])
     assert any(EDITS["result deleted"][1] in p for p in ws.audit.verify().record_problems)
+
+
+def test_cli_verify_prints_the_anchor_and_checks_a_kept_one(
+    home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LABSIGHT_HOME", str(home))
+    first = CliRunner().invoke(app, ["audit", "verify", "--quick"])
+    assert first.exit_code == 0, first.output
+    anchor = first.output.split("anchor ")[1].split(";")[0].split()[0]
+    kept = CliRunner().invoke(app, ["audit", "verify", "--quick", "--anchor", anchor])
+    assert kept.exit_code == 0, kept.output
+    assert "the kept anchor holds" in kept.output
+    seq, digest = anchor.split(":")
+    forged = f"{seq}:{'0' * len(digest)}"
+    bad = CliRunner().invoke(app, ["audit", "verify", "--quick", "--anchor", forged])
+    assert bad.exit_code == 1, bad.output
+    assert "rewritten" in bad.output
+    assert main(["--home", str(home), "audit", "verify", "--anchor", "yesterday"]) == 2
+    assert "SEQ:HASH" in capsys.readouterr().err

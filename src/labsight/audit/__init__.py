@@ -9,7 +9,14 @@ the faces above it.
 """
 
 from labsight.audit._writer import record
-from labsight.audit.chain import GENESIS, ChainReport, entry_hash, verify_chain
+from labsight.audit.chain import (
+    GENESIS,
+    ChainReport,
+    check_anchor,
+    entry_hash,
+    parse_anchor,
+    verify_chain,
+)
 from labsight.audit.events import AuditEvent
 from labsight.audit.export import EXPORT_FORMATS, render_export
 from labsight.audit.records import verify_records
@@ -20,8 +27,10 @@ __all__ = [
     "GENESIS",
     "AuditEvent",
     "ChainReport",
+    "check_anchor",
     "check_sealed",
     "entry_hash",
+    "parse_anchor",
     "record",
     "render_export",
     "seal_all",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -11,9 +12,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from labsight.exceptions import InputError
 from labsight.store._rows import AuditHeadRow, AuditRow
 
-__all__ = ["GENESIS", "HASHED_FIELDS", "ChainReport", "entry_hash", "verify_chain"]
+__all__ = [
+    "GENESIS",
+    "HASHED_FIELDS",
+    "ChainReport",
+    "check_anchor",
+    "entry_hash",
+    "parse_anchor",
+    "verify_chain",
+]
 
 GENESIS = "0" * 64
 """The ``prev_hash`` of the first entry."""
@@ -71,11 +81,18 @@ class ChainReport:
     record_problems: tuple[str, ...] = ()
     """Dataset versions or tombstones that do not match the entries that recorded them."""
 
+    @property
+    def anchor(self) -> str:
+        """``SEQ:HASH`` of the chain's head: keep it outside the database and pass it to a later
+        verify (``--anchor``) to find a chain rebuilt whole."""
+        return f"{self.entries}:{self.head[:16]}"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
             "entries": self.entries,
             "head": self.head,
+            "anchor": self.anchor,
             "first_bad": self.first_bad,
             "problem": self.problem,
             "record_problems": list(self.record_problems),
@@ -137,3 +154,36 @@ def verify_chain(session: Session) -> ChainReport:
     head = session.get(AuditHeadRow, 1)
     rows = session.scalars(select(AuditRow).order_by(AuditRow.seq)).yield_per(1000)
     return _check(rows, head)
+
+
+_ANCHOR = re.compile(r"([1-9][0-9]*):([0-9a-f]{16,64})")
+
+
+def parse_anchor(anchor: str) -> tuple[int, str]:
+    """``SEQ:HASH`` (the hash in full or its first 16 or more hex digits) → ``(seq, hash)``."""
+    match = _ANCHOR.fullmatch(anchor.strip().lower())
+    if match is None:
+        raise InputError(
+            f"cannot read the anchor {anchor[:80]!r}",
+            expected="SEQ:HASH, as `labsight audit verify` prints it (e.g. 91:3f2a9c0d1e2b4a5f)",
+        )
+    return int(match.group(1)), match.group(2)
+
+
+def check_anchor(session: Session, anchor: str) -> str | None:
+    """What is wrong with the chain against a head kept outside the database (None when it holds).
+
+    A chain held only in the database can be rebuilt whole, every hash recomputed, by someone who
+    controls the database; an entry's hash written down elsewhere (a lab notebook, a signed report,
+    another system) cannot be. The entry it names must still be there with that hash.
+    """
+    seq, digest = parse_anchor(anchor)
+    row = session.get(AuditRow, seq)
+    if row is None:
+        return f"entry {seq}, the kept anchor, is missing: the chain was cut back"
+    if not row.hash.startswith(digest):
+        return (
+            f"entry {seq} no longer has the kept anchor's hash {digest[:16]} (now "
+            f"{row.hash[:16]}): the chain up to it was rewritten"
+        )
+    return None

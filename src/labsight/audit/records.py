@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from labsight.audit.seals import KINDS, Key, field_digests, iter_rows
+from labsight.audit.seals import KINDS, Key, Kind, field_digests, iter_rows
 from labsight.store._rows import AuditRow, ModelRow, VersionRow
 
 if TYPE_CHECKING:
@@ -40,10 +40,13 @@ def _newest_seals(session: Session) -> dict[tuple[str, Key], tuple[int, dict[str
     return newest
 
 
-def _check_rows(session: Session) -> list[str]:
+Rows = list[tuple[Kind, Key, Any]]
+
+
+def _check_rows(session: Session, rows: Rows, unreadable: list[str]) -> list[str]:
     problems: list[str] = []
     newest = _newest_seals(session)
-    for kind, key, row in iter_rows(session):
+    for kind, key, row in rows:
         values = kind.fields(session, row)
         label = kind.label(key, values)
         sealed = newest.pop((kind.name, key), None)
@@ -65,8 +68,9 @@ def _check_rows(session: Session) -> list[str]:
                     f"{label}: field {name!r}{_shown(values.get(name))} differs from what audit "
                     f"entry {seq} recorded: it was changed outside labsight"
                 )
+    problems.extend(unreadable)
     for (kind_name, key), (seq, fields) in newest.items():
-        if fields is not None:
+        if fields is not None and not unreadable:  # an unreadable row is not a missing one
             label = KINDS[kind_name].label(key, None)
             problems.append(
                 f"{label}, recorded by audit entry {seq}, is missing: it was deleted outside labsight"
@@ -74,24 +78,25 @@ def _check_rows(session: Session) -> list[str]:
     return problems
 
 
-def _referenced_artifacts(session: Session) -> list[tuple[str, str]]:
+def _referenced_artifacts(rows: Rows) -> list[tuple[str, str]]:
     """``(hash, what refers to it)`` for every artifact a row names."""
     refs: list[tuple[str, str]] = []
-    for row in session.scalars(select(VersionRow).order_by(VersionRow.id)):
-        label = KINDS["dataset_version"].label(KINDS["dataset_version"].key(session, row), None)
-        refs.append((row.sha256, f"the data of {label}"))
-        plan = (row.operation_params or {}).get("plan_sha256")
-        if isinstance(plan, str):
-            refs.append((plan, f"the cleaning plan of {label}"))
-    for model in session.scalars(select(ModelRow).order_by(ModelRow.id)):
-        refs.append((model.sha256, f"the file of model {model.name}@v{model.number}"))
+    for kind, key, row in rows:
+        if isinstance(row, VersionRow):
+            label = kind.label(key, None)
+            refs.append((row.sha256, f"the data of {label}"))
+            plan = (row.operation_params or {}).get("plan_sha256")
+            if isinstance(plan, str):
+                refs.append((plan, f"the cleaning plan of {label}"))
+        elif isinstance(row, ModelRow):
+            refs.append((row.sha256, f"the file of model {row.name}@v{row.number}"))
     return refs
 
 
-def _check_artifacts(session: Session, artifacts: ArtifactStore) -> list[str]:
+def _check_artifacts(rows: Rows, artifacts: ArtifactStore) -> list[str]:
     problems: list[str] = []
     checked: dict[str, str | None] = {}
-    for digest, what in _referenced_artifacts(session):
+    for digest, what in _referenced_artifacts(rows):
         if digest not in checked:
             checked[digest] = artifacts.check(digest)
         problem = checked[digest]
@@ -105,7 +110,9 @@ def verify_records(session: Session, artifacts: ArtifactStore | None = None) -> 
 
     With ``artifacts``, every artifact a row refers to is read and hashed as well.
     """
-    problems = _check_rows(session)
+    unreadable: list[str] = []
+    rows = list(iter_rows(session, unreadable))
+    problems = _check_rows(session, rows, unreadable)
     if artifacts is not None:
-        problems.extend(_check_artifacts(session, artifacts))
+        problems.extend(_check_artifacts(rows, artifacts))
     return problems

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, or_, select
+from sqlalchemy import String, event, or_, select
 from sqlalchemy.orm import Session
 
 from labsight.audit.chain import entry_hash, row_fields
@@ -230,11 +230,44 @@ def pending_seals(session: Session) -> list[Seal]:
     return sorted(seals, key=lambda s: (s[0], s[1]))
 
 
-def iter_rows(session: Session) -> Iterator[tuple[Kind, Key, Any]]:
-    """Every sealed row in the database, with its kind and key."""
+def iter_rows(
+    session: Session, unreadable: list[str] | None = None
+) -> Iterator[tuple[Kind, Key, Any]]:
+    """Every sealed row in the database, with its kind and key.
+
+    A row with a value the database driver cannot convert (a timestamp edited to text …) cannot be
+    loaded at all: it is named in ``unreadable``, with its field, and the others are still yielded.
+    """
     for kind in KINDS.values():
-        for row in session.scalars(select(kind.row)):
+        try:
+            rows = list(session.scalars(select(kind.row)))
+        except (ValueError, TypeError):
+            rows = _readable_rows(session, kind, unreadable if unreadable is not None else [])
+        for row in rows:
             yield kind, kind.key(session, row), row
+
+
+def _readable_rows(session: Session, kind: Kind, unreadable: list[str]) -> list[Any]:
+    table = kind.row.__table__
+    rows: list[Any] = []
+    for (pk,) in session.execute(select(table.c.id).order_by(table.c.id)):
+        try:
+            rows.append(session.get(kind.row, pk))
+            continue
+        except (ValueError, TypeError):
+            pass
+        for column in table.columns:
+            try:
+                session.execute(select(column).where(table.c.id == pk)).all()
+            except (ValueError, TypeError) as exc:
+                raw = session.execute(select(column.cast(String)).where(table.c.id == pk)).scalar()
+                unreadable.append(
+                    f"a {kind.name.replace('_', ' ')} row (id {pk}): field {column.key!r} "
+                    f"cannot be read (now {str(raw)[:60]!r}; {type(exc).__name__}): "
+                    "it was changed outside labsight"
+                )
+                break
+    return rows
 
 
 def seal_all(session: Session) -> list[Seal]:
@@ -249,6 +282,25 @@ def seal_all(session: Session) -> list[Seal]:
 
 
 # -- checking one object before it is used ---------------------------------------------------------
+
+
+def _refuse_missing(
+    session: Session,
+    newest: dict[tuple[str, Key], tuple[int, dict[str, str] | None]],
+    rows: Sequence[Any],
+    present: Mapping[str, Collection[Key]],
+) -> None:
+    there = {kind: set(keys) for kind, keys in present.items()}
+    for row in rows:
+        kind = _BY_ROW[type(row)]
+        there.setdefault(kind.name, set()).add(kind.key(session, row))
+    for (kind_name, key), (seq, fields) in sorted(newest.items(), key=lambda item: item[1][0]):
+        if fields is not None and kind_name in present and key not in there[kind_name]:
+            raise AuditChainError(
+                f"{KINDS[kind_name].label(key, None)}, recorded by audit entry {seq}, is missing: "
+                "it was deleted outside labsight",
+                hint="Run `labsight audit verify`; restore the database from a backup",
+            )
 
 
 def _newest_seals(
@@ -278,19 +330,31 @@ def _newest_seals(
     return newest
 
 
-def check_sealed(session: Session, rows: Sequence[Any], object_type: str, object_id: str) -> None:
+def check_sealed(
+    session: Session,
+    rows: Sequence[Any],
+    object_type: str,
+    object_id: str,
+    *,
+    present: Mapping[str, Collection[Key]] | None = None,
+) -> None:
     """Refuse to use ``rows`` of one object when any differs from the entry that last sealed it.
 
     This is the quick check made before a dataset version, a model or a campaign is used (its
     entries are found by the object's type and name); ``labsight audit verify`` makes the full one
-    (the chain, every row, every artifact).
+    (the chain, every row, every artifact). ``present`` names, per kind, the keys of every row of
+    that kind the object has in the database now (the rows are the ones used, and are always
+    counted as present): a row of that kind the audit trail recorded and never deleted, but which
+    is not there, was deleted outside labsight (a newest version, a result) and is refused too.
 
     Raises
     ------
     AuditChainError
-        When a row was changed or added outside labsight.
+        When a row was changed, added or deleted outside labsight.
     """
     newest = _newest_seals(session, object_type, object_id)
+    if present is not None:
+        _refuse_missing(session, newest, rows, present)
     for row in rows:
         kind = _BY_ROW[type(row)]
         key = kind.key(session, row)

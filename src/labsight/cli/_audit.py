@@ -56,7 +56,8 @@ def audit_log(
 
 @audit_app.command(
     "verify",
-    epilog="Examples:\n\n  labsight audit verify\n\n  labsight audit verify --quick --json",
+    epilog="Examples:\n\n  labsight audit verify\n\n  labsight audit verify --quick --json\n\n"
+    "  labsight audit verify --anchor 91:3f2a9c0d1e2b4a5f",
 )
 def audit_verify(
     json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
@@ -66,15 +67,27 @@ def audit_verify(
             "--quick", help="Skip re-hashing the artifact files (rows are still checked)."
         ),
     ] = False,
+    anchor: Annotated[
+        str | None,
+        typer.Option(
+            "--anchor",
+            metavar="SEQ:HASH",
+            help="A chain head kept outside the database (as a verify printed it): that entry "
+            "must still hold that hash, so a chain rebuilt whole is found.",
+        ),
+    ] = None,
 ) -> None:
     """Recompute the hash chain, check every record and artifact against it; exit 1 and name each
-    problem on one line when it does not verify."""
-    report = workspace().audit.verify(quick=quick)
+    problem on one line when it does not verify. Keep the printed anchor somewhere the database's
+    administrators cannot write, and pass it to a later verify."""
+    report = workspace().audit.verify(quick=quick, anchor=anchor)
     if json:
         emit_json(report.to_dict())
     elif report.ok:
         out.print(
-            f"[green]ok[/]: {report.entries} entries, chain head {report.head[:16]}; "
+            f"[green]ok[/]: {report.entries} entries, anchor {report.anchor}"
+            + (" (the kept anchor holds)" if anchor else "")
+            + "; "
             + (
                 "every record matches its entry"
                 if quick
@@ -112,4 +125,4 @@ def audit_export(
         typer.echo(text, nl=False)
     else:
         atomic_write_text(out_path, text)
-        out.print(f"wrote {out_path}")
+        out.print(f"wrote {cell(str(out_path))}")

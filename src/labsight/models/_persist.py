@@ -8,11 +8,15 @@ file may ask only for the exact types in :data:`TRUSTED_TYPES` (the estimators l
 families save), and is refused otherwise, before anything in it is built. A prefix rule such as
 ``builtins.`` would admit ``builtins.exec`` and ``builtins.eval``. (The artifact store checks the
 file's hash before this runs; the MLP's torch weights inside it are read with
-``torch.load(weights_only=True)``.)
+``torch.load(weights_only=True)``; the node indices of trees, neighbour indices and boosters are
+checked after loading, before anything predicts.)
 """
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from typing import Any
 
 import polars as pl
@@ -20,6 +24,7 @@ from skops import io as skio
 
 from labsight.exceptions import ArtifactIntegrityError
 from labsight.models._features import FeatureSet
+from labsight.models._structure import check_booster_nodes, check_structure
 from labsight.models.train import TrainedModel
 
 __all__ = ["TRUSTED_TYPES", "dumps", "loads"]
@@ -69,6 +74,12 @@ def dumps(model: TrainedModel) -> bytes:
     return bytes(skio.dumps(state))
 
 
+def _schema(data: bytes) -> Any:
+    """The JSON schema inside a skops file (already read once by skops's type check)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return json.loads(archive.read("schema.json"))
+
+
 def loads(data: bytes, summary: dict[str, Any]) -> TrainedModel:
     """The model saved by :func:`dumps`, with its registry ``summary``.
 
@@ -93,6 +104,8 @@ def loads(data: bytes, summary: dict[str, Any]) -> TrainedModel:
             + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""),
             hint="Only models trained by labsight can be loaded; retrain the model",
         )
+    if "lightgbm.basic.Booster" in asked:  # LightGBM parses model text in threads that abort
+        check_booster_nodes(_schema(data))
     try:
         state = skio.loads(data, trusted=asked)  # each of them is in TRUSTED_TYPES
     except Exception as exc:  # e.g. torch weights that are not a plain state dict of tensors
@@ -106,6 +119,7 @@ def loads(data: bytes, summary: dict[str, Any]) -> TrainedModel:
             "the model file does not hold a labsight model",
             hint="Only models trained by labsight can be loaded; retrain the model",
         )
+    check_structure(state)  # indices a compiled predict follows unchecked
     features = FeatureSet(
         tuple(summary["numeric"]),
         tuple(summary["categorical"]),

@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from labsight.exceptions import InputError, StoreError
+from labsight.exceptions import AuditChainError, InputError, StoreError
 
 __all__ = ["Database"]
 
@@ -122,6 +122,8 @@ class Database:
                 yield session
         except OperationalError as exc:
             raise StoreError(f"the database refused the change: {_first_line(exc)}") from exc
+        except (ValueError, TypeError) as exc:
+            raise _unreadable(exc) from exc
         finally:
             session.close()
 
@@ -130,11 +132,29 @@ class Database:
         session = Session(self.engine, expire_on_commit=False)
         try:
             yield session
+        except (ValueError, TypeError) as exc:
+            raise _unreadable(exc) from exc
         finally:
             session.close()
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _unreadable(exc: ValueError | TypeError) -> Exception:
+    """A stored value the database driver cannot convert (a timestamp edited to text …) is an
+    edit made outside labsight, not a labsight bug: say so in one line. Any other error passes."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    where = tb.tb_frame.f_code.co_filename if tb is not None else ""
+    if "sqlalchemy" not in where:
+        return exc
+    return AuditChainError(
+        f"a value stored in the database cannot be read ({_first_line(exc)[:120]}): "
+        "it was changed outside labsight",
+        hint="Run `labsight audit verify` to find it; restore the database from a backup",
+    )
 
 
 def _first_line(exc: BaseException) -> str:

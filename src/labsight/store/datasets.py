@@ -29,6 +29,7 @@ __all__ = [
     "resolve_version",
     "tombstone",
     "validate_name",
+    "version_keys",
     "version_row",
 ]
 
@@ -155,6 +156,13 @@ def version_row(session: Session, record: VersionRecord) -> VersionRow:
     if row is None:  # pragma: no cover - the record was just resolved in this session
         raise NotFoundError(f"dataset version {record.ref} vanished")
     return row
+
+
+def version_keys(session: Session, name: str) -> list[tuple[str, str]]:
+    """``(name, version hash)`` of every version of a dataset (for checks against the audit trail)."""
+    ds = _dataset_row(session, name)
+    hashes = session.scalars(select(VersionRow.version).where(VersionRow.dataset_id == ds.id))
+    return [(name, h) for h in hashes]
 
 
 def dataset_history(session: Session, name: str) -> list[VersionRecord]:

@@ -15,7 +15,15 @@ from labsight.exceptions import ConflictError, InputError, NotFoundError
 from labsight.store._rows import ModelRow, utcnow
 from labsight.store.entities import ModelRecord
 
-__all__ = ["STAGES", "add_model", "get_model", "list_models", "model_row", "set_stage"]
+__all__ = [
+    "STAGES",
+    "add_model",
+    "get_model",
+    "list_models",
+    "model_row",
+    "set_stage",
+    "version_keys",
+]
 
 STAGES = ("draft", "validated", "production", "archived")
 """Model stages, in order; a model may move forward, or to archived from any stage."""
@@ -94,6 +102,11 @@ def _row(session: Session, ref: str) -> ModelRow:
 def model_row(session: Session, ref: str) -> ModelRow:
     """The row behind a model reference (for checks against the audit trail)."""
     return _row(session, ref)
+
+
+def version_keys(session: Session, name: str) -> list[tuple[str]]:
+    """The id of every version of a model (for checks against the audit trail)."""
+    return [(i,) for i in session.scalars(select(ModelRow.model_id).where(ModelRow.name == name))]
 
 
 def get_model(session: Session, ref: str) -> ModelRecord:
