@@ -2,6 +2,8 @@
 
 JSON is read by the same YAML loader (a JSON file is YAML), so both kinds of file get line numbers.
 Each mapping comes back as a :class:`Located` dict: a plain ``dict`` that also knows its line.
+The loader refuses aliases that repeat too much and deep nesting (see :mod:`labsight._yaml`), so a
+small file can never stand for a huge structure.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from labsight._yaml import RefusedYAMLError, StrictLoader, capped, load_yaml
 from labsight.exceptions import InputError
 
 __all__ = ["Located", "read_space_file"]
@@ -22,7 +25,7 @@ class Located(dict[str, Any]):
     line: int | None = None
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(StrictLoader):
     pass
 
 
@@ -54,15 +57,19 @@ def read_space_file(path: Path) -> Located:
     except (OSError, UnicodeDecodeError) as err:
         raise InputError(f"cannot read the space file: {err}", path=path) from None
     try:
-        data = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
+        data = load_yaml(text, _Loader)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        hint = "Check the indentation and the brackets at that line"
+        what = "is not valid YAML/JSON"
+        if isinstance(err, RefusedYAMLError):
+            hint, what = err.hint, "cannot be read"
         raise InputError(
-            f"the space file is not valid YAML/JSON: {problem}",
+            capped(f"the space file {what}: {problem}"),
             path=path,
             line=mark.line + 1 if mark is not None else None,
-            hint="Check the indentation and the brackets at that line",
+            hint=hint,
         ) from None
     if not isinstance(data, dict):
         raise InputError(

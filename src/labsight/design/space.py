@@ -31,6 +31,7 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
+from labsight._yaml import capped
 from labsight.design._constraints import Constraint, ConstraintError, parse_constraint
 from labsight.design._descriptors import molecule_descriptors, read_descriptor_table
 from labsight.design._spacefile import Located, read_space_file
@@ -331,7 +332,10 @@ class _Reader:
         self.where = str(path) if path else None
 
     def fail(self, message: str, line: int | None, **fields: Any) -> InputError:
-        return InputError(message, path=self.where, line=line, **fields)
+        # names and values from the file are quoted: none may make the line megabytes long
+        if isinstance(fields.get("got"), str):
+            fields["got"] = capped(fields["got"], total=200)
+        return InputError(capped(message), path=self.where, line=line, **fields)
 
     def keys(
         self, data: Mapping[str, Any], allowed: Sequence[str], what: str, line: int | None

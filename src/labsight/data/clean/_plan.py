@@ -9,6 +9,10 @@ A plan file looks like::
       columns: [catalyst]
       params:
         mapping: {catalyst: {"pd(oac)2 ": Pd(OAc)2}}
+
+Plan files are read with aliases that repeat little and shallow nesting only (see
+:mod:`labsight._yaml`: no "billion laughs", no ``[[[[…``), and errors quote what the file holds cut
+short.
 """
 
 from __future__ import annotations
@@ -22,6 +26,15 @@ from typing import Any
 import yaml
 
 from labsight._atomic import atomic_write_text
+from labsight._yaml import (
+    MAX_DEPTH,
+    RefusedYAMLError,
+    capped,
+    compose_yaml,
+    load_yaml,
+    nested_deeper,
+    shown,
+)
 from labsight.exceptions import InputError
 
 __all__ = ["FORMAT_VERSION", "METHODS", "OPS", "CleaningPlan", "CleaningStep"]
@@ -112,11 +125,11 @@ class CleaningPlan:
                     line = lines[where[:i]]
                     break
             return InputError(
-                f"malformed cleaning plan: {msg}",
+                capped(f"malformed cleaning plan: {msg}"),
                 path=source,
                 line=line,
                 expected=expected,
-                got=repr(got),
+                got=shown(got),
             )
 
         if not isinstance(data, dict):
@@ -201,16 +214,24 @@ class CleaningPlan:
     def from_yaml(cls, text: str, *, source: str | None = None) -> CleaningPlan:
         """Read a plan from YAML (or JSON, which YAML reads too)."""
         try:
-            data = yaml.safe_load(text)
+            data = load_yaml(text)
             lines = _yaml_lines(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark is not None else None
+            if isinstance(exc, RefusedYAMLError):
+                raise InputError(
+                    capped(f"malformed cleaning plan: {exc.problem}"),
+                    path=source,
+                    line=line,
+                    hint=exc.hint,
+                ) from exc
             raise InputError(
                 "malformed cleaning plan: not valid YAML",
                 path=source,
-                line=mark.line + 1 if mark is not None else None,
+                line=line,
                 expected="a YAML or JSON plan",
-                got=str(getattr(exc, "problem", exc)),
+                got=capped(str(getattr(exc, "problem", None) or str(exc).splitlines()[0])),
             ) from exc
         return cls.from_dict(data, source=source, lines=lines)
 
@@ -253,6 +274,18 @@ class CleaningPlan:
                     expected="a JSON plan",
                     got=exc.msg,
                 ) from exc
+            except RecursionError:  # [[[[… nested past what the parser follows
+                data = None
+                deep = True
+            else:
+                deep = nested_deeper(data, MAX_DEPTH)
+            if deep:
+                raise InputError(
+                    f"malformed cleaning plan: lists and mappings are nested more than "
+                    f"{MAX_DEPTH} deep",
+                    path=str(path),
+                    hint="Check the brackets: a plan nests only a few levels deep",
+                )
             return cls.from_dict(data, source=str(path), lines=_yaml_lines(text))
         return cls.from_yaml(text, source=str(path))
 
@@ -261,7 +294,7 @@ def _yaml_lines(text: str) -> dict[tuple[Any, ...], int]:
     """1-based lines of the plan's keys and steps: ``("steps", 2, "op") -> 14``."""
     lines: dict[tuple[Any, ...], int] = {}
     try:
-        root = yaml.compose(text)
+        root = compose_yaml(text)
     except yaml.YAMLError:
         return lines
 

@@ -1,15 +1,20 @@
 """Excel workbooks (.xlsx, .xlsm, .xls) through fastexcel/calamine: one sheet per table.
 
-An .xlsx is a zip: its declared unpacked size is held to the decompression limit before it is read,
-and formula cells whose results were never saved (see :mod:`labsight.data.ingest._formulas`) are
-refused rather than read as missing values.
+An .xlsx is a zip: the unpacked sizes its directory declares are held to the decompression limit,
+and since they may lie, its parts are unpacked a chunk at a time and counted before the workbook is
+read; a part is refused as soon as it passes its declared size (a zip bomb). Formula cells whose
+results were never saved (see :mod:`labsight.data.ingest._formulas`) are refused rather than read
+as missing values.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import struct
 import zipfile
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePath
 
@@ -27,6 +32,11 @@ __all__ = ["ExcelRead", "read_excel"]
 
 _HEADER_SCAN_ROWS = 50
 _ZIP_MAGIC = b"PK\x03\x04"
+# A zip member's local header: signature, versions, flags, method, time, date, CRC, sizes, and the
+# lengths of the name and of the extra field that come before the member's data.
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
+_IN_CHUNK = 64 * 1024  # compressed bytes fed to the decompressor at a time
+_OUT_CHUNK = 1024 * 1024  # the most it may give back from one call
 # fastexcel logs a warning through Python's logging for each column it cannot type (a column of
 # formulas without results, say); with logging not configured Python prints those on stderr. The
 # reasons reach the user as errors and findings instead; an application that configures logging
@@ -105,21 +115,90 @@ def read_excel(raw: RawSource, *, sheet: str | int | None) -> ExcelRead:
 
 
 def _check_unpacked_size(data: bytes, raw: RawSource) -> None:
-    """Refuse a workbook whose parts unpack to more than the decompression limit (a zip bomb)."""
+    """Refuse a workbook whose parts unpack to more than the decompression limit (a zip bomb).
+
+    The sizes the zip's directory declares are checked first; then every part is unpacked a chunk
+    at a time and counted, without keeping what it unpacks to, since those sizes may lie: Python's
+    zipfile stops a part at its declared size, but the reader behind fastexcel unpacks all of it.
+    A deflated part is unpacked from where its data starts to the end of its deflate stream, the
+    most that any reader can get out of it. A part is refused as damaged as soon as it unpacks to
+    more than its declared size, so no more than the limit (and one chunk) is ever unpacked.
+    """
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError):
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
         return  # fastexcel names what is wrong with it
-    if unpacked > raw.max_expanded_bytes:
+    limit = raw.max_expanded_bytes
+    declared = sum(info.file_size for info in members)
+    if declared > limit:
         raise over_limit(
             raw.display,
-            f"the workbook unpacks to {format_size(unpacked)}, more than the "
-            f"{format_size(raw.max_expanded_bytes)} limit on decompressed input",
+            f"the workbook unpacks to {format_size(declared)}, more than the "
+            f"{format_size(limit)} limit on decompressed input",
             MAX_EXPANDED_BYTES_ENV,
             "max_expanded_bytes",
-            unpacked,
+            declared,
         )
+    # Each part stops at its declared size, and those add up to no more than the limit.
+    view = memoryview(data)
+    for info in members:
+        unpacked = 0
+        for size in _unpacked_chunks(view, info, raw.display):
+            unpacked += size
+            if unpacked > info.file_size:
+                raise _damaged(
+                    raw.display,
+                    info,
+                    f"it unpacks to more than the {format_size(info.file_size)} its zip "
+                    "directory declares",
+                )
+
+
+def _unpacked_chunks(view: memoryview, info: zipfile.ZipInfo, display: str) -> Iterator[int]:
+    """The sizes of the chunks one zip member unpacks to, as they are unpacked."""
+    start = info.header_offset
+    header = bytes(view[start : start + _LOCAL_HEADER.size])
+    if len(header) < _LOCAL_HEADER.size or not header.startswith(_ZIP_MAGIC):
+        raise _damaged(display, info, "its header is missing")
+    fields = _LOCAL_HEADER.unpack(header)
+    start += _LOCAL_HEADER.size + fields[10] + fields[11]
+    # the method as the directory and as the local header name it (they agree in a sound file)
+    methods = {info.compress_type, fields[4]}
+    if zipfile.ZIP_STORED in methods:  # as much as either size says, as far as the file goes
+        yield min(max(info.file_size, info.compress_size), max(0, len(view) - start))
+    if zipfile.ZIP_DEFLATED in methods:
+        yield from _inflated_chunks(view, start, info, display)
+    # Other methods (bzip2, lzma): fastexcel reads none of them; Python's zipfile, which reads
+    # the parts again for the formula check, stops each at its declared size.
+
+
+def _inflated_chunks(
+    view: memoryview, start: int, info: zipfile.ZipInfo, display: str
+) -> Iterator[int]:
+    inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+    position = start
+    while not inflate.eof:
+        if inflate.unconsumed_tail:
+            chunk: bytes | memoryview = inflate.unconsumed_tail
+        elif position < len(view):
+            chunk = view[position : position + _IN_CHUNK]
+            position += len(chunk)
+        else:
+            return  # truncated: fastexcel names it
+        try:
+            out = inflate.decompress(chunk, _OUT_CHUNK)
+        except zlib.error as exc:
+            raise _damaged(display, info, str(exc)) from None
+        yield len(out)
+
+
+def _damaged(display: str, info: zipfile.ZipInfo, why: str) -> DataFormatError:
+    return DataFormatError(
+        f"is not a readable Excel workbook (its part {info.filename[:80]!r} is damaged: {why})",
+        path=display,
+        hint="Open it in Excel and save it again as .xlsx, or export the sheet as CSV.",
+    )
 
 
 def _refuse_unsaved_formulas(
