@@ -5,8 +5,11 @@ of reader that act on what they are given. A terminal obeys control characters (
 the screen, a carriage return overwrites the line, a newline forges a new log line); a spreadsheet
 runs a cell that starts with ``=``, ``+``, ``-`` or ``@`` as a formula (CSV injection). So every
 such string passes through :func:`visible` before a terminal sees it, and through
-:func:`spreadsheet_cell` before it goes into a CSV written for people. Both change only what is
-shown: stored data and exact exports (JSON lines) keep the text as it was.
+:func:`spreadsheet_cell` before it goes into a CSV written for people (:func:`from_spreadsheet_cell`
+takes the added quote off again when such a file is read back). Both change only what is shown:
+stored data and exact exports (JSON lines) keep the text as it was. JSON printed on a terminal
+goes through :func:`visible_json`, which writes the same characters as JSON escapes: the document
+still parses to the exact text.
 
 Imports nothing from labsight; :mod:`labsight.exceptions`, the audit export and the command line
 use it.
@@ -16,7 +19,13 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["NUMBER_PATTERN", "spreadsheet_cell", "visible"]
+__all__ = [
+    "NUMBER_PATTERN",
+    "from_spreadsheet_cell",
+    "spreadsheet_cell",
+    "visible",
+    "visible_json",
+]
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -29,22 +38,33 @@ def _escape(code: int) -> str:
 
 
 # C0 and C1 controls and DEL; the line and paragraph separators, which break a line like "\n";
-# and the bidirectional overrides, which reorder what a terminal shows ("Trojan source").
+# the bidirectional marks, embeddings, overrides and isolates, which reorder what a terminal shows
+# ("Trojan source"); and the zero-width characters, which make two different names look the same
+# (``temp\u200b`` and ``temp``).
 _UNSAFE = [
     *range(0x00, 0x20),
     *range(0x7F, 0xA0),
+    0x061C,  # Arabic letter mark (bidi)
+    *range(0x200B, 0x2010),  # zero-width space, (non-)joiner; left-to-right, right-to-left marks
     0x2028,
     0x2029,
-    *range(0x202A, 0x202F),
-    *range(0x2066, 0x206A),
+    *range(0x202A, 0x202F),  # bidi embeddings and overrides (U+202E reverses the text after it)
+    *range(0x2060, 0x2065),  # word joiner and the invisible operators
+    *range(0x2066, 0x206A),  # bidi isolates
+    0xFEFF,  # zero-width no-break space (byte order mark)
 ]
 _ALL = {code: _escape(code) for code in _UNSAFE}
 _BUT_NEWLINES = {code: text for code, text in _ALL.items() if code != ord("\n")}
+# In a JSON document: the same characters as JSON escapes (the newlines that indent it stay; the
+# ones inside strings are escaped by json.dumps already).
+_JSON = {code: f"\\u{code:04x}" for code in _UNSAFE if code != ord("\n")}
 
 
 def visible(text: str, *, keep_newlines: bool = False) -> str:
     """``text`` with every control character shown as an escape, so that it prints as one line
-    and cannot drive the terminal.
+    and cannot drive the terminal; bidirectional overrides and zero-width characters are shown
+    as escapes too, so that text cannot be reordered on screen and ``temp\\u200b`` does not look
+    like ``temp``.
 
     ``keep_newlines`` keeps ``\\n`` as it is, for output laid out in lines (the console does this
     for everything it prints; single values such as names and error messages escape it too).
@@ -53,10 +73,31 @@ def visible(text: str, *, keep_newlines: bool = False) -> str:
     --------
     >>> print(visible("x\\x1b[31m red\\nnext"))
     x\\x1b[31m red\\nnext
+    >>> print(visible("temp\\u200b"), visible("abc\\u202edef"))
+    temp\\u200b abc\\u202edef
     >>> visible("plain text, [units] and µ stay as they are")
     'plain text, [units] and µ stay as they are'
     """
     return text.translate(_BUT_NEWLINES if keep_newlines else _ALL)
+
+
+def visible_json(document: str) -> str:
+    """A JSON ``document`` (as :func:`json.dumps` writes it) with every character that
+    :func:`visible` escapes written as a JSON escape (``\\u202e``), so that it cannot drive or
+    reorder a terminal and still parses to exactly the same strings.
+
+    Such characters can only stand inside JSON strings, where an escape means the character itself.
+
+    Examples
+    --------
+    >>> import json
+    >>> text = json.dumps({"name": "abc\\u202edef\\x9b"}, ensure_ascii=False)
+    >>> print(visible_json(text))
+    {"name": "abc\\u202edef\\u009b"}
+    >>> json.loads(visible_json(text)) == json.loads(text)
+    True
+    """
+    return document.translate(_JSON)
 
 
 NUMBER_PATTERN = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
@@ -83,4 +124,20 @@ def spreadsheet_cell(text: str) -> str:
     """
     if text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
         return "'" + text
+    return text
+
+
+def from_spreadsheet_cell(text: str) -> str:
+    """``text`` read back from a cell that :func:`spreadsheet_cell` wrote: the ``'`` it added in
+    front of a formula-like text is taken off; anything else is left as it is.
+
+    Examples
+    --------
+    >>> from_spreadsheet_cell("'=x"), from_spreadsheet_cell("'-OMe"), from_spreadsheet_cell("=x")
+    ('=x', '-OMe', '=x')
+    >>> from_spreadsheet_cell("'-1.5"), from_spreadsheet_cell("'quoted"), from_spreadsheet_cell("'")
+    ("'-1.5", "'quoted", "'")
+    """
+    if text.startswith("'") and spreadsheet_cell(text[1:]) == text:
+        return text[1:]
     return text

@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         if callable(show):
             show()
         else:
-            err_console.print(f"error: {exc.format_message()}", soft_wrap=True)
+            err_console.print(f"error: {cell(exc.format_message())}", soft_wrap=True)
         return int(exc.exit_code)
     except Abort:
         err_console.print("aborted")

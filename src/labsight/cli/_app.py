@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from labsight._display import visible_json
 from labsight.cli._render import SafeConsole
 
 __all__ = ["app", "emit_json", "err_console", "out", "state", "steps", "workspace"]
@@ -80,8 +82,11 @@ def workspace() -> Any:
 
 
 def emit_json(data: Any) -> None:
-    """Machine output: one JSON document on stdout."""
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    """Machine output: one JSON document on stdout. Control characters, bidi overrides and
+    zero-width characters in its strings are written as JSON escapes (``\\u001b``, ``\\u202e``),
+    so the document cannot drive a terminal and still parses to the exact text."""
+    document = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write(visible_json(document) + "\n")
     sys.stdout.flush()
 
 
@@ -99,5 +104,6 @@ def steps(title: str, enabled: bool = True) -> Iterator[Callable[[str], None]]:
         console=err_console,
         transient=True,
     ) as progress:
-        task = progress.add_task(title, step="", total=None)
-        yield lambda msg: progress.update(task, step=msg)
+        # both columns read their text as markup: a file or column name is escaped ("k [/s].csv")
+        task = progress.add_task(escape(title), step="", total=None)
+        yield lambda msg: progress.update(task, step=escape(msg))

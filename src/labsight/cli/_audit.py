@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table as RichTable
 
+from labsight._display import visible_json
 from labsight.cli._app import app, emit_json, out, workspace
 from labsight.cli._render import cell
 
@@ -122,7 +123,8 @@ def audit_export(
 
     text = workspace().audit.export(format)
     if out_path is None:
-        typer.echo(text, nl=False)
+        # on a terminal, JSON lines write control and bidi characters as escapes (same strings)
+        typer.echo(visible_json(text) if format == "jsonl" else text, nl=False)
     else:
         atomic_write_text(out_path, text)
         out.print(f"wrote {cell(str(out_path))}")

@@ -90,9 +90,9 @@ def _print_version(ds: DatasetVersion, verb: str) -> None:
     out.print(columns_table(ds.columns))
     if ds.findings:
         out.print(
-            f"ingest noticed {severity_summary(ds.findings)}; see `labsight quality {rec.dataset}`"
+            f"ingest noticed {severity_summary(ds.findings)}; see `labsight quality {cell(rec.dataset)}`"
         )
-    out.print(f"wrote {ds.workspace.artifacts.location(rec.sha256)}")
+    out.print(f"wrote {cell(ds.workspace.artifacts.location(rec.sha256))}")
 
 
 @app.command(
@@ -161,7 +161,7 @@ def _report_output(report: QualityReport, title: str, json: bool, fail_on: str |
         emit_json(report.to_dict())
     else:
         out.print(
-            f"[bold]{title}[/]: {report.rows} rows × {len(report.columns)} columns — "
+            f"[bold]{cell(title)}[/]: {report.rows} rows × {len(report.columns)} columns — "
             f"{severity_summary(report.findings)}"
         )
         if report.findings:
@@ -421,31 +421,35 @@ def dataset_show(
         return
     rec = ds.record
     out.print(
-        f"[bold]{rec.ref}[/] (v{rec.number}) — {rec.rows} rows × {len(rec.columns)} columns, "
-        f"{rec.operation} by {rec.created_by} on {rec.created:%Y-%m-%d %H:%M} UTC"
+        f"[bold]{cell(rec.ref)}[/] (v{rec.number}) — {rec.rows} rows × {len(rec.columns)} columns, "
+        f"{cell(rec.operation)} by {cell(rec.created_by)} on {rec.created:%Y-%m-%d %H:%M} UTC"
     )
     if rec.source:
         out.print(
-            f"source: {rec.source.get('path')} ({rec.source.get('format')}, sha256 "
-            f"{str(rec.source.get('sha256'))[:12]}…)"
+            f"source: {cell(rec.source.get('path'))} ({cell(rec.source.get('format'))}, sha256 "
+            f"{cell(str(rec.source.get('sha256'))[:12])}…)"
         )
     out.print(columns_table(ds.columns))
     lin = RichTable(title="lineage (newest first)")
     for col in ("version", "operation", "created", "by"):
         lin.add_column(col)
     for r in lineage:
-        lin.add_row(r.ref, r.operation, f"{r.created:%Y-%m-%d %H:%M}", r.created_by)
+        lin.add_row(
+            cell(r.ref), cell(r.operation), f"{r.created:%Y-%m-%d %H:%M}", cell(r.created_by)
+        )
     out.print(lin)
     if rec.operation == "clean":
         out.print(
             "plan: "
-            + ", ".join(f"{s['op']}={s['method']}" for s in rec.operation_params["plan"]["steps"])
+            + ", ".join(
+                cell(f"{s['op']}={s['method']}") for s in rec.operation_params["plan"]["steps"]
+            )
         )
     hist = RichTable(title=f"versions of {rec.dataset}")
     for col in ("#", "version", "operation", "rows"):
         hist.add_column(col)
     for r in history:
-        hist.add_row(f"v{r.number}", r.version, r.operation, str(r.rows))
+        hist.add_row(f"v{r.number}", cell(r.version), cell(r.operation), str(r.rows))
     out.print(hist)
 
 
@@ -462,4 +466,6 @@ def dataset_delete(
     if json:
         emit_json(ds.to_dict())
     else:
-        out.print(f"deleted {ds.name} (tombstone; {ds.versions} versions kept for the audit trail)")
+        out.print(
+            f"deleted {cell(ds.name)} (tombstone; {ds.versions} versions kept for the audit trail)"
+        )

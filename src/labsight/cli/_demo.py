@@ -9,7 +9,7 @@ import typer
 
 from labsight.cli._app import app, emit_json, out, steps, workspace
 from labsight.cli._datasets import JsonOpt, _report_output, _version_dict
-from labsight.cli._render import leaderboard_table
+from labsight.cli._render import cell, leaderboard_table
 
 __all__ = ["demo"]
 
@@ -59,13 +59,13 @@ def demo(
     roles = Counter(c.role for c in ds.columns)
     out.print(
         f"[bold green]{'ingested' if ds.created else 'already stored as'}[/] {ds.ref} "
-        f"(v{ds.record.number}) from {path.name}: {ds.rows} rows × {len(ds.columns)} columns ("
+        f"(v{ds.record.number}) from {cell(path.name)}: {ds.rows} rows × {len(ds.columns)} columns ("
         + ", ".join(f"{n} {role}" for role, n in roles.most_common())
         + ")"
     )
     _report_output(report, ds.ref, False, None)
-    out.print(f"wrote {ws.artifacts.location(ds.record.sha256)}")
-    out.print(f"wrote {html} (open it in a browser; it works offline)")
+    out.print(f"wrote {cell(ws.artifacts.location(ds.record.sha256))}")
+    out.print(f"wrote {cell(str(html))} (open it in a browser; it works offline)")
     out.print(leaderboard_table(summary["leaderboard"][:5], record.metric, title="Models of yield"))
     interval = summary["interval"]
     out.print(
@@ -74,7 +74,7 @@ def demo(
         f"({summary['cv']['scheme']}); {interval['level']:.0%} intervals ({interval['method']}) "
         f"cover {interval['coverage']:.0%} on CV"
     )
-    out.print(f"workspace: {ws.settings.home} (`labsight dataset show chem_proc_yield`)")
+    out.print(f"workspace: {cell(str(ws.settings.home))} (`labsight dataset show chem_proc_yield`)")
     out.print(
         "next: labsight clean chem_proc_yield --impute median --outliers flag --save-plan plan.yaml"
     )

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 
 from labsight.cli._app import app, emit_json, out, steps, workspace
-from labsight.cli._render import cell, fmt, text_table
+from labsight.cli._render import cell, fmt, spreadsheet_frame, text_table
 
 __all__ = ["design_app"]
 
@@ -33,7 +33,8 @@ NameArg = Annotated[str, typer.Argument(help="The campaign's name.")]
 
 
 def _goal(o: Any) -> str:
-    return f"{o.name} {'↑' if o.goal == 'maximize' else '↓'}"
+    """``yield ↑``, escaped for rich (names come from the space file)."""
+    return f"{cell(o.name)} {'↑' if o.goal == 'maximize' else '↓'}"
 
 
 @design_app.command(
@@ -71,7 +72,7 @@ def design_new(
     points = f"{size:,} combinations" if size is not None else "continuous"
     out.print(
         f"[bold green]created[/] campaign {name}: {len(s.parameters)} parameters "
-        f"({', '.join(p.name for p in s.parameters)}), objectives {', '.join(_goal(o) for o in s.objectives)}; "
+        f"({', '.join(cell(p.name) for p in s.parameters)}), objectives {', '.join(_goal(o) for o in s.objectives)}; "
         f"{points}; {len(s.constraints)} constraints"
     )
     out.print(f"next: labsight design suggest {name} --batch 4 --out next.csv")
@@ -98,7 +99,9 @@ def _experiments_table(frame: pl.DataFrame, space: Any, title: str) -> RichTable
 
 def _template(campaign: Any, frame: pl.DataFrame) -> pl.DataFrame:
     """The file the lab fills in: id, conditions (headers with units), empty objective columns,
-    then what the surrogate expects."""
+    then what the surrogate expects. It is written through ``spreadsheet_frame``: a level such as
+    ``=x`` or ``-OMe`` gets a leading ``'`` so that a spreadsheet shows it instead of running it,
+    and ``design record`` takes the quote off again."""
     s = campaign.space
     columns = [pl.col("experiment_id")]
     columns += [pl.col(p.name).alias(p.label()) for p in s.parameters]
@@ -167,7 +170,7 @@ def design_suggest(
                 progress=step,
             )
         if out_path is not None:
-            atomic_write_text(out_path, _template(campaign, frame).write_csv())
+            atomic_write_text(out_path, spreadsheet_frame(_template(campaign, frame)).write_csv())
     except Exception as exc:
         if in_background:
             _background.finish(ws.settings.home, "design-suggest", name, error=str(exc))
@@ -188,8 +191,9 @@ def design_suggest(
     out.print(_experiments_table(frame, s, f"Next experiments of {name}"))
     if out_path is not None:
         out.print(
-            f"[bold green]wrote[/] {out_path}: fill in {', '.join(o.name for o in s.objectives)}, then "
-            f"labsight design record {name} {out_path}"
+            f"[bold green]wrote[/] {cell(str(out_path))}: fill in "
+            f"{', '.join(cell(o.name) for o in s.objectives)}, then "
+            f"labsight design record {name} {cell(str(out_path))}"
         )
 
 
@@ -212,7 +216,7 @@ def _suggest_in_background(ws: Any, campaign: Any, json: bool) -> None:
         emit_json({"campaign": campaign.name, "background": job})
         return
     out.print(
-        f"[bold green]suggesting in the background[/] (pid {job['pid']}); log: {job['log']}\n"
+        f"[bold green]suggesting in the background[/] (pid {job['pid']}); log: {cell(job['log'])}\n"
         f"labsight design show {campaign.name} lists the batch when it is done"
     )
 
@@ -223,8 +227,8 @@ def _background_line(campaign: Any) -> str | None:
     if job is None:
         return None
     if job["alive"]:
-        return f"[yellow]a suggestion is running in the background[/] (pid {job['pid']}, since {job['started']})"
-    return f"[red]the last background suggestion failed[/]: {job['error']} (log: {job['log']})"
+        return f"[yellow]a suggestion is running in the background[/] (pid {job['pid']}, since {cell(job['started'])})"
+    return f"[red]the last background suggestion failed[/]: {cell(job['error'])} (log: {cell(job['log'])})"
 
 
 @design_app.command(
@@ -254,7 +258,7 @@ def design_record(
         extra.append(f"{summary.replicates} replicates")
     if summary.new_experiments:
         extra.append(
-            f"{len(summary.new_experiments)} new conditions ({', '.join(summary.new_experiments[:5])})"
+            f"{len(summary.new_experiments)} new conditions ({cell(', '.join(summary.new_experiments[:5]))})"
         )
     if summary.skipped:
         extra.append(f"{summary.skipped} rows without results skipped")
@@ -391,7 +395,9 @@ def design_status(
     for note in _status_notes(status):
         out.print(escape(note))
     if out_path is not None:
-        out.print(f"[bold green]wrote[/] {out_path} (progress, importance, landscape; offline)")
+        out.print(
+            f"[bold green]wrote[/] {cell(str(out_path))} (progress, importance, landscape; offline)"
+        )
 
 
 @design_app.command(
@@ -433,7 +439,9 @@ def design_analyze(
     if effects:
         out.print(
             "interactions: "
-            + ", ".join(f"{' × '.join(i['parameters'])} {fmt(i['effect'])}" for i in effects[:5])
+            + ", ".join(
+                f"{cell(' × '.join(i['parameters']))} {fmt(i['effect'])}" for i in effects[:5]
+            )
         )
     surface = analysis.surface or {}
     if surface.get("fitted"):
@@ -450,7 +458,7 @@ def design_analyze(
                     "run it as a check rather than trusting it"
                 )
     elif surface:
-        out.print(f"no response surface: {surface['reason']}")
+        out.print(f"no response surface: {cell(surface['reason'])}")
 
 
 @design_app.command(

@@ -10,6 +10,7 @@ import typer
 
 from labsight.cli._app import app, emit_json, out, steps, workspace
 from labsight.cli._datasets import FILE_SUFFIXES, _sheet, is_file_source
+from labsight.cli._render import cell
 
 __all__ = ["explore"]
 
@@ -104,10 +105,10 @@ def explore(
         )
         return
     out.print(
-        f"[bold green]wrote[/] {html} ({len(report.specs)} figures, {report.rows} rows, "
+        f"[bold green]wrote[/] {cell(str(html))} ({len(report.specs)} figures, {report.rows} rows, "
         f"{len(report.findings)} findings)"
     )
     if pngs:
-        out.print(f"wrote {len(pngs)} PNG files to {png}:")
+        out.print(f"wrote {len(pngs)} PNG files to {cell(str(png))}:")
         for p in pngs:
-            out.print(f"  {p}")
+            out.print(f"  {cell(str(p))}")

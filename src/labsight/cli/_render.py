@@ -31,6 +31,7 @@ __all__ = [
     "leaderboard_table",
     "rows_preview",
     "severity_summary",
+    "spreadsheet_frame",
 ]
 
 
@@ -64,6 +65,15 @@ def csv_for_people(frame: pl.DataFrame) -> str:
     formula (``=``, ``+``, ``-``, ``@``, tab, CR) gets a leading ``'`` (OWASP's advice on CSV
     injection) and non-numeric fields are quoted. Numeric columns, and text that is a plain number
     such as ``-1.5``, are left as they are."""
+    return spreadsheet_frame(frame).write_csv(quote_style="non_numeric")
+
+
+def spreadsheet_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with each text cell and column name passed through
+    :func:`~labsight._display.spreadsheet_cell`: one that would start a formula gets a leading
+    ``'``; numeric columns, and text that is a plain number such as ``-1.5``, stay as they are.
+    For a CSV written for people that labsight reads back (a design template), which takes the
+    quote off again with :func:`~labsight._display.from_spreadsheet_cell`."""
     escaped = []
     for name, dtype in frame.schema.items():
         if not isinstance(dtype, pl.String | pl.Categorical | pl.Enum):
@@ -72,9 +82,7 @@ def csv_for_people(frame: pl.DataFrame) -> str:
         risky = value.str.contains(r"^[=+\-@\t\r]") & ~value.str.contains(NUMBER_PATTERN)
         escaped.append(pl.when(risky).then(pl.lit("'") + value).otherwise(value).alias(name))
     safe = frame.with_columns(escaped)
-    return safe.rename({name: spreadsheet_cell(name) for name in frame.columns}).write_csv(
-        quote_style="non_numeric"
-    )
+    return safe.rename({name: spreadsheet_cell(name) for name in frame.columns})
 
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}

@@ -17,7 +17,7 @@ from rich.text import Text
 
 from labsight.cli._app import app, emit_json, err_console, out, steps, workspace
 from labsight.cli._datasets import _sheet, is_file_source
-from labsight.cli._render import leaderboard_table
+from labsight.cli._render import cell, leaderboard_table
 from labsight.store.names import validate_name
 
 __all__ = ["live_view", "train"]
@@ -192,12 +192,13 @@ def train(
             markup=False,
         )
     out.print(
-        f"[bold green]registered[/] {record.ref} ({record.model_id}): {model.best}, CV {model.metric} "
-        f"{model.cv['mean']:.4g} ± {model.cv['std']:.2g} ({model.cv['scheme']}), "
+        f"[bold green]registered[/] {cell(record.ref)} ({record.model_id}): {cell(model.best)}, "
+        f"CV {model.metric} {model.cv['mean']:.4g} ± {model.cv['std']:.2g} "
+        f"({cell(model.cv['scheme'])}), "
         f"{model.trials} trials in {model.seconds:.0f} s"
     )
     if model.coverage is not None:
         out.print(
-            f"intervals: {model.interval_method} at {model.level:.0%}, coverage on CV "
+            f"intervals: {cell(model.interval_method)} at {model.level:.0%}, coverage on CV "
             f"{model.coverage:.0%}"
         )

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from labsight.cli._app import app, emit_json, out, workspace
+from labsight.cli._render import cell
 
 __all__ = ["cluster", "embed"]
 
@@ -64,7 +65,8 @@ def cluster(
     out.print(result.profiles)
     chosen = f"k = {result.k}" + (f" by {result.criterion}" if result.criterion else "")
     out.print(
-        f"[bold green]stored[/] {version.ref} with column {column!r}: {result.method}, {chosen}"
+        f"[bold green]stored[/] {cell(version.ref)} with column {cell(repr(column))}: "
+        f"{cell(result.method)}, {cell(chosen)}"
     )
 
 
@@ -111,6 +113,9 @@ def embed(
         )
         return
     if out_path is not None:
-        out.print(f"[bold green]wrote[/] {out_path} ({result.frame.height} rows, {result.method})")
+        out.print(
+            f"[bold green]wrote[/] {cell(str(out_path))} ({result.frame.height} rows, "
+            f"{cell(result.method)})"
+        )
     else:
         out.print(result.frame)
