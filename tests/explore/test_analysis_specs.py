@@ -52,20 +52,21 @@ def check_layout(spec: FigureSpec) -> None:
             assert _numbers(g["outliers"])
             assert g["low"] <= g["q1"] <= g["median"] <= g["q3"] <= g["high"]
     elif k == "scatter":
-        assert set(d) == {"x", "y", "color", "trend_x", "trend_y"}
+        assert set(d) == {"x", "y", "color", "color_label", "trend_x", "trend_y"}
         assert len(d["x"]) == len(d["y"])
         assert _numbers(d["x"])
         assert _numbers(d["y"])
         assert d["color"] is None or len(d["color"]) == len(d["x"])
         assert len(d["trend_x"]) == len(d["trend_y"])
     elif k == "scatter_matrix":
-        assert set(d) == {"columns", "values", "color"}
+        assert set(d) == {"columns", "values", "color", "color_label"}
         assert list(d["values"]) == d["columns"]
         sizes = {len(v) for v in d["values"].values()}
         assert len(sizes) == 1
         assert d["color"] is None or len(d["color"]) in sizes
     elif k == "heatmap":
-        assert set(d) == {"x", "y", "z", "zmin", "zmax", "text"}
+        assert set(d) == {"x", "y", "z", "zmin", "zmax", "text", "color_label"}
+        assert d["color_label"]
         assert len(d["z"]) == len(d["y"]) == len(d["text"])
         assert all(len(row) == len(d["x"]) for row in d["z"] + d["text"])
         assert all(_finite(row) for row in d["z"])
@@ -85,21 +86,26 @@ def check_layout(spec: FigureSpec) -> None:
         assert len(d["components"]) == len(d["explained"]) == len(d["cumulative"])
         assert d["cumulative"] == sorted(d["cumulative"])
     elif k == "embedding":
-        assert set(d) == {"x", "y", "color", "cluster"}
+        assert set(d) == {"x", "y", "color", "color_label", "cluster"}
         assert len(d["x"]) == len(d["y"])
         for key in ("color", "cluster"):
             assert d[key] is None or len(d[key]) == len(d["x"])
     elif k == "loadings":
-        assert set(d) == {"columns", "pc1", "pc2"}
+        assert set(d) == {"columns", "pc1", "pc2", "labelled"}
         assert len(d["columns"]) == len(d["pc1"]) == len(d["pc2"])
+        assert set(d["labelled"]) <= set(range(len(d["columns"])))
     elif k == "spectra":
         assert set(d) == {"axis", "lines", "bands"}
         for line in d["lines"]:
             assert set(line) == {"name", "y"}
             assert len(line["y"]) == len(d["axis"])
         for band in d["bands"]:
-            assert set(band) == {"name", "mean", "sd"}
-            assert len(band["mean"]) == len(band["sd"]) == len(d["axis"])
+            # mean ± sd, or explicit edges, or a line alone; with optional words for the legend
+            edges = set(band) & {"sd", "low", "high"}
+            assert edges in ({"sd"}, {"low", "high"}, set())
+            assert set(band) - edges <= {"name", "mean", "centre", "spread", "line"}
+            assert {"name", "mean"} <= set(band)
+            assert all(len(band[key]) == len(d["axis"]) for key in ("mean", *edges))
     elif k == "timeseries":
         assert set(d) == {"t", "series"}
         for s in d["series"]:

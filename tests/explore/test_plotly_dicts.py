@@ -106,6 +106,7 @@ def test_figure_dict_merges_builder_axes_with_titles() -> None:
     assert figure_dict(spec)["layout"]["yaxis"] == {
         "rangemode": "tozero",
         "title": {"text": spec.y_label},
+        "automargin": True,
     }
     assert figure_dict(SPECS["missing_map"])["layout"]["yaxis"]["tickformat"] == ",d"
     assert figure_dict(SPECS["loadings"])["layout"]["yaxis"]["scaleanchor"] == "x"

@@ -74,7 +74,7 @@ def test_render_plotly_box_uses_precomputed_statistics() -> None:
 def test_render_plotly_scatter_colours_by_level_and_draws_trend() -> None:
     fig = to_plotly(SPECS["scatter"])
     names = [t.name for t in fig.data]
-    assert names == ["Pd-B", "Pd-A", "trend"]
+    assert names == ["Pd-A", "Pd-B", "trend"]  # levels in order: the same colour in every figure
     assert sum(len(t.x) for t in fig.data[:2]) == 40
 
 

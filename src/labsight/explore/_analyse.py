@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import polars as pl
 
 from labsight.data.findings import SEVERITIES, Finding
 from labsight.data.quality import QualityReport, check_table
@@ -23,6 +24,9 @@ from labsight.explore._distributions import distribution_figures
 from labsight.explore._missingness import missingness_figures
 from labsight.explore._relations import relation_figures
 from labsight.explore._shape import (
+    MAX_SPECTRA,
+    channel_link_figure,
+    channel_summary_figure,
     spectra_figure,
     spectral_columns,
     time_column,
@@ -35,6 +39,7 @@ from labsight.explore.spec import FigureSpec, ReportTables
 __all__ = ["Analysis", "analyse"]
 
 _MAX_CONDITIONS = 20
+_MAX_SPECTRA_CLASSES = 12
 
 
 @dataclass
@@ -46,8 +51,8 @@ class Analysis:
     overview
         ``rows``, ``columns`` (``name, unit, dtype, role``), ``memory_bytes``, ``findings`` (count
         per severity), ``target``, ``color``, ``sampled``, ``max_points``, ``seed``,
-        ``spectral_columns`` (how many), ``time`` (the clock column or None) and
-        ``strongest_link`` (a sentence, or None).
+        ``spectral_columns`` (how many), ``channels`` (their names, in axis order), ``time`` (the
+        clock column or None) and ``strongest_link`` (a sentence, or None).
     tables
         The numbers behind the figures, computed on all rows.
     figures
@@ -88,6 +93,34 @@ def _unique_names(figures: list[FigureSpec]) -> list[FigureSpec]:
         seen.setdefault(name, 1)
         out.append(spec if name == spec.name else replace(spec, name=name))
     return out
+
+
+def _spectra_figures(
+    table: Table,
+    channels: list[str],
+    summary: pl.DataFrame,
+    categorical: list[str],
+    distinct: dict[str, int],
+    target: str | None,
+    category: str | None,
+    seed: int,
+) -> list[FigureSpec]:
+    """The spectra with a band per class, the channels as one band, and each channel's link to
+    the target. Without a colour or a categorical target, the classes are those of the first
+    column that splits the rows into 2–12 groups (the origin of a coffee, a sample's batch)."""
+    if category is None:
+        category = next(
+            (c for c in categorical if 2 <= distinct.get(c, 0) <= _MAX_SPECTRA_CLASSES), None
+        )
+    figures = [
+        spectra_figure(table, channels, category=category, seed=seed),
+        channel_summary_figure(table, channels, summary),
+    ]
+    if target is not None and target not in channels:
+        link = channel_link_figure(table, channels, target, categorical=target in categorical)
+        if link is not None:
+            figures.append(link)
+    return figures
 
 
 def analyse(
@@ -168,7 +201,10 @@ def analyse(
     categorical = categorical_columns(table, distinct)
     numeric = [c for c in numeric_columns(table) if c not in categorical]
     channels = spectral_columns(table)
-    per_column = [c for c in numeric if c not in set(channels)]
+    # A spectrum is one thing: its channels go into the spectra views and the PCA, never one by
+    # one (blocks, histograms) nor pair by pair (adjacent channels correlate by construction).
+    channel_set = frozenset(channels)
+    per_column = [c for c in numeric if c not in channel_set]
     numeric_features = [c for c in numeric if c != target and roles[c] != "condition"]
     categorical_features = [c for c in categorical if c != target and roles[c] == "feature"]
     target_categorical = target in categorical
@@ -186,7 +222,9 @@ def analyse(
     sample = frame[rows] if sampled else frame
 
     # t-SNE is the slowest figure and runs on one thread: it runs beside everything else.
-    shape_features = usable_features([c for c in numeric_features if c not in categorical], sds)
+    shape_features = usable_features(
+        [c for c in numeric_features if c not in categorical], sds, means
+    )
     pool = ThreadPoolExecutor(1, thread_name_prefix="labsight-tsne")
     tsne = pool.submit(
         tsne_figure, table, shape_features, means, sds, rows, color=embed_color, seed=seed
@@ -195,10 +233,13 @@ def analyse(
     if report is None:
         report = check_table(table)
 
-    assoc = analyse_associations(
-        table, numeric, categorical, variance, target=target, family=frozenset(channels)
-    )
+    assoc = analyse_associations(table, per_column, categorical, variance, target=target)
     figures: list[FigureSpec] = []
+    if channels:
+        figures += _spectra_figures(
+            table, channels, summary, categorical, distinct, target, category, seed
+        )
+        sampled = sampled or n > MAX_SPECTRA
     figures += distribution_figures(
         table,
         per_column,
@@ -209,22 +250,18 @@ def analyse(
         quartiles=quartiles,
         seed=seed,
     )
-    if channels:
-        figures.append(spectra_figure(table, channels, category=category, seed=seed))
-        sampled = sampled or n > 200
     clock = time_column(table)
     if clock is not None:
         figures += timeseries_figures(table, clock, per_column)
     relations = relation_figures(
         table,
         target,
-        numeric_features,
+        [c for c in numeric_features if c not in channel_set],
         categorical_features,
         sample,
         color=color,
         assoc=assoc,
         note=note,
-        matrix_only=frozenset(channels),
         target_is_category=target_categorical,
     )
     figures += relations.figures
@@ -248,6 +285,7 @@ def analyse(
         tsne=tsne.result(),
         color=embed_color,
         note=note,
+        channels=channels,
     )
     figures += structure
     if any(s.name == "tsne" for s in structure) and n > 2000:
@@ -275,6 +313,7 @@ def analyse(
         "max_points": max_points,
         "seed": seed,
         "spectral_columns": len(channels),
+        "channels": channels,
         "time": clock,
         "strongest_link": strongest,
     }

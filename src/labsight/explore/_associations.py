@@ -166,6 +166,8 @@ def _heatmap(
     z: np.ndarray,
     zmin: float,
     note: str | None = None,
+    *,
+    color_label: str,
 ) -> FigureSpec:
     zz = [[None if np.isnan(v) else round(float(v), 4) for v in row] for row in z]
     text = [["" if v is None else f"{v:.2f}" for v in row] for row in zz]
@@ -175,7 +177,15 @@ def _heatmap(
         section="correlations",
         title=title,
         caption=caption,
-        data={"x": x, "y": y, "z": zz, "zmin": zmin, "zmax": 1, "text": text},
+        data={
+            "x": x,
+            "y": y,
+            "z": zz,
+            "zmin": zmin,
+            "zmax": 1,
+            "text": text,
+            "color_label": color_label,
+        },
         note=note,
     )
 
@@ -272,6 +282,7 @@ def analyse_associations(
                     matrix,
                     -1.0,
                     note,
+                    color_label="Pearson r" if measure == "pearson" else "Spearman ρ",
                 )
             )
         iu = np.triu_indices(len(chosen), k=1)
@@ -313,7 +324,16 @@ def analyse_associations(
         if best is not None:
             caption += f"; strongest: {cats[best[0]]} and {cats[best[1]]} ({best[2]:.2f})"
         out.figures.append(
-            _heatmap("heatmap-cramers-v", "Cramér's V", caption, cats, cats, v_matrix, 0.0)
+            _heatmap(
+                "heatmap-cramers-v",
+                "Cramér's V",
+                caption,
+                cats,
+                cats,
+                v_matrix,
+                0.0,
+                color_label="Cramér's V",
+            )
         )
     if cats and numeric and frame.height >= 3:
         eta = correlation_ratios(frame, cats, numeric)
@@ -340,6 +360,7 @@ def analyse_associations(
                     z,
                     0.0,
                     note,
+                    color_label="η",
                 )
             )
         for cat, col, e in eta.iter_rows():

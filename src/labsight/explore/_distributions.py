@@ -14,10 +14,18 @@ import numpy as np
 import polars as pl
 
 from labsight.data.table import Table
-from labsight.explore._summary import floats, fmt, label, numeric_values, slug
+from labsight.explore._summary import (
+    floats,
+    fmt,
+    is_number,
+    label,
+    level_text,
+    numeric_values,
+    slug,
+)
 from labsight.explore.spec import FigureSpec
 
-__all__ = ["MAX_BINS", "box_groups", "distribution_figures", "histogram_data"]
+__all__ = ["MAX_BINS", "NO_SPREAD", "box_groups", "distribution_figures", "histogram_data"]
 
 MAX_BINS = 200
 _KDE_SAMPLE = 20_000
@@ -28,6 +36,8 @@ _MAX_SPLIT_LEVELS = 12
 _SPLIT_COLUMNS = 5
 _MIN_SPLIT_ETA = 0.1
 MISSING_LEVEL = "(missing)"
+NO_SPREAD = 1e-9
+"""A spread below this share of a column's magnitude is rounding noise, not variation."""
 
 
 def histogram_data(values: np.ndarray, seed: int = 0) -> dict[str, Any]:
@@ -56,7 +66,9 @@ def histogram_data(values: np.ndarray, seed: int = 0) -> dict[str, Any]:
     if x.size == 0:
         return {"edges": [], "counts": [], "density_x": [], "density_y": []}
     lo, hi = float(x.min()), float(x.max())
-    if lo == hi:
+    # A spread in the last bits (829.4281 ± 1e-13, a Boltzmann average in a DFT table) cannot be
+    # cut into bins: numpy refuses. Such a column is constant.
+    if hi - lo <= NO_SPREAD * max(abs(lo), abs(hi)):
         return {
             "edges": [lo - 0.5, hi + 0.5],
             "counts": [int(x.size)],
@@ -243,8 +255,18 @@ def _histogram(table: Table, column: str, values: np.ndarray, seed: int) -> Figu
     )
 
 
-def _bar(table: Table, column: str) -> FigureSpec:
-    counts = table.frame[column].drop_nulls().cast(pl.String).value_counts(sort=True, name="n")
+def _bar(table: Table, column: str, *, by_value: bool = False) -> FigureSpec:
+    """Counts of the most common levels; ``by_value`` keeps the levels in value order (a 0/1
+    column reads 0, 1 whichever is commoner), for a numeric column of two values."""
+    values_of = table.frame[column].drop_nulls()
+    if by_value and is_number(values_of.dtype):
+        values_of = values_of.cast(pl.Float64).fill_nan(None).drop_nulls()
+        counts = values_of.value_counts(name="n").sort(column)
+        counts = counts.with_columns(
+            pl.col(column).map_elements(level_text, return_dtype=pl.String)
+        )
+    else:
+        counts = values_of.cast(pl.String).value_counts(sort=True, name="n")
     top = counts.head(_MAX_BARS)
     labels = top[column].to_list()
     values = [int(v) for v in top["n"].to_list()]
@@ -253,19 +275,21 @@ def _bar(table: Table, column: str) -> FigureSpec:
         labels.append("other")
         values.append(int(counts["n"].sum()) - sum(values))
     total = sum(values)
-    caption = f"{column}: {counts.height} levels"
+    lab = label(table, column)
+    caption = f"{lab}: {counts.height} levels"
     if total:
-        caption += f", most common {labels[0]} ({values[0] / total:.0%} of rows)"
+        common = max(range(len(values)), key=lambda i: values[i]) if by_value else 0
+        caption += f", most common {labels[common]} ({values[common] / total:.0%} of rows)"
     if rest > 0:
         caption += f"; the {rest} rarest levels are grouped as 'other'"
     return FigureSpec(
         name=f"bar-{slug(column)}",
         kind="bar",
         section="columns",
-        title=f"Levels of {column}",
+        title=f"Levels of {lab}",
         caption=caption,
         data={"labels": labels, "counts": values},
-        x_label=column,
+        x_label=lab,
         y_label="rows",
         column=column,
     )
@@ -339,7 +363,8 @@ def distribution_figures(
     quartiles: dict[str, tuple[float, float, float]] | None = None,
     seed: int = 0,
 ) -> list[FigureSpec]:
-    """A histogram and a box per numeric column, a bar chart per categorical column, and split boxes.
+    """A histogram and a box per numeric column (a bar chart of the two levels when it holds
+    two values), a bar chart per categorical column, and split boxes.
 
     Parameters
     ----------
@@ -366,7 +391,12 @@ def distribution_figures(
         ``hist-*``, ``box-*``, ``bar-*`` and ``box-*-by-*`` specs, in column order.
     """
     figures: list[FigureSpec] = []
+    # A box of 0/1 values is a line at 0 and "outliers" at 1; their two levels are a bar chart.
+    two_valued = {c for c in numeric if distinct.get(c) == 2}
     for column in numeric:
+        if column in two_valued:
+            figures.append(_bar(table, column, by_value=True))
+            continue
         values = numeric_values(table.frame[column])
         figures.append(_histogram(table, column, values, seed))
         figures.append(_box(table, column, values, (quartiles or {}).get(column)))
@@ -381,10 +411,10 @@ def distribution_figures(
             continue
         columns: list[str] = []
         # A feature-role category against the target is drawn in the relations section.
-        if target in numeric and target_role[by] != "feature":
+        if target in numeric and target not in two_valued and target_role[by] != "feature":
             columns.append(target)
         ranked = sorted(
-            (c for c in numeric if c != target and c != by),
+            (c for c in numeric if c != target and c != by and c not in two_valued),
             key=lambda c: -(eta_of.get((by, c)) or 0.0),
         )
         ranked = [c for c in ranked if (eta_of.get((by, c)) or 0.0) >= _MIN_SPLIT_ETA]

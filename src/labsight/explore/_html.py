@@ -25,6 +25,7 @@ import polars as pl
 from markupsafe import Markup
 
 from labsight.explore._plotly import theme_json
+from labsight.explore._summary import names_unit
 from labsight.explore.spec import FigureSpec
 
 if TYPE_CHECKING:
@@ -215,6 +216,42 @@ def _overview(overview: Mapping[str, Any], findings: Sequence[Any]) -> dict[str,
     }
 
 
+def _channel_block(
+    overview: dict[str, Any],
+    channels: list[str],
+    summary: pl.DataFrame | None,
+    prefix: str,
+) -> dict[str, Any] | None:
+    """The one overview row and the one column block that stand for all spectral channels."""
+    if not channels:
+        return None
+    listed = {c["name"]: c for c in overview["columns"]}
+    first = listed.get(channels[0], {"unit": "", "dtype": "", "role": ""})
+    name = f"{len(channels):,} spectral channels ({channels[0]} … {channels[-1]})"
+    anchor = f"{prefix}col-spectral-channels"
+    stats: list[tuple[str, str]] = [("channels", _fmt(len(channels)))]
+    if summary is not None and summary.height and "missing" in summary.columns:
+        part = summary.filter(pl.col("name").is_in(channels))
+        stats += [
+            ("missing cells", _fmt(int(part["missing"].sum()))),
+            ("channels with gaps", _fmt(int((part["missing"] > 0).sum()))),
+            ("lowest value", _fmt(part["min"].min())),
+            ("highest value", _fmt(part["max"].max())),
+        ]
+    row = {"name": name, "unit": first["unit"], "dtype": first["dtype"], "role": first["role"]}
+    section = {
+        "name": name,
+        "anchor": anchor,
+        "unit": first["unit"],
+        "heading_unit": first["unit"],
+        "role": first["role"],
+        "stats": stats,
+        "figures": [],
+        "see": f"#{prefix}spectra",
+    }
+    return {"anchor": anchor, "row": row, "section": section}
+
+
 def _is_wide(spec: FigureSpec) -> bool:
     """Figures that need the page's whole width: long axes, big matrices."""
     d = spec.data
@@ -269,11 +306,20 @@ def render_html(
     """
     specs: list[FigureSpec] = list(analysis.figures)
     overview = _overview(analysis.overview, analysis.findings)
-    names = [c["name"] for c in overview["columns"]]
+    # Spectral channels are one thing: one block and one row for all of them, not one each.
+    channels = list(analysis.overview.get("channels") or [])
+    channel_set = set(channels)
+    names = [c["name"] for c in overview["columns"] if c["name"] not in channel_set]
     for spec in specs:  # a spec may be about a column the overview did not list
         if spec.section == "columns" and spec.column and spec.column not in names:
             names.append(spec.column)
     anchors = {name: column_anchor(name, id_prefix) for name in names}
+    channel_block = _channel_block(overview, channels, analysis.tables.summary, id_prefix)
+    if channel_block is not None:
+        anchors.update(dict.fromkeys(channels, channel_block["anchor"]))
+        anchors[channel_block["row"]["name"]] = channel_block["anchor"]
+        overview["columns"] = [c for c in overview["columns"] if c["name"] not in channel_set]
+        overview["columns"].append(channel_block["row"])
     for c in overview["columns"]:
         c["anchor"] = anchors[c["name"]]
 
@@ -305,14 +351,19 @@ def render_html(
             "name": name,
             "anchor": anchors[name],
             "unit": units.get(name, ""),
+            # "time [min]" says its unit already: a second "[min]" beside it reads as two units.
+            "heading_unit": "" if names_unit(name) else units.get(name, ""),
             "role": roles.get(name, ""),
             "stats": stats.get(name, []),
             "figures": [
                 entries[s.name] for s in specs if s.section == "columns" and s.column == name
             ],
+            "see": None,
         }
         for name in names
     ]
+    if channel_block is not None:
+        column_sections.append(channel_block["section"])
     loose = [entries[s.name] for s in specs if s.section == "columns" and not s.column]
 
     def in_section(section: str) -> list[dict[str, Any]]:
@@ -334,16 +385,20 @@ def render_html(
         method: _frame_table(frame) for method, frame in (tables.correlations or {}).items()
     }
     missing_table = _frame_table(tables.missing_by_condition)
-    later: list[dict[str, Any]] = [
-        {
-            "id": f"{id_prefix}{section}",
-            "title": SECTION_TITLES[section],
-            "figures": in_section(section),
+
+    def section(name: str) -> dict[str, Any]:
+        return {
+            "id": f"{id_prefix}{name}",
+            "title": SECTION_TITLES[name],
+            "figures": in_section(name),
         }
-        for section in ("structure", "spectra", "time")
-        if in_section(section)
-    ]
-    toc = [("overview", "Overview"), ("columns", "Columns")]
+
+    # A spectrum is what a spectral table is about: it comes first, right after the overview.
+    early = [section("spectra")] if in_section("spectra") else []
+    later = [section(name) for name in ("structure", "time") if in_section(name)]
+    toc = [("overview", "Overview")]
+    toc += [(s["id"].removeprefix(id_prefix), s["title"]) for s in early]
+    toc += [("columns", "Columns")]
     has_table = {"correlations": bool(correlations), "missingness": bool(missing_table)}
     toc += [
         (s, SECTION_TITLES[s])
@@ -372,6 +427,7 @@ def render_html(
             pairs_table=_frame_table(tables.strongest_pairs),
             missing_figures=in_section("missingness"),
             missing_table=missing_table,
+            early_sections=early,
             later_sections=later,
             plotlyjs=Markup(_plotlyjs()),
             template_json=_script_json(template_json),

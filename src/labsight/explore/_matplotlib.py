@@ -18,7 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from labsight.explore.spec import FigureSpec
+from labsight.explore.spec import FigureSpec, band_limits, level_order
 
 __all__ = ["BUILDERS", "DPI", "SIZE", "to_matplotlib"]
 
@@ -29,6 +29,8 @@ Builder = Callable[[Figure, FigureSpec], None]
 BUILDERS: dict[str, Builder] = {}
 """Figure kind → the function that draws it on a fresh figure."""
 
+# Present (light grey) to all missing (dark orange), as in the HTML report.
+MISSING_SCALE = ("#f2f2f2", "#f6c8a6", "#eb9a5e", "#D55E00", "#8a3d00")
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
 _RC = {
     "font.size": 10,
@@ -105,30 +107,46 @@ def _short(labels: Sequence[Any], width: int = 18) -> list[str]:
     return out
 
 
+def _category_ticks(ax: Axes, labels: list[str]) -> None:
+    """Level names under the bars: slanted (and right-aligned to their bar) when there are many."""
+    slanted = len(labels) > 5
+    ax.set_xticks(
+        range(len(labels)),
+        labels,
+        rotation=30 if slanted else 0,
+        ha="right" if slanted else "center",
+    )
+
+
 def _is_categorical(values: Sequence[Any]) -> bool:
     return any(isinstance(v, str | bool) for v in values if v is not None)
 
 
 def _points(
-    fig: Figure, ax: Axes, x: Sequence[Any], y: Sequence[Any], color: Sequence[Any] | None
+    fig: Figure,
+    ax: Axes,
+    x: Sequence[Any],
+    y: Sequence[Any],
+    color: Sequence[Any] | None,
+    color_label: str = "",
 ) -> None:
     if not color:
         ax.scatter(x, y, s=10, color=PALETTE[0], alpha=0.7, linewidths=0)
         return
     if _is_categorical(color):
         names = ["(missing)" if c is None else str(c) for c in color]
-        levels = list(dict.fromkeys(names))
+        levels = sorted(set(names), key=level_order)
         xs, ys = np.asarray(x, dtype=object), np.asarray(y, dtype=object)
         for i, level in enumerate(levels[: len(PALETTE)]):
             keep = np.array([n == level for n in names])
             ax.scatter(
                 xs[keep], ys[keep], s=10, color=_color(i), alpha=0.8, linewidths=0, label=level
             )
-        ax.legend(frameon=False, markerscale=1.5)
+        ax.legend(frameon=False, markerscale=1.5, title=_wrap(color_label, 30) or None)
         return
     values = np.asarray([np.nan if c is None else c for c in color], dtype=float)
     sc = ax.scatter(x, y, s=10, c=values, cmap="viridis", alpha=0.8, linewidths=0)
-    fig.colorbar(sc, ax=ax)
+    fig.colorbar(sc, ax=ax, label=_wrap(color_label or "colour", 30))
 
 
 @_builder("histogram")
@@ -149,7 +167,7 @@ def _bar(fig: Figure, spec: FigureSpec) -> None:
     ax = fig.add_subplot()
     labels = _short(d["labels"])
     ax.bar(range(len(labels)), d["counts"], color=PALETTE[0])
-    ax.set_xticks(range(len(labels)), labels, rotation=30 if len(labels) > 5 else 0, ha="right")
+    _category_ticks(ax, labels)
     _labels(ax, spec)
 
 
@@ -185,7 +203,7 @@ def _box(fig: Figure, spec: FigureSpec) -> None:
 def _scatter(fig: Figure, spec: FigureSpec) -> None:
     d = spec.data
     ax = fig.add_subplot()
-    _points(fig, ax, d["x"], d["y"], d.get("color"))
+    _points(fig, ax, d["x"], d["y"], d.get("color"), d.get("color_label", ""))
     if d.get("trend_x"):
         ax.plot(d["trend_x"], d["trend_y"], color="#333333", lw=1.5, ls="--")
     _labels(ax, spec)
@@ -198,7 +216,7 @@ def _embedding(fig: Figure, spec: FigureSpec) -> None:
     if not color and d.get("cluster"):
         color = [f"cluster {c}" for c in d["cluster"]]
     ax = fig.add_subplot()
-    _points(fig, ax, d["x"], d["y"], color)
+    _points(fig, ax, d["x"], d["y"], color, d.get("color_label", ""))
     _labels(ax, spec)
 
 
@@ -243,7 +261,9 @@ def _scatter_matrix(fig: Figure, spec: FigureSpec) -> None:
                 ax.set_yticklabels([])
 
 
-def _heat(fig: Figure, spec: FigureSpec, x: list[str], y: list[Any], z: Any, **kw: Any) -> Axes:
+def _heat(
+    fig: Figure, spec: FigureSpec, x: list[str], y: list[Any], z: Any, label: str, **kw: Any
+) -> Axes:
     ax = fig.add_subplot()
     ax.grid(False)
     image = ax.imshow(np.asarray(z, dtype=float), aspect="auto", interpolation="nearest", **kw)
@@ -255,7 +275,7 @@ def _heat(fig: Figure, spec: FigureSpec, x: list[str], y: list[Any], z: Any, **k
     )
     if len(y) <= 40:
         ax.set_yticks(range(len(y)), _short([str(v) for v in y], 22))
-    fig.colorbar(image, ax=ax)
+    fig.colorbar(image, ax=ax, label=label)
     _labels(ax, spec)
     return ax
 
@@ -268,7 +288,10 @@ def _heatmap(fig: Figure, spec: FigureSpec) -> None:
     if n > 8:
         side = min(14.0, 3.0 + 0.45 * n)
         fig.set_size_inches(side, side * 0.85)
-    ax = _heat(fig, spec, x, y, z, cmap="RdBu", vmin=d.get("zmin"), vmax=d.get("zmax"))
+    # Cramér's V and η run from 0 to 1: on red-to-blue, 0 would read as a strong negative.
+    cmap = "Blues" if (d.get("zmin") or 0) >= 0 else "RdBu"
+    label = d.get("color_label") or "value"
+    ax = _heat(fig, spec, x, y, z, label, cmap=cmap, vmin=d.get("zmin"), vmax=d.get("zmax"))
     text = d.get("text")
     if text and n <= 20:
         image = ax.images[0]
@@ -291,16 +314,18 @@ def _heatmap(fig: Figure, spec: FigureSpec) -> None:
 
 @_builder("missing_map")
 def _missing_map(fig: Figure, spec: FigureSpec) -> None:
-    from matplotlib.colors import ListedColormap
+    from matplotlib.colors import LinearSegmentedColormap
 
     d = spec.data
+    # A cell is a bin of rows: its shade is the share missing, so a bin a tenth empty shows.
     _heat(
         fig,
         spec,
         [str(c) for c in d["columns"]],
         list(d["rows"]),
         d["z"],
-        cmap=ListedColormap(["#f2f2f2", "#D55E00"]),
+        "share missing",
+        cmap=LinearSegmentedColormap.from_list("missing", MISSING_SCALE),
         vmin=0,
         vmax=1,
     )
@@ -312,7 +337,7 @@ def _bars_by_level(fig: Figure, spec: FigureSpec) -> None:
     ax = fig.add_subplot()
     labels = _short(d["levels"])
     ax.bar(range(len(labels)), d["share"], color=PALETTE[0])
-    ax.set_xticks(range(len(labels)), labels, rotation=30 if len(labels) > 5 else 0, ha="right")
+    _category_ticks(ax, labels)
     if d.get("overall") is not None:
         ax.axhline(d["overall"], color=PALETTE[1], ls="--", label="overall")
         ax.legend(frameon=False)
@@ -335,12 +360,21 @@ def _pca_variance(fig: Figure, spec: FigureSpec) -> None:
 def _loadings(fig: Figure, spec: FigureSpec) -> None:
     d = spec.data
     ax = fig.add_subplot()
-    length = [float(np.hypot(a, b)) for a, b in zip(d["pc1"], d["pc2"], strict=True)]
-    shown = set(sorted(range(len(length)), key=lambda i: -length[i])[:_MAX_LABELLED])
+    if "labelled" in d:  # chosen by the analysis so that no two names overprint
+        shown = set(d["labelled"])
+    else:
+        length = [float(np.hypot(a, b)) for a, b in zip(d["pc1"], d["pc2"], strict=True)]
+        shown = set(sorted(range(len(length)), key=lambda i: -length[i])[:_MAX_LABELLED])
     for i, (name, a, b) in enumerate(zip(d["columns"], d["pc1"], d["pc2"], strict=True)):
         ax.plot([0, a], [0, b], color="#999999", lw=0.8)
-        if i in shown:  # only the longest arrows are named; the rest would overprint
-            ax.annotate(_short([name], 16)[0], (a, b), fontsize=9, ha="center", va="bottom")
+        if i in shown:  # each name beyond its tip, away from the origin
+            ax.annotate(
+                _short([name], 16)[0],
+                (a, b),
+                fontsize=9,
+                ha="left" if a > 0 else "right" if a < 0 else "center",
+                va="bottom" if b >= 0 else "top",
+            )
     ax.scatter(d["pc1"], d["pc2"], s=18, color=PALETTE[0], zorder=3)
     ax.axhline(0, color="#cccccc", lw=0.8)
     ax.axvline(0, color="#cccccc", lw=0.8)
@@ -353,12 +387,20 @@ def _spectra(fig: Figure, spec: FigureSpec) -> None:
     d = spec.data
     ax = fig.add_subplot()
     axis = np.asarray(d["axis"], dtype=float)
-    for line in d.get("lines") or []:
-        ax.plot(axis, line["y"], color="#8a8f94", lw=0.7, alpha=0.5)
-    for i, band in enumerate(d.get("bands") or []):
-        mean, sd = np.asarray(band["mean"], dtype=float), np.asarray(band["sd"], dtype=float)
-        ax.fill_between(axis, mean - sd, mean + sd, color=_color(i), alpha=0.2, lw=0)
-        ax.plot(axis, mean, color=_color(i), lw=1.5, label=f"{band['name']} mean ± sd")
+    for line in d.get("lines") or []:  # context under the class bands, not over them
+        ax.plot(axis, line["y"], color="#b8bcc0", lw=0.6, alpha=0.45)
+    # A band without a line of its own (a range) goes under the others, not over them.
+    bands = sorted(enumerate(d.get("bands") or []), key=lambda ib: ib[1].get("line", True))
+    for i, band in bands:
+        if "sd" in band or "low" in band:
+            low, high = (np.asarray(v, dtype=float) for v in band_limits(band))
+            spread = band.get("spread", "± sd")
+            label = f"{band['name']} {spread}".strip()
+            ax.fill_between(axis, low, high, color=_color(i), alpha=0.25, lw=0, label=label)
+        if band.get("line", True):
+            mean = np.asarray(band["mean"], dtype=float)
+            label = f"{band['name']} {band.get('centre', 'mean')}".strip()
+            ax.plot(axis, mean, color=_color(i), lw=1.6, label=label)
     if d.get("bands"):
         ax.legend(frameon=False)
     _labels(ax, spec)

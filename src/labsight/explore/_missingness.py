@@ -205,7 +205,8 @@ def missingness_figures(
                     "overall": overall,
                 },
                 x_label=cond,
-                y_label=f"share of {column} missing",
+                # The title names the column; an axis title longer than the plot runs off it.
+                y_label="share missing",
                 column=column,
             )
         )

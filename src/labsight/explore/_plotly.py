@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
-from labsight.explore.spec import FigureSpec
+from labsight.explore.spec import FigureSpec, band_limits, level_order
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -57,6 +57,20 @@ _RDBU = (
     "rgb(33,102,172)",
     "rgb(5,48,97)",
 )
+# Plotly's "Blues", for measures from 0 to 1 (Cramér's V, η).
+_BLUES = (
+    "rgb(247,251,255)",
+    "rgb(222,235,247)",
+    "rgb(198,219,239)",
+    "rgb(158,202,225)",
+    "rgb(107,174,214)",
+    "rgb(66,146,198)",
+    "rgb(33,113,181)",
+    "rgb(8,81,156)",
+    "rgb(8,48,107)",
+)
+MISSING_SCALE = ("#f2f2f2", "#f6c8a6", "#eb9a5e", "#D55E00", "#8a3d00")
+"""Present (light grey) to all missing (dark orange), through the shares between."""
 _VIRIDIS = (
     "#440154",
     "#482878",
@@ -107,16 +121,39 @@ def figure_dict(spec: FigureSpec) -> dict[str, Any]:
     fig = build(spec)
     layout: dict[str, Any] = fig["layout"]
     common: dict[str, Any] = {
-        "title": {"text": spec.title, "x": 0.0, "xanchor": "left", "font": {"size": 15}},
+        "title": {"text": _wrap(spec.title), "x": 0.0, "xanchor": "left", "font": {"size": 15}},
         "font": {"family": "system-ui, -apple-system, 'Segoe UI', sans-serif", "size": 12},
         "margin": {"l": 60, "r": 30, "t": 50, "b": 55},
         "height": layout.get("height") or 420,  # builders of big matrices ask for more
     }
     if spec.kind != "scatter_matrix":  # a splom labels its own axes, one per column
-        common["xaxis"] = {"title": {"text": spec.x_label}}
-        common["yaxis"] = {"title": {"text": spec.y_label}}
+        # automargin: long tick labels (SMILES, level names) push the axis title inward
+        # instead of pushing it off the figure.
+        common["xaxis"] = {"title": {"text": spec.x_label}, "automargin": True}
+        common["yaxis"] = {"title": {"text": spec.y_label}, "automargin": True}
+    if "<br>" in common["title"]["text"]:
+        common["margin"]["t"] = 70
     _merge(layout, common)
     return fig
+
+
+_TITLE_WIDTH = 60  # characters of a 15 px title that fit a half-width figure
+
+
+def _wrap(title: str) -> str:
+    """A long title broken into lines at spaces: Plotly never wraps, it clips."""
+    if len(title) <= _TITLE_WIDTH:
+        return title
+    lines: list[str] = []
+    line = ""
+    for word in title.split(" "):
+        if line and len(line) + 1 + len(word) > _TITLE_WIDTH:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    lines.append(line)
+    return "<br>".join(lines)
 
 
 def to_plotly(spec: FigureSpec, *, themed: bool = True) -> go.Figure:
@@ -176,6 +213,19 @@ def _scale(colors: Sequence[str]) -> list[list[Any]]:
     return [[i / (len(colors) - 1), c] for i, c in enumerate(colors)]
 
 
+_MAX_TICK = 24  # characters of a category tick label; the full name is in the hover
+
+
+def _ticks(names: Sequence[Any]) -> dict[str, Any]:
+    """Axis settings that shorten long category labels (SMILES, sentences) to a readable tick;
+    empty when every label is short. Long labels would otherwise squeeze the plot to nothing."""
+    text = [str(v) for v in names]
+    if all(len(t) <= _MAX_TICK for t in text):
+        return {}
+    short = [t if len(t) <= _MAX_TICK else t[: _MAX_TICK - 1] + "…" for t in text]
+    return {"tickmode": "array", "tickvals": text, "ticktext": short}
+
+
 def _color_of(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
@@ -187,6 +237,11 @@ def _rgba(hex_color: str, alpha: float) -> str:
 
 def _is_categorical(values: Sequence[Any]) -> bool:
     return any(isinstance(v, str | bool) for v in values if v is not None)
+
+
+def _legend_title(title: str) -> dict[str, Any]:
+    """Layout naming what the colours of the points mean (nothing when there is no name)."""
+    return {"legend": {"title": {"text": title}}} if title else {}
 
 
 def _points(
@@ -212,7 +267,7 @@ def _points(
     if _is_categorical(color):
         labels = ["(missing)" if c is None else str(c) for c in color]
         traces = []
-        for i, level in enumerate(dict.fromkeys(labels)):
+        for i, level in enumerate(sorted(set(labels), key=level_order)):
             keep = [j for j, label in enumerate(labels) if label == level]
             traces.append(
                 _trace(
@@ -238,7 +293,7 @@ def _points(
                 "colorscale": _scale(_VIRIDIS),
                 "size": size,
                 "opacity": 0.8,
-                "colorbar": {"title": {"text": color_title}},
+                "colorbar": {"title": {"text": color_title or "colour"}},
             },
         )
     ]
@@ -284,7 +339,7 @@ def _bar(spec: FigureSpec) -> dict[str, Any]:
         text=[str(c) for c in d["counts"]],  # plotly.js shows text as given
         textposition="auto",
     )
-    return _figure([bar])
+    return _figure([bar], xaxis=_ticks(d["labels"]))
 
 
 @_builder("box")
@@ -317,13 +372,14 @@ def _box(spec: FigureSpec) -> dict[str, Any]:
                     marker={"color": _color_of(i), "symbol": "circle-open", "size": 7},
                 )
             )
-    return _figure(traces, showlegend=False)
+    return _figure(traces, showlegend=False, xaxis=_ticks([g["name"] for g in spec.data["groups"]]))
 
 
 @_builder("scatter")
 def _scatter(spec: FigureSpec) -> dict[str, Any]:
     d = spec.data
-    traces = _points(d["x"], d["y"], d.get("color"), color_title=d.get("color_label", ""))
+    title = d.get("color_label", "")
+    traces = _points(d["x"], d["y"], d.get("color"), color_title=title)
     if d.get("trend_x"):
         traces.append(
             _trace(
@@ -335,7 +391,7 @@ def _scatter(spec: FigureSpec) -> dict[str, Any]:
                 line={"color": "#333333", "width": 2, "dash": "dash"},
             )
         )
-    return _figure(traces)
+    return _figure(traces, **_legend_title(title))
 
 
 @_builder("scatter_matrix")
@@ -350,7 +406,12 @@ def _scatter_matrix(spec: FigureSpec) -> dict[str, Any]:
             levels = list(dict.fromkeys(str(c) for c in color))
             marker["color"] = [_color_of(levels.index(str(c))) for c in color]
         else:
-            marker.update(color=list(color), colorscale=_scale(_VIRIDIS), showscale=True)
+            marker.update(
+                color=list(color),
+                colorscale=_scale(_VIRIDIS),
+                showscale=True,
+                colorbar={"title": {"text": d.get("color_label") or "colour"}},
+            )
     splom = _trace(
         "splom", dimensions=dims, marker=marker, diagonal={"visible": False}, showupperhalf=False
     )
@@ -366,17 +427,20 @@ def _heat(spec: FigureSpec, *, colorscale: Any, text: bool) -> dict[str, Any]:
         y=[str(v) for v in d["y"]],
         z=d["z"],
         colorscale=colorscale,
+        colorbar={"title": {"text": d.get("color_label") or "value"}},
     )
     if "zmin" in d:
         trace.update(zmin=d["zmin"], zmax=d["zmax"])
     if text and d.get("text") and max(len(d["x"]), len(d["y"])) <= _MAX_ANNOTATED:
         trace.update(text=d["text"], texttemplate="%{text}", textfont={"size": 10})
-    return _figure([trace], yaxis={"autorange": "reversed"})
+    return _figure([trace], xaxis=_ticks(d["x"]), yaxis={"autorange": "reversed", **_ticks(d["y"])})
 
 
 @_builder("heatmap")
 def _heatmap(spec: FigureSpec) -> dict[str, Any]:
-    fig = _heat(spec, colorscale=_scale(_RDBU), text=True)
+    # Cramér's V and η run from 0 to 1: on red-to-blue, 0 would read as a strong negative.
+    one_sided = (spec.data.get("zmin") or 0) >= 0
+    fig = _heat(spec, colorscale=_scale(_BLUES if one_sided else _RDBU), text=True)
     n = max(len(spec.data["x"]), len(spec.data["y"]))
     fig["layout"]["height"] = max(420, min(1200, 60 + 28 * n))
     return fig
@@ -392,12 +456,14 @@ def _missing_map(spec: FigureSpec) -> dict[str, Any]:
         z=d["z"],
         zmin=0,
         zmax=1,
-        # Two flat colours: a cell is present or missing, nothing in between.
-        colorscale=[[0.0, "#f2f2f2"], [0.5, "#f2f2f2"], [0.5, "#D55E00"], [1.0, "#D55E00"]],
-        colorbar={"tickvals": [0, 1], "ticktext": ["present", "missing"]},
-        hovertemplate="%{x}, row %{y}: %{z}<extra></extra>",
+        # A cell is a bin of rows: its shade is the share missing, so a bin a tenth empty shows.
+        colorscale=_scale(MISSING_SCALE),
+        colorbar={"title": {"text": "share missing"}, "tickformat": ".0%"},
+        hovertemplate="%{x}, rows from %{y}: %{z:.0%} missing<extra></extra>",
     )
-    return _figure([heat], yaxis={"autorange": "reversed", "tickformat": ",d"})
+    return _figure(
+        [heat], xaxis=_ticks(d["columns"]), yaxis={"autorange": "reversed", "tickformat": ",d"}
+    )
 
 
 def _hline(y: float, label: str, line: dict[str, Any]) -> dict[str, Any]:
@@ -420,11 +486,19 @@ def _hline(y: float, label: str, line: dict[str, Any]) -> dict[str, Any]:
 @_builder("bars_by_level")
 def _bars_by_level(spec: FigureSpec) -> dict[str, Any]:
     d = spec.data
-    bar = _trace("bar", x=[str(v) for v in d["levels"]], y=d["share"], marker={"color": _BLUE})
+    bar = _trace(
+        "bar",
+        x=[str(v) for v in d["levels"]],
+        y=d["share"],
+        marker={"color": _BLUE},
+        hovertemplate="%{x}: %{y:.0%} missing<extra></extra>",
+    )
+    axis = {"xaxis": _ticks(d["levels"]), "yaxis": {"tickformat": ".0%", "rangemode": "tozero"}}
     overall = d.get("overall")
     if overall is None:
-        return _figure([bar])
-    return _figure([bar], **_hline(overall, "overall", {"color": _ORANGE, "dash": "dash"}))
+        return _figure([bar], **axis)
+    line = _hline(overall, "overall", {"color": _ORANGE, "dash": "dash"})
+    return _figure([bar], **axis, **line)
 
 
 @_builder("pca_variance")
@@ -451,7 +525,9 @@ def _embedding(spec: FigureSpec) -> dict[str, Any]:
     color = d.get("color") or d.get("cluster")
     if d.get("cluster") and not d.get("color"):
         color = [f"cluster {c}" for c in d["cluster"]]
-    return _figure(_points(d["x"], d["y"], color))
+    title = d.get("color_label", "") if d.get("color") else "cluster"
+    traces = _points(d["x"], d["y"], color, color_title=title)
+    return _figure(traces, **_legend_title(title if color else ""))
 
 
 @_builder("loadings")
@@ -463,8 +539,16 @@ def _loadings(spec: FigureSpec) -> dict[str, Any]:
         xs += [0.0, a, None]
         ys += [0.0, b, None]
     names = [str(c) for c in d["columns"]]
-    length = [math.hypot(a, b) for a, b in zip(d["pc1"], d["pc2"], strict=True)]
-    shown = set(sorted(range(len(names)), key=lambda i: -length[i])[:_MAX_LABELLED])
+    if "labelled" in d:  # chosen by the analysis so that no two names overprint
+        shown = set(d["labelled"])
+    else:
+        length = [math.hypot(a, b) for a, b in zip(d["pc1"], d["pc2"], strict=True)]
+        shown = set(sorted(range(len(names)), key=lambda i: -length[i])[:_MAX_LABELLED])
+    # Each name sits beyond its arrow's tip, away from the origin.
+    position = [
+        ("top" if b >= 0 else "bottom") + (" right" if a > 0 else " left" if a < 0 else " center")
+        for a, b in zip(d["pc1"], d["pc2"], strict=True)
+    ]
     traces = [
         _trace(
             "scatter",
@@ -482,7 +566,8 @@ def _loadings(spec: FigureSpec) -> dict[str, Any]:
             text=[n if i in shown else "" for i, n in enumerate(names)],
             hovertext=names,
             hoverinfo="text+x+y",
-            textposition="top center",
+            textposition=position,
+            cliponaxis=False,
             marker={"color": _BLUE, "size": 8},
         ),
     ]
@@ -517,45 +602,65 @@ def _band(
     ]
 
 
+def _bands_in_drawing_order(bands: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+    """Bands with their colour index, those without a line of their own first: a range drawn
+    last would cover the middle half and the median inside it."""
+    return sorted(enumerate(bands), key=lambda ib: ib[1].get("line", True))
+
+
 @_builder("spectra")
 def _spectra(spec: FigureSpec) -> dict[str, Any]:
     d = spec.data
     axis = list(d["axis"])
     traces = []
-    for i, band in enumerate(d.get("bands") or []):
-        color = _color_of(i)
-        mean = list(band["mean"])
-        sd = list(band["sd"])
-        low = [m - s for m, s in zip(mean, sd, strict=True)]
-        high = [m + s for m, s in zip(mean, sd, strict=True)]
-        traces += _band(axis, low, high, color, f"{band['name']} ± sd")
+    # Individual spectra first, thin and grey: context under the class bands, not over them.
+    # One legend entry stands for them all (clicking it hides them); hover names each.
+    lines = d.get("lines") or []
+    grey = {"color": "#b8bcc0", "width": 0.8}
+    if lines:
+        traces.append(
+            _trace(
+                "scatter",
+                x=[None],
+                y=[None],
+                mode="lines",
+                name=f"individual spectra ({len(lines)})",
+                legendgroup="spectra",
+                line=grey,
+            )
+        )
+    for line in lines:
         traces.append(
             _trace(
                 "scatter",
                 x=axis,
-                y=mean,
+                y=line["y"],
                 mode="lines",
-                name=f"{band['name']} mean",
-                line={"color": color},
+                name=str(line["name"]),
+                legendgroup="spectra",
+                showlegend=False,
+                line=grey,
+                opacity=0.45,
             )
         )
-    for i, line in enumerate(d.get("lines") or []):
-        # Individual spectra are context in grey; the legend names them once, hover names each.
-        trace = _trace(
-            "scatter",
-            x=axis,
-            y=line["y"],
-            mode="lines",
-            name=str(line["name"]),
-            legendgroup="spectra",
-            showlegend=i == 0,
-            line={"color": "#8a8f94", "width": 1},
-            opacity=0.5,
-        )
-        if i == 0:
-            trace["legendgrouptitle"] = {"text": "individual spectra"}
-        traces.append(trace)
-    return _figure(traces)
+    for i, band in _bands_in_drawing_order(d.get("bands") or []):
+        color = _color_of(i)
+        if "sd" in band or "low" in band:
+            low, high = band_limits(band)
+            spread = band.get("spread", "± sd")
+            traces += _band(axis, low, high, color, f"{band['name']} {spread}".strip())
+        if band.get("line", True):
+            traces.append(
+                _trace(
+                    "scatter",
+                    x=axis,
+                    y=list(band["mean"]),
+                    mode="lines",
+                    name=f"{band['name']} {band.get('centre', 'mean')}".strip(),
+                    line={"color": color, "width": 2},
+                )
+            )
+    return _figure(traces, hovermode="closest" if lines else "x unified")
 
 
 @_builder("timeseries")

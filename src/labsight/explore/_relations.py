@@ -18,7 +18,7 @@ from labsight.data.stats import pairwise_correlation
 from labsight.data.table import Table, is_number
 from labsight.explore._associations import Associations, rank_columns
 from labsight.explore._distributions import MISSING_LEVEL, split_box
-from labsight.explore._summary import floats, label, numeric_values, slug
+from labsight.explore._summary import floats, label, level_text, numeric_values, slug
 from labsight.explore.spec import FigureSpec
 
 __all__ = ["MAX_RELATIONS", "Link", "Relations", "color_values", "relation_figures"]
@@ -51,12 +51,19 @@ class Relations:
 
 
 def color_values(sample: pl.DataFrame, color: str | None) -> list[Any] | None:
-    """The colour of each sampled point: numbers as floats, categories as text (missing named)."""
+    """The colour of each sampled point: numbers as floats, categories as text (missing named).
+
+    Numbers of two values (0/1 flags, assay outcomes) are categories too: a colour scale would
+    show a gradient that the column does not have.
+    """
     if color is None:
         return None
     series = sample[color]
     if is_number(series.dtype):
-        return floats(numeric_values(series))
+        values = numeric_values(series)
+        if np.unique(values[np.isfinite(values)]).size > 2:
+            return floats(values)
+        return [level_text(None if v != v else float(v)) for v in values]
     return series.cast(pl.String).fill_null(MISSING_LEVEL).to_list()
 
 
@@ -193,7 +200,13 @@ def relation_figures(
         if rank == 0 and link is links[0] and link.strength > 0:
             word = "Spearman" if link.measure == "spearman" else "η"
             lead = f"strongest link to {target}: {f}, {word} {link.value:.2f}; "
-        if target_numeric and link.measure == "spearman" and y_all is not None:
+        if target_numeric and link.measure == "spearman" and table.distinct(f) == 2:
+            # A 0/1 feature splits the rows in two: the target per level, not a scatter of two
+            # stripes. For two groups η is |Pearson| (point-biserial).
+            r = link.pearson if link.pearson is not None else link.value
+            spec = split_box(table, target, f, abs(r), section="relations")
+            out.figures.append(_with_caption(spec, lead + spec.caption, f))
+        elif target_numeric and link.measure == "spearman" and y_all is not None:
             trend_x, trend_y = _trend(numeric_values(frame[f]), y_all)
             out.figures.append(
                 FigureSpec(
@@ -206,6 +219,7 @@ def relation_figures(
                         "x": floats(numeric_values(sample[f])),
                         "y": floats(numeric_values(sample[target])),
                         "color": sample_color,
+                        "color_label": label(table, color) if color else "",
                         "trend_x": trend_x,
                         "trend_y": trend_y,
                     },
@@ -221,9 +235,17 @@ def relation_figures(
         else:
             spec = split_box(table, f, target, link.value, section="relations")
             out.figures.append(_with_caption(spec, lead + spec.caption, f))
-    matrix = [link.feature for link in links if link.feature in numeric][:_MATRIX_FEATURES]
-    if matrix:
-        columns = [*matrix, target] if target_numeric else matrix
+    matrix = [
+        link.feature
+        for link in links
+        if link.feature in numeric
+        and link.feature not in matrix_only
+        and table.distinct(link.feature) > 2
+    ][:_MATRIX_FEATURES]
+    columns = [*matrix, target] if target_numeric else matrix
+    # Two columns are one scatter plot, drawn already (and plotly.js cannot draw a splom of fewer
+    # than three columns with its diagonal and upper half hidden).
+    if len(columns) >= 3:
         caption = f"the {len(matrix)} numeric features most related to {target}"
         if links and links[0].strength > 0:
             best = links[0]
@@ -246,6 +268,9 @@ def relation_figures(
                     "color": sample_color
                     if color is not None
                     else (None if target_numeric else color_values(sample, target)),
+                    "color_label": label(table, color)
+                    if color is not None
+                    else ("" if target_numeric else t_label),
                 },
                 note=note,
             )

@@ -1,9 +1,12 @@
 """Tables with a shape of their own: spectra (one column per wavelength) and sensor logs (a clock).
 
 A table is spectral when at least 50 numeric columns are named by numbers (wavelengths,
-wavenumbers, ``1050`` or ``1050 [nm]``): those columns become one ``spectra`` figure instead of
-hundreds of histograms. A table with a time-role datetime column is a log: each numeric column is
-averaged into at most 500 time bins, with ± 1 sd within each bin as its spread.
+wavenumbers, ``1050`` or ``1050 [nm]``). A spectrum is one thing: its channels are drawn along
+their axis, never one by one — the spectra with mean ± sd bands per class, the channels'
+distribution as one band (median, middle half, range), the link of each channel to the target as
+one line, and the PCA loadings as lines over the axis. A table with a time-role datetime column is a
+log: each numeric column is averaged into at most 500 time bins, with ± 1 sd within each bin as its
+spread.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from labsight.data.stats import average_ranks, numeric_values
 from labsight.data.table import Table
+from labsight.explore._associations import correlation_ratios
 from labsight.explore._distributions import MISSING_LEVEL
 from labsight.explore._summary import floats, fmt, is_number, label, slug
 from labsight.explore.spec import FigureSpec
@@ -24,6 +29,10 @@ __all__ = [
     "MAX_SPECTRA",
     "MAX_TIME_BINS",
     "MIN_CHANNELS",
+    "channel_link_figure",
+    "channel_position",
+    "channel_summary_figure",
+    "loadings_profile",
     "spectra_figure",
     "spectral_columns",
     "time_column",
@@ -34,6 +43,7 @@ MIN_CHANNELS = 50
 MAX_SPECTRA = 200
 MAX_TIME_BINS = 500
 _MAX_CLASSES = 12
+_AXIS_LABEL = "channel (from the column names)"
 _MAX_SERIES = 24
 _NUMBER_NAME = re.compile(
     r"^\s*([-+]?\d+(?:[.,]\d+)?(?:[eE][-+]?\d+)?)\s*(?:\[[^\]]*\]|\([^)]*\)|nm|cm-1|1/cm|um)?\s*$"
@@ -156,10 +166,183 @@ def spectra_figure(
         title="Spectra",
         caption=caption,
         data={"axis": axis, "lines": lines, "bands": bands},
-        x_label="channel (from the column names)",
+        x_label=_AXIS_LABEL,
         y_label=f"signal [{unit}]" if unit else "signal",
         note=note,
     )
+
+
+def channel_summary_figure(table: Table, channels: list[str], summary: pl.DataFrame) -> FigureSpec:
+    """Every channel's distribution over all rows as one band along the axis: the median, the
+    middle half (q1–q3) and the range (min–max) — what a block per channel would say, in one view.
+
+    Parameters
+    ----------
+    table
+        The table.
+    channels
+        The spectral columns in axis order.
+    summary
+        The per-column summary (:func:`labsight.explore._summary.summarize`), on all rows.
+
+    Returns
+    -------
+    FigureSpec
+        A ``spectra`` spec named ``spectra-channels`` with no lines and two bands.
+    """
+    stats = (
+        pl.DataFrame({"name": channels})
+        .join(summary, on="name", how="left", maintain_order="left")
+        .select("name", "missing", "missing_share", "min", "q1", "median", "q3", "max")
+    )
+    axis = [channel_position(c) for c in channels]
+    q1, q3 = (stats[c].cast(pl.Float64).to_numpy() for c in ("q1", "q3"))
+    bands = [
+        {
+            "name": "all spectra",
+            "centre": "median",
+            "spread": "middle half (q1–q3)",
+            "mean": floats(stats["median"].cast(pl.Float64).to_numpy()),
+            "low": floats(q1),
+            "high": floats(q3),
+        },
+        {
+            "name": "all spectra",
+            "centre": "",
+            "spread": "range (min–max)",
+            "line": False,
+            "mean": floats(stats["median"].cast(pl.Float64).to_numpy()),
+            "low": floats(stats["min"].cast(pl.Float64).to_numpy()),
+            "high": floats(stats["max"].cast(pl.Float64).to_numpy()),
+        },
+    ]
+    k = len(channels)
+    caption = f"each of the {k:,} channels over all {table.height:,} spectra"
+    with np.errstate(invalid="ignore"):
+        iqr = q3 - q1
+    if np.isfinite(iqr).any():
+        j = int(np.nanargmax(iqr))
+        caption += f"; the middle half is widest at {fmt(axis[j])} ({fmt(float(iqr[j]))})"
+    gaps = stats.filter(pl.col("missing") > 0)
+    if gaps.height:
+        worst = gaps.sort("missing", descending=True).row(0, named=True)
+        caption += (
+            f"; {gaps.height:,} channel{'s' if gaps.height > 1 else ''} have missing values "
+            f"(most: {worst['name']}, {worst['missing_share']:.0%})"
+        )
+    else:
+        caption += "; no channel has missing values"
+    unit = table.column(channels[0]).unit
+    return FigureSpec(
+        name="spectra-channels",
+        kind="spectra",
+        section="spectra",
+        title="Channels: median, middle half and range",
+        caption=caption,
+        data={"axis": axis, "lines": [], "bands": bands},
+        x_label=_AXIS_LABEL,
+        y_label=f"signal [{unit}]" if unit else "signal",
+    )
+
+
+def _correlation_with(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Pearson correlation of each column of ``x`` with ``y``, each over the rows where both are
+    present (NaN where a column has no spread or fewer than three such rows)."""
+    valid = np.isfinite(x) & np.isfinite(y)[:, None]
+    w = valid.astype(np.float64)
+    x0 = np.where(valid, x, 0.0)
+    y0 = np.where(valid, y[:, None], 0.0)
+    n = w.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mx, my = x0.sum(axis=0) / n, y0.sum(axis=0) / n
+        dx, dy = np.where(valid, x0 - mx, 0.0), np.where(valid, y0 - my, 0.0)
+        r = (dx * dy).sum(axis=0) / np.sqrt((dx * dx).sum(axis=0) * (dy * dy).sum(axis=0))
+    return np.where(n >= 3, r, np.nan)
+
+
+def channel_link_figure(
+    table: Table, channels: list[str], target: str, *, categorical: bool
+) -> FigureSpec | None:
+    """How strongly each channel goes with the target, as one line along the axis: Spearman for a
+    numeric target, the correlation ratio η over the classes of a categorical one; all rows.
+
+    Returns
+    -------
+    FigureSpec or None
+        A ``spectra`` spec named ``spectra-link`` (one band, no lines); None when nothing could
+        be computed (fewer than three rows).
+    """
+    frame = table.frame
+    if frame.height < 3:
+        return None
+    axis = [channel_position(c) for c in channels]
+    t_label = label(table, target)
+    if categorical:
+        eta = correlation_ratios(frame, [target], channels)
+        lookup = dict(zip(eta["column"].to_list(), eta["eta"].to_list(), strict=True))
+        values = np.array([lookup.get(c, np.nan) for c in channels], dtype=np.float64)
+        name, y_label = f"η over {target}", f"η over the classes of {target}"
+    else:
+        x = np.column_stack([average_ranks(numeric_values(frame[c])) for c in channels])
+        y = average_ranks(numeric_values(frame[target]))
+        values = _correlation_with(x, y)
+        name, y_label = f"Spearman with {target}", f"Spearman ρ with {t_label}"
+    if not np.isfinite(values).any():
+        return None
+    j = int(np.nanargmax(np.abs(values)))
+    n = frame.height
+    if categorical:
+        caption = (
+            f"how much of each channel's variance lies between the classes of {target} (η, all "
+            f"{n:,} rows): most at {fmt(axis[j])} (η {values[j]:.2f})"
+        )
+    else:
+        caption = (
+            f"Spearman correlation of each channel with {target} over all {n:,} rows: strongest "
+            f"at {fmt(axis[j])} ({values[j]:+.2f})"
+        )
+    with np.errstate(invalid="ignore"):
+        strong = int((np.abs(values) >= 0.5).sum())
+    measure = "η" if categorical else "|ρ|"
+    caption += f"; {strong:,} of {len(channels):,} channels reach {measure} ≥ 0.5"
+    return FigureSpec(
+        name="spectra-link",
+        kind="spectra",
+        section="spectra",
+        title=f"Link of each channel to {t_label}",
+        caption=caption,
+        data={
+            "axis": axis,
+            "lines": [],
+            "bands": [{"name": name, "centre": "", "mean": floats(values)}],
+        },
+        x_label=_AXIS_LABEL,
+        y_label=y_label,
+        column=None,
+    )
+
+
+def loadings_profile(
+    channels: list[str],
+    features: list[str],
+    pc1: np.ndarray,
+    pc2: np.ndarray,
+    explained: np.ndarray,
+) -> dict[str, Any]:
+    """The PC1 and PC2 loadings of the spectral channels among ``features``, in axis order, as
+    ``spectra`` data (two bands without spread); features that are not channels are left out."""
+    at = {f: i for i, f in enumerate(features)}
+    shown = [c for c in channels if c in at]
+    idx = [at[c] for c in shown]
+    pc2_share = explained[1] if explained.size > 1 else 0.0
+    return {
+        "axis": [channel_position(c) for c in shown],
+        "lines": [],
+        "bands": [
+            {"name": f"PC1 ({explained[0]:.0%})", "centre": "", "mean": floats(pc1[idx])},
+            {"name": f"PC2 ({pc2_share:.0%})", "centre": "", "mean": floats(pc2[idx])},
+        ],
+    }
 
 
 def time_column(table: Table) -> str | None:

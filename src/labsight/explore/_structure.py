@@ -23,7 +23,9 @@ import polars as pl
 from threadpoolctl import threadpool_limits
 
 from labsight.data.table import Table
+from labsight.explore._distributions import NO_SPREAD
 from labsight.explore._relations import color_values
+from labsight.explore._shape import loadings_profile
 from labsight.explore._summary import floats, label
 from labsight.explore.spec import FigureSpec
 
@@ -31,6 +33,7 @@ __all__ = [
     "MIN_SILHOUETTE",
     "TSNE_ROWS",
     "clusters",
+    "labelled_loadings",
     "principal_components",
     "standardized_rows",
     "structure_figures",
@@ -41,6 +44,8 @@ __all__ = [
 TSNE_ROWS = 800
 MIN_SILHOUETTE = 0.5
 _MAX_COMPONENTS = 10
+_MAX_LABELLED = 10
+_CHAR_WIDTH = 0.035  # of a loadings plot's half-width, per character of a name
 _TSNE_MIN_ROWS = 10
 _TSNE_MAX_DIMS = 50
 # Barnes-Hut at angle 0.8 and 400 steps (250 of them exaggerated): 40 % less time than 0.5 and 500.
@@ -135,9 +140,49 @@ def _top_loadings(names: list[str], loadings: np.ndarray, k: int = 3) -> str:
     return ", ".join(f"{names[i]} ({loadings[i]:+.2f})" for i in order)
 
 
-def usable_features(features: list[str], sds: dict[str, float | None]) -> list[str]:
-    """The features PCA and t-SNE can use: those that vary."""
-    return [c for c in features if (sds.get(c) or 0.0) > 0]
+def labelled_loadings(
+    pc1: np.ndarray, pc2: np.ndarray, names: list[str], most: int = _MAX_LABELLED
+) -> list[int]:
+    """Which arrows of a loadings plot get their name: the longest first, skipping any whose tip
+    is so near a named one that the two names would overprint. A name is about a twelfth of the
+    plot's half-width tall and a thirtieth of it wide per character, so two tips need that much
+    room between them, up or across.
+
+    Examples
+    --------
+    >>> labelled_loadings(np.array([0.9, 0.88, 0.0]), np.array([0.1, 0.11, -0.7]), ["a", "b", "c"])
+    [0, 2]
+    """
+    span = float(max(np.abs(pc1).max(initial=0.0), np.abs(pc2).max(initial=0.0)))
+    if span == 0:
+        return []
+    order = np.argsort(-np.hypot(pc1, pc2), kind="stable")
+    chosen: list[int] = []
+    for i in order:
+        if len(chosen) == most or np.hypot(pc1[i], pc2[i]) < 0.05 * span:
+            break
+        if all(
+            abs(pc2[i] - pc2[j]) >= 0.08 * span
+            or abs(pc1[i] - pc1[j]) >= _CHAR_WIDTH * span * (max(len(names[i]), len(names[j])) + 1)
+            for j in chosen
+        ):
+            chosen.append(int(i))
+    return sorted(chosen)
+
+
+def usable_features(
+    features: list[str],
+    sds: dict[str, float | None],
+    means: dict[str, float | None] | None = None,
+) -> list[str]:
+    """The features PCA and t-SNE can use: those that vary by more than rounding noise (a
+    standardized column of last-bit noise would weigh as much as a real one)."""
+    means = means or {}
+    return [
+        c
+        for c in features
+        if (sds.get(c) or 0.0) > NO_SPREAD * abs(means.get(c) or 0.0) and (sds.get(c) or 0.0) > 0
+    ]
 
 
 def structure_figures(
@@ -151,6 +196,7 @@ def structure_figures(
     tsne: FigureSpec | None = None,
     color: str | None = None,
     note: str | None = None,
+    channels: list[str] | None = None,
 ) -> list[FigureSpec]:
     """PCA variance, PC scores and loadings, and the t-SNE map when one was made.
 
@@ -172,11 +218,15 @@ def structure_figures(
         The column to colour points by (the target or a category), or None.
     note
         Said on the score plot when it is drawn from a sample.
+    channels
+        Spectral channels among the features, in axis order: their loadings are drawn as lines
+        along the axis (a ``spectra`` figure) instead of hundreds of arrows.
 
     Returns
     -------
     list of FigureSpec
-        ``pca-variance``, ``pca-scores`` (embedding), ``pca-loadings`` and ``tsne`` (embedding).
+        ``pca-variance``, ``pca-scores`` (embedding), ``pca-loadings`` (``loadings``, or
+        ``spectra`` for spectral channels) and ``tsne`` (embedding).
     """
     n = table.height
     if len(features) < 2 or n < 3:
@@ -229,6 +279,7 @@ def structure_figures(
                 "x": floats(scores[:, 0]),
                 "y": floats(scores[:, 1] if scores.shape[1] > 1 else np.zeros(len(scores))),
                 "color": colour,
+                "color_label": label(table, color) if color else "",
                 "cluster": None,
             },
             x_label=f"PC1 ({explained[0]:.0%})",
@@ -240,18 +291,37 @@ def structure_figures(
     caption = f"PC1 is driven most by {_top_loadings(labels, comp[0])}"
     if comp.shape[0] > 1:
         caption += f"; PC2 by {_top_loadings(labels, pc2_loadings)}"
-    figures.append(
-        FigureSpec(
-            name="pca-loadings",
-            kind="loadings",
-            section="structure",
-            title="Loadings of PC1 and PC2",
-            caption=caption,
-            data={"columns": labels, "pc1": floats(comp[0]), "pc2": floats(pc2_loadings)},
-            x_label="PC1",
-            y_label="PC2",
+    if channels and any(c in set(channels) for c in features):
+        figures.append(
+            FigureSpec(
+                name="pca-loadings",
+                kind="spectra",
+                section="structure",
+                title="Loadings of PC1 and PC2 along the spectrum",
+                caption=caption,
+                data=loadings_profile(channels, features, comp[0], pc2_loadings, explained),
+                x_label="channel (from the column names)",
+                y_label="loading",
+            )
         )
-    )
+    else:
+        figures.append(
+            FigureSpec(
+                name="pca-loadings",
+                kind="loadings",
+                section="structure",
+                title="Loadings of PC1 and PC2",
+                caption=caption,
+                data={
+                    "columns": labels,
+                    "pc1": floats(comp[0]),
+                    "pc2": floats(pc2_loadings),
+                    "labelled": labelled_loadings(comp[0], pc2_loadings, labels),
+                },
+                x_label="PC1",
+                y_label="PC2",
+            )
+        )
     if tsne is not None:
         figures.append(tsne)
     return figures
@@ -287,7 +357,9 @@ def tsne_figure(
         x = standardized_rows(table, features, rows, means, sds)
         xs = x
         if xs.shape[1] > _TSNE_MAX_DIMS:
-            xs = PCA(_TSNE_MAX_DIMS, random_state=seed).fit_transform(xs)
+            # No more components than rows: 21 spectra of 1,048 channels have 21 at most.
+            dims = min(_TSNE_MAX_DIMS, m)
+            xs = PCA(dims, random_state=seed).fit_transform(xs)
         perplexity = float(min(30.0, max(2.0, (m - 1) / 3)))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -329,6 +401,7 @@ def tsne_figure(
             "x": floats(embedded[:, 0]),
             "y": floats(embedded[:, 1]),
             "color": color_values(table.frame[rows], color),
+            "color_label": label(table, color) if color else "",
             "cluster": marked,
         },
         x_label="t-SNE 1",

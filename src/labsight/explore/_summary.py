@@ -19,11 +19,14 @@ from labsight.data.table import Table, is_number
 
 __all__ = [
     "MAX_LEVELS",
+    "binary_columns",
     "categorical_columns",
     "floats",
     "fmt",
     "is_number",
     "label",
+    "level_text",
+    "names_unit",
     "numeric_columns",
     "numeric_values",
     "slug",
@@ -61,17 +64,52 @@ def categorical_columns(
         dtype = table.schema[c.name]
         if c.role in ("id", "time") or not 2 <= distinct.get(c.name, 0) <= max_levels:
             continue
-        if c.role in ("condition", "group") or _is_text(dtype) or dtype == pl.Boolean:
+        if (
+            c.role in ("condition", "group")
+            or _is_text(dtype)
+            or dtype == pl.Boolean
+            or (
+                c.role == "target"
+                and is_number(dtype)
+                # Class labels coded as integers, or two classes however coded (0.0 / 1.0).
+                and ((dtype.is_integer() and distinct[c.name] <= 12) or distinct[c.name] == 2)
+            )
+        ):
             out.append(c.name)
-        elif c.role == "target" and dtype.is_integer() and distinct[c.name] <= 12:
-            out.append(c.name)  # class labels coded as integers
     return out
+
+
+def binary_columns(table: Table, distinct: dict[str, int]) -> list[str]:
+    """Numeric columns that hold exactly two values (0/1 flags, assay outcomes): drawn as two
+    levels, never as a box or on a colour scale."""
+    return [
+        c.name
+        for c in table.columns
+        if distinct.get(c.name) == 2 and is_number(table.schema[c.name])
+    ]
+
+
+def level_text(value: object) -> str:
+    """A level as a reader writes it: ``1`` for 1.0, ``(missing)`` for None."""
+    if value is None:
+        return "(missing)"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+_UNIT_IN_NAME = re.compile(r"[\[(][^\])]*[\])]\s*$")
+
+
+def names_unit(name: str) -> bool:
+    """True when a header already ends in a unit (``time [min]``, ``T (degC)``)."""
+    return bool(_UNIT_IN_NAME.search(name))
 
 
 def label(table: Table, name: str) -> str:
     """An axis label with the unit: ``temperature [degC]`` (names that already carry it stay)."""
     unit = table.column(name).unit
-    if not unit or re.search(r"[\[(][^\])]*[\])]\s*$", name):
+    if not unit or names_unit(name):
         return name  # the header already names a unit, perhaps spelt as in the file ("°C")
     return f"{name} [{unit}]"
 

@@ -191,6 +191,7 @@ def example_specs() -> dict[str, FigureSpec]:
                 "columns": ["temperature [degC]", "time [min]"],
                 "pc1": [0.9, 0.2],
                 "pc2": [0.1, -0.8],
+                "labelled": [0, 1],
             },
             "PC1",
             "PC2",

@@ -8,26 +8,34 @@ for the HTML report and Jupyter, matplotlib for ``--png``. Nothing here imports 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import polars as pl
 
-__all__ = ["KINDS", "FigureKind", "FigureSpec", "Section"]
+__all__ = ["KINDS", "FigureKind", "FigureSpec", "Section", "band_limits", "level_order"]
 
 FigureKind = Literal[
     "histogram",  # data: {"edges": [...], "counts": [...], "density_x": [...], "density_y": [...]}
     "bar",  # data: {"labels": [...], "counts": [...]}
     "box",  # data: {"groups": [{"name", "q1", "median", "q3", "low", "high", "outliers": [...]}]}
-    "scatter",  # data: {"x": [...], "y": [...], "color": [...]|None, "trend_x": [...], "trend_y": [...]}
+    # data: {"x": [...], "y": [...], "color": [...]|None, "color_label": str, "trend_x": [...],
+    # "trend_y": [...]}; "color_label" (optional, in every kind with "color") titles the colour bar
+    "scatter",
     "scatter_matrix",  # data: {"columns": [...], "values": {col: [...]}, "color": [...]|None}
-    "heatmap",  # data: {"x": [...], "y": [...], "z": [[...]], "zmin": -1, "zmax": 1, "text": [[...]]}
-    "missing_map",  # data: {"columns": [...], "rows": [...], "z": [[0/1 ...]]} (rows sampled/binned)
+    # data: {"x": [...], "y": [...], "z": [[...]], "zmin": -1, "zmax": 1, "text": [[...]],
+    # "color_label": "Pearson r"}; zmin 0 is drawn on a one-sided scale
+    "heatmap",
+    "missing_map",  # data: {"columns": [...], "rows": [...], "z": [[share missing ...]]} (rows binned)
     "bars_by_level",  # data: {"column": str, "levels": [...], "share": [...], "overall": float}
     "pca_variance",  # data: {"components": [...], "explained": [...], "cumulative": [...]}
     "embedding",  # data: {"x": [...], "y": [...], "color": [...]|None, "cluster": [...]|None}
-    "loadings",  # data: {"columns": [...], "pc1": [...], "pc2": [...]}
-    "spectra",  # data: {"axis": [...], "lines": [{"name", "y": [...]}], "bands": [{"name", "mean", "sd"}]}
+    "loadings",  # data: {"columns": [...], "pc1": [...], "pc2": [...], "labelled": [indices]}
+    # data: {"axis": [...], "lines": [{"name", "y": [...]}], "bands": [{"name", "mean", "sd"}]}; a
+    # band may give its edges as "low"/"high" instead of "sd", and name its line and spread
+    # ("centre": "median", "spread": "q1–q3"); see band_limits
+    "spectra",
     "timeseries",  # data: {"t": [...], "series": [{"name", "mean": [...], "low": [...], "high": [...]}]}
 ]
 KINDS: tuple[str, ...] = FigureKind.__args__  # type: ignore[attr-defined]
@@ -75,3 +83,39 @@ class ReportTables:
     correlations: dict[str, pl.DataFrame] = field(default_factory=dict)
     strongest_pairs: pl.DataFrame | None = None
     missing_by_condition: pl.DataFrame | None = None
+
+
+def band_limits(band: dict[str, Any]) -> tuple[list[float | None], list[float | None]]:
+    """The lower and upper edges of a ``spectra`` band: its ``low``/``high``, else ``mean ± sd``
+    (None where either is missing, as for a class of one spectrum).
+
+    Examples
+    --------
+    >>> band_limits({"name": "A", "mean": [1.0, 2.0], "sd": [0.5, None]})
+    ([0.5, None], [1.5, None])
+    """
+    if "low" in band and "high" in band:
+        return list(band["low"]), list(band["high"])
+    low: list[float | None] = []
+    high: list[float | None] = []
+    for m, s in zip(band["mean"], band["sd"], strict=True):
+        ok = m is not None and s is not None
+        low.append(m - s if ok else None)
+        high.append(m + s if ok else None)
+    return low, high
+
+
+def level_order(level: str) -> tuple[bool, float, str]:
+    """Sort key for the levels of a colour: numbers by value (0 before 1, 2 before 10), then text,
+    ``(missing)`` last; so both renderers give a level the same colour in every figure.
+
+    Examples
+    --------
+    >>> sorted(["b", "(missing)", "10", "2", "a"], key=level_order)
+    ['2', '10', 'a', 'b', '(missing)']
+    """
+    try:
+        number = float(level)
+    except ValueError:
+        number = math.inf
+    return (level == "(missing)", number, level)
