@@ -2,11 +2,12 @@
 
 Lives here: :class:`CleaningPlan` / :class:`CleaningStep` (the plan and its YAML/JSON file format,
 ``_plan``), :func:`build_plan` and :func:`apply_plan` (``_build``) and one fit and one apply
-function per step kind, registered by name (``_steps``): ``labels``, ``units``, ``outliers``,
-``impute``, ``replicates``.
+function per step kind, registered by name (``_steps``): ``sentinels``, ``labels``, ``units``,
+``outliers``, ``impute``, ``replicates``.
 
 A plan is fitted on one table and replayed unchanged on new batches with the same columns: the
-same label mapping, the same unit conversions, the same outlier bounds, the same impute values
+same codes for a missing value, the same label mapping, the same unit conversions, the same
+outlier bounds, the same impute values
 (kNN and iterative imputation are the exception: they refit on each table, ``refit: true``).
 
 Derived columns (``<col>__outlier``, ``<col>__sd``, ``n_replicates``) get role ``id``, the one role

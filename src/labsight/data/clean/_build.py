@@ -42,11 +42,13 @@ def build_plan(
     labels: str | None = None,
     units: str | None = None,
     replicates: str | None = None,
+    sentinels: str | None = None,
 ) -> CleaningPlan:
     """Fit a cleaning plan on a table.
 
-    Steps run in a fixed order: labels → units → outliers → impute → replicates, each fitted on the
-    table as the previous steps leave it (so imputation does not see outliers, and replicate
+    Steps run in a fixed order: sentinels → labels → units → outliers → impute → replicates, each
+    fitted on the table as the previous steps leave it (so codes such as 0 or -999 are missing
+    before units are converted and bounds fitted, imputation does not see outliers, and replicate
     means see clean values). What can be fitted is stored in the plan: label mappings, unit
     conversions, outlier bounds, mean/median impute values. kNN and iterative imputation are refit
     on each table the plan is applied to (``params["refit"] = True``).
@@ -65,6 +67,10 @@ def build_plan(
         ``canonical``: the lab-canonical unit of each dimension (degC, s, g, mL, mol / L ...).
     replicates
         ``mean`` or ``median``: one row per replicate group.
+    sentinels
+        ``missing``: cells holding a code for a missing value (0, -999 … far apart from a
+        column's other values, as the ``sentinel`` quality check finds them) become missing; the
+        plan keeps the codes of each column and replays them on the next batch.
 
     Raises
     ------
@@ -81,6 +87,7 @@ def build_plan(
     [1.0, 2.0, 3.0]
     """
     options = {
+        "sentinels": sentinels,
         "labels": labels,
         "units": units,
         "outliers": outliers,

@@ -40,9 +40,10 @@ from labsight.exceptions import InputError
 __all__ = ["FORMAT_VERSION", "METHODS", "OPS", "CleaningPlan", "CleaningStep"]
 
 FORMAT_VERSION = 1
-OPS: tuple[str, ...] = ("labels", "units", "outliers", "impute", "replicates")
+OPS: tuple[str, ...] = ("sentinels", "labels", "units", "outliers", "impute", "replicates")
 """Step kinds, in the order :func:`~labsight.data.clean.build_plan` emits them."""
 METHODS: dict[str, tuple[str, ...]] = {
+    "sentinels": ("missing",),
     "labels": ("normalize",),
     "units": ("canonical",),
     "outliers": ("flag", "drop", "winsorize"),

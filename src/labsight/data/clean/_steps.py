@@ -25,6 +25,8 @@ from labsight.data.clean._plan import CleaningStep
 from labsight.data.quality._context import is_numeric, is_text, numeric_values
 from labsight.data.quality._labels import case_matters, label_groups, label_key
 from labsight.data.quality._outliers import measured_columns, robust_bounds
+from labsight.data.quality._replicates import replicate_index_columns, replicate_keys
+from labsight.data.quality._sentinels import table_sentinels
 from labsight.data.table import ColumnInfo, Role, Table
 from labsight.exceptions import InputError
 
@@ -129,6 +131,44 @@ def _set_info(table: Table, name: str, **changes: Any) -> list[ColumnInfo]:
 
 def _finite(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
+
+
+# --- sentinels -------------------------------------------------------------------------------------
+
+
+@_fit("sentinels")
+def fit_sentinels(table: Table, method: str) -> CleaningStep:
+    """The codes for a missing value of each numeric column (0, -999 … far apart from the column's
+    other values: the ``sentinel`` quality check's rule), kept in ``params["values"]``.
+
+    The codes are replayed as they are on a new batch, where they may be most of a column (a batch
+    in which a sensor was off) and would not be found by the rule on that batch alone.
+    """
+    codes = {name: list(found.values) for name, found in table_sentinels(table).items()}
+    return CleaningStep("sentinels", method, list(codes), {"values": codes})
+
+
+def _code_mask(values: np.ndarray, codes: Iterable[float]) -> np.ndarray:
+    """True where a numeric column's values hold one of ``codes`` exactly."""
+    return np.isin(values, np.asarray(list(codes), dtype=np.float64))
+
+
+@_apply("sentinels")
+def apply_sentinels(table: Table, step: CleaningStep) -> tuple[Table, list[Change]]:
+    frame, changes = table.frame, []
+    values: dict[str, list[float]] = step.params.get("values", {})
+    for name in step.columns or []:
+        codes = values.get(name, [])
+        if not codes or not is_numeric(frame.schema[name]):
+            continue  # a column a new batch holds as text has no numeric codes to clear
+        hit = _code_mask(numeric_values(frame[name]), codes)
+        rows = np.flatnonzero(hit)
+        if rows.size == 0:
+            continue
+        cleared = pl.when(pl.Series(hit)).then(None).otherwise(pl.col(name)).alias(name)
+        frame = frame.with_columns(cleared)
+        changes.append(_change(step, name, rows, values=codes))
+    return Table(frame, table.columns, table.findings, table.source, table.row_lines), changes
 
 
 # --- labels ----------------------------------------------------------------------------------------
@@ -272,15 +312,28 @@ def _outlier_columns(table: Table) -> list[str]:
 def fit_outliers(table: Table, method: str) -> CleaningStep:
     """Robust bounds per numeric column: the same :func:`robust_bounds` the quality report uses.
 
-    Infinite bounds (no limit on that side) are stored as null.
+    Infinite bounds (no limit on that side) are stored as null. As in the report, codes for a
+    missing value (``sentinel``; gone already when a ``sentinels`` step ran first) are left out
+    of the bounds; they are kept in ``params["sentinels"]`` so that no replay flags, drops or
+    clips them.
     """
     names = _outlier_columns(table)
+    codes = table_sentinels(table)
     bounds: dict[str, dict[str, float | None]] = {}
+    skipped: dict[str, list[float]] = {}
     for name in names:
-        b = robust_bounds(numeric_values(table.frame[name]), tests=len(names))
+        x = numeric_values(table.frame[name])
+        if name in codes:
+            x[codes[name].mask] = np.nan
+        b = robust_bounds(x, tests=len(names))
         if b is not None:
             bounds[name] = {"lower": _finite(b.lower), "upper": _finite(b.upper)}
-    return CleaningStep("outliers", method, list(bounds), {"bounds": bounds})
+            if name in codes:
+                skipped[name] = list(codes[name].values)
+    params: dict[str, Any] = {"bounds": bounds}
+    if skipped:
+        params["sentinels"] = skipped
+    return CleaningStep("outliers", method, list(bounds), params)
 
 
 def _bounds_of(step: CleaningStep, name: str) -> tuple[float, float]:
@@ -297,11 +350,13 @@ def _bounds_of(step: CleaningStep, name: str) -> tuple[float, float]:
 def apply_outliers(table: Table, step: CleaningStep) -> tuple[Table, list[Change]]:
     frame, columns, changes = table.frame, list(table.columns), []
     masks: dict[str, np.ndarray] = {}
+    codes: dict[str, np.ndarray] = {}
     for name in step.columns or []:
         lower, upper = _bounds_of(step, name)
         x = numeric_values(frame[name])
+        codes[name] = _code_mask(x, step.params.get("sentinels", {}).get(name, []))
         with np.errstate(invalid="ignore"):
-            masks[name] = (x < lower) | (x > upper)
+            masks[name] = ((x < lower) | (x > upper)) & ~codes[name]
     if step.method == "flag":
         # A flag column only where this table has outliers: fifty all-False columns would bury
         # the few that matter. The log names every column checked, flagged or not.
@@ -347,11 +402,15 @@ def apply_outliers(table: Table, step: CleaningStep) -> tuple[Table, list[Change
             # Clip integers to the nearest integers inside the bounds, keeping the dtype.
             lo = None if math.isinf(lower) else math.ceil(lower)
             hi = None if math.isinf(upper) else math.floor(upper)
-            frame = frame.with_columns(col.clip(lo, hi))
+            clipped = col.clip(lo, hi)
         else:
             lo_f = None if math.isinf(lower) else lower
             hi_f = None if math.isinf(upper) else upper
-            frame = frame.with_columns(col.cast(pl.Float64).clip(lo_f, hi_f))
+            col = col.cast(pl.Float64)
+            clipped = col.clip(lo_f, hi_f)
+        if codes[name].any():  # a code is not a measurement to clip
+            clipped = pl.when(pl.Series(codes[name])).then(col).otherwise(clipped)
+        frame = frame.with_columns(clipped.alias(name))
         changes.append(_change(step, name, np.flatnonzero(mask), lower=lower, upper=upper))
     return Table(frame, columns, table.findings, table.source, table.row_lines), changes
 
@@ -452,28 +511,29 @@ def _refit_impute(frame: pl.DataFrame, names: list[str], step: CleaningStep) -> 
 
 @_fit("replicates")
 def fit_replicates(table: Table, method: str) -> CleaningStep:
-    """Average replicate rows: group by the group column(s), else by every feature and condition.
+    """Average replicate rows: group by the group column(s), else by every feature and condition,
+    as the ``replicate_noise`` check groups them (a replicate-number column is no part of the key).
 
     Numeric measured columns are aggregated by ``method``; the targets' (or, without targets, every
     measured column's) spread is kept as ``<col>__sd`` and the group size as ``n_replicates``.
-    Other columns keep their first value; id columns are dropped.
+    Other columns keep their first value; id columns and replicate numbers
+    (``params["index"]``) are dropped.
     """
-    groups = table.by_role("group")
-    by = groups or [c.name for c in table.columns if c.role in ("feature", "condition")]
+    by = replicate_keys(table)
+    index = replicate_index_columns(table)
     measured = [
         c.name
         for c in table.columns
         if c.name not in by
+        and c.name not in index
         and c.role not in ("id", "time", "group")
         and is_numeric(table.schema[c.name])
     ]
     targets = [m for m in measured if table.column(m).role == "target"]
-    return CleaningStep(
-        "replicates",
-        method,
-        by,
-        {"by": by, "measured": measured, "spread": targets or measured},
-    )
+    params: dict[str, Any] = {"by": by, "measured": measured, "spread": targets or measured}
+    if index:
+        params["index"] = index
+    return CleaningStep("replicates", method, by, params)
 
 
 @_apply("replicates")
@@ -492,10 +552,14 @@ def apply_replicates(table: Table, step: CleaningStep) -> tuple[Table, list[Chan
     ]
     # Outlier flags of an earlier step survive: a group is flagged when any of its rows was.
     flags = outlier_flags(table)
+    index = set(step.params.get("index", []))
     keep = [
         c.name
         for c in table.columns
-        if c.name not in by and c.name not in measured and (c.role != "id" or c.name in flags)
+        if c.name not in by
+        and c.name not in measured
+        and c.name not in index
+        and (c.role != "id" or c.name in flags)
     ]
     # The spread and count columns take free names: never one of the columns kept.
     taken = {*by, *measured, *keep}

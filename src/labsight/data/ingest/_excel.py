@@ -46,12 +46,13 @@ logging.getLogger("fastexcel").addHandler(logging.NullHandler())
 
 @dataclass
 class ExcelRead:
-    """A sheet read into a frame, with the sheet row of each data row."""
+    """A sheet read into a frame, with the sheet row of each data row and the workbook's sheets."""
 
     frame: pl.DataFrame
     source: SourceInfo
     row_lines: list[int]
     renamed: list[tuple[str, str]]
+    sheets: list[str]
 
 
 def read_excel(raw: RawSource, *, sheet: str | int | None) -> ExcelRead:
@@ -111,7 +112,7 @@ def read_excel(raw: RawSource, *, sheet: str | int | None) -> ExcelRead:
         sheet=name,
     )
     first = header_row + 2
-    return ExcelRead(frame, source, list(range(first, first + frame.height)), renamed)
+    return ExcelRead(frame, source, list(range(first, first + frame.height)), renamed, names)
 
 
 def _check_unpacked_size(data: bytes, raw: RawSource) -> None:

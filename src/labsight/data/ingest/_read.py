@@ -53,7 +53,9 @@ def read_table(
     path
         The file. Gzipped files are recognised by their bytes, whatever their extension.
     sheet
-        Excel only: a sheet name or 0-based index (default: the first sheet).
+        Excel only: a sheet name or 0-based index (default: the first sheet; when the workbook
+        has several, a ``sheet`` finding names the one read and the others, and with
+        ``on_issue="warn"`` a :class:`LabsightWarning` says so).
     na_values
         Cell texts to read as missing, besides the defaults (empty, ``NA``, ``N/A``, ``NaN``,
         ``null``, ``None``, ``-``, ``--``, ``#N/A``, ``?`` ...).
@@ -117,6 +119,7 @@ def read_table(
     headerless = False
     row_lines: list[int] | None = None
     use_comma = False
+    unchosen_sheets: list[str] = []
     line_of: Callable[[list[int]], list[int | None]]
     source: SourceInfo
     if fmt == "csv":
@@ -144,6 +147,8 @@ def read_table(
             excel.row_lines,
             excel.renamed,
         )
+        if sheet is None and len(excel.sheets) > 1:
+            unchosen_sheets = excel.sheets
     elif fmt == "parquet":
         frame, source = read_parquet(raw)
     else:
@@ -164,6 +169,8 @@ def read_table(
         typed, row_lines, line_of, second_line = _drop_first_row(typed, row_lines, line_of)
     frame = typed.frame
     findings = _header_findings(renamed)
+    if unchosen_sheets:
+        findings.append(_sheet_finding(source, unchosen_sheets))
     if second is not None:
         findings.append(_second_header_finding(second, second_line))
     if headerless:
@@ -174,7 +181,8 @@ def read_table(
         _raise_first(typed.issues, source, line_of, frame.columns)
     if on_issue == "warn":
         for finding in findings:
-            if finding.severity != "info":
+            # Which sheet was read is a note, not a problem, but a caller who chose none hears it.
+            if finding.severity != "info" or finding.check == "sheet":
                 warnings.warn(f"{source.path}: {finding.message}", LabsightWarning, stacklevel=2)
     columns = [
         ColumnInfo(name, dtype_name(dtype), typed.units.get(name))
@@ -259,6 +267,26 @@ def _refuse_non_table(frame: pl.DataFrame, source: SourceInfo) -> None:
         path=source.path,
         hint="Check that this is the exported table"
         + (", or pass --sheet with the sheet that holds it" if source.sheet else ""),
+    )
+
+
+def _sheet_finding(source: SourceInfo, sheets: list[str]) -> Finding:
+    """The note that a workbook of several sheets was read without a choice: which sheet was read
+    (the first) and which were not."""
+    others = [s for s in sheets if s != source.sheet]
+    shown = ", ".join(repr(s) for s in others[:10]) + (" …" if len(others) > 10 else "")
+    return Finding(
+        check="sheet",
+        column=None,
+        rows=[],
+        severity="info",
+        message=(
+            f"the workbook has {len(sheets)} sheets and none was chosen: read the first, "
+            f"{source.sheet!r}; not read: {shown}"
+        ),
+        suggestion="Pass --sheet NAME (or sheet= in Python) to read another sheet, or this one "
+        "explicitly.",
+        details={"sheet": source.sheet, "sheets": sheets},
     )
 
 

@@ -1,8 +1,10 @@
 """Data quality: checks that look for what is wrong with a table, gathered in a QualityReport.
 
 Lives here: :func:`check_table` (the check registry in ``_runner``), :class:`QualityReport`, one
-private module per family of checks (``_missing``, ``_outliers``, ``_duplicates``, ``_labels``,
-``_replicates``, ``_values``) and :func:`robust_bounds`, the outlier rule that the cleaner reuses.
+private module per family of checks (``_missing``, ``_sentinels``, ``_outliers``, ``_duplicates``,
+``_labels``, ``_replicates``, ``_values``) and :func:`robust_bounds`, the outlier rule that the
+cleaner reuses (as it reuses the ``_sentinels`` rule for codes such as 0 or -999 that stand for a
+missing value, and the replicate key of ``_replicates``).
 
 Each check has a stable name (see :data:`CHECKS`) that programs rely on. Checks are tuned so a clean
 table stays quiet: outlier thresholds grow with the number of rows (Bonferroni), and gap patterns

@@ -1,7 +1,9 @@
 """Outliers: robust univariate bounds per numeric column, and an optional robust Mahalanobis check.
 
 :func:`robust_bounds` is shared with the cleaner (``labsight clean --outliers``), so what the report
-calls an outlier is exactly what the cleaning step flags, drops or clips.
+calls an outlier is exactly what the cleaning step flags, drops or clips. Cells holding a code for a
+missing value (:mod:`labsight.data.quality._sentinels`) count as missing here: the bounds are fitted
+without them and they are reported by the ``sentinel`` check, never as outliers.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from scipy import stats
 
 from labsight.data.findings import Finding
 from labsight.data.quality._context import CheckContext, numeric_values
+from labsight.data.quality._sentinels import sentinels_of
 from labsight.data.stats import sorted_quantile
 from labsight.data.table import Table
 
@@ -226,13 +229,23 @@ def measured_columns(table: Table, names: list[str]) -> list[str]:
     return [n for n in names if table.numeric_summary(n).distinct > FACTOR_LEVELS]
 
 
+def _values_without_codes(ctx: CheckContext, name: str) -> np.ndarray:
+    """A column's values with the cells that hold a code for a missing value set to NaN."""
+    x = numeric_values(ctx.frame[name])
+    found = sentinels_of(ctx, name)
+    if found is not None:
+        x[found.mask] = np.nan
+    return x
+
+
 def check_outliers(ctx: CheckContext) -> list[Finding]:
     """``outlier``: values outside :func:`robust_bounds`, per numeric non-id, non-time column that
-    holds more than :data:`FACTOR_LEVELS` distinct values."""
+    holds more than :data:`FACTOR_LEVELS` distinct values; codes for a missing value (``sentinel``)
+    are left out of the bounds and never reported here."""
     columns = [c for c in ctx.numeric() if ctx.n_unique[c] > FACTOR_LEVELS]
     findings = []
     for name in columns:
-        x = numeric_values(ctx.frame[name])
+        x = _values_without_codes(ctx, name)
         bounds = robust_bounds(x, tests=len(columns))
         ctx.cache[f"bounds:{name}"] = bounds
         if bounds is None:
@@ -283,7 +296,7 @@ def check_multivariate_outliers(ctx: CheckContext) -> list[Finding]:
     for c in ctx.table.columns:
         if c.role != "feature" or c.name not in numeric:
             continue
-        x = numeric_values(ctx.frame[c.name])
+        x = _values_without_codes(ctx, c.name)
         key = f"bounds:{c.name}"
         # Only the scales matter here, and they do not depend on the z threshold: reuse them.
         cached = ctx.cache[key] if key in ctx.cache else robust_bounds(x)

@@ -1,7 +1,14 @@
-"""Replicate noise: replicate groups whose spread is far above that of the other groups."""
+"""Replicate noise: replicate groups whose spread is far above that of the other groups.
+
+Replicate groups are the rows that share a group label, or else every setting. A replicate-number
+column (``replicate`` 1, 2, 3 … within each set of settings, the commonest lab layout) numbers the
+rows of a group instead of naming one: :func:`replicate_index_columns` recognises it, and it is left
+out of the key, so the rows it numbers fall into one group.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -9,31 +16,98 @@ import polars as pl
 from scipy import stats
 
 from labsight.data.findings import Finding
-from labsight.data.quality._context import CheckContext
+from labsight.data.quality._context import CheckContext, is_numeric
+from labsight.data.table import Table
 
-__all__ = ["check_replicates", "replicate_keys"]
+__all__ = ["check_replicates", "replicate_index_columns", "replicate_keys"]
 
 _ALPHA = 0.01
 _MIN_GROUPS = 3
+_INDEX_NAME = re.compile(
+    r"^(?:(?:rep|repl|replica|replicate|repeat)(?:[\s_.-]*(?:no|nr|num|number|index|idx|id|#))?"
+    r"|run[\s_.-]*(?:no|nr|num|number|index|idx|#))$",
+    re.IGNORECASE,
+)
+_UNIT = re.compile(r"\s*[\[(][^\])]*[\])]\s*$")
 
 
-def replicate_keys(ctx_table_columns: list[tuple[str, str]]) -> list[str]:
-    """The columns that define replicate groups, given ``(name, role)`` pairs.
+def _looks_like_index(table: Table, name: str) -> bool:
+    """A name such as replicate, rep, replica or run_no, and whole numbers from 0 or 1, none
+    missing."""
+    if not _INDEX_NAME.match(_UNIT.sub("", name).strip()):
+        return False
+    series = table.frame[name]
+    if not is_numeric(series.dtype) or series.null_count() or series.len() == 0:
+        return False
+    values = series.cast(pl.Float64)
+    low = values.min()
+    return bool((values == values.round(0)).all()) and low in (0.0, 1.0)
 
-    The group-role column(s) when there are any; otherwise every feature and condition column
-    (rows that share all settings are replicates of one run). Empty when neither exists.
+
+def replicate_index_columns(table: Table) -> list[str]:
+    """Columns that number the replicates of each set of settings rather than name a group.
+
+    A column is one when its name says so (``replicate``, ``rep``, ``replica``, ``repeat``, with
+    an optional ``_no`` / ``_number`` / ``_id``; ``run_no``, ``run_number``), it holds whole
+    numbers from 0 or 1 with none missing, and against the other feature and condition columns
+    (the settings) it numbers rows: no number appears twice within one set of settings, some set
+    holds several rows, and the largest number is at most twice the largest set (1..k, with room
+    for replicates that failed).
+
+    Examples
+    --------
+    >>> frame = pl.DataFrame({"T": [60, 60, 60, 80, 80, 80], "replicate": [1, 2, 3, 1, 2, 3],
+    ...                       "y": [1.0, 1.1, 0.9, 2.0, 2.1, 1.9]})
+    >>> replicate_index_columns(Table.from_frame(frame, roles={"y": "target"}))
+    ['replicate']
     """
-    groups = [name for name, role in ctx_table_columns if role == "group"]
+    candidates = [
+        c.name
+        for c in table.columns
+        if c.role in ("group", "feature", "condition") and _looks_like_index(table, c.name)
+    ]
+    settings = [
+        c.name
+        for c in table.columns
+        if c.role in ("feature", "condition") and c.name not in candidates
+    ]
+    if not candidates or not settings:
+        return []
+    found = []
+    for name in candidates:
+        sets = table.frame.group_by(settings).agg(
+            pl.len().alias("__n__"), pl.col(name).n_unique().alias("__distinct__")
+        )
+        largest = int(sets["__n__"].to_numpy().max(initial=0))
+        numbers_rows = bool((sets["__n__"] == sets["__distinct__"]).all())
+        top = float(table.frame[name].cast(pl.Float64).to_numpy().max())
+        if numbers_rows and largest >= 2 and top <= 2 * largest:
+            found.append(name)
+    return found
+
+
+def replicate_keys(table: Table) -> list[str]:
+    """The columns that define replicate groups.
+
+    The group-role column(s) when there are any besides replicate numbers
+    (:func:`replicate_index_columns`); otherwise every feature and condition column but the
+    replicate numbers (rows that share all settings are replicates of one run). Empty when
+    neither exists.
+    """
+    index = replicate_index_columns(table)
+    groups = [name for name in table.by_role("group") if name not in index]
     if groups:
         return groups
-    return [name for name, role in ctx_table_columns if role in ("feature", "condition")]
+    return [
+        c.name for c in table.columns if c.role in ("feature", "condition") and c.name not in index
+    ]
 
 
 def _measured(ctx: CheckContext, keys: list[str]) -> list[str]:
     targets = [c for c in ctx.numeric() if ctx.table.column(c).role == "target"]
     if targets:
         return targets
-    if ctx.table.by_role("group"):
+    if any(ctx.table.column(k).role == "group" for k in keys):
         return [c for c in ctx.numeric() if c not in keys]
     return []
 
@@ -47,7 +121,7 @@ def check_replicates(ctx: CheckContext) -> list[Finding]:
     has_target = bool(ctx.table.by_role("target"))
     if ctx.n < 2 * _MIN_GROUPS or not (ctx.table.by_role("group") or has_target):
         return []
-    keys = replicate_keys([(c.name, c.role) for c in ctx.table.columns])
+    keys = replicate_keys(ctx.table)
     measured = _measured(ctx, keys)
     if not keys or not measured:
         return []

@@ -81,6 +81,28 @@ class QualityReport:
             "summary": self.summary(),
         }
 
+    def _repr_html_(self) -> str:
+        """The report in a notebook: the counts, then the findings worst first (up to 50)."""
+        from labsight._display import html_card, html_table
+
+        counts = ", ".join(
+            f"{n} {severity}{'s' if n != 1 and severity != 'info' else ''}"
+            for severity, n in self.summary().items()
+        )
+        rows = [
+            [f.severity, f.check, f.column, len(f.rows), f.message, f.suggestion]
+            for f in self.findings[:50]
+        ]
+        lines = [counts if self.findings else "no findings"]
+        if len(self.findings) > 50:
+            lines.append(f"the first 50 of {len(self.findings)} findings (all in .findings):")
+        header = ["severity", "check", "column", "rows", "finding", "what to do"]
+        return html_card(
+            f"Quality report: {self.rows} rows × {len(self.columns)} columns",
+            lines,
+            [html_table(header, rows)] if rows else [],
+        )
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> QualityReport:
         """Rebuild a report from :meth:`to_dict` output (``summary`` is recomputed, not read)."""

@@ -12,6 +12,7 @@ from labsight.data.quality._missing import check_missing
 from labsight.data.quality._outliers import check_multivariate_outliers, check_outliers
 from labsight.data.quality._replicates import check_replicates
 from labsight.data.quality._report import QualityReport
+from labsight.data.quality._sentinels import check_sentinels
 from labsight.data.quality._values import (
     check_class_imbalance,
     check_constant,
@@ -35,6 +36,7 @@ def _outliers(ctx: CheckContext) -> list[Finding]:
 
 _REGISTRY: dict[str, CheckFunction] = {
     "missing": check_missing,
+    "sentinel": check_sentinels,
     "outlier": _outliers,
     "duplicate": check_duplicate_rows,
     "label_inconsistency": check_labels,
@@ -46,7 +48,7 @@ _REGISTRY: dict[str, CheckFunction] = {
     "physical_limit": check_physical_limits,
 }
 
-INGEST_CHECKS: tuple[str, ...] = ("invalid_value", "unit_inconsistency", "header")
+INGEST_CHECKS: tuple[str, ...] = ("invalid_value", "unit_inconsistency", "header", "sheet")
 """Checks made while reading the file; their findings arrive in ``Table.findings``."""
 
 CHECKS: tuple[str, ...] = (*_REGISTRY, *INGEST_CHECKS)
