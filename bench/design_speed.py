@@ -128,6 +128,7 @@ def labsight(spec_path: Path) -> dict[str, Any]:
     """Median seconds of ``Campaign.suggest(5)`` with the 50 results recorded, over fresh campaigns."""
     import polars as pl
 
+    import labsight.design.planner  # noqa: F401  (torch, BoTorch: imported before the timing)
     from labsight import Workspace
     from labsight.design.space import space_from_dict
 

@@ -2,7 +2,7 @@
 
 Usage: python bench/run.py [--runs N] [--only NAME] [--budget SECONDS]
                          [--resume] [--jobs N] [--problems KEY,KEY]  (the last three: design)
-(NAME: ingest_quality, explore, models, design_speed, design)
+(NAME: ingest_quality, explore, models, design_speed, design, startup)
 """
 
 from __future__ import annotations
@@ -323,6 +323,15 @@ def bench_design_speed(runs: int) -> None:
     )
 
 
+def bench_startup(runs: int) -> None:
+    from bench import startup
+
+    measured = startup.measure(runs, ROOT / "bench" / "out" / "startup")
+    lines = startup.table(measured, runs)
+    write_section("startup", "\n".join(lines))
+    print("\n".join(lines))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
@@ -357,6 +366,7 @@ def main() -> None:
         "explore": lambda runs: bench_explore(runs, sizes),
         "models": lambda runs: bench_models(runs, args.budget),
         "design_speed": bench_design_speed,
+        "startup": bench_startup,
         "design": lambda runs: bench_design(
             runs,
             resume=args.resume,

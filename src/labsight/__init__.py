@@ -15,12 +15,11 @@ Examples
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from labsight.data.findings import Finding
-from labsight.data.table import ColumnInfo, Table
 from labsight.examples import example_path
 from labsight.exceptions import (
     ArtifactIntegrityError,
@@ -35,12 +34,13 @@ from labsight.exceptions import (
     StoreError,
     UnitError,
 )
-from labsight.store.entities import AuditEntry, Dataset, VersionRecord
-from labsight.workspace import AuditLog, DatasetVersion, Workspace
 
 if TYPE_CHECKING:
+    from labsight.data.findings import Finding
     from labsight.data.quality import QualityReport
-    from labsight.data.table import Role
+    from labsight.data.table import ColumnInfo, Role, Table
+    from labsight.store.entities import AuditEntry, Dataset, VersionRecord
+    from labsight.workspace import AuditLog, DatasetVersion, Workspace
 
 __version__ = "0.1.0"
 
@@ -70,6 +70,33 @@ __all__ = [
     "quality",
     "read_table",
 ]
+
+# Imported on first use, so that `import labsight` (and the command line's `--help`) does not pay
+# for the database layer, polars and numpy before a command needs them.
+_LAZY = {
+    "AuditEntry": "labsight.store.entities",
+    "AuditLog": "labsight.workspace",
+    "ColumnInfo": "labsight.data.table",
+    "Dataset": "labsight.store.entities",
+    "DatasetVersion": "labsight.workspace",
+    "Finding": "labsight.data.findings",
+    "Table": "labsight.data.table",
+    "VersionRecord": "labsight.store.entities",
+    "Workspace": "labsight.workspace",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'labsight' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 def read_table(path: str | os.PathLike[str], **options: object) -> Table:

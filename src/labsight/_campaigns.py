@@ -137,6 +137,40 @@ class Campaign:
     def __repr__(self) -> str:
         return f"Campaign({self.name!r})"
 
+    def _repr_html_(self) -> str:
+        """The campaign in a notebook: its space, progress and the best result measured for
+        each objective (read from the store; :meth:`status` adds the surrogate's view)."""
+        from labsight._display import html_card, html_table
+
+        experiments, results = self._stored()
+        pending = self._pending(experiments, results).height
+        space = self.space
+        lines = [
+            "parameters: " + ", ".join(p.label() for p in space.parameters),
+            "objectives: "
+            + ", ".join(f"{o.label()} ({o.goal})" for o in space.objectives)
+            + f"; seed {self.seed}",
+            f"{len(results)} results of {len(experiments)} experiments; {pending} pending",
+        ]
+        frame = self._results_frame(experiments, results)
+        rows = []
+        for o in space.objectives:
+            done = frame.filter(pl.col(o.name).is_not_null() & pl.col(o.name).is_not_nan())
+            if done.height:
+                best = done.sort(o.name, descending=o.goal == "maximize").row(0, named=True)
+                conditions = ", ".join(
+                    f"{p.label()} = {best[p.name]:.4g}"
+                    if isinstance(best[p.name], float)
+                    else f"{p.label()} = {best[p.name]}"
+                    for p in space.parameters
+                )
+                rows.append([o.label(), best[o.name], best[EXPERIMENT_ID], conditions])
+        tables = []
+        if rows:
+            header = ["objective", "best measured", "experiment", "conditions"]
+            tables.append(html_table(header, rows))
+        return html_card(f"Campaign {self.name}", lines, tables)
+
     # -- reading -----------------------------------------------------------------------------
 
     @property

@@ -11,17 +11,27 @@ stored data and exact exports (JSON lines) keep the text as it was. JSON printed
 goes through :func:`visible_json`, which writes the same characters as JSON escapes: the document
 still parses to the exact text.
 
-Imports nothing from labsight; :mod:`labsight.exceptions`, the audit export and the command line
-use it.
+In a notebook the same text goes into small HTML tables (the ``_repr_html_`` of a quality report,
+a dataset version, a model and a campaign) through :func:`html_text`: shown as :func:`visible` shows
+it, then :func:`html.escape`-d, so a cell such as ``<script>`` is text, never markup.
+
+Imports nothing from labsight; :mod:`labsight.exceptions`, the audit export, the notebook views and
+the command line use it.
 """
 
 from __future__ import annotations
 
+import html
 import re
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 __all__ = [
     "NUMBER_PATTERN",
     "from_spreadsheet_cell",
+    "html_card",
+    "html_table",
+    "html_text",
     "spreadsheet_cell",
     "visible",
     "visible_json",
@@ -141,3 +151,36 @@ def from_spreadsheet_cell(text: str) -> str:
     if text.startswith("'") and spreadsheet_cell(text[1:]) == text:
         return text[1:]
     return text
+
+
+def html_text(value: Any) -> str:
+    """``value`` for an HTML page: a float to 4 significant digits, ``None`` as ``-``, anything
+    else as text; control characters shown as :func:`visible` shows them, then HTML-escaped.
+
+    Examples
+    --------
+    >>> html_text("<b>x</b>"), html_text(2 / 3), html_text(None)
+    ('&lt;b&gt;x&lt;/b&gt;', '0.6667', '-')
+    """
+    if value is None:
+        return "-"
+    text = f"{value:.4g}" if isinstance(value, float) else str(value)
+    return html.escape(visible(text))
+
+
+def html_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A small HTML table; every header and cell goes through :func:`html_text`."""
+    head = "".join(f"<th>{html_text(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html_text(c)}</td>" for c in row) + "</tr>" for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def html_card(title: str, lines: Sequence[str] = (), tables: Sequence[str] = ()) -> str:
+    """A notebook view: a bold title, lines of text (escaped here) and tables made by
+    :func:`html_table` (already escaped)."""
+    parts = [f"<p><b>{html_text(title)}</b></p>"]
+    parts += [f"<p>{html_text(line)}</p>" for line in lines]
+    parts += list(tables)
+    return "<div class='labsight'>" + "".join(parts) + "</div>"

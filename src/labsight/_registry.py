@@ -24,7 +24,7 @@ import polars as pl
 
 from labsight import audit
 from labsight.data.table import Table
-from labsight.exceptions import ExportError, InputError, LabsightError
+from labsight.exceptions import ConflictError, ExportError, InputError, LabsightError
 from labsight.store import models as model_repo
 from labsight.store.entities import ModelRecord
 from labsight.store.names import to_name, validate_name
@@ -85,6 +85,35 @@ def _removed_on_failure(store: ArtifactStore, key: str) -> Iterator[None]:
         if not existed and store.exists(key):
             store.fs.rm(store.path(key))
         raise
+
+
+def _no_better_than_baseline(record: ModelRecord, force: bool, reason: str | None) -> bool:
+    """Whether staging ``record`` to production overrides its verdict against the baseline (True:
+    the audit entry says so); refused unless ``force`` comes with a ``reason``."""
+    if record.summary.get("better_than_baseline") is not False:  # better, or trained before
+        return False
+    base = record.summary.get("baseline") or {}
+    num = {k: v if isinstance(v, int | float) else math.nan for k, v in base.items()}
+    verdict = (
+        f"model {record.ref} is not clearly better than the baseline: on all its out-of-fold "
+        f"predictions it scores {record.metric} {num.get('model_score', math.nan):.3g}, "
+        f"predicting {base.get('predicts', 'a constant')} {num.get('score', math.nan):.3g} "
+        f"(difference {num.get('difference', math.nan):.2g}, standard error "
+        f"{num.get('se', math.nan):.2g})"
+    )
+    if not force:
+        raise ConflictError(
+            verdict + "; it is not staged to production",
+            hint="Collect more runs or better features and retrain; or, to stage it anyway, pass "
+            "--force with --reason 'why' (audited)",
+        )
+    if not reason or not reason.strip():
+        raise InputError(
+            "--force needs a --reason: staging a model no better than the baseline to production "
+            "is audited with why",
+            hint="Pass --reason 'why it is needed anyway'",
+        )
+    return True
 
 
 class ModelRegistry:
@@ -176,6 +205,7 @@ class ModelRegistry:
                         "cv_mean": model.cv["mean"],
                         "family": model.best,
                         "seed": model.seed,
+                        "better_than_baseline": model.better_than_baseline,
                     },
                 ),
                 self._ws.user,
@@ -209,12 +239,28 @@ class ModelRegistry:
             record = row.to_entity()
         return loads(self._ws.artifacts.get_bytes(record.sha256), record.summary)
 
-    def stage(self, ref: str, stage: str, *, reason: str | None = None) -> ModelRecord:
-        """Move a model to ``stage`` (validated, production, archived), audited with the reason."""
+    def stage(
+        self, ref: str, stage: str, *, reason: str | None = None, force: bool = False
+    ) -> ModelRecord:
+        """Move a model to ``stage`` (validated, production, archived), audited with the reason.
+
+        A model that is not clearly better than the trivial baseline (its summary says
+        ``better_than_baseline: false``) goes to production only with ``force=True`` and a
+        ``reason``; the audit entry records that it was forced, and why.
+
+        Raises
+        ------
+        ConflictError
+            For a move backwards, or to production of a model no better than the baseline
+            without ``force``.
+        InputError
+            For an unknown stage, or ``force`` without a ``reason``.
+        """
         with self._ws.db.write() as session:
             row = model_repo.model_row(session, ref)
             audit.check_sealed(session, [row], "model", row.name)  # never re-seal an edited row
-            record, old = model_repo.set_stage(session, ref, stage)
+            record, old = model_repo.set_stage(session, ref, stage)  # a refusal rolls it back
+            forced = stage == "production" and _no_better_than_baseline(record, force, reason)
             audit.record(
                 session,
                 audit.AuditEvent(
@@ -226,6 +272,13 @@ class ModelRegistry:
                     new_value=stage,
                     reason=reason,
                     inputs=[record.sha256],
+                    details={
+                        "forced": "not better than the baseline",
+                        "cv_mean": record.cv_mean,
+                        "baseline": record.summary.get("baseline"),  # the scores it was refused on
+                    }
+                    if forced
+                    else {},
                 ),
                 self._ws.user,
             )
@@ -306,7 +359,14 @@ class ModelRegistry:
         return exported
 
     def predict(self, ref: str, table: Table) -> pl.DataFrame:
-        """Predictions for ``table``: the model's cleaning plan replayed first, when it has one."""
+        """Predictions for ``table``: the model's cleaning plan replayed first, when it has one.
+
+        Columns are matched and converted to the model's units as
+        :func:`~labsight.models.predict.predict_table` does, which warns
+        (:class:`~labsight.exceptions.LabsightWarning`) for a column without a unit taken to be in
+        the model's unit, and adds ``extrapolation`` and ``out_of_range`` for rows outside the
+        training data (models trained before the domain was recorded have neither column).
+        """
         from labsight.data.clean import CleaningPlan, apply_plan
         from labsight.models.predict import predict_table
 

@@ -382,6 +382,7 @@ class Workspace:
         labels: str | None = None,
         units: str | None = None,
         replicates: str | None = None,
+        sentinels: str | None = None,
         plan: CleaningPlan | str | os.PathLike[str] | None = None,
         name: str | None = None,
         reason: str | None = None,
@@ -396,6 +397,7 @@ class Workspace:
             labels=labels,
             units=units,
             replicates=replicates,
+            sentinels=sentinels,
             plan=plan,
             name=name,
             reason=reason,
@@ -438,7 +440,7 @@ class Workspace:
         if not given:
             raise InputError(
                 "nothing to clean: no cleaning option given",
-                hint="Pass at least one of --impute, --outliers, --labels, --units, "
+                hint="Pass at least one of --sentinels, --impute, --outliers, --labels, --units, "
                 "--replicates, or --plan",
             )
         on_step("fitting the cleaning plan")
@@ -470,8 +472,10 @@ class Workspace:
         reason: str | None = None,
     ) -> tuple[DatasetVersion, ClusterResult]:
         """Cluster a dataset version's rows and store the labels as a new version (column
-        ``column``, role ``group``); the clustering settings are its lineage."""
-        from labsight.models.unsupervised import cluster
+        ``column``, role ``id`` like every derived column, so that a later ``train`` neither
+        groups its folds by cluster nor reads the labels as a feature); the clustering settings
+        are its lineage."""
+        from labsight.models.unsupervised import LABEL_ROLE, cluster
 
         version = self.dataset(ref)
         table = version.table()
@@ -482,7 +486,7 @@ class Workspace:
                 hint="Pass --column with another name for the cluster labels",
             )
         frame = table.frame.with_columns(pl.Series(column, result.labels))
-        labelled = Table(frame, [*table.columns, ColumnInfo(column, "int", None, "group")])
+        labelled = Table(frame, [*table.columns, ColumnInfo(column, "int", None, LABEL_ROLE)])
         params = {
             "method": result.method,
             "k": result.k,
@@ -577,6 +581,25 @@ class DatasetVersion:
 
     def __repr__(self) -> str:
         return f"<DatasetVersion {self.ref} v{self.record.number}: {self.rows} rows>"
+
+    def _repr_html_(self) -> str:
+        """The version in a notebook: lineage, then its columns with units and roles (up to 50)."""
+        from labsight._display import html_card, html_table
+
+        r = self.record
+        columns = self.columns
+        lines = [
+            f"{r.rows} rows × {len(columns)} columns; {r.operation} by {r.created_by}, "
+            f"{r.created:%Y-%m-%d %H:%M} UTC" + (f"; from {r.parent}" if r.parent else "")
+        ]
+        if len(columns) > 50:
+            lines.append(f"the first 50 of {len(columns)} columns (all in .columns):")
+        rows = [[c.name, c.unit, c.dtype, c.role] for c in columns[:50]]
+        return html_card(
+            f"{self.ref} (v{r.number})",
+            lines,
+            [html_table(["column", "unit", "dtype", "role"], rows)],
+        )
 
     @property
     def dataset(self) -> str:
@@ -691,6 +714,7 @@ class DatasetVersion:
         labels: str | None = None,
         units: str | None = None,
         replicates: str | None = None,
+        sentinels: str | None = None,
         plan: CleaningPlan | str | os.PathLike[str] | None = None,
         name: str | None = None,
         reason: str | None = None,
@@ -719,6 +743,7 @@ class DatasetVersion:
             "labels": labels,
             "units": units,
             "replicates": replicates,
+            "sentinels": sentinels,
         }
         plan = self.workspace._fit_plan(table, plan, options, on_step)
         on_step("applying the plan")

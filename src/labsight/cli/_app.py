@@ -18,7 +18,18 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from labsight._display import visible_json
 from labsight.cli._render import SafeConsole
 
-__all__ = ["app", "emit_json", "err_console", "out", "state", "steps", "workspace"]
+__all__ = [
+    "AllOpt",
+    "LimitOpt",
+    "app",
+    "emit_json",
+    "err_console",
+    "out",
+    "shown_rows",
+    "state",
+    "steps",
+    "workspace",
+]
 
 app = typer.Typer(
     name="labsight",
@@ -72,6 +83,17 @@ def _global(
     state.home = home
     state.debug = debug
     state.user = user
+
+
+LimitOpt = Annotated[
+    int, typer.Option("--limit", min=1, help="Rows to show in a table (--all: every row).")
+]
+AllOpt = Annotated[bool, typer.Option("--all", help="Show every row.")]
+
+
+def shown_rows(limit: int, all_rows: bool) -> int | None:
+    """How many rows a table shows: ``None`` (every row) with ``--all``, else ``--limit``."""
+    return None if all_rows else limit
 
 
 def workspace() -> Any:

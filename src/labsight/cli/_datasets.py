@@ -88,6 +88,9 @@ def _print_version(ds: DatasetVersion, verb: str) -> None:
         f"columns",
     )
     out.print(columns_table(ds.columns))
+    for finding in ds.findings:
+        if finding.check == "sheet":  # which sheet of several was read, when none was chosen
+            out.print(cell(f"{finding.message}. {finding.suggestion}"))
     if ds.findings:
         out.print(
             f"ingest noticed {severity_summary(ds.findings)}; see `labsight quality {cell(rec.dataset)}`"
@@ -238,6 +241,7 @@ def quality(
     "  labsight clean reactions --impute median --outliers flag --labels normalize "
     "--units canonical --replicates mean\n\n"
     "  labsight clean reactions --impute knn --save-plan plan.yaml\n\n"
+    "  labsight clean reactions --sentinels missing --impute median  # 0 or -999 codes\n\n"
     "  labsight clean batch2.csv --plan plan.yaml          # replay on the next batch\n\n"
     "  labsight clean batch2 --plan reactions@v2           # reuse a cleaned version's plan"
 )
@@ -255,6 +259,10 @@ def clean(
     units: Annotated[str | None, typer.Option("--units", help="canonical")] = None,
     replicates: Annotated[
         str | None, typer.Option("--replicates", help="mean | median (spread kept)")
+    ] = None,
+    sentinels: Annotated[
+        str | None,
+        typer.Option("--sentinels", help="missing: codes such as 0 or -999 become missing"),
     ] = None,
     plan: Annotated[
         str | None,
@@ -284,6 +292,7 @@ def clean(
         "labels": labels,
         "units": units,
         "replicates": replicates,
+        "sentinels": sentinels,
     }
     with steps(f"clean {source}", enabled=not json) as step:
         path = Path(source)

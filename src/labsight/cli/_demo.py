@@ -76,6 +76,7 @@ def demo(
     )
     out.print(f"workspace: {cell(str(ws.settings.home))} (`labsight dataset show chem_proc_yield`)")
     out.print(
-        "next: labsight clean chem_proc_yield --impute median --outliers flag --save-plan plan.yaml"
+        "next: labsight clean chem_proc_yield --sentinels missing --impute median --outliers flag "
+        "--save-plan plan.yaml"
     )
     out.print(f"      labsight model show {record.ref}; labsight model export {record.ref}")

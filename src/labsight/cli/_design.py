@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import polars as pl
 import typer
 from rich.markup import escape
 from rich.table import Table as RichTable
 
-from labsight.cli._app import app, emit_json, out, steps, workspace
-from labsight.cli._render import cell, fmt, spreadsheet_frame, text_table
+from labsight.cli._app import (
+    AllOpt,
+    LimitOpt,
+    app,
+    emit_json,
+    out,
+    shown_rows,
+    steps,
+    workspace,
+)
+from labsight.cli._render import cell, fmt, frame_table, spreadsheet_frame, text_table
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["design_app"]
 
@@ -102,6 +113,8 @@ def _template(campaign: Any, frame: pl.DataFrame) -> pl.DataFrame:
     then what the surrogate expects. It is written through ``spreadsheet_frame``: a level such as
     ``=x`` or ``-OMe`` gets a leading ``'`` so that a spreadsheet shows it instead of running it,
     and ``design record`` takes the quote off again."""
+    import polars as pl
+
     s = campaign.space
     columns = [pl.col("experiment_id")]
     columns += [pl.col(p.name).alias(p.label()) for p in s.parameters]
@@ -420,33 +433,51 @@ def design_analyze(
     if json:
         emit_json({"campaign": name, **analysis.to_dict()})
         return
-    rows = [
-        [
-            m["parameter"],
-            m["effect"],
-            ", ".join(f"{lv['level']}: {fmt(lv['mean'])}" for lv in m["levels"]),
-        ]
-        for m in analysis.main_effects
-    ]
+    rows = []
+    for m in analysis.main_effects:
+        for i, lv in enumerate(m["levels"]):
+            first = i == 0
+            rows.append(
+                [
+                    m["parameter"] if first else "",
+                    _with_se(m["effect"], m.get("effect_se"), "a level has n = 1") if first else "",
+                    lv["level"],
+                    _with_se(lv["mean"], lv["se"], "n = 1"),
+                    lv["n"],
+                ]
+            )
     out.print(
         text_table(
-            f"Main effects on {analysis.objective} ({analysis.rows} results)",
-            ["parameter", "effect", "levels (mean)"],
+            f"Main effects on {analysis.objective} ({analysis.rows} results; ± standard error)",
+            ["parameter", "effect", "level", "mean", "n"],
             rows,
         )
     )
     effects = [i for i in analysis.interactions if "effect" in i]
     if effects:
         out.print(
-            "interactions: "
-            + ", ".join(
-                f"{cell(' × '.join(i['parameters']))} {fmt(i['effect'])}" for i in effects[:5]
+            text_table(
+                "Interactions of two-level factors (± standard error)",
+                ["parameters", "effect", "smallest n"],
+                [
+                    [
+                        " × ".join(i["parameters"]),
+                        _with_se(i["effect"], i.get("effect_se"), "a cell has n = 1"),
+                        min(c["n"] for c in i["cells"]),
+                    ]
+                    for i in effects[:5]
+                ],
             )
         )
     surface = analysis.surface or {}
     if surface.get("fitted"):
         out.print(
-            f"quadratic surface: R² {surface['r2']:.2f} (adjusted {surface['adjusted_r2']:.2f})"
+            text_table(
+                f"Quadratic surface (coded −1…1): R² {surface['r2']:.2f}, adjusted "
+                f"{surface['adjusted_r2']:.2f}, {surface['rows']} results",
+                ["term", "coefficient", "± se"],
+                [[c["term"], c["coefficient"], c["se"]] for c in surface["coefficients"]],
+            )
         )
         opt = surface["optimum"]
         if opt.get("found"):
@@ -459,6 +490,11 @@ def design_analyze(
                 )
     elif surface:
         out.print(f"no response surface: {cell(surface['reason'])}")
+
+
+def _with_se(value: float, se: float | None, why_none: str) -> str:
+    """``72.3 ± 1.2``, or ``72.3 (n = 1, no standard error)`` when there is none."""
+    return f"{fmt(value)} ± {fmt(se)}" if se is not None else f"{fmt(value)} ({why_none}, no se)"
 
 
 @design_app.command(
@@ -492,8 +528,11 @@ def design_list(json: JsonOpt = False) -> None:
     "show",
     epilog="Examples:\n\n  labsight design show suzuki\n\n  labsight design show suzuki --json",
 )
-def design_show(name: NameArg, json: JsonOpt = False) -> None:
-    """The campaign's space and every experiment with its results."""
+def design_show(
+    name: NameArg, limit: LimitOpt = 50, all_rows: AllOpt = False, json: JsonOpt = False
+) -> None:
+    """The campaign's space and every experiment with its results (the first --limit results;
+    --all for every one)."""
     ws = workspace()
     campaign = ws.campaign(name)
     experiments = campaign.experiments()
@@ -531,4 +570,11 @@ def design_show(name: NameArg, json: JsonOpt = False) -> None:
         out.print(f"  constraint: {escape(c.text)}")
     out.print(_experiments_table(experiments, s, f"Experiments ({experiments.height})"))
     if results.height:
-        out.print(results.select("experiment_id", *s.objective_names, "recorded_by"))
+        out.print(
+            frame_table(
+                results.select("experiment_id", *s.objective_names, "recorded_by"),
+                f"Results ({results.height})",
+                limit=shown_rows(limit, all_rows),
+                units={o.name: o.unit for o in s.objectives},
+            )
+        )

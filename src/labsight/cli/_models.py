@@ -1,4 +1,9 @@
-"""Registry commands: models, model show / stage / export, predict."""
+"""Registry commands: models, model show / stage / export, predict.
+
+Feature names, units, targets, parameters, users and paths come from files and people: each goes
+through :func:`~labsight.cli._render.cell` before rich sees it, so a header such as ``k [/s]``
+prints as it is instead of being read as markup.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,12 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table as RichTable
 
-from labsight.cli._app import app, emit_json, out, steps, workspace
+from labsight.cli._app import app, emit_json, err_console, out, steps, workspace
 from labsight.cli._datasets import _sheet
-from labsight.cli._render import cell, csv_for_people
+from labsight.cli._render import cell, csv_for_people, frame_table
 from labsight.cli._render import fmt as _fmt
 from labsight.cli._render import leaderboard_table as _leaderboard
+from labsight.cli._train import print_trust_notes
 
 __all__ = ["models", "predict"]
 
@@ -51,7 +57,7 @@ def models(
             cell(r.target),
             r.metric,
             f"{r.cv_mean:.4g} ± {r.cv_std:.2g}",
-            r.family,
+            cell(r.family),
             cell(r.dataset or "-"),
             cell(f"{r.created:%Y-%m-%d %H:%M} {r.created_by}"),
         )
@@ -85,45 +91,49 @@ def model_show(
         return
     s = record.summary
     out.print(
-        f"[bold]{record.ref}[/] ({record.model_id}) — {record.stage}, trained by {record.created_by} "
-        f"on {record.created:%Y-%m-%d %H:%M}"
+        f"[bold]{cell(record.ref)}[/] ({record.model_id}) — {record.stage}, trained by "
+        f"{cell(record.created_by)} on {record.created:%Y-%m-%d %H:%M}"
     )
-    out.print(f"predicts {record.target!r} ({record.task}) from {record.dataset}")
     out.print(
-        f"best: {s['best']}, CV {record.metric} {record.cv_mean:.4g} ± {record.cv_std:.2g} "
-        f"({s['cv']['scheme']}); {s['trials']} trials, seed {s['seed']}"
+        f"predicts {cell(repr(record.target))} ({record.task}) from {cell(record.dataset or '-')}"
+    )
+    out.print(
+        f"best: {cell(s['best'])}, CV {record.metric} {record.cv_mean:.4g} ± {record.cv_std:.2g} "
+        f"({cell(s['cv']['scheme'])}); {s['trials']} trials, seed {s['seed']}"
     )
     if s.get("interval"):
         i = s["interval"]
         out.print(
-            f"intervals: {i['method']} at {i['level']:.0%}, coverage on CV {i['coverage']:.0%}"
+            f"intervals: {cell(i['method'])} at {i['level']:.0%}, coverage on CV {i['coverage']:.0%}"
         )
-    out.print(f"parameters: {s['params']}")
+    print_trust_notes(s)  # folds' grouping, baseline, sibling targets, columns left out
+    out.print(f"parameters: {cell(s['params'])}")
     weights = next((r.get("weights") for r in s["leaderboard"] if r["family"] == s["best"]), None)
     if weights:
         out.print(
-            "ensemble weights: " + ", ".join(f"{name} {w:.2f}" for name, w in weights.items())
+            "ensemble weights: " + ", ".join(f"{cell(name)} {w:.2f}" for name, w in weights.items())
         )
     names = s["features"]
     more = f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else ""
-    out.print(f"features ({len(names)}): {', '.join(names[:_SHOWN])}{more}")
+    shown = ", ".join(cell(name) for name in names[:_SHOWN])
+    out.print(f"features ({len(names)}): {shown}{more}")
     out.print(_leaderboard(s["leaderboard"], record.metric))
     if s.get("importance"):
-        measured = f", {s['importance_measured']}" if s.get("importance_measured") else ""
+        measured = f", {cell(s['importance_measured'])}" if s.get("importance_measured") else ""
         table = RichTable(
             title=f"Permutation importance (held-out fold{measured})", title_justify="left"
         )
         for column in ("feature", "importance", "± sd"):
             table.add_column(column)
         for row in s["importance"][:_SHOWN]:
-            table.add_row(row["feature"], _fmt(row["importance"]), _fmt(row["std"]))
+            table.add_row(cell(row["feature"]), _fmt(row["importance"]), _fmt(row["std"]))
         out.print(table)
     if s.get("partial_dependence"):
         from labsight.models._explain import describe_curve
 
         unit = f" [{s['target_unit']}]" if s.get("target_unit") else ""
         table = RichTable(
-            title=f"Partial dependence (average prediction of {record.target}{unit})",
+            title=f"Partial dependence (average prediction of {cell(record.target + unit)})",
             title_justify="left",
         )
         for column in ("feature", "from", "to", "prediction", "shape"):
@@ -132,11 +142,11 @@ def model_show(
             grid, average = curve["grid"], curve["average"]
             feature_unit = s["units"].get(name)
             table.add_row(
-                name,
-                f"{_fmt(grid[0])}{' ' + feature_unit if feature_unit else ''}",
+                cell(name),
+                cell(f"{_fmt(grid[0])}{' ' + feature_unit if feature_unit else ''}"),
                 f"{_fmt(grid[-1])}",
                 f"{_fmt(average[0])} → {_fmt(average[-1])}",
-                describe_curve(grid, average),
+                cell(describe_curve(grid, average)),
             )
         out.print(table)
     if s.get("coefficients"):
@@ -145,10 +155,10 @@ def model_show(
             table.add_column(column)
         for row in s["coefficients"]:
             table.add_row(
-                row["term"],
+                cell(row["term"]),
                 _fmt(row["coefficient"]),
                 f"{_fmt(row['lower'])} … {_fmt(row['upper'])}",
-                row["unit"],
+                cell(row["unit"] or ""),
             )
         out.print(table)
 
@@ -156,7 +166,8 @@ def model_show(
 @model_app.command(
     "stage",
     epilog="Examples:\n\n  labsight model stage reactions-yield validated --reason 'QA review 12'\n\n"
-    "  labsight model stage reactions-yield@v1 archived --reason 'superseded by v2'",
+    "  labsight model stage reactions-yield@v1 archived --reason 'superseded by v2'\n\n"
+    "  labsight model stage reactions-yield production --force --reason 'interim, see QA-7'",
 )
 def model_stage(
     ref: Annotated[str, typer.Argument(help="Model id, NAME (latest) or NAME@vN.")],
@@ -164,16 +175,34 @@ def model_stage(
     reason: Annotated[
         str | None, typer.Option("--reason", help="Why (kept in the audit log).")
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Stage to production a model not clearly better than the baseline (needs "
+            "--reason; audited as forced).",
+        ),
+    ] = False,
     json: Annotated[
         bool, typer.Option("--json", help="Print one JSON document on stdout.")
     ] = False,
 ) -> None:
-    """Move a model along draft → validated → production → archived; audited with the reason."""
-    record = workspace().models.stage(ref, stage, reason=reason)
+    """Move a model along draft → validated → production → archived; audited with the reason.
+    Production is refused to a model not clearly better than the baseline, unless --force."""
+    record = workspace().models.stage(ref, stage, reason=reason, force=force)
+    # as the registry decides: only then does its audit entry record "forced"
+    forced = force and stage == "production" and record.summary.get("better_than_baseline") is False
     if json:
-        emit_json({"model": record.model_id, "ref": record.ref, "stage": record.stage})
+        emit_json(
+            {"model": record.model_id, "ref": record.ref, "stage": record.stage, "forced": forced}
+        )
         return
-    out.print(f"[bold green]{record.ref}[/] is now {record.stage}")
+    out.print(f"[bold green]{cell(record.ref)}[/] is now {record.stage}")
+    if forced:
+        out.print(
+            "[bold yellow]forced:[/] it is not clearly better than the baseline; the audit log "
+            "records that it was forced, and why"
+        )
 
 
 @model_app.command(
@@ -208,22 +237,22 @@ def model_export(
         )
         return
     out.print(
-        f"[bold green]wrote[/] {path} ({len(exported.data) / 1024:.0f} KiB, ONNX): {record.ref}, "
-        f"{record.family}, {exported.precision}"
+        f"[bold green]wrote[/] {cell(str(path))} ({len(exported.data) / 1024:.0f} KiB, ONNX): "
+        f"{cell(record.ref)}, {cell(record.family)}, {cell(exported.precision)}"
     )
     inputs = ", ".join(
-        f"{i['name']} ({i['type']}{', ' + i['unit'] if i['unit'] else ''})"
+        cell(f"{i['name']} ({i['type']}{', ' + i['unit'] if i['unit'] else ''})")
         for i in exported.inputs[:_SHOWN]
     )
     more = f" and {len(exported.inputs) - _SHOWN} more" if len(exported.inputs) > _SHOWN else ""
     out.print(f"inputs: {inputs}{more}")
-    out.print(f"outputs: {', '.join(exported.outputs)}")
+    out.print(f"outputs: {', '.join(cell(name) for name in exported.outputs)}")
     out.print(
         f"checked on {exported.checked_rows} training rows: largest difference from labsight "
         f"{exported.max_difference:.2g}"
     )
     for note in exported.notes:
-        out.print(f"[yellow]note:[/] {note}")
+        out.print(f"[yellow]note:[/] {cell(note)}")
 
 
 @app.command(
@@ -243,14 +272,29 @@ def predict(
     ] = False,
 ) -> None:
     """Predict new rows: the model's cleaning plan and unit conversions are applied first; the
-    output keeps the input rows in order with prediction, lower, upper (or proba_<class>)."""
+    output keeps the input rows in order with extrapolation, out_of_range, then prediction, lower,
+    upper (or proba_<class>). A column without a unit taken to be in the model's unit, and rows
+    outside the training data, are each reported in one line on stderr (and under "warnings" in
+    --json)."""
+    import warnings as py_warnings
+
     from labsight._atomic import atomic_write_text
     from labsight.data.ingest import read_table
+    from labsight.exceptions import LabsightWarning
+    from labsight.models.predict import extrapolation_note
 
     ws = workspace()
     options: dict[str, Any] = {"sheet": _sheet(sheet)} if sheet is not None else {}
     table = read_table(source, on_issue="ignore", **options)
-    frame = ws.models.predict(ref, table)
+    with py_warnings.catch_warnings(record=True) as caught:
+        py_warnings.simplefilter("always", LabsightWarning)
+        frame = ws.models.predict(ref, table)
+    notes = [str(w.message) for w in caught if issubclass(w.category, LabsightWarning)]
+    note = extrapolation_note(frame)
+    if note:
+        notes.append(note)
+    for line in notes:
+        err_console.print(f"[yellow]warning:[/] {cell(line)}", soft_wrap=True)
     if out_path is not None:
         atomic_write_text(out_path, csv_for_people(frame))
     if json:
@@ -258,11 +302,12 @@ def predict(
             {
                 "rows": frame.height,
                 "out": str(out_path) if out_path else None,
+                "warnings": notes,
                 "predictions": frame.to_dicts() if out_path is None else None,
             }
         )
         return
     if out_path is not None:
-        out.print(f"[bold green]wrote[/] {out_path} ({frame.height} rows)")
+        out.print(f"[bold green]wrote[/] {cell(str(out_path))} ({frame.height} rows)")
     else:
-        out.print(frame)
+        out.print(frame_table(frame, "Predictions", more="--out FILE writes every row"))

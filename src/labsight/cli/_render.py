@@ -9,16 +9,19 @@ prints. CSV files written for people go through :func:`csv_for_people`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
 from rich.console import Console
 from rich.markup import escape
 from rich.segment import Segment
 from rich.table import Table as RichTable
+from rich.text import Text
 
 from labsight._display import NUMBER_PATTERN, spreadsheet_cell, visible
+
+if TYPE_CHECKING:  # polars is imported when a frame is rendered, not for `labsight --help`
+    import polars as pl
 
 __all__ = [
     "SafeConsole",
@@ -28,6 +31,7 @@ __all__ = [
     "csv_for_people",
     "findings_table",
     "fmt",
+    "frame_table",
     "leaderboard_table",
     "rows_preview",
     "severity_summary",
@@ -75,6 +79,8 @@ def spreadsheet_frame(frame: pl.DataFrame) -> pl.DataFrame:
     For a CSV written for people that labsight reads back (a design template), which takes the
     quote off again with :func:`~labsight._display.from_spreadsheet_cell`."""
     escaped = []
+    import polars as pl
+
     for name, dtype in frame.schema.items():
         if not isinstance(dtype, pl.String | pl.Categorical | pl.Enum):
             continue  # numbers stay numbers, -1.5 included
@@ -173,6 +179,43 @@ def text_table(title: str, header: Sequence[str], rows: Sequence[Sequence[Any]])
         table.add_column(cell(column))
     for row in rows:
         table.add_row(*(cell(value) for value in row))
+    return table
+
+
+ROWS_SHOWN = 50
+"""Rows a frame table shows before it says how many are left out and how to see them."""
+
+
+def frame_table(
+    frame: pl.DataFrame,
+    title: str | None = None,
+    *,
+    limit: int | None = ROWS_SHOWN,
+    units: Mapping[str, str | None] | None = None,
+    more: str = "--limit N or --all shows more",
+) -> RichTable:
+    """A polars frame as a table for people: every column, the first ``limit`` rows (all of them
+    when ``limit`` is None) with a caption such as ``rows 1–50 of 312; --limit N or --all shows
+    more`` when some are left out, numbers to 4 significant digits (:func:`fmt`) and aligned
+    right, missing values as ``-``. A column named in ``units`` gets its unit in the header
+    (``temperature [degC]``) unless the name already carries it; headers and text are escaped
+    like every :func:`cell`."""
+    shown = frame if limit is None or frame.height <= limit else frame.head(limit)
+    table = RichTable(title=cell(title) if title else None, title_justify="left")
+    for name, dtype in frame.schema.items():
+        unit = (units or {}).get(name)
+        header = f"{name} [{unit}]" if unit and f"[{unit}]" not in name else name
+        table.add_column(cell(header), justify="right" if dtype.is_numeric() else "left")
+    for row in shown.iter_rows():
+        table.add_row(*("-" if value is None else cell(value) for value in row))
+    if shown.height < frame.height:
+        # one line even under a narrow table: the way to see the rest must not wrap away
+        table.caption = Text(
+            f"rows 1–{shown.height} of {frame.height}; {visible(more)}",
+            no_wrap=True,
+            overflow="ignore",
+            justify="left",
+        )
     return table
 
 

@@ -20,7 +20,7 @@ from labsight.cli._datasets import _sheet, is_file_source
 from labsight.cli._render import cell, leaderboard_table
 from labsight.store.names import validate_name
 
-__all__ = ["live_view", "train"]
+__all__ = ["live_view", "print_trust_notes", "train"]
 
 _LIVE_ROWS = 5
 
@@ -134,6 +134,14 @@ def train(
             show_default=False,
         ),
     ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exclude",
+            help="A column the model must not read (repeatable): another outcome, a leak.",
+            show_default=False,
+        ),
+    ] = None,
     name: Annotated[
         str | None,
         typer.Option("--name", help="Model name (default: DATASET-TARGET).", show_default=False),
@@ -166,6 +174,7 @@ def train(
             level=interval,
             families=[f.strip() for f in families.split(",")] if families else None,
             max_trials=trials,
+            exclude=list(exclude) if exclude else None,
             on_trial=progress,
         )
     if json:
@@ -175,7 +184,17 @@ def train(
                 "ref": record.ref,
                 "task": model.task,
                 "metric": model.metric,
-                "cv": {"mean": model.cv["mean"], "std": model.cv["std"]},
+                "cv": {
+                    "mean": model.cv["mean"],
+                    "std": model.cv["std"],
+                    "scheme": model.cv["scheme"],
+                    "grouping": model.cv["grouping"],
+                },
+                "baseline": model.baseline,
+                "better_than_baseline": model.better_than_baseline,
+                "siblings": model.siblings,
+                "molecules": list(model.features.molecules),
+                "left_out": model.summary()["left_out"],
                 "leaderboard": model.leaderboard,
                 "skipped": model.summary()["skipped"],
                 "dataset": record.dataset,
@@ -202,3 +221,13 @@ def train(
             f"intervals: {cell(model.interval_method)} at {model.level:.0%}, coverage on CV "
             f"{model.coverage:.0%}"
         )
+    print_trust_notes(model.summary())
+
+
+def print_trust_notes(summary: dict[str, Any]) -> None:
+    """The folds' grouping, the baseline, sibling targets, molecules and columns left out: one
+    line each, warnings in yellow (``train`` and ``model show``)."""
+    from labsight.models._trust import trust_notes
+
+    for level, text in trust_notes(summary):
+        out.print(f"[bold yellow]warning:[/] {cell(text)}" if level == "warning" else cell(text))

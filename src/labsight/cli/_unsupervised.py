@@ -3,18 +3,41 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.table import Table as RichTable
 
-from labsight.cli._app import app, emit_json, out, workspace
-from labsight.cli._render import cell
+from labsight.cli._app import AllOpt, LimitOpt, app, emit_json, out, shown_rows, workspace
+from labsight.cli._render import cell, fmt, frame_table
 
 __all__ = ["cluster", "embed"]
 
 
 def _columns(text: str | None) -> list[str] | None:
     return [c.strip() for c in text.split(",") if c.strip()] if text else None
+
+
+def _profiles_tables(result: Any, units: dict[str, str | None]) -> list[RichTable]:
+    """The clusters (size, share, what sets each apart), then the mean of each feature in its
+    unit, one row per feature and one column per cluster: readable however many features."""
+    profiles = result.profiles
+    clusters = frame_table(
+        profiles.select("cluster", "size", "share", "distinctive"), "Clusters", limit=None
+    )
+    means = RichTable(title="Mean of each feature", title_justify="left")
+    means.add_column("feature")
+    labels = [str(c) if c >= 0 else "noise" for c in profiles["cluster"].to_list()]
+    for label in labels:
+        means.add_column(f"cluster {label}" if label != "noise" else label, justify="right")
+    for feature in result.features:
+        unit = units.get(feature)
+        name = f"{feature} [{unit}]" if unit and f"[{unit}]" not in feature else feature
+        means.add_row(
+            cell(name),
+            *("-" if v is None else fmt(float(v)) for v in profiles[feature].to_list()),
+        )
+    return [clusters, means]
 
 
 @app.command(
@@ -62,7 +85,8 @@ def cluster(
     if json:
         emit_json({"dataset": version.ref, **result.to_dict()})
         return
-    out.print(result.profiles)
+    for table in _profiles_tables(result, {c.name: c.unit for c in version.columns}):
+        out.print(table)
     chosen = f"k = {result.k}" + (f" by {result.criterion}" if result.criterion else "")
     out.print(
         f"[bold green]stored[/] {cell(version.ref)} with column {cell(repr(column))}: "
@@ -88,11 +112,14 @@ def embed(
         Path | None,
         typer.Option("--out", help="CSV to write (row, dim1, dim2).", show_default=False),
     ] = None,
+    limit: LimitOpt = 50,
+    all_rows: AllOpt = False,
     json: Annotated[
         bool, typer.Option("--json", help="Print one JSON document on stdout.")
     ] = False,
 ) -> None:
-    """A 2-D embedding of the rows (standardized features), one line per row."""
+    """A 2-D embedding of the rows (standardized features), one line per row: the first --limit
+    rows on the terminal (--all for every one), or every row in --out."""
     from labsight._atomic import atomic_write_text
     from labsight.models.unsupervised import embed as make_embedding
 
@@ -118,4 +145,11 @@ def embed(
             f"{cell(result.method)})"
         )
     else:
-        out.print(result.frame)
+        out.print(
+            frame_table(
+                result.frame,
+                f"Embedding ({result.method})",
+                limit=shown_rows(limit, all_rows),
+                more="--limit N or --all shows more; --out FILE writes every row",
+            )
+        )

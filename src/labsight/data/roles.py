@@ -16,7 +16,7 @@ from labsight.data.table import ROLES, ColumnInfo, Role
 from labsight.data.units import split_header
 from labsight.exceptions import InputError
 
-__all__ = ["infer_roles"]
+__all__ = ["infer_roles", "named_like_target"]
 
 _ID = re.compile(
     r"^(?:id|.*[\s_-]id|sample|sample[\s_-]?(?:id|name|no|number)?|run|run[\s_-]?(?:id|no|number)"
@@ -97,6 +97,18 @@ def infer_roles(
         replace(c, role=overrides.get(c.name, role))
         for c, role in zip(columns, guessed, strict=True)
     ]
+
+
+def named_like_target(name: str) -> bool:
+    """Whether a column's name says it is an outcome (yield, conversion, purity, titer, response,
+    y ...): the words by which :func:`infer_roles` guesses a target.
+
+    Examples
+    --------
+    >>> named_like_target("conversion [%]"), named_like_target("temperature [degC]")
+    (True, False)
+    """
+    return bool(_TARGET.search(split_header(name)[0].strip()))
 
 
 def _is_row_counter(values: pl.Series) -> bool:

@@ -122,17 +122,31 @@ class Table:
     ) -> Table:
         """A table from a polars frame already in memory; roles default to ``feature``.
 
+        The unit of a numeric column is read from its header as ingest reads it
+        (``"temperature [K]"`` is in ``K``, see :func:`labsight.data.units.split_header`), so a
+        frame and the same rows read from a file carry the same units. ``units`` overrides that
+        for the columns it names (``None`` there means "no unit").
+
         Examples
         --------
         >>> t = Table.from_frame(pl.DataFrame({"T": [20.0, 25.0], "y": [1, 2]}), roles={"y": "target"})
         >>> [(c.name, c.dtype, c.role) for c in t.columns]
         [('T', 'float', 'feature'), ('y', 'int', 'target')]
+        >>> t = Table.from_frame(pl.DataFrame({"T [K]": [293.15], "time (min)": [5], "note [s]": ["a"]}))
+        >>> [(c.name, c.unit) for c in t.columns]
+        [('T [K]', 'K'), ('time (min)', 'min'), ('note [s]', None)]
         """
+        from labsight.data.units import split_header
+
         roles, units = roles or {}, units or {}
-        columns = [
-            ColumnInfo(name, dtype_name(dtype), units.get(name), roles.get(name, "feature"))
-            for name, dtype in frame.schema.items()
-        ]
+        columns = []
+        for name, dtype in frame.schema.items():
+            kind = dtype_name(dtype)
+            if name in units:
+                unit = units[name]
+            else:  # only numbers carry a unit, as in ingest
+                unit = split_header(name)[1] if kind in ("float", "int") else None
+            columns.append(ColumnInfo(name, kind, unit, roles.get(name, "feature")))
         return cls(frame, columns)
 
     @cached_property

@@ -10,10 +10,16 @@ a campaign (best so far, landscape, importance; main effects, response surfaces)
 :mod:`labsight.data` (units, ingest) and nothing of the store: the workspace keeps campaigns.
 """
 
-from labsight.design.acquisition import ACQUISITIONS
-from labsight.design.initial import INITIAL_METHODS, initial_design
-from labsight.design.planner import Proposal, propose
-from labsight.design.space import Objective, Parameter, Space, load_space, space_from_dict
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from labsight.design.acquisition import ACQUISITIONS
+    from labsight.design.initial import INITIAL_METHODS, initial_design
+    from labsight.design.planner import Proposal, propose
+    from labsight.design.space import Objective, Parameter, Space, load_space, space_from_dict
 
 __all__ = [
     "ACQUISITIONS",
@@ -27,3 +33,31 @@ __all__ = [
     "propose",
     "space_from_dict",
 ]
+
+# Imported on first use: reading a campaign's space (`design show`, `record`, `analyze`) needs
+# neither torch nor BoTorch, which `acquisition`, `surrogate` and `planner` import.
+_LAZY = {
+    "ACQUISITIONS": "labsight.design.acquisition",
+    "INITIAL_METHODS": "labsight.design.initial",
+    "Objective": "labsight.design.space",
+    "Parameter": "labsight.design.space",
+    "Proposal": "labsight.design.planner",
+    "Space": "labsight.design.space",
+    "initial_design": "labsight.design.initial",
+    "load_space": "labsight.design.space",
+    "propose": "labsight.design.planner",
+    "space_from_dict": "labsight.design.space",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'labsight.design' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -16,24 +16,9 @@ import numpy as np
 import polars as pl
 
 from labsight.exceptions import InputError
+from labsight.models._molecules import RDKIT_DESCRIPTORS  # one set, shared with models
 
 __all__ = ["RDKIT_DESCRIPTORS", "molecule_descriptors", "read_descriptor_table"]
-
-RDKIT_DESCRIPTORS = (
-    "MolWt",
-    "MolLogP",
-    "TPSA",
-    "NumHDonors",
-    "NumHAcceptors",
-    "NumRotatableBonds",
-    "RingCount",
-    "NumAromaticRings",
-    "FractionCSP3",
-    "HeavyAtomCount",
-    "NumValenceElectrons",
-    "MolMR",
-)
-"""The RDKit descriptors a molecule level gets (size, polarity, H-bonding, flexibility, rings)."""
 
 
 def molecule_descriptors(

@@ -3,10 +3,14 @@
 For the first objective of a campaign (or any table with the space's columns):
 
 * **Main effects**: the mean result at each level of each parameter (a continuous parameter is cut
-  at its midpoint into low / high), with its standard error, and the effect (highest mean − lowest).
+  at its midpoint into low / high), with its standard error and the number of results ``n``, and
+  the effect (highest mean − lowest) with its standard error.
 * **Interactions**: for each pair of parameters, the mean at each combination of their levels (the
-  data of an interaction plot), and for two-level factors the interaction effect
-  ``(ȳ₊₊ − ȳ₊₋ − ȳ₋₊ + ȳ₋₋) / 2``.
+  data of an interaction plot) with its standard error and ``n``, and for two-level factors the
+  interaction effect ``(ȳ₊₊ − ȳ₊₋ − ȳ₋₊ + ȳ₋₋) / 2`` with its standard error.
+
+A standard error is the sample standard deviation over √n; a mean of a single result has none
+(``se`` is ``None``, and the command line says ``n = 1``), and neither has an effect built on one.
 * **Response surface**: a quadratic model in the numeric parameters coded to [−1, 1] (linear,
   two-factor and square terms; a choice enters as effect-coded columns), fitted by least squares
   with standard errors of the coefficients, R² and adjusted R², and the optimum of the fitted
@@ -117,6 +121,18 @@ def _order(p: Parameter, levels: list[Any]) -> list[Any]:
     return [v for v in p.values if v in seen] if not p.numeric else seen
 
 
+def _standard_error(values: np.ndarray) -> float | None:
+    """sd / √n, or None for a single value (one run says nothing about its own noise)."""
+    return float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else None
+
+
+def _combined_se(ses: list[float | None], scale: float = 1.0) -> float | None:
+    """The standard error of a sum of independent means (times ``scale``); None if one has none."""
+    if any(se is None for se in ses):
+        return None
+    return scale * float(np.sqrt(sum(se**2 for se in ses if se is not None)))
+
+
 def _main_effects(space: Space, frame: pl.DataFrame, y: np.ndarray) -> list[dict[str, Any]]:
     out = []
     for p in space.parameters:
@@ -125,16 +141,23 @@ def _main_effects(space: Space, frame: pl.DataFrame, y: np.ndarray) -> list[dict
         for level in _order(p, levels):
             mask = np.array([v == level for v in levels])
             values = y[mask]
-            se = float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else None
             rows.append(
-                {"level": level, "mean": float(values.mean()), "se": se, "n": int(mask.sum())}
+                {
+                    "level": level,
+                    "mean": float(values.mean()),
+                    "se": _standard_error(values),
+                    "n": int(mask.sum()),
+                }
             )
         means = [r["mean"] for r in rows]
+        high = max(rows, key=lambda r: r["mean"])
+        low = min(rows, key=lambda r: r["mean"])
         out.append(
             {
                 "parameter": p.name,
                 "levels": rows,
                 "effect": float(max(means) - min(means)) if len(means) > 1 else 0.0,
+                "effect_se": _combined_se([high["se"], low["se"]]) if len(rows) > 1 else None,
             }
         )
     return sorted(out, key=lambda m: -m["effect"])
@@ -154,6 +177,7 @@ def _interactions(space: Space, frame: pl.DataFrame, y: np.ndarray) -> list[dict
                             a.name: va,
                             b.name: vb,
                             "mean": float(y[mask].mean()),
+                            "se": _standard_error(y[mask]),
                             "n": int(mask.sum()),
                         }
                     )
@@ -164,6 +188,7 @@ def _interactions(space: Space, frame: pl.DataFrame, y: np.ndarray) -> list[dict
             entry["effect"] = (
                 m[oa[1], ob[1]] - m[oa[1], ob[0]] - m[oa[0], ob[1]] + m[oa[0], ob[0]]
             ) / 2
+            entry["effect_se"] = _combined_se([c["se"] for c in cells], scale=0.5)
         out.append(entry)
     return sorted(out, key=lambda e: -abs(e.get("effect", 0.0)))
 

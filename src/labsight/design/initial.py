@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy.stats import qmc
 
 from labsight.design.encoding import Encoder
 from labsight.design.space import Parameter, Space
@@ -56,6 +55,10 @@ def _space_filling(space: Space, n: int, seed: int, method: str) -> pl.DataFrame
 
 
 def _space_filling_points(space: Space, n: int, seed: int, method: str) -> pl.DataFrame:
+    # scipy.stats takes most of a second to import: a suggestion over listed candidates with
+    # enough results never draws a space-filling point
+    from scipy.stats import qmc
+
     d = len(space.parameters)
     engine: qmc.QMCEngine = (
         qmc.Sobol(d, scramble=True, seed=seed)

@@ -131,17 +131,17 @@ def _terms(model: Any, features: FeatureSet) -> dict[str, tuple[float, str]] | N
     if coef.size != len(names_out):
         return None
     indices: dict[str, slice] = prep.output_indices_
-    if "num" in prep.named_transformers_ and features.numeric:
+    if "num" in prep.named_transformers_ and features.numbers:  # numbers, then descriptors
         num = prep.named_transformers_["num"]
         block = indices["num"]
-        block_names = [str(n) for n in num.get_feature_names_out(list(features.numeric))]
+        block_names = [str(n) for n in num.get_feature_names_out(list(features.numbers))]
         scaler = num.named_steps.get("scale")
         scale = (
             np.asarray(scaler.scale_, dtype=np.float64)
             if scaler is not None
             else np.ones(len(block_names))
         )
-        numeric = set(features.numeric)
+        numeric = set(features.numbers)
         for j, name in enumerate(block_names):
             value = float(coef[block.start + j] / scale[j])
             if name in numeric:

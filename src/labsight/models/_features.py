@@ -9,6 +9,11 @@ more levels (reagent lots, substrates) are target-encoded: scikit-learn's ``Targ
 each level by the shrunk mean of the target for it, learned with an inner cross-fitting so that a
 row's own target never sets its encoding; then standardized. Tree models get the same encoding,
 which keeps one contract for every family.
+
+A text column whose name says SMILES is read as molecules: each becomes the RDKit descriptors of
+:mod:`labsight.models._molecules` (``smiles:MolWt`` …), numbers like any other. Every column a
+model does not read is named with the reason (:func:`select_features`), and feature columns that
+look like other outcomes of the same experiments are called out (:func:`sibling_targets`).
 """
 
 from __future__ import annotations
@@ -22,16 +27,26 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler, TargetEncoder
 
+from labsight.data.roles import named_like_target
 from labsight.data.table import Table, is_number
 from labsight.exceptions import InputError
+from labsight.models._molecules import (
+    descriptor_columns,
+    descriptor_matrix,
+    looks_like_smiles_column,
+    rdkit_available,
+)
 
 __all__ = [
     "MISSING_LEVEL",
     "ONEHOT_LEVELS",
     "FeatureSet",
+    "describe_left_out",
     "feature_set",
     "make_preprocessor",
     "model_frame",
+    "select_features",
+    "sibling_targets",
 ]
 
 ONEHOT_LEVELS = 10  # categories with more levels are target-encoded
@@ -47,6 +62,7 @@ class FeatureSet:
     categorical: tuple[str, ...]
     units: dict[str, str | None]
     encoded: tuple[str, ...] = ()  # the categories (of ``categorical``) that are target-encoded
+    molecules: tuple[str, ...] = ()  # SMILES columns, read as their RDKit descriptors
 
     @property
     def onehot(self) -> tuple[str, ...]:
@@ -55,36 +71,108 @@ class FeatureSet:
 
     @property
     def columns(self) -> list[str]:
-        return [*self.numeric, *self.categorical]
+        """The table columns the model reads (what new data must have)."""
+        return [*self.numeric, *self.categorical, *self.molecules]
+
+    @property
+    def descriptors(self) -> tuple[str, ...]:
+        """The descriptor features computed from the SMILES columns (``smiles:MolWt`` …)."""
+        return tuple(d for c in self.molecules for d in descriptor_columns(c))
+
+    @property
+    def numbers(self) -> tuple[str, ...]:
+        """The numeric inputs of the pipeline: the numeric columns, then the descriptors."""
+        return (*self.numeric, *self.descriptors)
+
+    @property
+    def inputs(self) -> list[str]:
+        """The columns of :func:`model_frame`, in its order: what importance is measured on."""
+        return [*self.numbers, *self.categorical]
 
 
-def feature_set(table: Table, target: str, features: list[str] | None = None) -> FeatureSet:
-    """The feature columns of ``table`` for predicting ``target``.
+def feature_set(
+    table: Table,
+    target: str,
+    features: list[str] | None = None,
+    exclude: list[str] | None = None,
+) -> FeatureSet:
+    """The feature columns of ``table`` for predicting ``target`` (see :func:`select_features`)."""
+    return select_features(table, target, features, exclude)[0]
 
-    By default every column with role ``feature`` or ``condition``; ids, groups, times and the
-    target are left out. Text columns with more than 50 levels (and more than one level per five
-    rows) are left out too: free text and sample names do not generalize. Categories with more than
-    :data:`ONEHOT_LEVELS` levels are marked for target encoding.
+
+def select_features(
+    table: Table,
+    target: str,
+    features: list[str] | None = None,
+    exclude: list[str] | None = None,
+) -> tuple[FeatureSet, dict[str, str]]:
+    """The feature columns of ``table`` for predicting ``target``, and why each other column is
+    left out (column → reason).
+
+    By default every column with role ``feature`` or ``condition``; ids, groups, times, other
+    targets and the target are left out, and so are the columns in ``exclude``. Text columns with
+    more than 50 levels (and more than one level per five rows) are left out too: free text and
+    sample names do not generalize. Categories with more than :data:`ONEHOT_LEVELS` levels are
+    marked for target encoding. A text column whose name says SMILES (whatever its role but
+    target, group or time: a column of distinct molecules is guessed to be an id) is read as
+    molecules, through their RDKit descriptors; without RDKit, or when fewer than half of its
+    values are SMILES RDKit can read, it is the text it is (a category when its role is feature
+    or condition and it has few levels), and when left out, that is the reason given.
 
     Raises
     ------
     InputError
-        When a named feature is not a column, or no usable feature is left.
+        When a named or excluded column does not exist, the target is excluded, or no usable
+        feature is left.
     """
     names = table.frame.columns
-    if features is None:
-        chosen = [
-            c.name for c in table.columns if c.role in ("feature", "condition") and c.name != target
-        ]
-    else:
-        unknown = [f for f in features if f not in names]
-        if unknown:
+    exclude = list(exclude or [])
+    for name in [*(features or []), *exclude]:
+        if name not in names:
+            given = "feature" if name in (features or []) else "excluded"
             raise InputError(
-                f"unknown feature column {unknown[0]!r}",
+                f"unknown {given} column {name!r}",
                 expected="one of " + ", ".join(repr(n) for n in names),
-                got=repr(unknown[0]),
+                got=repr(name),
             )
-        chosen = [f for f in features if f != target]
+    if target in exclude:
+        raise InputError(
+            f"cannot exclude the target {target!r}",
+            hint="Exclude other columns, or name another --target",
+        )
+    left_out: dict[str, str] = {}
+    molecules: list[str] = []
+    if features is None:
+        chosen = []
+        for c in table.columns:
+            if c.name == target or c.name in exclude:
+                continue
+            smiles = table.schema[c.name] == pl.String and looks_like_smiles_column(c.name)
+            if smiles and c.role not in ("target", "group", "time"):
+                molecules.append(c.name)
+                continue
+            if c.role in ("feature", "condition"):
+                chosen.append(c.name)
+            else:
+                left_out[c.name] = _ROLE_REASONS.get(c.role, f"role {c.role}")
+    else:
+        chosen = [f for f in features if f != target and f not in exclude]
+        for name in names:
+            if name != target and name not in chosen and name not in exclude:
+                left_out[name] = "not among the features asked for"
+        molecules = [
+            f for f in chosen if table.schema[f] == pl.String and looks_like_smiles_column(f)
+        ]
+        chosen = [f for f in chosen if f not in molecules]
+    for name in exclude:
+        left_out[name] = "excluded on request"
+    unread = _unreadable_molecules(table, molecules)
+    molecules = [m for m in molecules if m not in unread]
+    for name, why in unread.items():  # an input still, as the text it is, where its role says so
+        if features is not None or table.column(name).role in ("feature", "condition"):
+            chosen.append(name)
+        else:
+            left_out[name] = why
     numeric, categorical, encoded = [], [], []
     most = max(_MAX_LEVELS, table.frame.height // 5)
     for name in chosen:
@@ -94,24 +182,130 @@ def feature_set(table: Table, target: str, features: list[str] | None = None) ->
             categorical.append(name)
             if levels > ONEHOT_LEVELS:
                 encoded.append(name)
-    if not numeric and not categorical:
+        else:
+            left_out[name] = unread.get(name) or (
+                f"text with {levels} distinct values, more than {most}: names or free text"
+            )
+    if not numeric and not categorical and not molecules:
         raise InputError(
             f"no feature columns to predict {target!r} from",
             expected="numeric columns or categories with at most 50 levels (role feature or condition)",
+            got=describe_left_out(left_out) or "no other column",
             hint="Set roles with --role NAME=feature, or list the features",
         )
     units = {c: table.column(c).unit for c in numeric}
-    return FeatureSet(tuple(numeric), tuple(categorical), units, tuple(encoded))
+    fs = FeatureSet(tuple(numeric), tuple(categorical), units, tuple(encoded), tuple(molecules))
+    return fs, {n: left_out[n] for n in names if n in left_out}
+
+
+_ROLE_REASONS = {
+    "id": "role id: identifies rows, or derived",
+    "group": "role group: keeps rows together in the folds",
+    "time": "role time",
+    "target": "role target: another target",
+}
+_MOLECULE_SAMPLE = 200  # distinct SMILES tried before a column is read as molecules
+
+
+def _unreadable_molecules(table: Table, columns: list[str]) -> dict[str, str]:
+    """The SMILES columns that cannot be read as molecules, with why: RDKit is not installed, or
+    more than half of (a sample of) the distinct values are not SMILES it can read."""
+    if not columns:
+        return {}
+    if not rdkit_available():
+        why = "SMILES, but RDKit is not installed (pip install 'labsight[design]')"
+        return dict.fromkeys(columns, why)
+    out = {}
+    for name in columns:
+        values = table.frame[name].drop_nulls().unique(maintain_order=True)
+        sample = values.head(_MOLECULE_SAMPLE).to_list()
+        _, unread = descriptor_matrix(sample)
+        if not sample or unread > len(sample) / 2:
+            out[name] = (
+                f"named like SMILES, but {unread} of {len(sample)} values are not SMILES RDKit "
+                "can read"
+            )
+    return out
+
+
+def describe_left_out(left_out: dict[str, str], most: int = 8) -> str:
+    """The columns a model does not read, grouped by reason, in one line: ``mol_id (role id …);
+    notes, operator (role id …)``; a long list is cut after ``most`` names per reason.
+
+    Examples
+    --------
+    >>> describe_left_out({"run": "role id", "lot": "role id", "T2": "excluded on request"})
+    'run, lot (role id); T2 (excluded on request)'
+    """
+    by_reason: dict[str, list[str]] = {}
+    for name, reason in left_out.items():
+        by_reason.setdefault(reason, []).append(name)
+    parts = []
+    for reason, columns in by_reason.items():
+        more = f" and {len(columns) - most} more" if len(columns) > most else ""
+        parts.append(f"{', '.join(columns[:most])}{more} ({reason})")
+    return "; ".join(parts)
+
+
+def sibling_targets(
+    table: Table, target: str, features: FeatureSet, *, classes: bool = False
+) -> list[str]:
+    """The feature columns that look like other outcomes of the same experiments: inputs that may
+    leak the target when they are measured with or after it.
+
+    A column is called a sibling of the target when its name says it is an outcome (the words by
+    which roles guesses a target: yield, conversion, selectivity, purity, titer, strength,
+    response, target, output, y), or, for a target of ``classes``, when it takes exactly the
+    target's levels (such as 0 and 1) and has missing cells, as the results of an assay panel do
+    (each row measured on some assays only).
+
+    Examples
+    --------
+    >>> frame = pl.DataFrame({"NR-AR": [0, 1, None, 0], "SR-p53": [1, None, 0, 0],
+    ...                       "dose": [1.0, 2.0, 3.0, 4.0], "conversion": [0.5, 0.7, 0.1, 0.2]})
+    >>> t = Table.from_frame(frame, roles={"NR-AR": "target"})
+    >>> sibling_targets(t, "NR-AR", feature_set(t, "NR-AR"), classes=True)
+    ['SR-p53', 'conversion']
+    """
+    levels = _levels(table.frame[target]) if classes else None
+    out = []
+    for name in (*features.numeric, *features.categorical):
+        column = table.frame[name]
+        panel = bool(levels) and column.null_count() > 0 and _levels(column) == levels
+        if panel or named_like_target(name):
+            out.append(name)
+    return out
+
+
+_SIBLING_LEVELS = 12  # more distinct values than a target of classes has (models._task)
+
+
+def _levels(series: pl.Series) -> frozenset[object] | None:
+    """The distinct filled values, numbers as floats (so 1 and 1.0 are one level); None when
+    there are more than a target of classes has."""
+    values = series.drop_nulls()
+    distinct = values.cast(pl.Float64 if is_number(values.dtype) else pl.String).unique()
+    return frozenset(distinct.to_list()) if distinct.len() <= _SIBLING_LEVELS else None
 
 
 def model_frame(table: Table, features: FeatureSet) -> pd.DataFrame:
     """The feature columns as pandas (what scikit-learn pipelines read): numbers as floats with
-    NaN for missing cells, categories as strings with :data:`MISSING_LEVEL` for missing cells."""
+    NaN for missing cells, then the RDKit descriptors of each SMILES column (NaN for a SMILES
+    RDKit cannot read), then categories as strings with :data:`MISSING_LEVEL` for missing cells."""
 
     frame = table.frame.select(
         *[pl.col(c).cast(pl.Float64).fill_nan(None) for c in features.numeric],
         *[pl.col(c).cast(pl.String).fill_null(MISSING_LEVEL) for c in features.categorical],
     )
+    if features.molecules:
+        blocks = []
+        for name in features.molecules:
+            values, _ = descriptor_matrix(table.frame[name].cast(pl.String).to_list())
+            blocks.append(pl.DataFrame(values, schema=descriptor_columns(name), orient="row"))
+        frame = pl.concat(
+            [frame.select(features.numeric), *blocks, frame.select(features.categorical)],
+            how="horizontal",
+        )
     out = frame.to_pandas()
     for c in features.categorical:
         out[c] = out[c].astype(object)
@@ -129,8 +323,8 @@ def make_preprocessor(
     if scale:
         numeric_steps.append(("scale", StandardScaler()))
     parts: list[tuple[str, object, list[str]]] = []
-    if features.numeric:
-        parts.append(("num", Pipeline(numeric_steps), list(features.numeric)))
+    if features.numbers:
+        parts.append(("num", Pipeline(numeric_steps), list(features.numbers)))
     if features.onehot:
         parts.append(
             (

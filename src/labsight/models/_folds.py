@@ -73,6 +73,27 @@ class Folds:
             text += f", grouped by {self.grouped_by}"
         return text
 
+    @property
+    def grouping(self) -> str:
+        """Which rows the folds keep together, and why, in words: ``grouped by column 'batch'
+        (its role is group)``, ``grouped by replicates (...)`` or ``not grouped (...)``.
+
+        Examples
+        --------
+        >>> make_folds(np.arange(20.0), classification=False).grouping
+        'not grouped (no column has the role group, and no two rows have the same features)'
+        """
+        if self.grouped_by is None:
+            return (
+                "not grouped (no column has the role group, and no two rows have the same features)"
+            )
+        if self.grouped_by == "replicates":
+            return (
+                "grouped by replicates (rows with the same features stay together; no column has "
+                "the role group)"
+            )
+        return f"grouped by {self.grouped_by} (its role is group)"
+
 
 def replicate_groups(x: pd.DataFrame) -> np.ndarray | None:
     """A group id per row when some rows repeat the same features (replicates), else None.

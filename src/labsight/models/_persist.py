@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 import zipfile
+from types import ModuleType
 from typing import Any
 
 import polars as pl
-from skops import io as skio
 
 from labsight.exceptions import ArtifactIntegrityError
 from labsight.models._features import FeatureSet
@@ -64,6 +65,31 @@ asks for nothing else). Anything else is refused, by full name: no module is tru
 """
 
 
+def _skops_io() -> ModuleType:
+    """``skops.io``, imported without importing torch when torch is not loaded yet.
+
+    On import, skops lists scikit-learn's estimators to trust them by default
+    (``sklearn.utils.all_estimators``), which walks every scikit-learn package, and the walk
+    imports ``sklearn.externals.array_api_compat.torch`` and so torch: seconds of a `predict`
+    that needs no torch. While skops is imported, torch is marked absent; the walk skips that
+    package (an ImportError there is ignored), the estimators it lists are the same (a test
+    compares the trusted names both ways), and torch imports normally afterwards (an MLP model
+    imports it when it is loaded).
+    """
+    if "skops.io" in sys.modules:
+        return sys.modules["skops.io"]
+    hide = "torch" not in sys.modules
+    if hide:
+        sys.modules["torch"] = None  # type: ignore[assignment]  # `import torch` raises ImportError
+    try:
+        from skops import io as skio
+    finally:
+        if hide and sys.modules.get("torch", 0) is None:
+            del sys.modules["torch"]
+    module: ModuleType = skio
+    return module
+
+
 def dumps(model: TrainedModel) -> bytes:
     """The model's fitted parts as skops bytes."""
     state = {
@@ -71,7 +97,7 @@ def dumps(model: TrainedModel) -> bytes:
         "fold_models": list(model.fold_models),
         "intervals": model.intervals.to_state() if model.intervals is not None else None,
     }
-    return bytes(skio.dumps(state))
+    return bytes(_skops_io().dumps(state))
 
 
 def _schema(data: bytes) -> Any:
@@ -90,7 +116,7 @@ def loads(data: bytes, summary: dict[str, Any]) -> TrainedModel:
         labsight wrote.
     """
     try:
-        asked = sorted(skio.get_untrusted_types(data=data))
+        asked = sorted(_skops_io().get_untrusted_types(data=data))
     except Exception as exc:  # a zip that is not a skops file, or a schema skops cannot read
         raise ArtifactIntegrityError(
             f"the model file is not a labsight model ({type(exc).__name__}: {exc})",
@@ -107,7 +133,7 @@ def loads(data: bytes, summary: dict[str, Any]) -> TrainedModel:
     if "lightgbm.basic.Booster" in asked:  # LightGBM parses model text in threads that abort
         check_booster_nodes(_schema(data))
     try:
-        state = skio.loads(data, trusted=asked)  # each of them is in TRUSTED_TYPES
+        state = _skops_io().loads(data, trusted=asked)  # each of them is in TRUSTED_TYPES
     except Exception as exc:  # e.g. torch weights that are not a plain state dict of tensors
         raise ArtifactIntegrityError(
             f"the model file could not be read safely ({type(exc).__name__}: "
@@ -125,6 +151,7 @@ def loads(data: bytes, summary: dict[str, Any]) -> TrainedModel:
         tuple(summary["categorical"]),
         dict(summary["units"]),
         tuple(summary.get("encoded", ())),
+        tuple(summary.get("molecules", ())),  # SMILES columns, described again on new data
     )
     intervals = None
     if state["intervals"] is not None:
@@ -160,4 +187,5 @@ def loads(data: bytes, summary: dict[str, Any]) -> TrainedModel:
             for name, curve in (summary.get("partial_dependence") or {}).items()
         },
         rows=summary.get("rows", 0),
+        domain=summary.get("domain"),  # None for models trained before it was recorded
     )

@@ -379,6 +379,14 @@ def to_onnx(
     """
     from labsight.models._onnx_convert import is_double
 
+    if model.features.molecules:  # RDKit runs outside any graph
+        raise ExportError(
+            "the model reads SMILES ("
+            + ", ".join(repr(c) for c in model.features.molecules)
+            + ") through their RDKit descriptors, which an ONNX graph cannot compute",
+            hint="Serve it with labsight predict, or compute the descriptors as columns of the "
+            "table and retrain with --exclude on the SMILES column",
+        )
     try:
         graph, outputs = _build(model, dict(metadata or {}))
     except ExportError:

@@ -4,9 +4,13 @@ A new file may name a feature with another unit (``temperature [K]`` for a model
 ``temperature [degC]``): columns are matched by exact name first, then by name without the unit, and
 values are converted when the units are compatible. Missing columns, incompatible units, a unit
 where the model learned none, and text where a number is expected are refused with one error naming
-the column; a column without a unit, matched by its name, is taken to be in the model's unit. The
-output keeps the input rows in order and adds ``prediction`` with ``lower`` and ``upper``
-(regression) or ``prediction`` and one ``proba_<class>`` column per class.
+the column. A column without a unit where the model learned one is taken to be in the model's unit,
+with a :class:`~labsight.exceptions.LabsightWarning` saying so (the CLI prints it as a line): it
+cannot be checked. The output keeps the input rows in order and adds ``extrapolation`` (the row is
+outside the training data, see :mod:`labsight.models._domain`) and ``out_of_range`` (the features
+outside their training range, ``"T [degC] > 80"``; null when none) for models that recorded their
+training data's domain, then ``prediction`` with ``lower`` and ``upper`` (regression) or
+``prediction`` and one ``proba_<class>`` column per class.
 """
 
 from __future__ import annotations
@@ -19,11 +23,14 @@ import polars as pl
 
 from labsight.data.table import Table
 from labsight.data.units import convert, is_compatible, split_header
-from labsight.exceptions import InputError
+from labsight.exceptions import InputError, LabsightWarning
+from labsight.models._domain import check_domain
 from labsight.models._features import model_frame
 from labsight.models.train import TrainedModel
 
-__all__ = ["align_features", "interval", "predict_table"]
+__all__ = ["align_features", "extrapolation_note", "interval", "predict_table"]
+
+_FLAG_COLUMNS = ("extrapolation", "out_of_range")
 
 
 def _find(table: Table, name: str) -> str | None:
@@ -59,8 +66,12 @@ def align_features(model: TrainedModel, table: Table) -> Table:
             if not series.dtype.is_numeric():
                 _refuse_text(table, found, name)
             _refuse_unread_cells(table, found, name)
-            want, have = fs.units.get(name), table.column(found).unit
+            # a header's unit counts even where the table's metadata lost it
+            want = fs.units.get(name)
+            have = table.column(found).unit or split_header(found)[1]
             values = series.cast(pl.Float64)
+            if want and not have:
+                _warn_unknown_unit(found, name, want)
             if have and not want:
                 raise InputError(
                     f"the values are in {have}, but the model learned {name!r} without a unit, so "
@@ -84,6 +95,16 @@ def align_features(model: TrainedModel, table: Table) -> Table:
         else:
             columns.append(series.cast(pl.String).alias(name))
     return Table.from_frame(pl.DataFrame(columns))
+
+
+def _warn_unknown_unit(found: str, name: str, want: str) -> None:
+    warnings.warn(
+        f"column {found!r} has no unit; its values are taken to be in {want}, the unit the model "
+        f"learned for {name!r}, and cannot be checked. Name their unit in the header "
+        f"('{found} [{want}]' if they are in {want})",
+        LabsightWarning,
+        stacklevel=4,
+    )
 
 
 def _refuse_text(table: Table, found: str, name: str) -> None:
@@ -123,10 +144,21 @@ def _refuse_unread_cells(table: Table, found: str, name: str) -> None:
 
 
 def predict_table(model: TrainedModel, table: Table) -> pl.DataFrame:
-    """The input rows, in order, with the model's predictions appended."""
+    """The input rows, in order, with the extrapolation flags and the model's predictions appended.
+
+    Warns
+    -----
+    LabsightWarning
+        For each feature column without a unit that the model learned with one: its values are
+        taken to be in the model's unit.
+    """
     aligned = align_features(model, table)
     x = model_frame(aligned, model.features)
     out: dict[str, Any] = {}
+    if model.domain is not None:  # models trained before it was recorded are not checked
+        flags, outside = check_domain(model.domain, x)
+        out["extrapolation"] = pl.Series("extrapolation", flags, dtype=pl.Boolean)
+        out["out_of_range"] = pl.Series("out_of_range", outside, dtype=pl.String)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if model.task == "regression":
@@ -144,6 +176,31 @@ def predict_table(model: TrainedModel, table: Table) -> pl.DataFrame:
     if clash:
         extra = extra.rename({c: f"{c}_predicted" for c in clash})
     return pl.concat([table.frame, extra], how="horizontal")
+
+
+def extrapolation_note(frame: pl.DataFrame) -> str | None:
+    """One sentence on the rows of a :func:`predict_table` output that extrapolate, or ``None``.
+
+    Examples
+    --------
+    >>> frame = pl.DataFrame({"extrapolation": [False, True, True],
+    ...                       "out_of_range": [None, "T > 80", None]})
+    >>> print(extrapolation_note(frame))
+    2 of 3 rows extrapolate beyond the training data (1 outside a feature's training range, 1 far from every training row): see the extrapolation and out_of_range columns
+    """
+    names = [f"{c}_predicted" if f"{c}_predicted" in frame.columns else c for c in _FLAG_COLUMNS]
+    if not all(c in frame.columns for c in names):
+        return None
+    flags, outside = frame[names[0]].fill_null(False), frame[names[1]].is_not_null()
+    total = int(flags.sum())
+    if not total:
+        return None
+    ranged = int((flags & outside).sum())
+    return (
+        f"{total} of {frame.height} rows extrapolate beyond the training data ({ranged} outside a "
+        f"feature's training range, {total - ranged} far from every training row): see the "
+        f"{names[0]} and {names[1]} columns"
+    )
 
 
 def interval(model: TrainedModel, x: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -33,10 +33,18 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 from labsight.data.stats import numeric_values
 from labsight.data.table import Table
 from labsight.exceptions import InputError, LabsightError
+from labsight.models._domain import training_domain
 from labsight.models._families import FAMILIES, families_for, make_pipeline
-from labsight.models._features import FeatureSet, feature_set, model_frame
+from labsight.models._features import FeatureSet, model_frame, select_features, sibling_targets
 from labsight.models._folds import make_folds, replicate_groups
-from labsight.models._search import Candidate, Problem, _align, search
+from labsight.models._search import (
+    Candidate,
+    Problem,
+    _align,
+    baseline,
+    search,
+    versus_baseline,
+)
 from labsight.models._task import Task, infer_task, metric_for
 
 if TYPE_CHECKING:
@@ -82,6 +90,13 @@ class TrainedModel:
     partial_dependence: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
     rows: int = 0
     skipped: dict[str, str] = field(default_factory=dict)  # family -> why it could not be fitted
+    domain: dict[str, Any] | None = None  # training ranges, for extrapolation (models._domain)
+    # The trivial baseline on the same folds (models._search.Baseline.to_dict), and whether the
+    # model beats it by more than one standard error; None when it cannot be scored.
+    baseline: dict[str, Any] | None = None
+    better_than_baseline: bool | None = None
+    left_out: dict[str, str] = field(default_factory=dict)  # column -> why it is not an input
+    siblings: list[str] = field(default_factory=list)  # inputs that look like other outcomes
 
     def summary(self) -> dict[str, Any]:
         """The JSON view of the model (without the fitted objects)."""
@@ -94,9 +109,14 @@ class TrainedModel:
             "numeric": list(self.features.numeric),
             "categorical": list(self.features.categorical),
             "encoded": list(self.features.encoded),
+            "molecules": list(self.features.molecules),
+            "left_out": [{"column": c, "reason": why} for c, why in self.left_out.items()],
+            "siblings": list(self.siblings),
             "units": self.features.units,
             "classes": self.classes,
             "cv": self.cv,
+            "baseline": self.baseline,
+            "better_than_baseline": self.better_than_baseline,
             "leaderboard": self.leaderboard,
             "best": self.best,
             "params": self.params,
@@ -113,7 +133,7 @@ class TrainedModel:
             else None,
             "importance": self.importance.to_dicts() if self.importance is not None else [],
             "importance_measured": (
-                f"{self.importance.height} of {len(self.features.columns)} features"
+                f"{self.importance.height} of {len(self.features.inputs)} features"
                 if self.importance is not None
                 else None
             ),
@@ -124,6 +144,7 @@ class TrainedModel:
             },
             "rows": self.rows,
             "skipped": [{"family": f, "reason": why} for f, why in self.skipped.items()],
+            "domain": self.domain,
         }
 
     def figures(self) -> dict[str, go.Figure]:
@@ -231,15 +252,23 @@ def train(
     level: float = 0.9,
     families: list[str] | None = None,
     features: list[str] | None = None,
+    exclude: list[str] | None = None,
     max_trials: int | None = None,
     on_trial: Callable[[Candidate | None, list[Candidate], int], None] | None = None,
 ) -> TrainedModel:
     """Train the best model for ``target`` within ``budget`` seconds.
 
+    ``features`` names the input columns (default: every column with role feature or condition,
+    and SMILES columns as their descriptors); ``exclude`` leaves columns out of them. The model
+    records the columns left out and why, the inputs that look like other outcomes
+    (``siblings``), which rows its folds keep together (``cv["grouping"]``), and how it compares
+    with the trivial baseline on the same folds (``baseline``, ``better_than_baseline``).
+
     Raises
     ------
     InputError
-        For an unknown target, task, metric or family, too few rows, or a bad interval level.
+        For an unknown target, task, metric, family or column, an excluded target, too few rows,
+        or a bad interval level.
     """
     start = time.perf_counter()
     if target not in table.frame.columns:
@@ -264,7 +293,7 @@ def train(
     _check_level(level)
     kind: Task = infer_task(table.frame[target]) if task == "auto" else task  # type: ignore[assignment]
     score = metric_for(metric, kind)
-    fs = feature_set(table, target, features)
+    fs, left_out = select_features(table, target, features, exclude)
     y, keep = _target_values(table, target, kind)
     x_all = model_frame(table, fs)
     x = x_all[keep].reset_index(drop=True)
@@ -314,6 +343,7 @@ def train(
             "std": best.std,
             "folds": len(folds.splits) if folds.pooled else len(best.scores),
             "scheme": folds.describe(),
+            "grouping": folds.grouping,
         },
         leaderboard=[c.row() for c in result.leaderboard],
         best=best.name,
@@ -325,7 +355,15 @@ def train(
         level=level,
         rows=len(y),
         skipped=dict(result.skipped),
+        domain=training_domain(x, fs.numeric, seed),
+        left_out=left_out,
+        siblings=sibling_targets(table, target, fs, classes=kind == "classification"),
     )
+    base = baseline(problem)
+    if base is not None:
+        compared = versus_baseline(problem, best, base)
+        model.baseline = compared.to_dict(score.name)
+        model.better_than_baseline = compared.better
     _finish(model, best, problem, deadline=start + budget)
     model.seconds = time.perf_counter() - start
     return model
@@ -334,6 +372,7 @@ def train(
 _LINEAR = frozenset({"linear", "ridge", "lasso", "elastic_net", "logistic"})
 _EXPLAIN_SHARE = 0.05  # of the budget, at least one second: importance, coefficients, curves
 _REPEATS = (3, 10)  # permutation importance repeats: the fewest, and the most when time allows
+_ALWAYS_MEASURED = 50  # up to this many inputs, importance covers every one, whatever time is left
 _BOOTSTRAP = (30, 200)
 
 
@@ -357,7 +396,8 @@ def _finish_seconds(candidate: Candidate, task: Task, n_splits: int, budget: flo
 def _finish(model: TrainedModel, best: Candidate, problem: Problem, *, deadline: float) -> None:
     """Refit on all rows, attach intervals or calibration, and explain within what is left of the
     budget (fewer importance repeats and bootstrap draws when time is short, never fewer than 3
-    and 30; partial dependence only when there is time for it)."""
+    and 30; every input of a table with up to :data:`_ALWAYS_MEASURED` of them, even past the
+    deadline; partial dependence only when there is time for it)."""
     from labsight.models._explain import (
         linear_coefficients,
         partial_dependence_curves,
@@ -393,21 +433,25 @@ def _finish(model: TrainedModel, best: Candidate, problem: Problem, *, deadline:
         # overhead, so scaling the held-out rows' time by the row count overestimated small
         # tables fivefold and dropped their curves). The curves' share is set aside first, so a
         # long importance measurement cannot crowd them out.
-        sample = partial_dependence_sample(x) if fs.numeric else x.iloc[:0]
+        sample = partial_dependence_sample(x) if fs.numbers else x.iloc[:0]
         per_curve = 0.0
-        if fs.numeric:
+        if fs.numbers:
             proba = getattr(explained, "predict_proba", None)
             predict = proba if task == "classification" and proba else explained.predict
             tick = time.perf_counter()
             predict(sample)
             per_curve = max(time.perf_counter() - tick, 1e-4) * _PD_GRID
-        pd_cost = per_curve * min(_PD_FEATURES, len(fs.numeric))
+        pd_cost = per_curve * min(_PD_FEATURES, len(fs.numbers))
         left = max(deadline - time.perf_counter() - pd_cost, 0.0)
-        repeats = int(np.clip(0.6 * left / (per_predict * len(fs.columns)), *_REPEATS))
-        # Wide tables (spectra): measure the columns that fit in the time left, chosen by a
-        # univariate screen on all rows; the summary says how many were measured.
+        inputs = len(fs.inputs)
+        repeats = int(np.clip(0.6 * left / (per_predict * inputs), *_REPEATS))
+        # A table of a few dozen inputs is always explained whole (the fewest repeats cost a few
+        # predictions each, even when the search left no time): the strongest feature must not
+        # be missing. Wide tables (spectra): measure the columns that fit in the time left, chosen
+        # by a univariate screen on all rows; the summary says how many were measured.
         fits = max(1, int(0.6 * left / (per_predict * repeats)))
-        columns = _screen(x, y, fs, task, fits) if fits < len(fs.columns) else None
+        wide = inputs > _ALWAYS_MEASURED and fits < inputs
+        columns = _screen(x, y, fs, task, fits) if wide else None
         model.importance = permutation_importance_table(
             held,
             x.iloc[test_rows],
@@ -421,7 +465,7 @@ def _finish(model: TrainedModel, best: Candidate, problem: Problem, *, deadline:
             left = deadline - time.perf_counter() - pd_cost
             draws = int(np.clip(0.7 * left / max(best.fit_seconds, 1e-3), *_BOOTSTRAP))
             model.coefficients = linear_coefficients(explained, x, y, fs, seed=seed, n_boot=draws)
-        top = [f for f in model.importance["feature"].to_list() if f in fs.numeric][:_PD_FEATURES]
+        top = [f for f in model.importance["feature"].to_list() if f in fs.numbers][:_PD_FEATURES]
         # Most important first; a cheap curve is always drawn, a costly one in the time left.
         for name in top:
             if time.perf_counter() + per_curve < deadline or per_curve < 0.03 * model.budget:
@@ -520,7 +564,7 @@ def _screen(x: pd.DataFrame, y: np.ndarray, fs: FeatureSet, task: Task, k: int) 
     they are few), for importance on tables too wide to measure every column."""
     from sklearn.feature_selection import f_classif, f_regression
 
-    numeric = list(fs.numeric)
+    numeric = list(fs.numbers)
     if not numeric or k <= len(fs.categorical):
         return list(fs.categorical)[: max(k, 1)]
     values = x[numeric].to_numpy(dtype=np.float64)

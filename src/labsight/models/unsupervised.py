@@ -17,7 +17,8 @@ The choices, made once for every method:
   and the highest wins; the Gaussian mixture is scored by BIC and the lowest wins. HDBSCAN finds
   its own number of clusters, and rows in no cluster keep the label ``-1`` ("noise").
 * **Labels** are renumbered by cluster size, largest first, so they do not depend on the
-  algorithm's internal order.
+  algorithm's internal order. Stored in a dataset they take the role :data:`LABEL_ROLE` (``id``),
+  so they change no later command: not the folds of ``train``, not its features.
 * **Distinctive features** of a cluster are those whose mean differs most from the rest of the
   rows, measured in standard deviations of the whole column.
 """
@@ -40,12 +41,13 @@ from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
 from labsight.data.stats import numeric_values
-from labsight.data.table import Table
+from labsight.data.table import Role, Table
 from labsight.exceptions import InputError
 
 __all__ = [
     "CLUSTER_METHODS",
     "EMBED_METHODS",
+    "LABEL_ROLE",
     "ClusterResult",
     "EmbedResult",
     "cluster",
@@ -54,6 +56,11 @@ __all__ = [
 
 CLUSTER_METHODS: tuple[str, ...] = ("kmeans", "gmm", "agglomerative", "hdbscan")
 EMBED_METHODS: tuple[str, ...] = ("pca", "tsne", "umap")
+LABEL_ROLE: Role = "id"
+"""The role stored cluster labels get: ``id``, the role of every derived column (as cleaning's
+flags), which no model and no check reads. Not ``group``: that would make every later ``train``
+cross-validate by cluster without being asked. Not ``feature``: labels computed from the features
+would feed the model its own inputs again. Give the column another role deliberately to use it."""
 
 _NUMERIC_DTYPES = ("float", "int")
 _DEFAULT_ROLES = ("feature", "condition")

@@ -8,10 +8,16 @@ artifacts; ``datasets`` the queries on datasets and versions. Imports nothing fr
 ``labsight.exceptions``.
 """
 
-from labsight.store._db import Database
-from labsight.store.artifacts import ArtifactStore, sha256_file
-from labsight.store.entities import AuditEntry, Dataset, VersionRecord
-from labsight.store.frames import read_frame, write_frame
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from labsight.store._db import Database
+    from labsight.store.artifacts import ArtifactStore, sha256_file
+    from labsight.store.entities import AuditEntry, Dataset, VersionRecord
+    from labsight.store.frames import read_frame, write_frame
 
 __all__ = [
     "ArtifactStore",
@@ -23,3 +29,29 @@ __all__ = [
     "sha256_file",
     "write_frame",
 ]
+
+# Imported on first use: `labsight.store.names` and `labsight.store.entities` are light, and the
+# command line imports them before it knows whether a command will open a database (SQLAlchemy).
+_LAZY = {
+    "ArtifactStore": "labsight.store.artifacts",
+    "AuditEntry": "labsight.store.entities",
+    "Database": "labsight.store._db",
+    "Dataset": "labsight.store.entities",
+    "VersionRecord": "labsight.store.entities",
+    "read_frame": "labsight.store.frames",
+    "sha256_file": "labsight.store.artifacts",
+    "write_frame": "labsight.store.frames",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'labsight.store' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -18,6 +19,28 @@ from labsight.exceptions import AuditChainError, InputError, StoreError
 __all__ = ["Database"]
 
 _WRITE = "labsight_write"
+_REVISION_LINE = re.compile(
+    r"""^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(?:["']([\w-]+)["']|None)\s*$""", re.M
+)
+
+
+def newest_revision() -> str | None:
+    """The head of the migrations that ship with labsight, read from the ``revision`` and
+    ``down_revision`` lines of their files without importing Alembic; None unless they form one
+    line of revisions with one head (then Alembic decides)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    folder = resources.files("labsight.store").joinpath("migrations", "versions")
+    for path in folder.iterdir():
+        if not path.name.endswith(".py"):
+            continue
+        found = dict(_REVISION_LINE.findall(path.read_text("utf-8")))
+        if not found.get("revision") or "down_revision" not in found:
+            return None
+        revisions.add(found["revision"])
+        parents.add(found["down_revision"])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -86,7 +109,12 @@ class Database:
 
         Returns the revision an existing database was upgraded from (None when it was new or
         already at the newest revision), so that the workspace can do what an upgrade asks of it.
+        A database at the newest revision is recognised without importing Alembic (a third of a
+        second of every command's start-up).
         """
+        head = newest_revision()
+        if head is not None and self._stored_revision() == head:
+            return None
         from alembic import command
         from alembic.config import Config
         from alembic.runtime.migration import MigrationContext
@@ -105,6 +133,15 @@ class Database:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
         return current
+
+    def _stored_revision(self) -> str | None:
+        """The one revision in ``alembic_version``; None for a new database (no such table)."""
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+        except SQLAlchemyError:
+            return None
+        return str(rows[0][0]) if len(rows) == 1 else None
 
     def table_names(self) -> list[str]:
         return sorted(inspect(self.engine).get_table_names())

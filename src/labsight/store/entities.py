@@ -127,6 +127,34 @@ class ModelRecord:
         data["ref"] = self.ref
         return data
 
+    def _repr_html_(self) -> str:
+        """The model in a notebook: what it predicts and how well (cross-validated), its
+        intervals and the leaderboard (up to 10 rows)."""
+        # _display, like labsight.exceptions, imports nothing from labsight
+        from labsight._display import html_card, html_table
+
+        s = self.summary
+        cv = s.get("cv") or {}
+        lines = [
+            f"{self.family} predicting {self.target} ({self.task}) from {self.dataset or '-'}; "
+            f"stage {self.stage}; id {self.model_id}; {self.created_by}, "
+            f"{self.created:%Y-%m-%d %H:%M} UTC",
+            f"CV {self.metric} {self.cv_mean:.4g} ± {self.cv_std:.2g}"
+            + (f" ({cv['scheme']})" if cv.get("scheme") else ""),
+        ]
+        interval = s.get("interval")
+        if interval and interval.get("coverage") is not None:
+            lines.append(
+                f"{interval['level']:.0%} prediction intervals ({interval['method']}) covered "
+                f"{interval['coverage']:.0%} of the rows on cross-validation"
+            )
+        board = [
+            [i, r["family"], r["mean"], r["std"], r.get("fit_seconds")]
+            for i, r in enumerate(s.get("leaderboard", [])[:10], 1)
+        ]
+        header = ["#", "family", f"CV {self.metric}", "± sd", "fit (s)"]
+        return html_card(f"Model {self.ref}", lines, [html_table(header, board)] if board else [])
+
 
 @dataclass(frozen=True)
 class CampaignRecord:

@@ -6,6 +6,8 @@ What lives here: :data:`ureg` (the one :class:`pint.UnitRegistry`, with the lab 
 labsight but :mod:`labsight.exceptions`; ingest, quality, cleaning and the models import it.
 """
 
+from typing import TYPE_CHECKING
+
 from labsight.data.units._parse import (
     convert,
     is_compatible,
@@ -15,7 +17,14 @@ from labsight.data.units._parse import (
     split_header,
     split_value_unit,
 )
-from labsight.data.units._registry import ureg
+from labsight.data.units._registry import registry
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    import pint
+
+    ureg: pint.UnitRegistry[Any]
 
 __all__ = [
     "convert",
@@ -27,3 +36,9 @@ __all__ = [
     "split_value_unit",
     "ureg",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name == "ureg":  # built on first use (see _registry)
+        return registry()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import pint
 import polars as pl
 
-from labsight.data.units._registry import ureg
+from labsight.data.units._registry import registry
 from labsight.exceptions import UnitError
+
+if TYPE_CHECKING:  # pint is imported with the registry, when a unit is first parsed
+    import pint
 
 __all__ = [
     "convert",
@@ -75,6 +78,9 @@ def _to_unit(text: str) -> pint.Unit:
         raise UnitError(
             f"unknown unit {text!r}", expected="a unit such as 'degC' or 'mol/L'", hint=hint
         )
+    ureg = registry()
+    import pint
+
     try:
         unit = ureg.Unit(cleaned)
     except (pint.errors.PintError, ValueError, TypeError, AttributeError, AssertionError) as exc:
@@ -156,8 +162,10 @@ def convert(values: npt.ArrayLike, from_unit: str, to_unit: str) -> npt.NDArray[
     source, target = _to_unit(from_unit), _to_unit(to_unit)
     if source == target:
         return array
+    import pint
+
     try:
-        result = ureg.Quantity(array, source).to(target).magnitude
+        result = registry().Quantity(array, source).to(target).magnitude
     except pint.errors.DimensionalityError as exc:
         raise UnitError(
             f"cannot convert from {_format(source)!r} to {_format(target)!r}",
