@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -330,34 +329,13 @@ def _status_notes(status: Any) -> list[str]:
 
 
 def _status_html(name: str, space: Any, status: Any, figures: dict[str, Any]) -> str:
-    """The status report: the same tables and sentences as the terminal, then the figures
-    (plotly.js inlined once, so the file works offline)."""
-    esc = html.escape
-    parts = [f"<h1>Campaign {esc(name)}</h1>"]
-    parts.append(
-        f"<p>{status.results} results of {status.experiments} experiments; {status.pending} pending.</p>"
-    )
-    if status.best:
-        title, header, rows = _best_table(space, status)
-        cells = "".join(f"<th>{esc(h)}</th>" for h in header)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows
-        )
-        parts.append(f"<h2>{esc(title)}</h2><table><tr>{cells}</tr>{body}</table>")
-        parts.extend(f"<p>{esc(note)}</p>" for note in _status_notes(status))
-    first = True
-    for title, fig in figures.items():
-        parts.append(f"<h2>{esc(title.capitalize())}</h2>")
-        parts.append(fig.to_html(full_html=False, include_plotlyjs=first))
-        first = False
-    style = (
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:.2em .6em;text-align:left}</style>"
-    )
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{esc(name)}</title>{style}"
-        f"</head><body>{chr(10).join(parts)}</body></html>"
-    )
+    """The status report: the same tables and sentences as the terminal, then the figures, in the
+    look of the other labsight reports (offline)."""
+    from labsight.design._status_page import render_status
+
+    table = _best_table(space, status) if status.best else None
+    notes = _status_notes(status) if status.best else []
+    return render_status(name, status, figures, table=table, notes=notes)
 
 
 @design_app.command(
@@ -407,6 +385,11 @@ def design_status(
     out.print(text_table(*_best_table(s, status)))
     for note in _status_notes(status):
         out.print(escape(note))
+    if status.combinations and status.combinations["untried"]:
+        from labsight.design._status_page import untried_sentence
+
+        sentence = untried_sentence(status.combinations)
+        out.print(escape(f"{sentence}: predictions there are guesses (see the sd)"))
     if out_path is not None:
         out.print(
             f"[bold green]wrote[/] {cell(str(out_path))} (progress, importance, landscape; offline)"

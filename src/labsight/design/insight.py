@@ -9,6 +9,9 @@ parameters matter, what the next experiment can still gain, and the figures that
   levels) with the others at the best conditions, as shares that sum to one.
 * **Expected improvement left**: the largest expected improvement over the best result among the
   candidates, and its probability of improvement (one objective).
+* **Untried combinations**: how many combinations of the categorical levels have no result yet.
+  The landscape greys such cells out and marks them *untried*: there the surrogate's mean is a
+  guess from other combinations, so the hover gives it with its sd and the cell shows no colour.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ class Status:
     fit: dict[str, dict[str, float]] = field(default_factory=dict)
     importance: list[dict[str, Any]] = field(default_factory=list)
     expected: dict[str, Any] | None = None
+    combinations: dict[str, Any] | None = None
     surrogate: Surrogate | None = field(default=None, repr=False)
     encoder: Encoder | None = field(default=None, repr=False)
 
@@ -59,6 +63,7 @@ class Status:
             "fit": self.fit,
             "importance": self.importance,
             "expected": self.expected,
+            "combinations": self.combinations,
         }
 
 
@@ -192,6 +197,35 @@ def _loo(surrogate: Surrogate, space: Space) -> dict[str, dict[str, float]]:
     return out
 
 
+_LEVELS = ("categorical", "molecule")
+
+
+def _tried(space: Space, results: pl.DataFrame) -> set[tuple[str, ...]]:
+    """The combinations of categorical levels that have at least one result."""
+    names = [p.name for p in space.parameters if p.kind in _LEVELS]
+    if not names or not results.height:
+        return set()
+    done = np.isfinite(signed_objectives(space, results)).any(axis=1)
+    rows = results.filter(pl.Series(done)).select(names).iter_rows()
+    return {tuple(str(v) for v in row) for row in rows}
+
+
+def _combinations(space: Space, results: pl.DataFrame) -> dict[str, Any] | None:
+    """How many combinations of the categorical levels (every level of one, for a single
+    categorical parameter) have no result yet; ``None`` without categorical parameters."""
+    factors = [p for p in space.parameters if p.kind in _LEVELS]
+    if not factors:
+        return None
+    total = math.prod(len(p.values) for p in factors)
+    tried = len(_tried(space, results))
+    return {
+        "factors": [p.name for p in factors],
+        "total": total,
+        "tried": tried,
+        "untried": total - tried,
+    }
+
+
 def _sweep_values(space: Space, name: str) -> list[Any]:
     p = space.parameter(name)
     if p.kind == "continuous":
@@ -260,6 +294,7 @@ def campaign_status(
         status.fit = _loo(surrogate, space)
     status.surrogate, status.encoder = surrogate, encoder
     status.best = _best(space, results, surrogate, encoder)
+    status.combinations = _combinations(space, results)
     if surrogate is not None and status.best:
         status.importance = _importance(space, status.best[0]["conditions"], surrogate, encoder)
         if len(space.objectives) == 1:
@@ -325,7 +360,7 @@ def campaign_figures(space: Space, results: pl.DataFrame, status: Status) -> dic
         and status.best
         and len(status.importance) >= 2
     ):
-        figures["landscape"] = _landscape(space, status)
+        figures["landscape"] = _landscape(space, status, results)
     if len(space.objectives) >= 2:
         y = signed_objectives(space, results)
         complete = np.isfinite(y).all(axis=1)
@@ -361,7 +396,12 @@ def campaign_figures(space: Space, results: pl.DataFrame, status: Status) -> dic
     return figures
 
 
-def _landscape(space: Space, status: Status) -> Any:
+def _landscape(space: Space, status: Status, results: pl.DataFrame) -> Any:
+    """The predicted objective over the top two parameters, the others at the best conditions.
+
+    A cell whose combination of categorical levels has no result is not coloured as if it were
+    known: it is grey and marked *untried*, its mean and sd in the hover only. Every cell's hover
+    gives the surrogate's sd."""
     import plotly.graph_objects as go
 
     assert status.surrogate is not None
@@ -372,26 +412,83 @@ def _landscape(space: Space, status: Status) -> Any:
     frame = pl.DataFrame([{**best, first: a, second: b} for b in ys for a in xs]).select(
         space.names
     )
-    mean, _ = status.surrogate.posterior(status.encoder.encode(frame))
+    shape = (len(ys), len(xs))
+    mean, sd = status.surrogate.posterior(status.encoder.encode(frame))
     o = space.objectives[0]
-    z = (o.sign * mean[:, 0]).reshape(len(ys), len(xs))
-    if space.constraints:
-        z = np.where(space.satisfied(frame).reshape(len(ys), len(xs)), z, np.nan)
+    z = (o.sign * mean[:, 0]).reshape(shape)
+    s = np.asarray(sd[:, 0], dtype=np.float64).reshape(shape)
+    allowed = (
+        space.satisfied(frame).reshape(shape) if space.constraints else np.ones(shape, dtype=bool)
+    )
+    levels = [p.name for p in space.parameters if p.kind in _LEVELS]
+    tried = _tried(space, results)
+    untried = np.zeros(shape, dtype=bool)
+    if levels:
+        combos = frame.select(levels).iter_rows()
+        untried = np.array([tuple(map(str, c)) not in tried for c in combos]).reshape(shape)
     x = [str(v) if isinstance(v, str) else v for v in xs]
     y = [str(v) if isinstance(v, str) else v for v in ys]
     label = o.label()
+
+    def grid(keep: np.ndarray, values: np.ndarray) -> list[list[float | None]]:
+        return [
+            [float(v) if k and np.isfinite(v) else None for v, k in zip(r, kr, strict=True)]
+            for r, kr in zip(values, keep, strict=True)
+        ]
+
+    where = f"{first}: %{{x}}<br>{second}: %{{y}}<br>"
+    known = allowed & ~untried
     fig = go.Figure(
         go.Heatmap(
             x=x,
             y=y,
-            z=[[float(v) if np.isfinite(v) else None for v in row] for row in z],
+            z=grid(known, z),
+            customdata=grid(known, s),
             colorbar={"title": {"text": label, "side": "right"}},
-            hovertemplate=f"{first}: %{{x}}<br>{second}: %{{y}}<br>{label}: %{{z:.4g}}"
-            "<extra></extra>",
+            name="predicted",
+            hovertemplate=where + f"{label}: %{{z:.4g}} ± %{{customdata:.2g}} (sd)<extra></extra>",
         )
     )
+    gaps = allowed & untried
+    n_untried = int(gaps.sum())
+    if n_untried:
+        # One label per untried stretch: on a continuous axis, in its middle cell only.
+        across = isinstance(xs[0], str) or np.arange(len(xs)) == len(xs) // 2
+        down = isinstance(ys[0], str) or np.arange(len(ys)) == len(ys) // 2
+        marked = gaps & np.outer(np.broadcast_to(down, len(ys)), np.broadcast_to(across, len(xs)))
+        text = [
+            [f"untried<br>± {v:.2g}" if m else "" for v, m in zip(r, mr, strict=True)]
+            for r, mr in zip(s, marked, strict=True)
+        ]
+        fig.add_trace(
+            go.Heatmap(
+                x=x,
+                y=y,
+                z=[[0.0 if g else None for g in r] for r in gaps],
+                customdata=[
+                    [[float(zz), float(ss)] for zz, ss in zip(zr, sr, strict=True)]
+                    for zr, sr in zip(z, s, strict=True)
+                ],
+                text=text,
+                texttemplate="%{text}",
+                textfont={"color": "#5f6b73"},
+                colorscale=[[0, "#e3e7ea"], [1, "#e3e7ea"]],
+                showscale=False,
+                name="untried",
+                hovertemplate=where + "untried: no result with these levels yet<br>"
+                f"{label}: %{{customdata[0]:.3g}} ± %{{customdata[1]:.2g}} (sd), a guess"
+                "<extra></extra>",
+            )
+        )
+    title = f"Predicted {o.name} over {first} and {second} (the others at the best conditions)"
+    if n_untried:
+        title += (
+            "<br><sup>grey, marked untried: no result with these levels yet, "
+            "so no colour for the guess (mean ± sd in the hover)</sup>"
+        )
     fig.update_layout(
-        title=f"Predicted {o.name} over {first} and {second} (the others at the best conditions)",
+        title=title,
+        height=max(420, 28 * len(ys) + 260),
         xaxis={"title": space.parameter(first).label(), "automargin": True, **_ticks(x)},
         yaxis={"title": space.parameter(second).label(), "automargin": True, **_ticks(y)},
     )
