@@ -201,6 +201,7 @@ def train(
                 "interval": model.summary()["interval"],
                 "trials": model.trials,
                 "seconds": model.seconds,
+                "cut_short": model.cut_short,
             }
         )
         return
@@ -221,6 +222,8 @@ def train(
             f"intervals: {cell(model.interval_method)} at {model.level:.0%}, coverage on CV "
             f"{model.coverage:.0%}"
         )
+    if model.cut_short:
+        out.print(f"cut short to keep the budget: {cell('; '.join(model.cut_short))}")
     print_trust_notes(model.summary())
 
 

@@ -107,7 +107,7 @@ def _distances(g: GraphBuilder, x: str, train: np.ndarray) -> str:
 
 def gp_nodes(g: GraphBuilder, z: str, gp: Any) -> tuple[str, str]:
     """A fitted ``GaussianProcessRegressor`` with labsight's kernel, ``C · Matern(ν) + White``
-    (isotropic length scale, ν ∈ {0.5, 1.5, 2.5}): the posterior mean and standard deviation
+    (one length scale, or one per input, ν ∈ {0.5, 1.5, 2.5}): the posterior mean and standard deviation
     ``[N, 1]`` as scikit-learn's ``predict(X, return_std=True)`` computes them, the triangular
     solve replaced by the precomputed inverse of the Cholesky factor."""
     from sklearn.gaussian_process.kernels import ConstantKernel, Matern, Product, Sum, WhiteKernel
@@ -119,7 +119,7 @@ def gp_nodes(g: GraphBuilder, z: str, gp: Any) -> tuple[str, str]:
         and isinstance(kernel.k1.k1, ConstantKernel)
         and isinstance(kernel.k1.k2, Matern)
         and isinstance(kernel.k2, WhiteKernel)
-        and np.ndim(kernel.k1.k2.length_scale) == 0
+        and np.ndim(kernel.k1.k2.length_scale) <= 1
         and kernel.k1.k2.nu in (0.5, 1.5, 2.5)
     )
     if not shaped:
@@ -127,9 +127,9 @@ def gp_nodes(g: GraphBuilder, z: str, gp: Any) -> tuple[str, str]:
     scale = float(kernel.k1.k1.constant_value)
     matern = kernel.k1.k2
     noise = float(kernel.k2.noise_level)
-    length, nu = float(matern.length_scale), float(matern.nu)
+    length, nu = np.asarray(matern.length_scale, dtype=np.float64), float(matern.nu)
     train = np.asarray(gp.X_train_, dtype=np.float64) / length
-    x = g.op("Div", [g.op("Cast", [z], to=TensorProto.DOUBLE), g.const(np.array(length), "ls")])
+    x = g.op("Div", [g.op("Cast", [z], to=TensorProto.DOUBLE), g.const(length, "ls")])
     d = _distances(g, x, train)
     if nu == 0.5:
         shape = g.op("Exp", [g.op("Neg", [d])])

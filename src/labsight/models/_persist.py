@@ -35,6 +35,8 @@ TRUSTED_TYPES = frozenset(
         # labsight's own torch estimators (their weights load with weights_only=True)
         "labsight.models._mlp.MLPClassifier",
         "labsight.models._mlp.MLPRegressor",
+        # a Gaussian process with a length scale per input
+        "labsight.models._gaussian.ARDGaussianProcessRegressor",
         # LightGBM
         "lightgbm.basic.Booster",
         "lightgbm.sklearn.LGBMClassifier",

@@ -72,6 +72,11 @@ _ENSEMBLE_ROUNDS = 20  # greedy selection rounds: weights in twentieths
 _RESERVE_FACTOR = (
     8.0  # without an estimate from the caller: the finishing work, in fits of the best
 )
+# The finishing estimate is from fit times measured once, on a machine that may be busy: the
+# search keeps this much more than it (a share of it, and of the budget) so the whole run ends
+# inside the budget, not just near it.
+_RESERVE_MARGIN = (0.25, 0.03)
+_PROBE_SHARE = 2  # a costly family not yet timed is first timed on every other training row
 _BOOTSTRAP = 200  # resamples of the rows for the spread of a pooled (leave-one-out) score
 _BASELINE_BOOTSTRAP = 100  # resamples for the standard error of the difference to the baseline
 
@@ -142,6 +147,9 @@ class SearchResult:
     trials: int
     seconds: float
     skipped: dict[str, str] = field(default_factory=dict)
+    # What the budget cut short, in words (families it left no time for, a blend it could not
+    # afford to finish); TrainedModel.cut_short passes it on.
+    cut_short: list[str] = field(default_factory=list)
 
 
 def _predict(model: Any, x: pd.DataFrame, task: Task) -> np.ndarray:
@@ -219,6 +227,7 @@ def evaluate(
     trial: int = -1,
     rival: Candidate | None = None,
     errors: dict[str, str] | None = None,
+    expected: float = 0.0,
 ) -> Candidate | None:
     """Cross-validate one configuration; None when the deadline comes first, the fit fails or the
     score is not a finite number (then ``errors``, when given, records why under the family's
@@ -227,6 +236,9 @@ def evaluate(
     With a ``rival`` (the leader), the configuration races it: after each repeat of the folds but
     the last, it stops when it is clearly behind on the same splits, and the partial candidate
     comes back marked ``pruned``.
+
+    ``expected`` is the seconds one fold is expected to take before any has been timed (the
+    family's last trial): a trial whose first fold would overrun the deadline is not started.
     """
     x, y, task, folds, classes = problem.x, problem.y, problem.task, problem.folds, problem.classes
     shape = (folds.repeats, len(y)) + ((len(classes),) if classes is not None else ())
@@ -247,7 +259,7 @@ def evaluate(
             return Candidate(
                 family.name, dict(params), scores, spent / fits, trial, oof, pruned=True
             )
-        if time.perf_counter() + (spent / max(1, fits)) > deadline:
+        if time.perf_counter() + (spent / fits if fits else expected) > deadline:
             return None
         start = time.perf_counter()
         model = clone(pipeline)
@@ -407,15 +419,17 @@ def search(
         return finish(candidate) if finish is not None else _RESERVE_FACTOR * candidate.fit_seconds
 
     def reserve() -> float:
-        """Time to keep for finishing the leader, or a blend of the top three."""
+        """Time to keep for finishing the leader, or a blend of the top three, with a margin."""
         board = _board(by_family, metric)
+        share, floor = _RESERVE_MARGIN
         if not board:
-            return 0.05 * budget
+            return (0.05 + floor) * budget
         top = board[:3]
         likely = Candidate(
             "ensemble", {}, [], sum(c.fit_seconds for c in top), -1, top[0].oof, members=top
         )
-        return max(finishing(board[0]), finishing(likely) if len(top) > 1 else 0.0)
+        estimate = max(finishing(board[0]), finishing(likely) if len(top) > 1 else 0.0)
+        return (1.0 + share) * estimate + floor * budget
 
     def done() -> bool:
         out_of_time = time.perf_counter() >= end - reserve()
@@ -430,8 +444,11 @@ def search(
         left = deadline - time.perf_counter()
         if known is not None and known.fit_seconds * len(problem.folds.splits) > left:
             return None  # its trials take longer than what is left: not started, not counted
-        if known is None and family.cost >= 3 and left < _COSTLY_SHARE * budget:
+        if known is None and cost(family)[0] >= 3 and left < _COSTLY_SHARE * budget:
             return None  # a costly family's first fold alone could overrun: not started
+        expected = known.fit_seconds if known is not None else probe(family, params)
+        if expected * problem.folds.n_splits > left:
+            return None  # a repeat of its folds would not fit in what is left: not started
         trials += 1
         candidate = evaluate(
             problem,
@@ -441,6 +458,7 @@ def search(
             trial=trials - 1,
             rival=board[0] if race and board and problem.folds.repeats > 1 else None,
             errors=errors,
+            expected=expected,
         )
         better = known is None or (
             candidate is not None and metric.oriented(candidate.mean) > metric.oriented(known.mean)
@@ -455,13 +473,45 @@ def search(
             on_trial(candidate, _board(by_family, metric), trials - 1)
         return candidate
 
-    # Defaults first, cheapest first: often good on small data, and a fair baseline.
-    for family in sorted(families, key=lambda f: f.cost):
+    rows = len(problem.y)
+
+    def probe(family: Family, params: dict[str, Any]) -> float:
+        """The expected seconds of one fold's fit of a family not yet timed: for one that is not
+        cheap (forests, SVMs, Gaussian processes, networks), a fit on half of the first
+        fold's training rows, scaled up by its exponent (a first fold of seconds cannot be
+        stopped once begun)."""
+        if family.cost < 2:
+            return 0.0
+        train_rows = problem.folds.splits[0][0]
+        part = train_rows[::_PROBE_SHARE]
+        tick = time.perf_counter()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                clone(
+                    make_pipeline(family, params, problem.features, problem.task, problem.seed)
+                ).fit(problem.x.iloc[part], problem.y[part])
+        except (ValueError, np.linalg.LinAlgError, RuntimeError, FloatingPointError):
+            return 0.0  # the trial itself will say why
+        scale = float(len(train_rows) / max(len(part), 1)) ** family.exponent
+        return float((time.perf_counter() - tick) * scale)
+
+    def cost(family: Family) -> tuple[int, int]:  # cheap at this size first, then by nature
+        return (1 if rows <= family.cheap_rows else family.cost, family.cost)
+
+    # Defaults first, cheapest first: often good on small data, and a fair baseline. Then the
+    # well-chosen settings of the families that are cheap at this size (a Gaussian process on a
+    # small table), before the leaders are tuned: they need not wait to lead to be tried.
+    small = [(f, p) for f in families if rows <= f.cheap_rows for p in f.starts]
+    for family, params in [
+        *((f, f.defaults) for f in sorted(families, key=cost)),
+        *small,
+    ]:
         if done():
             break
-        candidate = run(family, dict(family.defaults), race=False)
+        candidate = run(family, dict(params), race=params is not family.defaults)
         if candidate is not None:
-            tried[family.name][_key(family.defaults)] = metric.oriented(candidate.mean)
+            tried[family.name][_key(params)] = metric.oriented(candidate.mean)
     turn = 0
     while not done():
         board = [c for c in _board(by_family, metric) if repeats[c.family] < _REPEATS_ALLOWED]
@@ -492,6 +542,8 @@ def search(
         study.tell(trial, value)
     board = _board(by_family, metric)
     skipped = {name: why for name, why in errors.items() if name not in by_family}
+    untried = [f.name for f in families if f.name not in by_family and f.name not in skipped]
+    cut_short = [f"search: no time to try {', '.join(untried)}"] if untried else []
     if not board:
         rows = len(problem.y)
         if skipped:  # the data cannot carry any of the families asked for
@@ -509,11 +561,14 @@ def search(
     if blend is not None:
         margin = 0.25 * best.std / math.sqrt(len(best.scores))
         # The search left time to finish the likely blend; this one may cost more.
-        affordable = time.perf_counter() + finishing(blend) <= end + 0.05 * budget
-        if affordable and metric.oriented(blend.mean) > metric.oriented(best.mean) + margin:
-            best = blend
-            board = [blend, *board]
-    return SearchResult(board, best, trials, time.perf_counter() - start, skipped)
+        affordable = time.perf_counter() + finishing(blend) <= end
+        if metric.oriented(blend.mean) > metric.oriented(best.mean) + margin:
+            if affordable:
+                best = blend
+                board = [blend, *board]
+            else:
+                cut_short.append(f"ensemble: no time to finish {blend.name}, the best single model")
+    return SearchResult(board, best, trials, time.perf_counter() - start, skipped, cut_short)
 
 
 def baseline(problem: Problem) -> Candidate | None:

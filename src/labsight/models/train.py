@@ -97,6 +97,8 @@ class TrainedModel:
     better_than_baseline: bool | None = None
     left_out: dict[str, str] = field(default_factory=dict)  # column -> why it is not an input
     siblings: list[str] = field(default_factory=list)  # inputs that look like other outcomes
+    # What the budget cut short, in words ("importance repeats 3 -> 1"); empty when nothing was.
+    cut_short: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         """The JSON view of the model (without the fitted objects)."""
@@ -124,6 +126,7 @@ class TrainedModel:
             "budget": self.budget,
             "trials": self.trials,
             "seconds": self.seconds,
+            "cut_short": list(self.cut_short),
             "interval": {
                 "level": self.level,
                 "method": self.interval_method,
@@ -355,6 +358,7 @@ def train(
         level=level,
         rows=len(y),
         skipped=dict(result.skipped),
+        cut_short=list(result.cut_short),
         domain=training_domain(x, fs.numeric, seed),
         left_out=left_out,
         siblings=sibling_targets(table, target, fs, classes=kind == "classification"),
@@ -371,9 +375,10 @@ def train(
 
 _LINEAR = frozenset({"linear", "ridge", "lasso", "elastic_net", "logistic"})
 _EXPLAIN_SHARE = 0.05  # of the budget, at least one second: importance, coefficients, curves
-_REPEATS = (3, 10)  # permutation importance repeats: the fewest, and the most when time allows
+_REPEATS = (3, 10)  # permutation importance repeats: the usual fewest, and the most
 _ALWAYS_MEASURED = 50  # up to this many inputs, importance covers every one, whatever time is left
-_BOOTSTRAP = (30, 200)
+_BOOTSTRAP = (30, 200)  # coefficient bootstrap draws: the usual fewest, and the most
+_FEWEST_DRAWS = 10  # when even 30 do not fit in the time left
 
 
 def _finish_seconds(candidate: Candidate, task: Task, n_splits: int, budget: float) -> float:
@@ -395,9 +400,10 @@ def _finish_seconds(candidate: Candidate, task: Task, n_splits: int, budget: flo
 
 def _finish(model: TrainedModel, best: Candidate, problem: Problem, *, deadline: float) -> None:
     """Refit on all rows, attach intervals or calibration, and explain within what is left of the
-    budget (fewer importance repeats and bootstrap draws when time is short, never fewer than 3
-    and 30; every input of a table with up to :data:`_ALWAYS_MEASURED` of them, even past the
-    deadline; partial dependence only when there is time for it)."""
+    budget: fewer importance repeats and bootstrap draws when time is short (below the usual 3
+    and 30 only when even those do not fit, and then ``model.cut_short`` says so); every input of
+    a table with up to :data:`_ALWAYS_MEASURED` of them, with one repeat if that is all there is
+    time for; partial dependence only when there is time for it."""
     from labsight.models._explain import (
         linear_coefficients,
         partial_dependence_curves,
@@ -444,7 +450,10 @@ def _finish(model: TrainedModel, best: Candidate, problem: Problem, *, deadline:
         pd_cost = per_curve * min(_PD_FEATURES, len(fs.numbers))
         left = max(deadline - time.perf_counter() - pd_cost, 0.0)
         inputs = len(fs.inputs)
-        repeats = int(np.clip(0.6 * left / (per_predict * inputs), *_REPEATS))
+        usual = int(np.clip(0.6 * left / (per_predict * inputs), *_REPEATS))
+        repeats = min(usual, max(1, int(0.6 * left / (per_predict * inputs))))
+        if repeats < usual:
+            model.cut_short.append(f"importance repeats {usual} -> {repeats}")
         # A table of a few dozen inputs is always explained whole (the fewest repeats cost a few
         # predictions each, even when the search left no time): the strongest feature must not
         # be missing. Wide tables (spectra): measure the columns that fit in the time left, chosen
@@ -463,15 +472,22 @@ def _finish(model: TrainedModel, best: Candidate, problem: Problem, *, deadline:
         )
         if not best.members and best.family in _LINEAR:
             left = deadline - time.perf_counter() - pd_cost
-            draws = int(np.clip(0.7 * left / max(best.fit_seconds, 1e-3), *_BOOTSTRAP))
+            affordable = int(0.7 * left / max(best.fit_seconds, 1e-3))
+            draws = int(np.clip(affordable, _FEWEST_DRAWS, _BOOTSTRAP[1]))
+            if draws < _BOOTSTRAP[0]:
+                model.cut_short.append(f"coefficient bootstrap draws {_BOOTSTRAP[0]} -> {draws}")
             model.coefficients = linear_coefficients(explained, x, y, fs, seed=seed, n_boot=draws)
         top = [f for f in model.importance["feature"].to_list() if f in fs.numbers][:_PD_FEATURES]
-        # Most important first; a cheap curve is always drawn, a costly one in the time left.
+        # Most important first, in the time left.
         for name in top:
-            if time.perf_counter() + per_curve < deadline or per_curve < 0.03 * model.budget:
+            if time.perf_counter() + per_curve < deadline:
                 model.partial_dependence |= partial_dependence_curves(
                     explained, sample, [name], grid=_PD_GRID
                 )
+        if len(model.partial_dependence) < len(top):
+            model.cut_short.append(
+                f"partial dependence curves {len(top)} -> {len(model.partial_dependence)}"
+            )
 
 
 def _held_out(

@@ -1,0 +1,37 @@
+"""A Gaussian process regressor with one length scale per input (the ``ard`` setting of the
+``gaussian_process`` family); its own module so that importing the families stays light."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.gaussian_process import GaussianProcessRegressor
+from sklearn.gaussian_process.kernels import Matern
+
+__all__ = ["ARDGaussianProcessRegressor"]
+
+
+class ARDGaussianProcessRegressor(GaussianProcessRegressor):  # type: ignore[misc]
+    """A Gaussian process whose Matern kernel gets one length scale per input column (automatic
+    relevance determination), set at ``fit``: the number of columns out of the preprocessing
+    (one-hot levels, missing-value indicators) is known only then. An input that does not matter
+    gets a long length scale instead of blurring the others (on small smooth tables this is often
+    the best model of all)."""
+
+    def fit(self, X: Any, y: Any) -> ARDGaussianProcessRegressor:
+        width = np.shape(X)[1]
+        isotropic: Any = self.kernel  # type: ignore[has-type]
+        kernel = clone(isotropic)
+        for name, value in kernel.get_params().items():
+            if isinstance(value, Matern) and np.ndim(value.length_scale) == 0:
+                kernel.set_params(**{f"{name}__length_scale": np.full(width, value.length_scale)})
+        # GaussianProcessRegressor.fit clones self.kernel into kernel_; the isotropic kernel the
+        # estimator was built with is put back, so its parameters are what fit found them.
+        self.kernel = kernel
+        try:
+            super().fit(X, y)
+        finally:
+            self.kernel = isotropic
+        return self
