@@ -85,6 +85,21 @@ def test_units_canonical_converts_and_renames() -> None:
     assert [c.unit for c in out.columns] == ["s", "degC", "%"]
 
 
+def test_units_replay_says_when_it_reads_a_unitless_column_in_the_plans_unit() -> None:
+    """A new batch whose column lost its unit is read in the plan's unit, and the change says so;
+    one that names its unit is converted from that unit and says nothing of the kind."""
+    pytest.importorskip("labsight.data.units")
+    first = make_table({"T": [300.0, 310.0]}, units={"T": "K"})
+    plan = build_plan(first, units="canonical")
+    bare = make_table({"T": [320.0]}, units={"T": None})  # type: ignore[dict-item]
+    [change] = apply_plan(bare, plan).changes
+    assert "no unit" in change["assumed"]
+    assert "K" in change["assumed"]
+    named = make_table({"T": [320.0]}, units={"T": "K"})
+    [change] = apply_plan(named, plan).changes
+    assert "assumed" not in change
+
+
 # --- outliers --------------------------------------------------------------------------------------
 
 

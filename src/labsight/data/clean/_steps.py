@@ -290,8 +290,15 @@ def apply_units(table: Table, step: CleaningStep) -> tuple[Table, list[Change]]:
             for c in columns
         ]
         rows = np.flatnonzero(frame[new_name].is_not_null().to_numpy())
+        said = (  # never read a column of unknown unit as the plan's unit without saying so
+            {"assumed": f"the column has no unit: read as {source}, the unit the plan was made for"}
+            if info.unit is None
+            else {}
+        )
         changes.append(
-            _change(step, name, rows, from_unit=source, to_unit=conv["to"], new_name=new_name)
+            _change(
+                step, name, rows, from_unit=source, to_unit=conv["to"], new_name=new_name, **said
+            )
         )
     return Table(frame, columns, [], table.source, table.row_lines), changes
 
