@@ -112,6 +112,26 @@ def test_a_group_column_groups_the_folds_and_train_says_why() -> None:
     assert model.cv["grouping"] == "grouped by column 'batch' (its role is group)"
 
 
+def test_a_replicate_number_column_is_not_taken_for_a_group() -> None:
+    """`replicate` (1, 2, 3 within each setting) is guessed as a group by its name; grouping folds
+    by it would hold out replicate 2 of every setting while its twins train: a leak. The folds
+    keep each setting's replicates together instead, and train says why."""
+    rng = np.random.default_rng(2)
+    settings = rng.uniform(20, 80, (20, 2))
+    frame = pl.DataFrame(
+        {
+            "T": np.repeat(settings[:, 0], 3),
+            "t": np.repeat(settings[:, 1], 3),
+            "replicate": np.tile([1, 2, 3], 20),
+        }
+    ).with_columns(y=pl.col("T") * 0.5 + pl.col("t") * 0.1 + pl.Series(rng.normal(0, 1, 60)))
+    table = Table.from_frame(frame, roles={"replicate": "group", "y": "target"})
+    assert table.by_role("group") == ["replicate"]  # as ingest guesses it from the name
+    model = train(table, "y", budget=5, max_trials=2, families=["ridge"])
+    assert model.cv["grouping"].startswith("grouped by replicates")
+    assert "'replicate' numbers the replicates" in model.cv["grouping"]
+
+
 @pytest.mark.parametrize("signal", [0.0, 3.0], ids=["noise", "signal"])
 def test_the_model_is_compared_with_the_baseline_on_the_same_folds(signal: float) -> None:
     rng = np.random.default_rng(0)

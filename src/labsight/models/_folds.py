@@ -87,11 +87,9 @@ class Folds:
             return (
                 "not grouped (no column has the role group, and no two rows have the same features)"
             )
-        if self.grouped_by == "replicates":
-            return (
-                "grouped by replicates (rows with the same features stay together; no column has "
-                "the role group)"
-            )
+        if self.grouped_by.startswith("replicates"):
+            why = self.grouped_by.partition("; ")[2] or "no column has the role group"
+            return f"grouped by replicates (rows with the same features stay together; {why})"
         return f"grouped by {self.grouped_by} (its role is group)"
 
 

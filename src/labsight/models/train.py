@@ -195,14 +195,28 @@ def _target_values(table: Table, target: str, task: Task) -> tuple[np.ndarray, n
 def _groups(
     table: Table, x: pd.DataFrame, keep: np.ndarray
 ) -> tuple[np.ndarray | None, str | None]:
-    group_cols = table.by_role("group")
+    from labsight.data.quality._replicates import replicate_index_columns
+
+    # A column that numbers the replicates of each setting (replicate 1, 2, 3) is guessed as a
+    # group by its name, but grouping folds by it puts replicate k of every setting in one fold and
+    # its twins in the others: the leak grouping is meant to stop. The replicates are kept together
+    # by their settings instead.
+    numbering = [c for c in table.by_role("group") if c in replicate_index_columns(table)]
+    group_cols = [c for c in table.by_role("group") if c not in numbering]
     if group_cols:
         name = group_cols[0]
         values = table.frame[name].cast(pl.String).fill_null("(missing)").to_numpy()[keep]
         _, ids = np.unique(values, return_inverse=True)
         return ids, f"column {name!r}"
     replicates = replicate_groups(x)
-    return (replicates, "replicates") if replicates is not None else (None, None)
+    if replicates is None:
+        return None, None
+    if numbering:
+        return replicates, (
+            f"replicates; column {numbering[0]!r} numbers the replicates of each setting, "
+            "so it is not a group"
+        )
+    return replicates, "replicates"
 
 
 def build_final(candidate: Candidate, features: FeatureSet, task: Task, seed: int) -> BaseEstimator:
