@@ -15,11 +15,11 @@ Examples
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from labsight._lazy import lazy_exports
 from labsight.examples import example_path
 from labsight.exceptions import (
     ArtifactIntegrityError,
@@ -86,17 +86,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'labsight' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports("labsight", _LAZY, globals())
 
 
 def read_table(path: str | os.PathLike[str], **options: object) -> Table:

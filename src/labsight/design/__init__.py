@@ -12,8 +12,9 @@ a campaign (best so far, landscape, importance; main effects, response surfaces)
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from labsight._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from labsight.design.acquisition import ACQUISITIONS
@@ -50,14 +51,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'labsight.design' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports("labsight.design", _LAZY, globals())

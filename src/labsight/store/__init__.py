@@ -10,8 +10,9 @@ artifacts; ``datasets`` the queries on datasets and versions. Imports nothing fr
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from labsight._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from labsight.store._db import Database
@@ -44,14 +45,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'labsight.store' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports("labsight.store", _LAZY, globals())
