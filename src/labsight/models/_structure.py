@@ -3,7 +3,9 @@
 A tree, a k-d or ball tree and a LightGBM booster each hold node indices that their compiled
 prediction code follows without bounds checks. A file with an index pointing outside its arrays
 (made by someone who can write the artifact folder and the database) would read or write outside
-memory on the first prediction, so every such structure is walked here after loading: each child
+memory on the first prediction, so every such structure is checked here — trees and neighbour
+indices after loading, a booster's model text before LightGBM parses it (a malformed tree aborts
+LightGBM's parsing threads, and the process with them): each child
 index must point inside the tree and further down it (so a walk always ends), each feature index
 inside the features the model was trained on, each sample index inside the stored samples.
 """
@@ -231,18 +233,20 @@ def check_structure(state: Any) -> None:
     ArtifactIntegrityError
         Naming what is malformed.
     """
-    from lightgbm import Booster
     from sklearn.neighbors._ball_tree import BallTree
     from sklearn.neighbors._kd_tree import KDTree
     from sklearn.tree._tree import Tree
 
-    seen: set[int] = set()
-    for part in _parts(state, seen):
+    # LightGBM boosters are not walked here: their text was checked before LightGBM parsed it
+    # (check_booster_nodes), and a tree reached through its estimator, which comes first in the
+    # walk, is checked once, against the estimator's feature count.
+    checked: set[int] = set()
+    for part in _parts(state, set()):
         if isinstance(part, Tree):
-            _check_tree(part, None)
+            if id(part) not in checked:
+                _check_tree(part, None)
         elif isinstance(part, KDTree | BallTree):
             _check_binary_tree(part)
-        elif isinstance(part, Booster):
-            check_booster_text(part.model_to_string())
         elif hasattr(part, "tree_") and isinstance(part.tree_, Tree):
             _check_tree(part.tree_, getattr(part, "n_features_in_", None))
+            checked.add(id(part.tree_))

@@ -160,7 +160,8 @@ class Database:
         except OperationalError as exc:
             raise StoreError(f"the database refused the change: {_first_line(exc)}") from exc
         except (ValueError, TypeError) as exc:
-            raise _unreadable(exc) from exc
+            _raise_if_unreadable(exc)
+            raise
         finally:
             session.close()
 
@@ -170,7 +171,8 @@ class Database:
         try:
             yield session
         except (ValueError, TypeError) as exc:
-            raise _unreadable(exc) from exc
+            _raise_if_unreadable(exc)
+            raise
         finally:
             session.close()
 
@@ -178,20 +180,20 @@ class Database:
         self.engine.dispose()
 
 
-def _unreadable(exc: ValueError | TypeError) -> Exception:
+def _raise_if_unreadable(exc: ValueError | TypeError) -> None:
     """A stored value the database driver cannot convert (a timestamp edited to text …) is an
-    edit made outside labsight, not a labsight bug: say so in one line. Any other error passes."""
+    edit made outside labsight, not a labsight bug: raise that in one line. Any other error is
+    left to the caller to re-raise as it was."""
     tb = exc.__traceback__
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
     where = tb.tb_frame.f_code.co_filename if tb is not None else ""
-    if "sqlalchemy" not in where:
-        return exc
-    return AuditChainError(
-        f"a value stored in the database cannot be read ({_first_line(exc)[:120]}): "
-        "it was changed outside labsight",
-        hint="Run `labsight audit verify` to find it; restore the database from a backup",
-    )
+    if "sqlalchemy" in where:
+        raise AuditChainError(
+            f"a value stored in the database cannot be read ({_first_line(exc)[:120]}): "
+            "it was changed outside labsight",
+            hint="Run `labsight audit verify` to find it; restore the database from a backup",
+        ) from exc
 
 
 def _first_line(exc: BaseException) -> str:
