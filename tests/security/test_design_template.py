@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 from labsight._display import from_spreadsheet_cell, spreadsheet_cell
 
 Run = Callable[..., tuple[int, str, str]]
+FormulaCells = Callable[[list[list[str]]], list[str]]
+"""The ``formula_cells`` fixture of this folder's conftest."""
 """The ``run`` fixture of conftest: the CLI in-process."""
 
 LEVELS = ["-OMe", "=x", "@H", "+Cl", "Pd-A"]
@@ -27,20 +29,6 @@ parameters:
 objectives:
   - {name: yield, goal: maximize, unit: "%"}
 """
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _formula_cells(rows: list[list[str]]) -> list[str]:
-    """Cells (headers included) a spreadsheet would run: starting like a formula, not a number."""
-    return [c for row in rows for c in row if c.startswith(FORMULA_START) and not _number(c)]
 
 
 def _read(path: Path) -> list[list[str]]:
@@ -74,11 +62,13 @@ def campaign(run: Run, tmp_path: Path) -> Path:
     return plate
 
 
-def test_the_template_escapes_text_levels_and_keeps_numbers(campaign: Path) -> None:
+def test_the_template_escapes_text_levels_and_keeps_numbers(
+    campaign: Path, formula_cells: FormulaCells
+) -> None:
     rows = _read(campaign)
     header, body = rows[0], rows[1:]
     assert header[:4] == ["experiment_id", "temperature [degC]", "group", "yield [%]"]
-    assert _formula_cells(rows) == []
+    assert formula_cells(rows) == []
     group, temperature = header.index("group"), header.index("temperature [degC]")
     assert sorted({r[group] for r in body}) == sorted(["'-OMe", "'=x", "'@H", "'+Cl", "Pd-A"])
     assert {r[temperature] for r in body} == {"-20.0", "30.0"}  # a number, not "'-20.0"
@@ -158,7 +148,9 @@ def test_a_level_the_space_lacks_is_refused_as_the_file_wrote_it(
     assert 'the row says "\'=y"' in err
 
 
-def test_names_that_start_like_formulas_survive_the_round_trip(run: Run, tmp_path: Path) -> None:
+def test_names_that_start_like_formulas_survive_the_round_trip(
+    run: Run, tmp_path: Path, formula_cells: FormulaCells
+) -> None:
     (tmp_path / "space.yaml").write_text(
         "parameters:\n"
         '  - {name: "-T", type: continuous, bounds: [-20, 30], unit: degC}\n'
@@ -172,7 +164,7 @@ def test_names_that_start_like_formulas_survive_the_round_trip(run: Run, tmp_pat
     assert code == 0, err
     rows = _read(plate)
     assert rows[0][:4] == ["experiment_id", "'-T [degC]", "'=group", "'@yield"]
-    assert _formula_cells(rows) == []
+    assert formula_cells(rows) == []
     filled = tmp_path / "filled.csv"
     _write(filled, _fill(rows, "'@yield"))
     code, out, err = run("design", "record", "odd", str(filled), "--json")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -19,22 +20,11 @@ from labsight.audit import render_export
 from labsight.cli import main
 from labsight.store.entities import AuditEntry
 
+FormulaCells = Callable[[list[list[str]]], list[str]]
+"""The ``formula_cells`` fixture of this folder's conftest."""
+
 ACTOR = '=HYPERLINK("http://evil.example","click")'
 REASONS = ["=1+1", "@SUM(A1)", "+cmd|' /C calc'!A0", "-2+3", "\t=1+1", "\r=1+1"]
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _formula_cells(rows: list[list[str]]) -> list[str]:
-    """Cells a spreadsheet would run: starting like a formula and not a plain number."""
-    return [c for row in rows for c in row if c.startswith(FORMULA_START) and not _number(c)]
 
 
 @pytest.fixture
@@ -51,12 +41,12 @@ def hostile(tmp_path: Path, yield_csv: Path) -> labsight.Workspace:
 
 
 def test_the_audit_csv_escapes_every_cell_that_would_run_as_a_formula(
-    hostile: labsight.Workspace,
+    hostile: labsight.Workspace, formula_cells: FormulaCells
 ) -> None:
     rows = list(csv.reader(io.StringIO(hostile.audit.export("csv"), newline="")))
     header, body = rows[0], rows[1:]
     assert len(body) == len(REASONS)
-    assert _formula_cells(body) == []
+    assert formula_cells(body) == []
     actor, reason = header.index("actor"), header.index("reason")
     assert {row[actor] for row in body} == {"'" + ACTOR}
     assert [row[reason] for row in body] == [
@@ -142,7 +132,7 @@ def test_spreadsheet_cell(text: str, cell: str) -> None:
 
 
 def test_the_predictions_csv_escapes_text_and_keeps_numbers(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], formula_cells: FormulaCells
 ) -> None:
     rng = np.random.default_rng(0)
     t = rng.uniform(-20, 60, 40)
@@ -161,7 +151,7 @@ def test_the_predictions_csv_escapes_text_and_keeps_numbers(
     assert main(["--home", home, "predict", "m", str(new), "--out", str(preds)]) == 0
     capsys.readouterr()
     rows = list(csv.reader(preds.open(newline="")))
-    assert _formula_cells(rows) == []
+    assert formula_cells(rows) == []
     assert [row[1] for row in rows[1:]] == ["'=1+1", "'@SUM(A1)", "'-2+3"]
     written = pl.read_csv(preds)
     assert written["T [degC]"].to_list() == [-1.5, 20.0, 30.0]
