@@ -847,15 +847,15 @@ class AuditLog:
         gives it): the chain must still hold that entry with that hash, so a chain rebuilt whole by
         someone who controls the database is found too.
         """
-        if anchor is not None:
-            audit.parse_anchor(anchor)  # a bad anchor is bad input, before any work
+        kept = audit.parse_anchor(anchor) if anchor is not None else None  # bad input first
         with self._ws.db.read() as session:
             report = audit.verify_chain(session)
-            if anchor is not None and report.ok:
-                problem = audit.check_anchor(session, anchor)
+            if kept is not None and report.ok:
+                problem = audit.check_anchor(session, kept)
                 if problem is not None:
-                    seq = audit.parse_anchor(anchor)[0]
-                    report = dataclasses.replace(report, ok=False, first_bad=seq, problem=problem)
+                    report = dataclasses.replace(
+                        report, ok=False, first_bad=kept[0], problem=problem
+                    )
             problems = tuple(audit.verify_records(session, None if quick else self._ws.artifacts))
         if not problems:
             return report

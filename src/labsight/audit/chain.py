@@ -170,14 +170,15 @@ def parse_anchor(anchor: str) -> tuple[int, str]:
     return int(match.group(1)), match.group(2)
 
 
-def check_anchor(session: Session, anchor: str) -> str | None:
+def check_anchor(session: Session, anchor: tuple[int, str]) -> str | None:
     """What is wrong with the chain against a head kept outside the database (None when it holds).
 
     A chain held only in the database can be rebuilt whole, every hash recomputed, by someone who
     controls the database; an entry's hash written down elsewhere (a lab notebook, a signed report,
-    another system) cannot be. The entry it names must still be there with that hash.
+    another system) cannot be. The entry it names (``anchor``, as :func:`parse_anchor` reads it)
+    must still be there with that hash.
     """
-    seq, digest = parse_anchor(anchor)
+    seq, digest = anchor
     row = session.get(AuditRow, seq)
     if row is None:
         return f"entry {seq}, the kept anchor, is missing: the chain was cut back"
