@@ -92,13 +92,17 @@ def setup_design(case: str, folder: Path) -> dict[str, Any]:
 
 
 def cli_suggest(home: Path) -> dict[str, Any]:
-    """``labsight design suggest`` as the console script runs it (``labsight.cli.main``), with
-    ``Campaign.suggest`` timed inside the same process after the imports a suggestion needs (so
-    the work and the command's total are measured on the same run: the work itself varies from run
-    to run on a busy machine)."""
+    """``labsight design suggest`` as the console script runs it (``labsight.cli.main`` in a
+    process prepared and left as ``labsight.cli.run`` does), with ``Campaign.suggest`` timed
+    inside the same process after the imports a suggestion needs (so the work and the command's
+    total are measured on the same run: the work itself varies from run to run on a busy
+    machine)."""
     import contextlib
     import io
 
+    from labsight.cli import prepare_process
+
+    prepare_process()
     from labsight import _campaigns
     from labsight.cli import main
 
@@ -272,7 +276,10 @@ if __name__ == "__main__":
     elif job == "setup-design":
         result = setup_design(rest[0], Path(rest[1]))
     elif job == "cli-suggest":
-        result = cli_suggest(Path(rest[0]))
+        from labsight.cli import leave
+
+        print(json.dumps(cli_suggest(Path(rest[0]))))
+        leave(0)  # as the script leaves
     else:
         raise SystemExit(f"unknown job {job!r}")
     print(json.dumps(result))

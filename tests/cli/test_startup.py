@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,12 +27,12 @@ HEAVY = (
 )
 
 
-def _loaded_after(code: str) -> list[str]:
-    """The HEAVY packages a fresh interpreter holds after running ``code``."""
+def _loaded_after(code: str, among: tuple[str, ...] = HEAVY) -> list[str]:
+    """The modules ``among`` (the HEAVY packages) a fresh interpreter holds after ``code``."""
     probe = textwrap.dedent(code) + textwrap.dedent(
         f"""
         import json, sys
-        print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))
+        print(json.dumps(sorted(m for m in {among!r} if m in sys.modules)))
         """
     )
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
@@ -68,36 +71,65 @@ def test_reading_a_campaign_space_loads_no_torch() -> None:
 
 
 def test_the_predict_path_loads_no_torch() -> None:
-    """Loading a model goes through skops, whose import lists scikit-learn's estimators by walking
-    every scikit-learn package, torch's array-API shim included: labsight hides torch meanwhile."""
+    """Loading a model goes through skops, whose import would list scikit-learn's estimators by
+    walking every scikit-learn package, torch's array-API shim included: labsight skips the walk."""
     code = """
         import labsight._registry, labsight.data.clean, labsight.data.ingest
         import labsight.models.predict
         from labsight.models._persist import _skops_io
         _skops_io()
     """
-    assert "torch" not in _loaded_after(code)
+    walked = ("sklearn.cross_decomposition", "sklearn.semi_supervised", "pytest")
+    loaded = _loaded_after(code, among=(*HEAVY, *walked, "optuna"))
+    assert "sklearn" in loaded
+    assert not {"torch", "optuna", *walked} & set(loaded)  # the walk would import these
 
 
-@pytest.mark.slow
-def test_skops_trusts_the_same_types_with_torch_hidden() -> None:
-    dump = """
-        import json, sys
-        {prelude}
+def test_skops_is_imported_without_default_estimators() -> None:
+    """labsight's allow-list, not skops's default of every scikit-learn estimator, decides: skops
+    imported by labsight trusts none, and the walk it skips is restored for everyone else."""
+    code = """
+        import json
+        from labsight.models._persist import _skops_io
+        _skops_io()
         import skops.io._trusted_types as t
-        names = {{k: sorted(v) for k, v in vars(t).items() if k.endswith("_NAMES")}}
-        print(json.dumps(names))
+        from sklearn.utils import all_estimators
+        print(json.dumps([len(t.SKLEARN_ESTIMATOR_TYPE_NAMES), len(all_estimators()) > 100]))
     """
-    hidden = "from labsight.models._persist import _skops_io; _skops_io()"
-    plain = "import skops.io"
-    outputs = [
-        subprocess.run(
-            [sys.executable, "-c", textwrap.dedent(dump.format(prelude=prelude))],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        for prelude in (hidden, plain)
-    ]
-    assert json.loads(outputs[0]) == json.loads(outputs[1])
-    assert len(json.loads(outputs[0])["SKLEARN_ESTIMATOR_TYPE_NAMES"]) > 100
+    out = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(out) == [0, True]
+
+
+def _script(*args: str, cwd: Path, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """The ``labsight`` console entry (``labsight.cli:run``) in a fresh interpreter."""
+    code = "import sys; from labsight.cli import run; sys.argv[0] = 'labsight'; run()"
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "LABSIGHT_HOME": str(cwd / "home")},
+        **kwargs,
+    )
+
+
+def test_the_script_keeps_exit_codes_output_and_files_when_it_leaves_early(tmp_path: Path) -> None:
+    """The script skips the interpreter's teardown: its exit code, its whole output and what it
+    wrote must still be there."""
+    rows = [f"{i},{(i * 7) % 13 * 0.5},{(i * 3) % 11 * 1.5}\n" for i in range(2000)]
+    (tmp_path / "a.csv").write_text("run,p,q\n" + "".join(rows), encoding="utf-8")
+    ingest = _script("ingest", "a.csv", "--name", "a", cwd=tmp_path)
+    assert ingest.returncode == 0, ingest.stderr
+    shown = _script("embed", "a", "--all", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.count("\n") > 2000  # every row's line: stdout flushed whole
+    written = _script("embed", "a", "--out", "points.csv", cwd=tmp_path)
+    assert written.returncode == 0, written.stderr
+    assert (tmp_path / "points.csv").read_text(encoding="utf-8").count("\n") == 2001
+    bad = _script("ingest", "missing.csv", cwd=tmp_path)
+    assert bad.returncode == 2
+    assert "missing.csv" in bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -123,3 +123,41 @@ def test_a_family_with_nothing_to_tune_does_not_burn_the_budget(problem: Problem
     result = search(problem, [FAMILIES["linear"]], budget=60)
     assert time.perf_counter() - start < 10
     assert result.trials == 1
+
+
+def test_a_trial_that_cannot_finish_stops_after_its_first_fold_not_at_the_deadline(
+    problem: Problem,
+) -> None:
+    """15 fits of a 300-tree forest at the pace of the first cannot end before the deadline: the
+    trial stops after that fold, leaving the rest of the time to other families."""
+    forest = FAMILIES["random_forest"]
+    params = {**forest.defaults, "n_estimators": 300}
+    tick = time.perf_counter()
+    evaluate(problem, forest, params)  # also warms the imports
+    whole = time.perf_counter() - tick
+    per_fit = whole / len(problem.folds.splits)
+    tick = time.perf_counter()
+    out = evaluate(problem, forest, params, deadline=tick + 0.5 * whole)
+    spent = time.perf_counter() - tick
+    assert out is None
+    assert spent < 0.25 * whole + 2 * per_fit  # a fold or so, not half of the whole
+
+
+def test_a_slow_family_leaves_time_for_the_families_not_yet_tried() -> None:
+    """A Gaussian process with a length scale for each of 16 inputs is slow on 400 rows; the
+    search gives it no more than half of what is left while other families wait, so the cheap
+    ones behind it are still tried."""
+    from labsight.models._search import search
+
+    rng = np.random.default_rng(1)
+    n, width = 400, 16
+    x = pd.DataFrame(rng.normal(size=(n, width)), columns=[f"c{i}" for i in range(width)])
+    y = x["c0"].to_numpy() + rng.normal(0, 0.1, n)
+    folds = make_folds(y, classification=False, seed=0)
+    fs = FeatureSet(tuple(x.columns), (), dict.fromkeys(x.columns))
+    slow = Problem(x, y, fs, "regression", metric_for(None, "regression"), folds, 0)
+    families = [FAMILIES[f] for f in ("gaussian_process", "random_forest", "ridge")]
+    result = search(slow, families, budget=12.0)
+    tried = {c.family for c in result.leaderboard}
+    assert {"random_forest", "ridge"} <= tried, result.cut_short
+    assert result.seconds <= 12.0

@@ -25,7 +25,7 @@ from labsight.data.table import Table
 from labsight.exceptions import ArtifactIntegrityError
 from labsight.models import _mlp
 from labsight.models._families import FAMILIES
-from labsight.models._persist import TRUSTED_TYPES, dumps, loads
+from labsight.models._persist import TRUSTED_TYPES, asked_types, dumps, loads
 from labsight.models.train import train
 from labsight.store import models as model_repo
 from labsight.store._rows import ModelRow
@@ -116,33 +116,60 @@ def test_torch_weights_that_unpickle_code_are_refused(
 
 @pytest.mark.slow
 def test_every_family_saves_only_trusted_types() -> None:
-    """The allow-list is exactly what labsight's own families need: each family's file loads."""
+    """The allow-list is exactly what labsight's own families need: each family's file loads, for
+    regression, two classes and three, with missing values and a many-level category."""
+    n = 80
     frame = pl.DataFrame(
         {
-            "a": [float(i % 7) for i in range(60)],
-            "b": [float((i * 3) % 11) for i in range(60)],
-            "kind": ["x", "y", "z"] * 20,
-            "y": [float(i % 5) + (i % 7) for i in range(60)],
-            "label": ["lo", "hi"] * 30,
+            "a": [float(i % 7) for i in range(n)],
+            "b": [float((i * 3) % 11) if i % 9 else None for i in range(n)],
+            "kind": ["x", "y", "z", None] * (n // 4),
+            "many": [f"c{i % 25}" for i in range(n)],  # target-encoded
+            "y": [float(i % 5) + (i % 7) for i in range(n)],
+            "label": ["lo", "hi"] * (n // 2),
+            "three": ["p", "q", "r", "p"] * (n // 4),
         }
     )
+    targets = ("y", "label", "three")
     asked: set[str] = set()
     for family in FAMILIES.values():
-        for target, drop in (("y", "label"), ("label", "y")):
+        for target in targets:
             task = "regression" if target == "y" else "classification"
             if task not in family.tasks:
                 continue
             model = train(
-                Table.from_frame(frame.drop(drop)),
+                Table.from_frame(frame.drop([t for t in targets if t != target])),
                 target,
                 families=[family.name],
                 budget=60,
                 max_trials=1,
             )
             data = dumps(model)
-            asked |= set(skio.get_untrusted_types(data=data))
+            asked |= set(asked_types(data))
             loads(data, model.summary())
     assert asked <= TRUSTED_TYPES, asked - TRUSTED_TYPES
+    # every scikit-learn type in a file needs labsight's trust, whatever skops trusts by default
+    assert {"sklearn.pipeline.Pipeline", "sklearn.svm._classes.SVC"} <= asked
+
+
+def test_a_trusted_name_is_a_real_class() -> None:
+    """A typo in the allow-list would refuse a model labsight trained: each name imports."""
+    import importlib
+
+    for name in TRUSTED_TYPES:
+        module, _, attr = name.rpartition(".")
+        assert isinstance(getattr(importlib.import_module(module), attr), type), name
+
+
+def test_a_scikit_learn_type_outside_the_list_is_refused() -> None:
+    """skops trusts every scikit-learn estimator by default; labsight trusts only its own list."""
+    from sklearn.linear_model import HuberRegressor
+
+    x = [[float(i), float(i % 3)] for i in range(30)]
+    y = [2.0 * i + (i % 3) for i in range(30)]
+    state = {"estimator": HuberRegressor().fit(x, y), "fold_models": [], "intervals": None}
+    with pytest.raises(ArtifactIntegrityError, match="HuberRegressor"):
+        loads(bytes(skio.dumps(state)), {})
 
 
 def test_predict_refuses_a_crafted_file_even_with_a_forged_seal(
@@ -233,7 +260,8 @@ def test_an_ensemble_of_families_saves_only_trusted_types() -> None:
     y = [2.0 * i + (i % 3) for i in range(30)]
     blend = VotingRegressor([("knn", KNeighborsRegressor()), ("linear", LinearRegression())])
     data = bytes(skio.dumps({"estimator": blend.fit(x, y), "fold_models": [], "intervals": None}))
-    assert set(skio.get_untrusted_types(data=data)) <= TRUSTED_TYPES
+    assert "sklearn.ensemble._voting.VotingRegressor" in asked_types(data)
+    assert set(asked_types(data)) <= TRUSTED_TYPES
 
 
 def _trained(family: str) -> tuple[bytes, dict[str, object]]:
@@ -310,3 +338,74 @@ def test_a_model_whose_indices_point_outside_its_arrays_is_refused(
     loads(data, summary)  # the real file loads
     with pytest.raises(ArtifactIntegrityError, match=expected):
         loads(corrupt(data), summary)
+
+
+def test_a_boosted_model_with_one_leaf_trees_loads() -> None:
+    """LightGBM writes a tree of one leaf (a target it cannot split) with empty node lists and an
+    empty ``leaf_weight``: the check before parsing must accept what LightGBM itself writes."""
+    from labsight.models._structure import check_booster_text
+
+    frame = pl.DataFrame({"a": [float(i) for i in range(12)], "y": [3.0] * 12})
+    model = train(Table.from_frame(frame), "y", families=["lightgbm"], budget=30, max_trials=1)
+    booster = model.estimator.steps[-1][1].booster_
+    text = booster.model_to_string()
+    assert "num_leaves=1" in text
+    assert "\nleaf_weight=\n" in text
+    check_booster_text(text)
+    loaded = loads(dumps(model), model.summary())
+    assert loaded.estimator is not None
+
+
+def _categorical_booster_text() -> str:
+    """A real LightGBM model's text whose first tree splits on a categorical feature, without the
+    optional ``tree_sizes`` (so that an edit is judged by the tree it breaks)."""
+    import lightgbm as lgb
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    x = pd.DataFrame({"a": rng.random(300), "c": pd.Categorical(rng.integers(0, 5, 300))})
+    y = x["a"] * 0.1 + (x["c"].cat.codes == 2) * 10
+    model = lgb.LGBMRegressor(
+        n_estimators=3, verbose=-1, min_child_samples=5, min_data_per_group=5, cat_smooth=1
+    ).fit(x, y)
+    text: str = model.booster_.model_to_string()
+    return "\n".join(line for line in text.split("\n") if not line.startswith("tree_sizes="))
+
+
+def _in_first_tree(field: str, edit: Callable[[str], str]) -> Callable[[str], str]:
+    def apply(text: str) -> str:
+        start = text.index(f"\n{field}=", text.index("Tree=0")) + 1
+        end = text.index("\n", start)
+        return text[:start] + edit(text[start:end]) + text[end:]
+
+    return apply
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (_in_first_tree("leaf_value", lambda v: v.replace("=", "=abc ", 1)), "leaf_value has"),
+        (
+            _in_first_tree("threshold", lambda v: v.replace(" ", " x", 1)),
+            "threshold cannot be read",
+        ),
+        (_in_first_tree("num_leaves", lambda v: "num_leaves=many"), "num_leaves cannot be read"),
+        (_in_first_tree("is_linear", lambda v: "is_linear=1"), "linear"),
+        (_in_first_tree("split_feature", lambda v: v.replace("=1", "=7", 1)), "feature the model"),
+        (_in_first_tree("num_cat", lambda v: "num_cat=0"), "disagree with its num_cat"),
+        (_in_first_tree("threshold", lambda v: "threshold=5" + v[11:]), "outside its categories"),
+        (_in_first_tree("cat_boundaries", lambda v: "cat_boundaries=3 1"), "not increasing"),
+        (_in_first_tree("cat_threshold", lambda v: v + " 7"), "cat_threshold has"),
+    ],
+)
+def test_a_crafted_booster_text_is_refused_before_lightgbm_parses_it(
+    edit: Callable[[str], str], expected: str
+) -> None:
+    from labsight.models._structure import check_booster_text
+
+    text = _categorical_booster_text()
+    assert "num_cat=1" in text.split("Tree=1")[0]
+    check_booster_text(text)  # the real text passes
+    with pytest.raises(ArtifactIntegrityError, match=expected):
+        check_booster_text(edit(text))

@@ -8,7 +8,13 @@ on stdout); ``--debug`` shows the traceback. Nothing in labsight imports this pa
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import gc
+import os
 import sys
+import threading
+from typing import NoReturn
 
 from typer import Abort, Exit
 from typer.exceptions import TyperException
@@ -73,5 +79,29 @@ def main(argv: list[str] | None = None) -> int:
     return code if isinstance(code, int) else 0
 
 
-def run() -> None:  # pragma: no cover - console-script entry
-    sys.exit(main())
+def run() -> None:  # pragma: no cover - console-script entry (tested in a subprocess)
+    """The ``labsight`` script: :func:`main` in a process tuned to start and end quickly."""
+    prepare_process()
+    leave(main())
+
+
+def prepare_process() -> None:
+    """Importing scikit-learn, SciPy, pandas or torch allocates millions of objects, and the
+    collector's default thresholds sweep them again and again as they arrive (a third of a second
+    of a `predict`): in the script, young collections run every 50,000 allocations, not 700."""
+    gc.set_threshold(50_000, 20, 20)
+
+
+def leave(code: int) -> NoReturn:
+    """End the script once the command has finished: wait for the threads the interpreter would
+    wait for, run the exit handlers, flush the output, and leave without tearing down every module
+    one by one (another third of a second). Every file a command writes is closed by then."""
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        # a closed pipe (`labsight … | head`), a closed stream
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)

@@ -11,18 +11,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import optuna
 from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
 from labsight.models._features import FeatureSet, make_preprocessor
 from labsight.models._task import Task
 
-__all__ = ["FAMILIES", "Family", "families_for", "make_pipeline"]
+if TYPE_CHECKING:  # a search needs optuna; loading a model does not
+    import optuna
+
+__all__ = ["FAMILIES", "FOREST_TREES", "Family", "families_for", "make_pipeline"]
 
 Params = dict[str, Any]
+
+FOREST_TREES = 200  # a forest's trees unless its parameters say otherwise
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,7 @@ def _forest(extra: bool) -> Callable[[Params, Task, int], BaseEstimator]:
         else:
             cls = e.RandomForestRegressor if task == "regression" else e.RandomForestClassifier
         return cls(
-            n_estimators=params.get("n_estimators", 200),
+            n_estimators=params.get("n_estimators", FOREST_TREES),
             max_features=params.get("max_features", 1.0 if task == "regression" else "sqrt"),
             min_samples_leaf=params.get("min_samples_leaf", 1),
             n_jobs=1,
@@ -253,7 +257,7 @@ FAMILIES: dict[str, Family] = {
             },
             {"nu": 2.5, "ard": True},
             max_rows=1_000,  # cubic in rows: beyond this one fit takes seconds
-            description="Matern kernel (a length scale per input) with learned noise",
+            description="Matern kernel (a length scale per input, up to 16) with learned noise",
             cost=3,
             exponent=2.0,  # cubic algebra, but the kernel fit's iterations dominate: ~ rows²
             # On small smooth tables a GP is often the best model (a plain scikit-learn GP beat

@@ -3,9 +3,9 @@ listed here by exact name, never read from the file and never matched by prefix.
 
 A saved model is one skops file holding the fitted estimator, the fold models behind its conformal
 intervals and their state; everything else (leaderboard, scores, units) is the JSON summary kept
-in the registry. skops itself trusts a curated set of scikit-learn and numpy types; beyond those, a
+in the registry. skops itself trusts plain containers, numbers and numpy arrays; beyond those, a
 file may ask only for the exact types in :data:`TRUSTED_TYPES` (the estimators labsight's model
-families save), and is refused otherwise, before anything in it is built. A prefix rule such as
+families save, scikit-learn's included), and is refused otherwise, before anything in it is built. A prefix rule such as
 ``builtins.`` would admit ``builtins.exec`` and ``builtins.eval``. (The artifact store checks the
 file's hash before this runs; the MLP's torch weights inside it are read with
 ``torch.load(weights_only=True)``; the node indices of trees, neighbour indices and boosters are
@@ -28,68 +28,131 @@ from labsight.models._features import FeatureSet
 from labsight.models._structure import check_booster_nodes, check_structure
 from labsight.models.train import TrainedModel
 
-__all__ = ["TRUSTED_TYPES", "dumps", "loads"]
+__all__ = ["TRUSTED_TYPES", "asked_types", "dumps", "loads"]
 
 TRUSTED_TYPES = frozenset(
     {
         # labsight's own torch estimators (their weights load with weights_only=True)
         "labsight.models._mlp.MLPClassifier",
         "labsight.models._mlp.MLPRegressor",
+        # the blend of the best families (voting ensembles, saved with each member once)
+        "labsight.models._blend.BlendClassifier",
+        "labsight.models._blend.BlendRegressor",
         # a Gaussian process with a length scale per input
         "labsight.models._gaussian.ARDGaussianProcessRegressor",
         # LightGBM
         "lightgbm.basic.Booster",
         "lightgbm.sklearn.LGBMClassifier",
         "lightgbm.sklearn.LGBMRegressor",
-        # scikit-learn internals that skops does not trust by default
-        "sklearn.calibration._CalibratedClassifier",
-        "sklearn.calibration._SigmoidCalibration",
+        # scikit-learn: the pipeline and its preprocessing
+        "sklearn.compose._column_transformer.ColumnTransformer",
+        "sklearn.impute._base.MissingIndicator",
+        "sklearn.impute._base.SimpleImputer",
+        "sklearn.pipeline.Pipeline",
+        "sklearn.preprocessing._data.StandardScaler",
+        "sklearn.preprocessing._encoders.OneHotEncoder",
+        "sklearn.preprocessing._label.LabelBinarizer",
+        "sklearn.preprocessing._label.LabelEncoder",
+        "sklearn.preprocessing._target_encoder.TargetEncoder",
+        # scikit-learn: the families' estimators
+        "sklearn.ensemble._forest.ExtraTreesClassifier",
+        "sklearn.ensemble._forest.ExtraTreesRegressor",
+        "sklearn.ensemble._forest.RandomForestClassifier",
+        "sklearn.ensemble._forest.RandomForestRegressor",
+        "sklearn.gaussian_process._gpc.GaussianProcessClassifier",
         "sklearn.gaussian_process._gpc._BinaryGaussianProcessClassifierLaplace",
+        "sklearn.gaussian_process._gpr.GaussianProcessRegressor",
         "sklearn.gaussian_process.kernels.ConstantKernel",
         "sklearn.gaussian_process.kernels.Matern",
         "sklearn.gaussian_process.kernels.Product",
         "sklearn.gaussian_process.kernels.Sum",
         "sklearn.gaussian_process.kernels.WhiteKernel",
+        "sklearn.linear_model._base.LinearRegression",
+        "sklearn.linear_model._coordinate_descent.ElasticNet",
+        "sklearn.linear_model._coordinate_descent.Lasso",
+        "sklearn.linear_model._logistic.LogisticRegression",
+        "sklearn.linear_model._ridge.Ridge",
         "sklearn.metrics._dist_metrics.EuclideanDistance64",
+        "sklearn.multiclass.OneVsRestClassifier",  # a multi-class Gaussian process
         "sklearn.neighbors._ball_tree.BallTree",
+        "sklearn.neighbors._classification.KNeighborsClassifier",
         "sklearn.neighbors._kd_tree.KDTree",
+        "sklearn.neighbors._regression.KNeighborsRegressor",
+        "sklearn.svm._classes.SVC",
+        "sklearn.svm._classes.SVR",
+        "sklearn.tree._classes.DecisionTreeClassifier",
+        "sklearn.tree._classes.DecisionTreeRegressor",
+        "sklearn.tree._classes.ExtraTreeClassifier",
+        "sklearn.tree._classes.ExtraTreeRegressor",
         "sklearn.tree._tree.Tree",
+        # scikit-learn: ensembles of the best candidates, and calibrated classifiers
+        "sklearn.calibration.CalibratedClassifierCV",
+        "sklearn.calibration._CalibratedClassifier",
+        "sklearn.calibration._SigmoidCalibration",
+        "sklearn.ensemble._voting.VotingClassifier",  # blends saved before BlendClassifier
+        "sklearn.ensemble._voting.VotingRegressor",
+        "sklearn.frozen._frozen.FrozenEstimator",
         "sklearn.utils._bunch.Bunch",  # the fitted members of a voting ensemble
         # plain containers and dtypes
         "collections.OrderedDict",
         "numpy.dtype",
     }
 )
-"""The exact types, beyond those skops trusts by default, that a model file may ask for.
+"""The exact types, beyond skops's plain ones (containers, numbers, arrays), that a model file may
+ask for.
 
-These are what labsight's model families save (a test trains every family and checks that its file
-asks for nothing else). Anything else is refused, by full name: no module is trusted as a whole.
+These are what labsight's model families save (a test trains every family and the ensembles and
+checks that their files ask for nothing else). Anything else is refused, by full name: no module
+is trusted as a whole, and no scikit-learn estimator is trusted because skops would trust it by
+default (it trusts every one, ``FunctionTransformer`` included).
 """
 
 
 def _skops_io() -> ModuleType:
-    """``skops.io``, imported without importing torch when torch is not loaded yet.
+    """``skops.io``, imported without its list of every scikit-learn estimator.
 
     On import, skops lists scikit-learn's estimators to trust them by default
-    (``sklearn.utils.all_estimators``), which walks every scikit-learn package, and the walk
-    imports ``sklearn.externals.array_api_compat.torch`` and so torch: seconds of a `predict`
-    that needs no torch. While skops is imported, torch is marked absent; the walk skips that
-    package (an ImportError there is ignored), the estimators it lists are the same (a test
-    compares the trusted names both ways), and torch imports normally afterwards (an MLP model
-    imports it when it is loaded).
+    (``sklearn.utils.all_estimators``): a walk that imports every scikit-learn package, torch's
+    array-API shim included, for a fifth of a second or (with torch) seconds of a ``predict``.
+    labsight needs no such default, because :data:`TRUSTED_TYPES` names every scikit-learn type a
+    model holds and :func:`loads` checks each against it; so while skops is imported, the walk
+    answers an empty list. Imported before by someone else, skops keeps its own defaults, and
+    :func:`loads` checks the scikit-learn types in a file against :data:`TRUSTED_TYPES` all the
+    same.
     """
     if "skops.io" in sys.modules:
         return sys.modules["skops.io"]
-    hide = "torch" not in sys.modules
-    if hide:
-        sys.modules["torch"] = None  # type: ignore[assignment]  # `import torch` raises ImportError
+    import sklearn.utils
+
+    walk = sklearn.utils.all_estimators
+    sklearn.utils.all_estimators = lambda *args, **kwargs: []
     try:
         from skops import io as skio
     finally:
-        if hide and sys.modules.get("torch", 0) is None:
-            del sys.modules["torch"]
+        sklearn.utils.all_estimators = walk
     module: ModuleType = skio
     return module
+
+
+def _schema_types(node: Any, found: set[str]) -> set[str]:
+    """Every ``module.class`` named in a skops schema."""
+    if isinstance(node, dict):
+        if isinstance(node.get("__module__"), str) and isinstance(node.get("__class__"), str):
+            found.add(f"{node['__module__']}.{node['__class__']}")
+        for value in node.values():
+            _schema_types(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            _schema_types(value, found)
+    return found
+
+
+def asked_types(data: bytes) -> list[str]:
+    """The types a skops file asks to build that need trust: those skops does not trust itself,
+    and every scikit-learn type in it (whatever skops's defaults are in this process)."""
+    asked = set(_skops_io().get_untrusted_types(data=data))
+    asked |= {t for t in _schema_types(_schema(data), set()) if t.startswith("sklearn.")}
+    return sorted(asked)
 
 
 def dumps(model: TrainedModel) -> bytes:
@@ -118,7 +181,7 @@ def loads(data: bytes, summary: dict[str, Any]) -> TrainedModel:
         labsight wrote.
     """
     try:
-        asked = sorted(_skops_io().get_untrusted_types(data=data))
+        asked = asked_types(data)
     except Exception as exc:  # a zip that is not a skops file, or a schema skops cannot read
         raise ArtifactIntegrityError(
             f"the model file is not a labsight model ({type(exc).__name__}: {exc})",

@@ -43,7 +43,6 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
-import optuna
 import pandas as pd
 from sklearn.base import clone
 
@@ -65,6 +64,9 @@ __all__ = [
 ]
 
 _COSTLY_SHARE = 0.2  # a costly family's defaults start only with this share of the budget left
+_FAIR_SHARE = (
+    0.5  # while other families wait untried, one trial may take this share of what is left
+)
 _TUNED = 3  # after the defaults, the best this many families take turns being tuned
 _REPEATS_ALLOWED = 5  # proposals of settings already tried before a family leaves the rotation
 _ENSEMBLE_POOL = 6  # candidates (each family's best, best first) an ensemble may draw from
@@ -259,7 +261,13 @@ def evaluate(
             return Candidate(
                 family.name, dict(params), scores, spent / fits, trial, oof, pruned=True
             )
-        if time.perf_counter() + (spent / fits if fits else expected) > deadline:
+        # The fits up to where the trial can end (the repeat's last fold when it races, else the
+        # last), at the pace so far: a trial that cannot get there stops now, not at the deadline.
+        if rival is not None:
+            to_go = folds.n_splits - fits % folds.n_splits
+        else:
+            to_go = len(folds.splits) - fits
+        if time.perf_counter() + (spent / fits if fits else expected) * to_go > deadline:
             return None
         start = time.perf_counter()
         model = clone(pipeline)
@@ -398,6 +406,8 @@ def search(
         Called after each trial with the candidate (None when abandoned), the leaderboard so far
         and the trial number, for a live view.
     """
+    import optuna  # a search's alone: loading a model to predict does not need it
+
     metric = problem.metric
     start = time.perf_counter()
     end = start + budget
@@ -413,6 +423,7 @@ def search(
     tried: dict[str, dict[str, float]] = {f.name: {} for f in families}
     repeats: dict[str, int] = {f.name: 0 for f in families}
     errors: dict[str, str] = {}  # family -> why a configuration of it could not be fitted
+    stopped: set[str] = set()  # families with a trial stopped because it would overrun
     trials = 0
 
     def finishing(candidate: Candidate) -> float:
@@ -442,6 +453,11 @@ def search(
         deadline = end - reserve()
         known = by_family.get(family.name)
         left = deadline - time.perf_counter()
+        settled = set(by_family) | set(errors) | stopped
+        waiting = [f for f in families if f is not family and f.name not in settled]
+        if waiting:  # one family's slow trial must not leave the others untried
+            deadline -= (1.0 - _FAIR_SHARE) * max(left, 0.0)
+            left = deadline - time.perf_counter()
         if known is not None and known.fit_seconds * len(problem.folds.splits) > left:
             return None  # its trials take longer than what is left: not started, not counted
         if known is None and cost(family)[0] >= 3 and left < _COSTLY_SHARE * budget:
@@ -460,6 +476,8 @@ def search(
             errors=errors,
             expected=expected,
         )
+        if candidate is None and family.name not in errors:
+            stopped.add(family.name)  # it would not have finished in time
         better = known is None or (
             candidate is not None and metric.oriented(candidate.mean) > metric.oriented(known.mean)
         )
@@ -543,7 +561,13 @@ def search(
     board = _board(by_family, metric)
     skipped = {name: why for name, why in errors.items() if name not in by_family}
     untried = [f.name for f in families if f.name not in by_family and f.name not in skipped]
-    cut_short = [f"search: no time to try {', '.join(untried)}"] if untried else []
+    slow = [name for name in untried if name in stopped]
+    never = [name for name in untried if name not in stopped]
+    cut_short = [f"search: no time to try {', '.join(never)}"] if never else []
+    if slow:
+        cut_short.append(
+            f"search: stopped a trial of {', '.join(slow)} that would not have finished in time"
+        )
     if not board:
         rows = len(problem.y)
         if skipped:  # the data cannot carry any of the families asked for

@@ -97,8 +97,8 @@ def _check_binary_tree(tree: Any) -> None:
 _FIELD = re.compile(r"^([a-z_]+)=(.*)$", re.M)
 _INNER = ("split_feature", "split_gain", "threshold", "decision_type", "left_child", "right_child")
 _INNER_OPTIONAL = ("internal_value", "internal_weight", "internal_count")
-_LEAVES = ("leaf_value",)
-_LEAVES_OPTIONAL = ("leaf_weight", "leaf_count")
+_LEAVES_OPTIONAL = ("leaf_weight", "leaf_count")  # LightGBM leaves them empty in a one-leaf tree
+_INTEGERS = frozenset({"split_feature", "decision_type", "left_child", "right_child"})
 
 
 def _numbers(fields: dict[str, str], name: str, count: int, dtype: type) -> np.ndarray:
@@ -111,50 +111,106 @@ def _numbers(fields: dict[str, str], name: str, count: int, dtype: type) -> np.n
     return values
 
 
-def _check_tree_text(block: str, n_features: int) -> None:
-    fields = {m.group(1): m.group(2) for m in _FIELD.finditer(block)}
-    leaves = int(_numbers(fields, "num_leaves", 1, np.int64)[0])
-    if leaves < 1:
-        raise _bad("a boosted tree has no leaves")
-    if fields.get("is_linear", "0") != "0":
-        raise _bad("a boosted tree is linear, which labsight never trains")
-    inner = leaves - 1
-    _numbers(fields, "leaf_value", leaves, np.float64)
-    for name in _LEAVES_OPTIONAL:
-        if name in fields:
-            _numbers(fields, name, leaves, np.float64)
-    if inner == 0:
-        return
-    feature = _numbers(fields, "split_feature", inner, np.int64)
+def _count(fields: dict[str, str], name: str) -> int:
+    """One whole number of a tree (``num_leaves``, ``num_cat``)."""
+    try:
+        return int(fields[name].strip(), 10)
+    except (KeyError, ValueError) as exc:
+        raise _bad(f"a boosted tree's {name} cannot be read") from exc
+
+
+class _Trees:
+    """The node lists of every tree in a booster, each field's values from all trees in one list
+    (read into numbers once per field rather than once per tree)."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[str, list[str]] = {}
+        self.leaves: list[int] = []
+        self.inner: list[int] = []
+        self.has_categories: list[bool] = []
+        self.categorical: list[dict[str, str]] = []  # the few trees with categorical splits
+
+    def add(self, block: str) -> None:
+        fields = {m.group(1): m.group(2) for m in _FIELD.finditer(block)}
+        leaves = _count(fields, "num_leaves")
+        if leaves < 1:
+            raise _bad("a boosted tree has no leaves")
+        if fields.get("is_linear", "0") != "0":
+            raise _bad("a boosted tree is linear, which labsight never trains")
+        inner = leaves - 1
+        self._take(fields, "leaf_value", leaves)
+        for name in _LEAVES_OPTIONAL:
+            if fields.get(name, "").strip():
+                self._take(fields, name, leaves)
+        self.leaves.append(leaves)
+        self.inner.append(inner)
+        n_cat = _count(fields, "num_cat") if "num_cat" in fields else 0
+        self.has_categories.append(n_cat != 0)
+        if inner == 0:
+            return
+        for name in _INNER:
+            self._take(fields, name, inner)
+        for name in _INNER_OPTIONAL:
+            if name in fields:
+                self._take(fields, name, inner)
+        if n_cat:
+            self.categorical.append(fields)
+
+    def _take(self, fields: dict[str, str], name: str, count: int) -> None:
+        if name not in fields:
+            raise _bad(f"a boosted tree's {name} cannot be read")
+        values = fields[name].split()
+        if len(values) != count:
+            raise _bad(f"a boosted tree's {name} has {len(values)} values, not {count}")
+        self.tokens.setdefault(name, []).extend(values)
+
+    def array(self, name: str) -> np.ndarray:
+        dtype = np.int64 if name in _INTEGERS else np.float64
+        try:
+            return np.array(self.tokens.get(name, []), dtype=dtype)
+        except (ValueError, OverflowError) as exc:
+            raise _bad(f"a boosted tree's {name} cannot be read") from exc
+
+    def check(self, n_features: int) -> None:
+        for name in self.tokens:
+            self.array(name)  # every value is a number
+        feature = self.array("split_feature")
+        if np.any(feature < 0) or np.any(feature >= n_features):
+            raise _bad("a boosted tree splits on a feature the model does not have")
+        inner = np.array(self.inner, dtype=np.int64)
+        size = np.repeat(inner, inner)  # per inner node: its tree's inner nodes, and leaves
+        leaves = size + 1
+        index = np.arange(len(size)) - np.repeat(np.cumsum(inner) - inner, inner)
+        for name in ("left_child", "right_child"):
+            child = self.array(name)
+            node = child >= 0
+            if np.any(child[node] <= index[node]) or np.any(child[node] >= size[node]):
+                raise _bad("a boosted tree's child index points outside the tree")
+            if np.any(~child[~node] >= leaves[~node]):
+                raise _bad("a boosted tree's leaf index points outside the tree")
+        categorical = (self.array("decision_type") & 1).astype(bool)
+        if np.any(categorical & ~np.repeat(np.array(self.has_categories, dtype=bool), inner)):
+            raise _bad("a boosted tree's categorical splits disagree with its num_cat")
+        for fields in self.categorical:
+            _check_categories(fields)
+
+
+def _check_categories(fields: dict[str, str]) -> None:
+    """The categorical splits of one tree: category slots inside its ``cat_threshold``."""
+    inner = int(fields["num_leaves"]) - 1
+    n_cat = int(_numbers(fields, "num_cat", 1, np.int64)[0])
     threshold = _numbers(fields, "threshold", inner, np.float64)
     decision = _numbers(fields, "decision_type", inner, np.int64)
-    left = _numbers(fields, "left_child", inner, np.int64)
-    right = _numbers(fields, "right_child", inner, np.int64)
-    _numbers(fields, "split_gain", inner, np.float64)
-    for name in _INNER_OPTIONAL:
-        if name in fields:
-            _numbers(fields, name, inner, np.float64)
-    if np.any(feature < 0) or np.any(feature >= n_features):
-        raise _bad("a boosted tree splits on a feature the model does not have")
-    index = np.arange(inner)
-    for child in (left, right):
-        node = child >= 0
-        if np.any(child[node] <= index[node]) or np.any(child[node] >= inner):
-            raise _bad("a boosted tree's child index points outside the tree")
-        if np.any(~child[~node] >= leaves):
-            raise _bad("a boosted tree's leaf index points outside the tree")
-    n_cat = int(_numbers(fields, "num_cat", 1, np.int64)[0]) if "num_cat" in fields else 0
     categorical = (decision & 1).astype(bool)
-    if n_cat < 0 or (np.any(categorical) and n_cat == 0):
+    if n_cat < 0:
         raise _bad("a boosted tree's categorical splits disagree with its num_cat")
-    if n_cat:
-        bounds = _numbers(fields, "cat_boundaries", n_cat + 1, np.int64)
-        if bounds[0] != 0 or np.any(np.diff(bounds) < 0):
-            raise _bad("a boosted tree's cat_boundaries are not increasing from 0")
-        _numbers(fields, "cat_threshold", int(bounds[-1]), np.uint32)
-        slots = threshold[categorical]
-        if np.any(slots < 0) or np.any(slots >= n_cat) or np.any(slots != np.floor(slots)):
-            raise _bad("a boosted tree's categorical split points outside its categories")
+    bounds = _numbers(fields, "cat_boundaries", n_cat + 1, np.int64)
+    if bounds[0] != 0 or np.any(np.diff(bounds) < 0):
+        raise _bad("a boosted tree's cat_boundaries are not increasing from 0")
+    _numbers(fields, "cat_threshold", int(bounds[-1]), np.uint32)
+    slots = threshold[categorical]
+    if np.any(slots < 0) or np.any(slots >= n_cat) or np.any(slots != np.floor(slots)):
+        raise _bad("a boosted tree's categorical split points outside its categories")
 
 
 def check_booster_text(text: str) -> None:
@@ -184,8 +240,10 @@ def check_booster_text(text: str) -> None:
         actual = np.diff([*starts, end])
         if np.any(sizes != actual):
             raise _bad("a boosted model's tree_sizes do not match its trees")
+    trees = _Trees()
     for begin, stop in zip(starts, [*starts[1:], end], strict=True):
-        _check_tree_text(text[begin:stop], n_features)
+        trees.add(text[begin:stop])
+    trees.check(n_features)
 
 
 def check_booster_nodes(schema: Any) -> None:
