@@ -57,6 +57,31 @@ def test_trend_line_is_the_least_squares_fit_on_all_rows() -> None:
     )
 
 
+def test_codes_for_a_missing_value_do_not_drive_the_trend_line() -> None:
+    """A feature whose unmeasured runs are recorded as 0, far below its real values (the demo's
+    man_proc columns): the line and the correlations are those of the measured rows, and the
+    caption says which rows were left out and why."""
+    frame = linked_table().frame.with_columns(
+        pl.when(pl.int_range(pl.len()) % 10 == 0)
+        .then(0.0)
+        .otherwise(pl.col("temperature [degC]") / 3 + 60)  # 67 to 87 °C; unmeasured: 0
+        .alias("temperature [degC]")
+    )
+    coded = Table.from_frame(frame, roles={"yield [%]": "target"})
+    spec = _by_name(analyse(coded).figures)["scatter-temperature-degc-vs-yield"]
+    x = frame["temperature [degC]"].to_numpy()
+    y = frame["yield [%]"].to_numpy()
+    real = x != 0.0
+    slope, intercept = np.polyfit(x[real], y[real], 1)
+    assert spec.data["trend_x"] == pytest.approx([x[real].min(), x[real].max()])
+    assert spec.data["trend_y"] == pytest.approx(
+        [intercept + slope * x[real].min(), intercept + slope * x[real].max()]
+    )
+    assert "40 rows where temperature [degC] is 0 (a code for a missing value" in spec.caption
+    assert "Pearson 0.9" in spec.caption  # the zeros would pull it down to about 0.6
+    assert 0.0 not in spec.data["x"]  # the coded points are not drawn as measurements
+
+
 def test_strongest_pairs_say_what_rises_together() -> None:
     pairs = analyse(linked_table()).tables.strongest_pairs
     assert pairs is not None

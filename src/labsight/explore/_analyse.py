@@ -123,6 +123,25 @@ def _spectra_figures(
     return figures
 
 
+def _without_codes(table: Table, report: QualityReport) -> tuple[Table, dict[str, str]]:
+    """The table with the cells the ``sentinel`` check reads as codes for a missing value (a 0 or
+    -999 far from the column's other values) made missing, for the relations to the target: a
+    trend line or a correlation through a pile of zero-coded runs describes the code, not the
+    process. Also, per such column, its cells in words ("12 rows where T is 0")."""
+    coded = {
+        f.column: f"{len(f.rows)} row{'s' if len(f.rows) != 1 else ''} where {f.column} is "
+        + " or ".join(f"{v:g}" for v in f.details.get("values", []))
+        for f in report.findings
+        if f.check == "sentinel" and f.column is not None
+    }
+    if not coded:
+        return table, {}
+    from labsight.data.clean import apply_plan, build_plan
+
+    cleared = apply_plan(table, build_plan(table, sentinels="missing")).table
+    return cleared, coded
+
+
 def analyse(
     table: Table,
     report: QualityReport | None = None,
@@ -219,7 +238,6 @@ def analyse(
     if sampled:
         rows = np.sort(np.random.default_rng(seed).choice(n, max_points, replace=False))
         note = f"{max_points:,} of {n:,} rows, drawn at random, seed {seed}"
-    sample = frame[rows] if sampled else frame
 
     # t-SNE is the slowest figure and runs on one thread: it runs beside everything else.
     shape_features = usable_features(
@@ -253,16 +271,18 @@ def analyse(
     clock = time_column(table)
     if clock is not None:
         figures += timeseries_figures(table, clock, per_column)
+    related, coded = _without_codes(table, report)
     relations = relation_figures(
-        table,
+        related,
         target,
         [c for c in numeric_features if c not in channel_set],
         categorical_features,
-        sample,
+        related.frame[rows] if sampled else related.frame,
         color=color,
         assoc=assoc,
         note=note,
         target_is_category=target_categorical,
+        codes=coded,
     )
     figures += relations.figures
     figures += assoc.figures

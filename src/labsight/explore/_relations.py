@@ -8,6 +8,7 @@ and the first caption names the strongest link.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -68,13 +69,20 @@ def color_values(sample: pl.DataFrame, color: str | None) -> list[Any] | None:
 
 
 def _numeric_links(
-    table: Table, target: str, features: list[str], assoc: Associations | None
+    table: Table,
+    target: str,
+    features: list[str],
+    assoc: Associations | None,
+    fresh: Collection[str] = (),
 ) -> list[Link]:
+    """Each feature's correlations with the target, from ``assoc`` where it has them, else (and
+    for ``fresh`` columns, whose cells differ from those ``assoc`` saw) computed here."""
     links: dict[str, Link] = {}
     todo = []
     for f in features:
-        s = assoc.lookup("spearman", f, target) if assoc else None
-        p = assoc.lookup("pearson", f, target) if assoc else None
+        known = assoc is not None and f not in fresh and target not in fresh
+        s = assoc.lookup("spearman", f, target) if assoc and known else None
+        p = assoc.lookup("pearson", f, target) if assoc and known else None
         if s is None and p is None:
             todo.append(f)
         else:
@@ -137,6 +145,7 @@ def relation_figures(
     note: str | None = None,
     matrix_only: frozenset[str] = frozenset(),
     target_is_category: bool = False,
+    codes: Mapping[str, str] | None = None,
 ) -> Relations:
     """Feature-vs-target figures and a scatter matrix of the features most related to the target.
 
@@ -161,6 +170,10 @@ def relation_figures(
     target_is_category
         True when the target holds classes (text, booleans, a few integer codes): features are
         then split by class instead of plotted against it.
+    codes
+        Columns whose codes for a missing value (``sentinel`` findings) are missing in ``table``,
+        with those cells in words ("12 rows where T is 0"): a figure of such a column says that
+        they are left out.
 
     Returns
     -------
@@ -183,7 +196,7 @@ def relation_figures(
         eta_of = {(r[0], r[1]): r[2] for r in assoc.eta.iter_rows()}
     links: list[Link] = []
     if target_numeric:
-        links += _numeric_links(table, target, numeric, assoc)
+        links += _numeric_links(table, target, numeric, assoc, fresh=codes or {})
         links += [Link(c, "eta", eta_of.get((c, target), float("nan"))) for c in categorical]
     else:
         links += [Link(c, "eta", eta_of.get((target, c), float("nan"))) for c in numeric]
@@ -200,12 +213,17 @@ def relation_figures(
         if rank == 0 and link is links[0] and link.strength > 0:
             word = "Spearman" if link.measure == "spearman" else "η"
             lead = f"strongest link to {target}: {f}, {word} {link.value:.2f}; "
+        left_out = "".join(
+            f"; {codes[name]} (a code for a missing value, by the quality check) left out"
+            for name in dict.fromkeys((f, target))
+            if codes and name in codes
+        )
         if target_numeric and link.measure == "spearman" and table.distinct(f) == 2:
             # A 0/1 feature splits the rows in two: the target per level, not a scatter of two
             # stripes. For two groups η is |Pearson| (point-biserial).
             r = link.pearson if link.pearson is not None else link.value
             spec = split_box(table, target, f, abs(r), section="relations")
-            out.figures.append(_with_caption(spec, lead + spec.caption, f))
+            out.figures.append(_with_caption(spec, lead + spec.caption + left_out, f))
         elif target_numeric and link.measure == "spearman" and y_all is not None:
             trend_x, trend_y = _trend(numeric_values(frame[f]), y_all)
             out.figures.append(
@@ -214,7 +232,7 @@ def relation_figures(
                     kind="scatter",
                     section="relations",
                     title=f"{t_label} vs {f_label}",
-                    caption=lead + _words(link, f_label, t_label),
+                    caption=lead + _words(link, f_label, t_label) + left_out,
                     data={
                         "x": floats(numeric_values(sample[f])),
                         "y": floats(numeric_values(sample[target])),
@@ -231,10 +249,10 @@ def relation_figures(
             )
         elif target_numeric:
             spec = split_box(table, target, f, link.value, section="relations")
-            out.figures.append(_with_caption(spec, lead + spec.caption, f))
+            out.figures.append(_with_caption(spec, lead + spec.caption + left_out, f))
         else:
             spec = split_box(table, f, target, link.value, section="relations")
-            out.figures.append(_with_caption(spec, lead + spec.caption, f))
+            out.figures.append(_with_caption(spec, lead + spec.caption + left_out, f))
     matrix = [
         link.feature
         for link in links
