@@ -90,10 +90,10 @@ def write(folder: Path, name: str, text: str) -> Path:
 
 
 def one_line_error(load: Callable[[Path], object], path: Path) -> str:
-    started = time.perf_counter()
+    started = time.process_time()  # CPU: a bomb burns it; a busy machine does not
     with pytest.raises(InputError) as info:
         load(path)
-    assert time.perf_counter() - started < 2
+    assert time.process_time() - started < 2
     message = str(info.value)
     assert "\n" not in message
     return message
@@ -243,9 +243,9 @@ def test_the_cli_refuses_a_bomb_space_file_with_one_line(
     wrong = write(tmp_path, "wrong.yaml", "parameters: 1\n")
     assert run("design", "new", "camp", "--space", str(wrong))[0] == 2
     space = write(tmp_path, "space.yaml", text)
-    started = time.perf_counter()
+    started = time.process_time()  # CPU: a bomb burns it; a busy machine does not
     code, _, err = run("design", "new", "camp", "--space", str(space))
-    assert time.perf_counter() - started < 2
+    assert time.process_time() - started < 2
     assert code == 2
     assert err.startswith(f"error: {space} line ")
     assert "the space file cannot be read: " in err
@@ -264,9 +264,9 @@ def test_the_cli_refuses_a_bomb_plan_with_one_line(
     wrong = write(tmp_path, "wrong.yaml", "labsight_plan: 2\n")
     assert run("clean", str(yield_csv), "--plan", str(wrong))[0] == 2
     plan = write(tmp_path, name, text)
-    started = time.perf_counter()
+    started = time.process_time()  # CPU: a bomb burns it; a busy machine does not
     code, _, err = run("clean", str(yield_csv), "--plan", str(plan))
-    assert time.perf_counter() - started < 2
+    assert time.process_time() - started < 2
     assert code == 2
     assert err.startswith(f"error: {plan}")
     assert "malformed cleaning plan: " in err
