@@ -66,7 +66,7 @@ def test_the_public_api_is_still_there_when_asked_for() -> None:
 
 def test_reading_a_campaign_space_loads_no_torch() -> None:
     """`design show`, `record` and `analyze` read the space; only a suggestion needs BoTorch."""
-    loaded = _loaded_after("import labsight.design.space, labsight._campaigns")
+    loaded = _loaded_after("import labsight.design.space, labsight.workspace.campaigns")
     assert not {"torch", "botorch", "sklearn"} & set(loaded)
 
 
@@ -74,7 +74,7 @@ def test_the_predict_path_loads_no_torch() -> None:
     """Loading a model goes through skops, whose import would list scikit-learn's estimators by
     walking every scikit-learn package, torch's array-API shim included: labsight skips the walk."""
     code = """
-        import labsight._registry, labsight.data.clean, labsight.data.ingest
+        import labsight.workspace.models, labsight.data.clean, labsight.data.ingest
         import labsight.models.predict
         from labsight.models._persist import _skops_io
         _skops_io()

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import labsight.data.units  # noqa: F401 - the unit checks need it; a broken import must fail
 from labsight.data.clean import CleaningPlan, apply_plan, build_plan
 from labsight.data.quality import check_table
 from labsight.data.table import Table
@@ -63,7 +64,6 @@ def test_labels_replay_maps_unseen_variants_of_known_labels() -> None:
 
 
 def test_units_canonical_converts_and_renames() -> None:
-    pytest.importorskip("labsight.data.units")
     table = make_table(
         {
             "time [min]": [1.0, 2.5, None],
@@ -88,7 +88,6 @@ def test_units_canonical_converts_and_renames() -> None:
 def test_units_replay_says_when_it_reads_a_unitless_column_in_the_plans_unit() -> None:
     """A new batch whose column lost its unit is read in the plan's unit, and the change says so;
     one that names its unit is converted from that unit and says nothing of the kind."""
-    pytest.importorskip("labsight.data.units")
     first = make_table({"T": [300.0, 310.0]}, units={"T": "K"})
     plan = build_plan(first, units="canonical")
     bare = make_table({"T": [320.0]}, units={"T": None})  # type: ignore[dict-item]
@@ -234,7 +233,6 @@ def test_replay_on_a_new_batch_uses_the_first_batch_fit(tmp_path: Any) -> None:
 
 
 def test_full_plan_on_the_table_it_was_built_on() -> None:
-    pytest.importorskip("labsight.data.units")
     table = batch(3)
     plan = build_plan(
         table, labels="normalize", units="canonical", outliers="flag", impute="median"
@@ -313,7 +311,6 @@ EMPTY_OR_TINY = {
 @pytest.mark.parametrize("name", list(EMPTY_OR_TINY))
 @pytest.mark.parametrize("impute", ["median", "knn", "iterative"])
 def test_every_step_copes_with_empty_and_tiny_tables(name: str, impute: str) -> None:
-    pytest.importorskip("labsight.data.units")
     table = EMPTY_OR_TINY[name]
     plan = build_plan(
         table,

@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+import labsight.data.units  # noqa: F401 - the unit checks need it; a broken import must fail
 from labsight.data.quality import check_table
 from labsight.data.table import Table
 
@@ -255,7 +256,6 @@ def test_physical_limits_for_percent_and_fraction_names() -> None:
 
 
 def test_physical_limits_with_units() -> None:
-    pytest.importorskip("labsight.data.units")
     table = make_table(
         {
             "mass [mg]": [1.0, -2.0, 3.0],

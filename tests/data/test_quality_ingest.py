@@ -9,11 +9,10 @@ import numpy as np
 import polars as pl
 import pytest
 
+from labsight.data import ingest
 from labsight.data.clean import apply_plan, build_plan
 from labsight.data.quality import check_table
 from labsight.data.table import ColumnInfo, Table
-
-ingest = pytest.importorskip("labsight.data.ingest")
 
 
 @pytest.fixture

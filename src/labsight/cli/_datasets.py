@@ -74,7 +74,7 @@ def _version_dict(ds: DatasetVersion, ws_path: str | None = None) -> dict[str, A
         "operation": rec.operation,
         "parent": rec.parent,
         "sha256": rec.sha256,
-        "path": ds.workspace.artifacts.location(rec.sha256),
+        "path": ds.location(),
         "findings": rec.findings,
     }
     return data
@@ -95,7 +95,7 @@ def _print_version(ds: DatasetVersion, verb: str) -> None:
         out.print(
             f"ingest noticed {severity_summary(ds.findings)}; see `labsight quality {cell(rec.dataset)}`"
         )
-    out.print(f"wrote {cell(ds.workspace.artifacts.location(rec.sha256))}")
+    out.print(f"wrote {cell(ds.location())}")
 
 
 @app.command(

@@ -164,8 +164,8 @@ def design_suggest(
     """The next experiments, each with an experiment_id: from the initial design until every
     objective has two results, then from Bayesian optimisation. A spinner shows each step; a
     long suggestion can run in the background (--background)."""
-    from labsight import _background
     from labsight._atomic import atomic_write_text
+    from labsight.workspace import jobs
 
     ws = workspace()
     campaign = ws.campaign(name)
@@ -185,10 +185,10 @@ def design_suggest(
             atomic_write_text(out_path, spreadsheet_frame(_template(campaign, frame)).write_csv())
     except Exception as exc:
         if in_background:
-            _background.finish(ws.settings.home, "design-suggest", name, error=str(exc))
+            jobs.finish(ws.settings.home, "design-suggest", name, error=str(exc))
         raise
     if in_background:
-        _background.finish(ws.settings.home, "design-suggest", name)
+        jobs.finish(ws.settings.home, "design-suggest", name)
     if json:
         emit_json(
             {
@@ -211,9 +211,9 @@ def design_suggest(
 
 def _suggest_in_background(ws: Any, campaign: Any, json: bool) -> None:
     """Start this very command line, less --background, as a detached job."""
-    from labsight import _background
     from labsight.cli._app import state
     from labsight.exceptions import ConflictError
+    from labsight.workspace import jobs
 
     job = campaign.background()
     if job is not None and job["alive"]:
@@ -223,7 +223,7 @@ def _suggest_in_background(ws: Any, campaign: Any, json: bool) -> None:
             hint=f"Wait for it (labsight design show {campaign.name}), or stop it: kill {job['pid']}",
         )
     argv = [a for a in state.argv if a != "--background"]
-    job = _background.start(ws.settings.home, "design-suggest", campaign.name, argv)
+    job = jobs.start(ws.settings.home, "design-suggest", campaign.name, argv)
     if json:
         emit_json({"campaign": campaign.name, "background": job})
         return

@@ -1,7 +1,8 @@
 """Design: Bayesian optimisation and classical designs that propose the next experiments.
 
-``space`` reads and checks design spaces (parameters, objectives, constraints, candidates;
-``_spacefile`` gives YAML/JSON with lines, ``_constraints`` the small constraint language,
+``space`` reads and checks design spaces (parameters, objectives, constraints, candidates; the
+types are ``_space_types``, the reader of a space file ``_space_reader``, ``_spacefile`` gives
+YAML/JSON with lines, ``_constraints`` the small constraint language,
 ``_descriptors`` descriptor tables and RDKit descriptors); ``encoding`` turns points into the numbers
 a GP reads; ``initial`` makes initial designs (Sobol, LHS, factorial, fractional, D-optimal);
 ``surrogate`` fits BoTorch GPs; ``acquisition`` is the registry of acquisitions by name and the

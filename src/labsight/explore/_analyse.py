@@ -7,7 +7,7 @@ and hands the pieces to one module per section. Renderers take the resulting :cl
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -19,10 +19,10 @@ from labsight.data.quality import QualityReport, check_table
 from labsight.data.stats import pairwise_correlation
 from labsight.data.table import Table
 from labsight.exceptions import InputError
-from labsight.explore._associations import analyse_associations
+from labsight.explore._associations import Associations, analyse_associations
 from labsight.explore._distributions import distribution_figures
 from labsight.explore._missingness import missingness_figures
-from labsight.explore._relations import relation_figures
+from labsight.explore._relations import Relations, relation_figures
 from labsight.explore._shape import (
     MAX_SPECTRA,
     channel_link_figure,
@@ -191,6 +191,50 @@ def analyse(
     >>> result.overview["rows"], result.figures[0].kind
     (4, 'histogram')
     """
+    target = _resolve_target(table, target, color, max_points)
+    n = table.frame.height
+    cols = _classify_columns(table, target, color)
+    rows, note = _sample_rows(n, max_points, seed)
+
+    tsne = _start_tsne(table, cols, rows, seed)
+    if report is None:
+        report = check_table(table)
+
+    drawn = _assemble_figures(
+        table, cols, report, tsne, target=target, color=color, rows=rows, note=note, seed=seed
+    )
+    sampled = n > max_points or drawn.sampled
+    overview = _overview(
+        table,
+        report,
+        target=target,
+        color=color,
+        sampled=sampled,
+        max_points=max_points,
+        seed=seed,
+        channels=cols.channels,
+        clock=drawn.clock,
+        strongest=_strongest_link(drawn.relations, target),
+    )
+    tables = ReportTables(
+        summary=cols.summary,
+        correlations=drawn.assoc.tables,
+        strongest_pairs=drawn.assoc.strongest_pairs,
+        missing_by_condition=drawn.by_condition,
+    )
+    return Analysis(
+        overview=overview,
+        tables=tables,
+        figures=_unique_names(drawn.figures),
+        findings=list(report.findings),
+        sampled=sampled,
+    )
+
+
+def _resolve_target(
+    table: Table, target: str | None, color: str | None, max_points: int
+) -> str | None:
+    """Check the arguments of :func:`analyse`; the target, defaulting to the target-role column."""
     _check_column(table, target, "target")
     _check_column(table, color, "color")
     if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 1:
@@ -202,10 +246,34 @@ def analyse(
     if target is None:
         targets = table.by_role("target")
         target = targets[0] if targets else None
-    frame = table.frame
-    n = frame.height
-    roles = {c.name: c.role for c in table.columns}
+    return target
 
+
+@dataclass(frozen=True)
+class _Columns:
+    """What each column is, and the summary numbers the sections share."""
+
+    summary: pl.DataFrame
+    distinct: dict[str, int]
+    sds: dict[str, float | None]
+    means: dict[str, float | None]
+    variance: dict[str, float]
+    quartiles: dict[str, tuple[float, float, float]]
+    categorical: list[str]
+    channels: list[str]
+    channel_set: frozenset[str]
+    per_column: list[str]  # numeric columns shown one by one: not a spectral channel
+    numeric_features: list[str]  # numeric columns related to the target
+    categorical_features: list[str]
+    target_categorical: bool
+    category: str | None  # the column that splits the spectra into classes
+    embed_color: str | None  # the column the embeddings are coloured by
+    shape_features: list[str]  # the columns of the PCA, t-SNE and correlation structure
+
+
+def _classify_columns(table: Table, target: str | None, color: str | None) -> _Columns:
+    """Numbers, categories, spectral channels, and the columns each section reads."""
+    roles = {c.name: c.role for c in table.columns}
     summary = summarize(table)
     names = summary["name"].to_list()
     distinct = dict(zip(names, summary["distinct"].to_list(), strict=True))
@@ -223,109 +291,196 @@ def analyse(
     # A spectrum is one thing: its channels go into the spectra views and the PCA, never one by
     # one (blocks, histograms) nor pair by pair (adjacent channels correlate by construction).
     channel_set = frozenset(channels)
-    per_column = [c for c in numeric if c not in channel_set]
     numeric_features = [c for c in numeric if c != target and roles[c] != "condition"]
-    categorical_features = [c for c in categorical if c != target and roles[c] == "feature"]
     target_categorical = target in categorical
     category = color if color is not None and color in categorical else None
     if category is None and target_categorical:
         category = target
-    embed_color = color if color is not None else target
-
-    sampled = n > max_points
-    rows = np.arange(n)
-    note = None
-    if sampled:
-        rows = np.sort(np.random.default_rng(seed).choice(n, max_points, replace=False))
-        note = f"{max_points:,} of {n:,} rows, drawn at random, seed {seed}"
-
-    # t-SNE is the slowest figure and runs on one thread: it runs beside everything else.
-    shape_features = usable_features(
-        [c for c in numeric_features if c not in categorical], sds, means
+    return _Columns(
+        summary=summary,
+        distinct=distinct,
+        sds=sds,
+        means=means,
+        variance=variance,
+        quartiles=quartiles,
+        categorical=categorical,
+        channels=channels,
+        channel_set=channel_set,
+        per_column=[c for c in numeric if c not in channel_set],
+        numeric_features=numeric_features,
+        categorical_features=[c for c in categorical if c != target and roles[c] == "feature"],
+        target_categorical=target_categorical,
+        category=category,
+        embed_color=color if color is not None else target,
+        shape_features=usable_features(
+            [c for c in numeric_features if c not in categorical], sds, means
+        ),
     )
+
+
+def _sample_rows(n: int, max_points: int, seed: int) -> tuple[np.ndarray, str | None]:
+    """The rows figures draw as points (all, or a sorted random sample), and the note saying so."""
+    if n <= max_points:
+        return np.arange(n), None
+    rows = np.sort(np.random.default_rng(seed).choice(n, max_points, replace=False))
+    return rows, f"{max_points:,} of {n:,} rows, drawn at random, seed {seed}"
+
+
+def _start_tsne(
+    table: Table, cols: _Columns, rows: np.ndarray, seed: int
+) -> Future[FigureSpec | None]:
+    """The t-SNE map, started on a thread of its own: it is the slowest figure and runs on one
+    thread, so it runs beside everything else."""
     pool = ThreadPoolExecutor(1, thread_name_prefix="labsight-tsne")
     tsne = pool.submit(
-        tsne_figure, table, shape_features, means, sds, rows, color=embed_color, seed=seed
+        tsne_figure,
+        table,
+        cols.shape_features,
+        cols.means,
+        cols.sds,
+        rows,
+        color=cols.embed_color,
+        seed=seed,
     )
     pool.shutdown(wait=False)  # the map finishes on its own; nothing else goes to this thread
-    if report is None:
-        report = check_table(table)
+    return tsne
 
-    assoc = analyse_associations(table, per_column, categorical, variance, target=target)
+
+@dataclass(frozen=True)
+class _Drawn:
+    """The figures in report order, and what the overview and tables take from them."""
+
+    figures: list[FigureSpec]
+    sampled: bool  # a figure draws a sample for its own reasons (many spectra, a large t-SNE)
+    clock: str | None
+    relations: Relations
+    assoc: Associations
+    by_condition: pl.DataFrame | None
+
+
+def _assemble_figures(
+    table: Table,
+    cols: _Columns,
+    report: QualityReport,
+    tsne: Future[FigureSpec | None],
+    *,
+    target: str | None,
+    color: str | None,
+    rows: np.ndarray,
+    note: str | None,
+    seed: int,
+) -> _Drawn:
+    """Every section's figures, in report order: spectra, distributions, time series, relations,
+    associations, missingness, structure."""
+    n = table.frame.height
+    sampled = n > rows.shape[0]
+    assoc = analyse_associations(
+        table, cols.per_column, cols.categorical, cols.variance, target=target
+    )
     figures: list[FigureSpec] = []
-    if channels:
+    if cols.channels:
         figures += _spectra_figures(
-            table, channels, summary, categorical, distinct, target, category, seed
+            table,
+            cols.channels,
+            cols.summary,
+            cols.categorical,
+            cols.distinct,
+            target,
+            cols.category,
+            seed,
         )
         sampled = sampled or n > MAX_SPECTRA
     figures += distribution_figures(
         table,
-        per_column,
-        categorical,
-        distinct,
+        cols.per_column,
+        cols.categorical,
+        cols.distinct,
         target=target,
         eta=assoc.eta,
-        quartiles=quartiles,
+        quartiles=cols.quartiles,
         seed=seed,
     )
     clock = time_column(table)
     if clock is not None:
-        figures += timeseries_figures(table, clock, per_column)
+        figures += timeseries_figures(table, clock, cols.per_column)
     related, coded = _without_codes(table, report)
     relations = relation_figures(
         related,
         target,
-        [c for c in numeric_features if c not in channel_set],
-        categorical_features,
+        [c for c in cols.numeric_features if c not in cols.channel_set],
+        cols.categorical_features,
         related.frame[rows] if sampled else related.frame,
         color=color,
         assoc=assoc,
         note=note,
-        target_is_category=target_categorical,
+        target_is_category=cols.target_categorical,
         codes=coded,
     )
     figures += relations.figures
     figures += assoc.figures
     missing_figures, by_condition = missingness_figures(
-        table, report.findings, categorical[:_MAX_CONDITIONS]
+        table, report.findings, cols.categorical[:_MAX_CONDITIONS]
     )
     figures += missing_figures
-    if set(shape_features) <= set(assoc.matrix_columns) and assoc.pearson is not None:
-        at = [assoc.matrix_columns.index(c) for c in shape_features]
-        corr = assoc.pearson[np.ix_(at, at)]
-    else:
-        corr = pairwise_correlation(frame.select(shape_features))[0]
     structure = structure_figures(
         table,
-        shape_features,
-        corr,
-        means,
-        sds,
+        cols.shape_features,
+        _shape_correlation(table, cols.shape_features, assoc),
+        cols.means,
+        cols.sds,
         rows,
         tsne=tsne.result(),
-        color=embed_color,
+        color=cols.embed_color,
         note=note,
-        channels=channels,
+        channels=cols.channels,
     )
     figures += structure
     if any(s.name == "tsne" for s in structure) and n > 2000:
         sampled = True
+    return _Drawn(figures, sampled, clock, relations, assoc, by_condition)
 
-    strongest = None
+
+def _shape_correlation(table: Table, features: list[str], assoc: Associations) -> np.ndarray:
+    """The Pearson matrix of ``features``: taken from the associations when they computed it."""
+    if set(features) <= set(assoc.matrix_columns) and assoc.pearson is not None:
+        at = [assoc.matrix_columns.index(c) for c in features]
+        return assoc.pearson[np.ix_(at, at)]
+    return pairwise_correlation(table.frame.select(features))[0]
+
+
+def _strongest_link(relations: Relations, target: str | None) -> str | None:
+    """The overview's sentence on the feature that goes most with the target, or None."""
     if relations.links and relations.links[0].strength > 0 and target is not None:
         best = relations.links[0]
         word = "Spearman" if best.measure == "spearman" else "η"
-        strongest = f"strongest link to {target}: {best.feature}, {word} {best.value:.2f}"
+        return f"strongest link to {target}: {best.feature}, {word} {best.value:.2f}"
+    return None
+
+
+def _overview(
+    table: Table,
+    report: QualityReport,
+    *,
+    target: str | None,
+    color: str | None,
+    sampled: bool,
+    max_points: int,
+    seed: int,
+    channels: list[str],
+    clock: str | None,
+    strongest: str | None,
+) -> dict[str, Any]:
+    """The overview of :class:`Analysis` (its keys are listed there)."""
     counts: dict[str, int] = dict.fromkeys(SEVERITIES, 0)
     for f in report.findings:
         counts[f.severity] = counts.get(f.severity, 0) + 1
-    overview: dict[str, Any] = {
-        "rows": n,
+    return {
+        "rows": table.frame.height,
         "columns": [
             {"name": c.name, "unit": c.unit, "dtype": c.dtype, "role": c.role}
             for c in table.columns
         ],
-        "memory_bytes": int(frame.estimated_size()),
+        "memory_bytes": int(table.frame.estimated_size()),
         "findings": counts,
         "target": target,
         "color": color,
@@ -337,16 +492,3 @@ def analyse(
         "time": clock,
         "strongest_link": strongest,
     }
-    tables = ReportTables(
-        summary=summary,
-        correlations=assoc.tables,
-        strongest_pairs=assoc.strongest_pairs,
-        missing_by_condition=by_condition,
-    )
-    return Analysis(
-        overview=overview,
-        tables=tables,
-        figures=_unique_names(figures),
-        findings=list(report.findings),
-        sampled=sampled,
-    )

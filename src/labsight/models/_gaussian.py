@@ -27,10 +27,14 @@ class ARDGaussianProcessRegressor(GaussianProcessRegressor):  # type: ignore[mis
     for all, as the plain family does; ``ard_`` says which it fitted."""
 
     def fit(self, X: Any, y: Any) -> ARDGaussianProcessRegressor:
-        width = np.shape(X)[1]
+        # np.asarray, not np.shape: an array-like that only converts (no __array_function__) is
+        # taken, and a 1-D X reaches GaussianProcessRegressor.fit, which refuses it in words.
+        shape = np.asarray(X).shape
+        width = shape[1] if len(shape) == 2 else 1
         isotropic: Any = self.kernel  # type: ignore[has-type]
-        kernel = clone(isotropic)
-        self.ard_ = width <= ARD_MAX_INPUTS
+        # No kernel: GaussianProcessRegressor's default (fixed, isotropic), as the parent fits it.
+        kernel: Any = None if isotropic is None else clone(isotropic)
+        self.ard_ = kernel is not None and width <= ARD_MAX_INPUTS
         for name, value in kernel.get_params().items() if self.ard_ else ():
             if isinstance(value, Matern) and np.ndim(value.length_scale) == 0:
                 kernel.set_params(**{f"{name}__length_scale": np.full(width, value.length_scale)})

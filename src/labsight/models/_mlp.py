@@ -36,6 +36,8 @@ import numpy.typing as npt
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import NotFittedError
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array
 from torch import nn
 
 __all__ = ["MIN_ROWS_FOR_VALIDATION", "MLPClassifier", "MLPRegressor"]
@@ -56,20 +58,20 @@ def _resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def _as_matrix(X: Any) -> npt.NDArray[np.float32]:
-    """Validate ``X`` as a finite 2-D numeric matrix and return it as float32."""
-    arr = np.asarray(X, dtype=np.float32)
-    if arr.ndim != 2:
-        raise ValueError(f"X must be a 2-D array, got shape {arr.shape}")
-    if arr.shape[0] == 0:
-        raise ValueError("X has no rows")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError("X contains NaN or infinite values (impute before the MLP)")
+def _as_matrix(X: Any, estimator: BaseEstimator) -> npt.NDArray[np.float32]:
+    """Validate ``X`` as a finite, dense 2-D numeric matrix with at least one row and one column
+    and return it as float32. The errors are scikit-learn's own (``check_array``), so a sparse,
+    complex, 1-D or empty ``X`` is refused as every scikit-learn estimator refuses it."""
+    arr: npt.NDArray[np.float32] = check_array(X, dtype=np.float32, estimator=estimator)
     return arr
 
 
-def _as_vector(y: Any, n_rows: int) -> npt.NDArray[Any]:
+def _as_vector(y: Any, n_rows: int, estimator: BaseEstimator) -> npt.NDArray[Any]:
     """Return ``y`` as a 1-D array of ``n_rows`` entries (a single column is flattened)."""
+    if y is None:
+        raise ValueError(
+            f"{type(estimator).__name__} requires y to be passed, but the target y is None"
+        )
     arr = np.asarray(y)
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
@@ -239,8 +241,8 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]
             The fitted estimator.
         """
         self._check_params()
-        Xa = _as_matrix(X)
-        ya = _as_vector(y, Xa.shape[0])
+        Xa = _as_matrix(X, self)
+        ya = _as_vector(y, Xa.shape[0], self)
         n_rows, n_features = Xa.shape
         self.n_features_in_ = n_features
         target, n_out = self._encode_target(ya)
@@ -337,11 +339,11 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]
         module: nn.Sequential | None = getattr(self, "module_", None)
         if module is None:
             raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet.")
-        Xa = _as_matrix(X)
+        Xa = _as_matrix(X, self)
         if Xa.shape[1] != self.n_features_in_:
             raise ValueError(
-                f"X has {Xa.shape[1]} features, but {type(self).__name__} was fitted with "
-                f"{self.n_features_in_}"
+                f"X has {Xa.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input"
             )
         device = next(module.parameters()).device
         module.eval()
@@ -506,6 +508,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]
     _kind: ClassVar[str] = "classifier"
 
     def _encode_target(self, y: npt.NDArray[Any]) -> tuple[torch.Tensor, int]:
+        check_classification_targets(y)  # a continuous (or NaN, infinite) target is refused
         self.classes_ = np.unique(y)
         codes = np.searchsorted(self.classes_, y)
         return torch.from_numpy(codes.astype(np.int64)), len(self.classes_)
@@ -553,4 +556,5 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc]
         -------
         numpy.ndarray of shape (n_samples,)
         """
-        return np.asarray(self.classes_[np.argmax(self._forward(X), axis=1)])
+        scores = self._forward(X)  # first: an unfitted model raises NotFittedError
+        return np.asarray(self.classes_[np.argmax(scores, axis=1)])

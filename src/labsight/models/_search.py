@@ -261,9 +261,13 @@ def evaluate(
             return Candidate(
                 family.name, dict(params), scores, spent / fits, trial, oof, pruned=True
             )
-        # The fits up to where the trial can end (the repeat's last fold when it races, else the
-        # last), at the pace so far: a trial that cannot get there stops now, not at the deadline.
-        if rival is not None:
+        # Before the first fold, only that fold must fit (the estimate of an untimed family is
+        # rough, and pessimistic on a busy machine). Once timed, the fits up to where the trial can
+        # end (the repeat's last fold when it races, else the last) must fit at the pace so far:
+        # a trial that cannot get there stops now, not at the deadline.
+        if not fits:
+            to_go = 1
+        elif rival is not None:
             to_go = folds.n_splits - fits % folds.n_splits
         else:
             to_go = len(folds.splits) - fits

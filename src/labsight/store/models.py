@@ -84,7 +84,16 @@ def _row(session: Session, ref: str) -> ModelRow:
         if re.fullmatch(r"v\d+", selector):
             query = query.where(ModelRow.name == name, ModelRow.number == int(selector[1:]))
         else:
-            query = query.where(ModelRow.name == name, ModelRow.model_id.startswith(selector))
+            # The selector is text from the user, not a LIKE pattern; a prefix names one version.
+            query = query.where(
+                ModelRow.name == name, ModelRow.model_id.startswith(selector, autoescape=True)
+            )
+            found = session.scalars(query.limit(2)).all()
+            if len(found) > 1:
+                raise InputError(
+                    f"model {ref!r} is ambiguous (2 versions or more of {name!r} match)",
+                    hint="Give more digits of the model id, or NAME@vN",
+                )
     else:
         query = query.where(ModelRow.name == name).order_by(ModelRow.number.desc()).limit(1)
     row = session.scalars(query).first()

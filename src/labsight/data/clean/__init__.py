@@ -2,8 +2,9 @@
 
 Lives here: :class:`CleaningPlan` / :class:`CleaningStep` (the plan and its YAML/JSON file format,
 ``_plan``), :func:`build_plan` and :func:`apply_plan` (``_build``) and one fit and one apply
-function per step kind, registered by name (``_steps``): ``sentinels``, ``labels``, ``units``,
-``outliers``, ``impute``, ``replicates``.
+function per step kind, registered by name (``_steps``, which joins ``_steps_values``:
+``sentinels``, ``labels``, ``units``, and ``_steps_stats``: ``outliers``, ``impute``,
+``replicates``; ``_steps_common`` holds what they share).
 
 A plan is fitted on one table and replayed unchanged on new batches with the same columns: the
 same codes for a missing value, the same label mapping, the same unit conversions, the same

@@ -1,7 +1,9 @@
-"""The Workspace: the one object that owns the store, the artifacts and the settings.
+"""Datasets: reading files into versions, finding them, cleaning, clustering and deleting them.
 
-The CLI and (later) the REST server are thin faces over it: they parse input, call a method here and
-render what comes back.
+:class:`Datasets` holds the operations (the :class:`~labsight.workspace.Workspace` hands them out
+as ``ws.ingest``, ``ws.dataset`` …); :class:`DatasetVersion` is one stored version and what can be
+done with it; :class:`ReadFile` a file read and checked but not stored yet (training on a file
+stores it only once the model is trained).
 """
 
 from __future__ import annotations
@@ -18,28 +20,31 @@ from typing import TYPE_CHECKING, Any, Literal
 import polars as pl
 
 from labsight import audit
-from labsight._registry import ModelRegistry
-from labsight.config import Settings
 from labsight.data.findings import Finding
 from labsight.data.table import ColumnInfo, Role, Table
 from labsight.exceptions import InputError, NotFoundError
-from labsight.store import ArtifactStore, Database, Dataset, VersionRecord, read_frame, write_frame
+from labsight.store import Dataset, VersionRecord, read_frame, write_frame
 from labsight.store import datasets as repo
-from labsight.store.entities import AuditEntry
 from labsight.store.names import to_name
+from labsight.workspace._context import Context
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from labsight._campaigns import Campaign
     from labsight.data.clean import CleaningPlan
     from labsight.data.quality import QualityReport
-    from labsight.design.space import Space
     from labsight.explore import ExploreReport
     from labsight.models.unsupervised import ClusterResult
-    from labsight.store.entities import CampaignRecord
 
-__all__ = ["AuditLog", "DatasetVersion", "Workspace", "role_overrides"]
+__all__ = [
+    "DatasetVersion",
+    "Datasets",
+    "OnIssue",
+    "ReadFile",
+    "StepCallback",
+    "role_overrides",
+    "version_hash",
+]
 
 OnIssue = Literal["raise", "warn", "ignore"]
 StepCallback = Callable[[str], None]
@@ -83,101 +88,11 @@ def version_hash(content_sha256: str, columns: list[dict[str, Any]]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-class Workspace:
-    """A labsight workspace: a home folder with a database and an artifact store.
+class Datasets:
+    """The datasets of a workspace: ``ws.ingest``, ``ws.dataset``, ``ws.clean`` … are these."""
 
-    Parameters
-    ----------
-    home
-        The workspace folder (default: ``$LABSIGHT_HOME`` or ``./.labsight``).
-    db_url
-        SQLAlchemy URL (default: ``$LABSIGHT_DB_URL`` or SQLite inside ``home``).
-    artifacts_url
-        fsspec URL of the artifact store (default: ``$LABSIGHT_ARTIFACTS`` or ``home/artifacts``).
-    user
-        Who acts (default: ``$LABSIGHT_USER`` or the operating-system user).
-
-    Examples
-    --------
-    >>> import tempfile, labsight
-    >>> ws = labsight.Workspace(tempfile.mkdtemp())
-    >>> ds = ws.ingest(labsight.example_path("chem_proc_yield"), name="yield", on_issue="ignore")
-    >>> ds.rows, ds.ref.startswith("yield@")
-    (176, True)
-    >>> ws.audit.verify().ok
-    True
-    """
-
-    def __init__(
-        self,
-        home: str | os.PathLike[str] | None = None,
-        *,
-        db_url: str | None = None,
-        artifacts_url: str | None = None,
-        user: str | None = None,
-    ) -> None:
-        self.settings = Settings.resolve(
-            home, db_url=db_url, artifacts_url=artifacts_url, user=user
-        )
-        if self.settings.is_sqlite:
-            try:
-                self.settings.home.mkdir(parents=True, exist_ok=True)
-            except (FileExistsError, NotADirectoryError) as exc:
-                raise InputError(
-                    f"the workspace home {str(self.settings.home)!r} is a file, not a folder",
-                    hint="Pass --home (or set LABSIGHT_HOME) to a folder",
-                ) from exc
-        self.artifacts = ArtifactStore(self.settings.artifacts_url)
-        self.db = Database(self.settings.db_url)
-        if self.db.upgraded_from is not None:
-            self._seal_upgraded(self.db.upgraded_from)
-        self.artifacts.sweep_temporaries()
-        self.audit = AuditLog(self)
-        self.models = ModelRegistry(self)
-        """The model registry: ``ws.models.train(ds, target)``, ``.list()``, ``.load(ref)`` …"""
-
-    def __repr__(self) -> str:
-        return f"Workspace({str(self.settings.home)!r}, db={self.db.safe_url!r})"
-
-    def _seal_upgraded(self, revision: str) -> None:
-        """Seal the rows of a workspace made before rows were sealed, in one audit entry.
-
-        Rows are bound to the trail from here on; what the chain said before is recorded with them.
-        """
-        with self.db.write() as session:
-            seals = audit.seal_all(session)
-            if not seals:
-                return
-            chain = audit.verify_chain(session)
-            audit.record(
-                session,
-                audit.AuditEvent(
-                    action="audit.seal",
-                    object_type="audit",
-                    object_id="workspace",
-                    old_value=f"schema {revision}",
-                    new_value="rows sealed",
-                    reason="workspace upgraded: existing rows bound to the audit trail",
-                    details={"rows": len(seals), "chain_ok_before": chain.ok},
-                ),
-                self.user,
-                seals=seals,
-            )
-
-    def close(self) -> None:
-        self.db.dispose()
-
-    def __enter__(self) -> Workspace:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @property
-    def user(self) -> str:
-        return self.settings.user
-
-    # -- datasets ---------------------------------------------------------------------------------
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
 
     def ingest(
         self,
@@ -203,7 +118,7 @@ class Workspace:
         Re-ingesting identical content returns the existing version and records nothing. A failed
         ingest registers nothing.
         """
-        return self._read_file(
+        return self.read_file(
             path,
             name=name,
             sheet=sheet,
@@ -216,7 +131,7 @@ class Workspace:
             on_step=on_step,
         ).store(reason=reason, on_step=on_step)
 
-    def _read_file(
+    def read_file(
         self,
         path: str | os.PathLike[str],
         *,
@@ -244,8 +159,8 @@ class Workspace:
             decimal_comma=decimal_comma,
             roles=dict(roles or {}),
             on_issue=on_issue,
-            max_file_bytes=self.settings.max_file_bytes,
-            max_expanded_bytes=self.settings.max_expanded_bytes,
+            max_file_bytes=self.ctx.settings.max_file_bytes,
+            max_expanded_bytes=self.ctx.settings.max_expanded_bytes,
         )
         params = {
             "sheet": sheet,
@@ -256,7 +171,7 @@ class Workspace:
         }
         return ReadFile(self, dataset, table, params)
 
-    def _store_table(
+    def store_table(
         self,
         dataset: str,
         table: Table,
@@ -271,7 +186,7 @@ class Workspace:
         details: dict[str, Any] | None = None,
     ) -> DatasetVersion:
         on_step("writing Parquet")
-        content = write_frame(self.artifacts, table.frame)
+        content = write_frame(self.ctx.artifacts, table.frame)
         columns = [c.to_dict() for c in table.columns]
         new = repo.NewVersion(
             version=version_hash(content, columns),
@@ -285,11 +200,11 @@ class Workspace:
             parent=parent,
         )
         on_step("recording the version")
-        with self.db.write() as session:
+        with self.ctx.db.write() as session:
             previous = None
             with contextlib.suppress(NotFoundError):
                 previous = repo.resolve_version(session, dataset)
-            record, created = repo.add_version(session, dataset, new, self.user)
+            record, created = repo.add_version(session, dataset, new, self.ctx.user)
             if created:
                 audit.record(
                     session,
@@ -311,7 +226,7 @@ class Workspace:
                             **(details or {}),
                         },
                     ),
-                    self.user,
+                    self.ctx.user,
                 )
         return DatasetVersion(self, record, created=created)
 
@@ -324,7 +239,7 @@ class Workspace:
             When the version's record (its columns, units, roles, operation …) was changed
             outside labsight: it no longer matches the audit entry that created it.
         """
-        with self.db.read() as session:
+        with self.ctx.db.read() as session:
             record = repo.resolve_version(session, ref)
             audit.check_sealed(  # a newest version deleted behind labsight's back is refused too
                 session,
@@ -337,26 +252,26 @@ class Workspace:
 
     def datasets(self, *, include_deleted: bool = False) -> list[Dataset]:
         """All datasets, by name."""
-        with self.db.read() as session:
+        with self.ctx.db.read() as session:
             return repo.list_datasets(session, include_deleted=include_deleted)
 
     def info(self, name: str) -> Dataset:
-        with self.db.read() as session:
+        with self.ctx.db.read() as session:
             return repo.get_dataset(session, repo.parse_ref(name)[0])
 
     def history(self, name: str) -> list[VersionRecord]:
         """Every version of a dataset, oldest first."""
-        with self.db.read() as session:
+        with self.ctx.db.read() as session:
             return repo.dataset_history(session, repo.parse_ref(name)[0])
 
     def delete(self, name: str, *, reason: str | None = None) -> Dataset:
         """Delete a dataset by tombstone: it disappears from listings; its history stays."""
-        with self.db.write() as session:
+        with self.ctx.db.write() as session:
             current = repo.resolve_version(session, name)
             audit.check_sealed(
                 session, [repo.dataset_row(session, current.dataset)], "dataset", current.dataset
             )
-            ds = repo.tombstone(session, repo.parse_ref(name)[0], self.user, reason)
+            ds = repo.tombstone(session, repo.parse_ref(name)[0], self.ctx.user, reason)
             audit.record(
                 session,
                 audit.AuditEvent(
@@ -369,7 +284,7 @@ class Workspace:
                     reason=reason,
                     inputs=[current.sha256],
                 ),
-                self.user,
+                self.ctx.user,
             )
         return ds
 
@@ -419,7 +334,7 @@ class Workspace:
             )
         return CleaningPlan.from_dict(params["plan"])
 
-    def _fit_plan(
+    def fit_plan(
         self,
         table: Table,
         plan: CleaningPlan | str | os.PathLike[str] | None,
@@ -436,7 +351,7 @@ class Workspace:
                     "give either a plan or cleaning options, not both "
                     f"(got --plan and {', '.join(given)})"
                 )
-            return self._load_plan(plan)
+            return self.load_plan(plan)
         if not given:
             raise InputError(
                 "nothing to clean: no cleaning option given",
@@ -446,7 +361,7 @@ class Workspace:
         on_step("fitting the cleaning plan")
         return build_plan(table, **options)
 
-    def _load_plan(self, plan: CleaningPlan | str | os.PathLike[str]) -> CleaningPlan:
+    def load_plan(self, plan: CleaningPlan | str | os.PathLike[str]) -> CleaningPlan:
         from labsight.data.clean import CleaningPlan
 
         if isinstance(plan, CleaningPlan):
@@ -496,7 +411,7 @@ class Workspace:
             "criterion": result.criterion,
             "silhouette": result.silhouette,
         }
-        stored = self._store_table(
+        stored = self.store_table(
             version.dataset,
             labelled,
             operation="cluster",
@@ -508,38 +423,9 @@ class Workspace:
         )
         return stored, result
 
-    def new_campaign(
-        self,
-        name: str,
-        space: Space | str | os.PathLike[str],
-        *,
-        seed: int = 0,
-        acquisition: str | None = None,
-        reason: str | None = None,
-    ) -> Campaign:
-        """Start a design campaign from a space (a :class:`~labsight.design.Space` or a YAML/JSON
-        file); the space is stored whole and the creation audited."""
-        from labsight._campaigns import new_campaign
-
-        return new_campaign(self, name, space, seed=seed, acquisition=acquisition, reason=reason)
-
-    def campaign(self, name: str) -> Campaign:
-        """A stored campaign: ``c.suggest(4)``, ``c.record(df)``, ``c.best()``, ``c.plot()``."""
-        from labsight._campaigns import Campaign
-        from labsight.store import campaigns as repo
-
-        with self.db.read() as session:
-            return Campaign(self, repo.get_campaign(session, name))
-
-    def campaigns(self) -> list[CampaignRecord]:
-        """Every campaign, by name, with its counts of experiments and results."""
-        from labsight.store import campaigns as repo
-
-        with self.db.read() as session:
-            return repo.list_campaigns(session)
-
     def clean_file(
         self,
+        /,
         path: str | os.PathLike[str],
         *,
         name: str | None = None,
@@ -559,7 +445,7 @@ class Workspace:
 
         on_step(f"reading {path}")
         table = read_table(path, on_issue="ignore")
-        fitted = self._fit_plan(table, plan, dict(options), on_step)
+        fitted = self.fit_plan(table, plan, dict(options), on_step)
         on_step("checking the plan against the file")
         apply_plan(table, fitted)
         base = self.ingest(path, name=name, on_issue="ignore", reason=reason, on_step=on_step)
@@ -573,8 +459,8 @@ class DatasetVersion:
     ``created`` is False when an ingest found the content already stored.
     """
 
-    def __init__(self, workspace: Workspace, record: VersionRecord, *, created: bool = True):
-        self.workspace = workspace
+    def __init__(self, datasets: Datasets, record: VersionRecord, *, created: bool = True):
+        self._datasets = datasets
         self.record = record
         self.created = created
         self._frame: pl.DataFrame | None = None
@@ -600,6 +486,10 @@ class DatasetVersion:
             lines,
             [html_table(["column", "unit", "dtype", "role"], rows)],
         )
+
+    def location(self) -> str:
+        """Where the version's Parquet file lives in the artifact store."""
+        return self._datasets.ctx.artifacts.location(self.record.sha256)
 
     @property
     def dataset(self) -> str:
@@ -629,7 +519,7 @@ class DatasetVersion:
     def to_polars(self) -> pl.DataFrame:
         """The data as a polars DataFrame (loaded once, after its hash is checked)."""
         if self._frame is None:
-            self._frame = read_frame(self.workspace.artifacts, self.record.sha256)
+            self._frame = read_frame(self._datasets.ctx.artifacts, self.record.sha256)
         return self._frame
 
     def to_pandas(self) -> pd.DataFrame:
@@ -703,7 +593,7 @@ class DatasetVersion:
         seen = {self.ref}
         while chain[-1].parent is not None and chain[-1].parent not in seen:
             seen.add(chain[-1].parent)
-            chain.append(self.workspace.dataset(chain[-1].parent).record)
+            chain.append(self._datasets.dataset(chain[-1].parent).record)
         return chain
 
     def clean(
@@ -745,7 +635,7 @@ class DatasetVersion:
             "replicates": replicates,
             "sentinels": sentinels,
         }
-        plan = self.workspace._fit_plan(table, plan, options, on_step)
+        plan = self._datasets.fit_plan(table, plan, options, on_step)
         on_step("applying the plan")
         result = apply_plan(table, plan)
         cleaned = result.table
@@ -759,9 +649,9 @@ class DatasetVersion:
             # no version, no entry.
             if save_plan is not None:
                 plan.save(save_plan)
-            return DatasetVersion(self.workspace, self.record, created=False)
-        plan_key = self.workspace.artifacts.put_bytes(plan.to_yaml().encode(), ".yaml")
-        version = self.workspace._store_table(
+            return DatasetVersion(self._datasets, self.record, created=False)
+        plan_key = self._datasets.ctx.artifacts.put_bytes(plan.to_yaml().encode(), ".yaml")
+        version = self._datasets.store_table(
             dataset,
             result.table,
             operation="clean",
@@ -780,13 +670,13 @@ class DatasetVersion:
 
 @dataclasses.dataclass
 class ReadFile:
-    """A file read by :meth:`Workspace._read_file`: its table, and how to store it as an ingest.
+    """A file read by :meth:`Datasets.read_file`: its table, and how to store it as an ingest.
 
     Operations that take a file and may still refuse it (``train FILE``) work on ``table`` first
     and store it only when they succeed, so a refusal leaves the workspace as it was.
     """
 
-    workspace: Workspace
+    datasets: Datasets
     dataset: str
     table: Table
     params: dict[str, Any]
@@ -794,7 +684,7 @@ class ReadFile:
     def store(self, *, reason: str | None = None, on_step: StepCallback = _noop) -> DatasetVersion:
         """Store the table as a new version of ``dataset`` (audited as ``dataset.ingest``)."""
         source = self.table.source.to_dict() if self.table.source is not None else None
-        return self.workspace._store_table(
+        return self.datasets.store_table(
             self.dataset,
             self.table,
             operation="ingest",
@@ -805,65 +695,6 @@ class ReadFile:
             reason=reason,
             on_step=on_step,
         )
-
-
-class AuditLog:
-    """The workspace's audit trail: list, verify, export. Appends happen only inside operations."""
-
-    def __init__(self, workspace: Workspace) -> None:
-        self._ws = workspace
-
-    def entries(
-        self,
-        *,
-        limit: int | None = None,
-        action: str | None = None,
-        object_id: str | None = None,
-    ) -> list[AuditEntry]:
-        """Entries, oldest first (the newest ``limit`` when given)."""
-        from sqlalchemy import select
-
-        from labsight.store._rows import AuditRow
-
-        query = select(AuditRow)
-        if action:
-            query = query.where(AuditRow.action == action)
-        if object_id:
-            query = query.where(AuditRow.object_id == object_id)
-        query = query.order_by(AuditRow.seq.desc())
-        if limit:
-            query = query.limit(limit)
-        with self._ws.db.read() as session:
-            rows = [r.to_entity() for r in session.scalars(query)]
-        return rows[::-1]
-
-    def verify(self, *, quick: bool = False, anchor: str | None = None) -> audit.ChainReport:
-        """Recompute the hash chain (naming the first entry altered, removed or reordered), check
-        that every row holding state (datasets, versions, models, campaigns, experiments, results)
-        matches the audit entry that created or last changed it, field by field, and that every
-        artifact a row refers to is on disk with its hash (``quick`` skips the artifacts).
-
-        ``anchor`` is a head kept outside the database (``SEQ:HASH``, as the report's ``anchor``
-        gives it): the chain must still hold that entry with that hash, so a chain rebuilt whole by
-        someone who controls the database is found too.
-        """
-        kept = audit.parse_anchor(anchor) if anchor is not None else None  # bad input first
-        with self._ws.db.read() as session:
-            report = audit.verify_chain(session)
-            if kept is not None and report.ok:
-                problem = audit.check_anchor(session, kept)
-                if problem is not None:
-                    report = dataclasses.replace(
-                        report, ok=False, first_bad=kept[0], problem=problem
-                    )
-            problems = tuple(audit.verify_records(session, None if quick else self._ws.artifacts))
-        if not problems:
-            return report
-        return dataclasses.replace(report, ok=False, record_problems=problems)
-
-    def export(self, fmt: str = "jsonl") -> str:
-        """All entries as ``csv`` or ``jsonl`` text."""
-        return audit.render_export(self.entries(), fmt)
 
 
 def _stem(path: str | os.PathLike[str]) -> str:

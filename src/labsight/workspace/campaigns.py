@@ -29,18 +29,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
-from labsight import _background, audit
+from labsight import audit
 from labsight._display import from_spreadsheet_cell
 from labsight.data.table import Table
 from labsight.exceptions import ConflictError, InputError
 from labsight.store import campaigns as repo
 from labsight.store.entities import CampaignRecord, ExperimentRecord, ResultRecord
 from labsight.store.names import validate_name
+from labsight.workspace import jobs
+from labsight.workspace._context import Context
 
 if TYPE_CHECKING:
     from labsight.design.insight import Status
     from labsight.design.space import Parameter, Space
-    from labsight.workspace import Workspace
 
 __all__ = ["Campaign", "RecordSummary", "new_campaign"]
 
@@ -72,7 +73,7 @@ class RecordSummary:
 
 
 def new_campaign(
-    ws: Workspace,
+    ctx: Context,
     name: str,
     space: Space | str | os.PathLike[str],
     *,
@@ -90,7 +91,7 @@ def new_campaign(
     resolved = space if isinstance(space, Space) else load_space(Path(space))
     stored = resolved.to_dict()
     digest = _space_hash(stored)
-    with ws.db.write() as session:
+    with ctx.db.write() as session:
         record = repo.add_campaign(
             session,
             name=name,
@@ -98,7 +99,7 @@ def new_campaign(
             space_sha256=digest,
             seed=seed,
             acquisition=acquisition,
-            actor=ws.user,
+            actor=ctx.user,
         )
         audit.record(
             session,
@@ -117,16 +118,16 @@ def new_campaign(
                     "acquisition": acquisition,
                 },
             ),
-            ws.user,
+            ctx.user,
         )
-    return Campaign(ws, record)
+    return Campaign(ctx, record)
 
 
 class Campaign:
     """One campaign of a workspace (``ws.campaign(name)``)."""
 
-    def __init__(self, ws: Workspace, record: CampaignRecord) -> None:
-        self._ws = ws
+    def __init__(self, ctx: Context, record: CampaignRecord) -> None:
+        self._ctx = ctx
         self.name = record.name
         self.seed = record.seed
         self.acquisition = record.acquisition
@@ -175,11 +176,11 @@ class Campaign:
 
     @property
     def record_(self) -> CampaignRecord:
-        with self._ws.db.read() as session:
+        with self._ctx.db.read() as session:
             return repo.get_campaign(session, self.name)
 
     def _stored(self) -> tuple[list[ExperimentRecord], list[ResultRecord]]:
-        with self._ws.db.read() as session:
+        with self._ctx.db.read() as session:
             # results drive every suggestion: refuse ones changed behind labsight's back
             audit.check_sealed(  # the rows are all of them: a deleted result is refused too
                 session,
@@ -361,14 +362,14 @@ class Campaign:
             {**p, "model": proposal.model_state} if i == 0 and proposal.model_state else p
             for i, p in enumerate(proposal.predictions)
         ]
-        with self._ws.db.write() as session:
+        with self._ctx.db.write() as session:
             stored = repo.add_experiments(
                 session,
                 self.name,
                 conditions,
                 method=proposal.method,
                 predictions=predictions,
-                actor=self._ws.user,
+                actor=self._ctx.user,
             )
             audit.record(
                 session,
@@ -391,20 +392,20 @@ class Campaign:
                         "results": len(results),
                     },
                 ),
-                self._ws.user,
+                self._ctx.user,
             )
         if job is not None and not job["alive"]:  # a failed background try is superseded
-            _background.finish(self._ws.settings.home, "design-suggest", self.name)
+            jobs.finish(self._ctx.settings.home, "design-suggest", self.name)
         ids = {e.experiment_id for e in stored}
         frame = self.experiments()
         return frame.filter(pl.col(EXPERIMENT_ID).is_in(list(ids))).drop(
             "results", "suggested", "suggested_by", "batch"
         )
 
-    def background(self) -> _background.Job | None:
+    def background(self) -> jobs.Job | None:
         """The campaign's background suggestion (``pid``, ``started``, ``command``, ``log``,
         ``alive``, ``error``: why it failed), or None when none runs and the last one finished."""
-        return _background.current(self._ws.settings.home, "design-suggest", self.name)
+        return jobs.current(self._ctx.settings.home, "design-suggest", self.name)
 
     # -- recording ---------------------------------------------------------------------------
 
@@ -422,7 +423,7 @@ class Campaign:
         table, path, digest = _as_table(results)
         matched = _Matcher(self, table, path).rows()
         new = [m for m in matched if m.new]
-        with self._ws.db.write() as session:
+        with self._ctx.db.write() as session:
             created = (
                 repo.add_experiments(
                     session,
@@ -430,7 +431,7 @@ class Campaign:
                     [m.conditions for m in new],
                     method="recorded",
                     predictions=[{} for _ in new],
-                    actor=self._ws.user,
+                    actor=self._ctx.user,
                 )
                 if new
                 else []
@@ -444,7 +445,7 @@ class Campaign:
                 session,
                 self.name,
                 [(m.experiment_id or "", m.values, m.source) for m in matched],
-                actor=self._ws.user,
+                actor=self._ctx.user,
             )
             audit.record(
                 session,
@@ -461,7 +462,7 @@ class Campaign:
                         "source": str(path) if path else None,
                     },
                 ),
-                self._ws.user,
+                self._ctx.user,
             )
         ids = [m.experiment_id or "" for m in matched]
         return RecordSummary(

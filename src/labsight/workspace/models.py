@@ -1,7 +1,7 @@
 """The model registry of a workspace: train and register, look up, stage, predict.
 
-Kept apart from :mod:`labsight.workspace` (which it extends through :class:`ModelRegistry`, reached
-as ``ws.models``) so that the dataset code and the model code stay small. A model version records
+Reached as ``ws.models``; given the workspace's context and its datasets (a model is trained on a
+dataset version, or on a file stored as one once the model is trained). A model version records
 the dataset version it was trained on (lineage), the cleaning plan behind that version when there
 is one (replayed on new data before predicting), its feature names and units, scores, parameters,
 seed, library versions, who and when; every registration and stage change is audited.
@@ -28,12 +28,13 @@ from labsight.exceptions import ConflictError, ExportError, InputError, Labsight
 from labsight.store import models as model_repo
 from labsight.store.entities import ModelRecord
 from labsight.store.names import to_name, validate_name
+from labsight.workspace._context import Context
+from labsight.workspace.datasets import Datasets, DatasetVersion
 
 if TYPE_CHECKING:
     from labsight.models.export import OnnxExport
     from labsight.models.train import TrainedModel
     from labsight.store import ArtifactStore
-    from labsight.workspace import DatasetVersion, Workspace
 
 __all__ = ["ModelRegistry", "library_versions"]
 
@@ -119,8 +120,9 @@ def _no_better_than_baseline(record: ModelRecord, force: bool, reason: str | Non
 class ModelRegistry:
     """``ws.models``: train, list, show, stage and load models."""
 
-    def __init__(self, workspace: Workspace) -> None:
-        self._ws = workspace
+    def __init__(self, ctx: Context, datasets: Datasets) -> None:
+        self._ctx = ctx
+        self._datasets = datasets
 
     def train(
         self,
@@ -142,7 +144,7 @@ class ModelRegistry:
 
         name = None if name is None else validate_name(name, "model")  # before the long search
         if isinstance(source, str | os.PathLike):
-            pending = self._ws._read_file(
+            pending = self._datasets.read_file(
                 source, sheet=sheet, roles={target: "target"}, on_issue="ignore"
             )
             model = train(pending.table, target, **options)
@@ -171,7 +173,7 @@ class ModelRegistry:
         slug = "".join(ch if ch.isalnum() else "-" for ch in target.lower()).strip("-")
         name = name or to_name(f"{source.dataset}-{slug}", fallback="model", fill="-")
         # The file outlives a failed transaction only if an older row already holds it.
-        with _removed_on_failure(self._ws.artifacts, digest), self._ws.db.write() as session:
+        with _removed_on_failure(self._ctx.artifacts, digest), self._ctx.db.write() as session:
             record = model_repo.add_model(
                 session,
                 model_id=model_id,
@@ -185,7 +187,7 @@ class ModelRegistry:
                 family=model.best,
                 sha256=digest,
                 summary=_json_safe(summary),
-                actor=self._ws.user,
+                actor=self._ctx.user,
             )
             audit.record(
                 session,
@@ -208,26 +210,26 @@ class ModelRegistry:
                         "better_than_baseline": model.better_than_baseline,
                     },
                 ),
-                self._ws.user,
+                self._ctx.user,
             )
-            self._ws.artifacts.put_bytes(data, ".skops")  # last: a failed row writes no file
+            self._ctx.artifacts.put_bytes(data, ".skops")  # last: a failed row writes no file
         return record, model
 
     def list(self) -> list[ModelRecord]:
         """Every model version, by name and number."""
-        with self._ws.db.read() as session:
+        with self._ctx.db.read() as session:
             return model_repo.list_models(session)
 
     def get(self, ref: str) -> ModelRecord:
         """A model by id, ``name`` (latest version) or ``name@vN``."""
-        with self._ws.db.read() as session:
+        with self._ctx.db.read() as session:
             return model_repo.get_model(session, ref)
 
     def load(self, ref: str) -> TrainedModel:
         """The fitted model (its file's hash is checked; only trusted types are loaded)."""
         from labsight.models._persist import loads
 
-        with self._ws.db.read() as session:
+        with self._ctx.db.read() as session:
             row = model_repo.model_row(session, ref)
             audit.check_sealed(  # stage, file, summary; and no newer version deleted
                 session,
@@ -237,7 +239,7 @@ class ModelRegistry:
                 present={"model": model_repo.version_keys(session, row.name)},
             )
             record = row.to_entity()
-        return loads(self._ws.artifacts.get_bytes(record.sha256), record.summary)
+        return loads(self._ctx.artifacts.get_bytes(record.sha256), record.summary)
 
     def stage(
         self, ref: str, stage: str, *, reason: str | None = None, force: bool = False
@@ -256,7 +258,7 @@ class ModelRegistry:
         InputError
             For an unknown stage, or ``force`` without a ``reason``.
         """
-        with self._ws.db.write() as session:
+        with self._ctx.db.write() as session:
             row = model_repo.model_row(session, ref)
             audit.check_sealed(session, [row], "model", row.name)  # never re-seal an edited row
             record, old = model_repo.set_stage(session, ref, stage)  # a refusal rolls it back
@@ -280,7 +282,7 @@ class ModelRegistry:
                     if forced
                     else {},
                 ),
-                self._ws.user,
+                self._ctx.user,
             )
         return record
 
@@ -316,7 +318,7 @@ class ModelRegistry:
                 f"model {record.ref} records no training data to check its export on",
                 hint="Retrain it from a dataset (labsight train DATASET --target COLUMN)",
             )
-        rows = model_frame(self._ws.dataset(record.dataset).table(), model.features)
+        rows = model_frame(self._datasets.dataset(record.dataset).table(), model.features)
         if len(rows) > _CHECK_ROWS:
             rows = rows.sample(_CHECK_ROWS, random_state=0)
         plan = record.summary.get("plan")
@@ -340,7 +342,7 @@ class ModelRegistry:
                 f"first (labsight clean FILE --plan {record.dataset}); the graph does not"
             )
         digest = hashlib.sha256(exported.data).hexdigest()
-        with self._ws.db.write() as session:
+        with self._ctx.db.write() as session:
             audit.record(
                 session,
                 audit.AuditEvent(
@@ -353,7 +355,7 @@ class ModelRegistry:
                     new_value=str(path),
                     details={"format": format, "bytes": len(exported.data)},
                 ),
-                self._ws.user,
+                self._ctx.user,
             )
             atomic_write_bytes(path, exported.data)  # last: a failed write rolls the entry back
         return exported
