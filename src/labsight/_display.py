@@ -24,7 +24,10 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = [
     "NUMBER_PATTERN",
@@ -33,6 +36,7 @@ __all__ = [
     "html_table",
     "html_text",
     "spreadsheet_cell",
+    "spreadsheet_frame",
     "visible",
     "visible_json",
 ]
@@ -184,3 +188,21 @@ def html_card(title: str, lines: Sequence[str] = (), tables: Sequence[str] = ())
     parts += [f"<p>{html_text(line)}</p>" for line in lines]
     parts += list(tables)
     return "<div class='labsight'>" + "".join(parts) + "</div>"
+
+
+def spreadsheet_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with each text cell and column name passed through :func:`spreadsheet_cell`: one
+    that would start a formula gets a leading ``'``; numeric columns, and text that is a plain
+    number such as ``-1.5``, stay as they are. For a CSV written for people that labsight may read
+    back (a design template), which takes the quote off again with :func:`from_spreadsheet_cell`."""
+    import polars as pl
+
+    escaped = []
+    for name, dtype in frame.schema.items():
+        if not isinstance(dtype, pl.String | pl.Categorical | pl.Enum):
+            continue  # numbers stay numbers, -1.5 included
+        value = pl.col(name).cast(pl.String)
+        risky = value.str.contains(r"^[=+\-@\t\r]") & ~value.str.contains(NUMBER_PATTERN)
+        escaped.append(pl.when(risky).then(pl.lit("'") + value).otherwise(value).alias(name))
+    safe = frame.with_columns(escaped)
+    return safe.rename({name: spreadsheet_cell(name) for name in frame.columns})

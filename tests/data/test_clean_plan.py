@@ -39,6 +39,7 @@ def test_public_namespace() -> None:
             "OUTLIER_SUFFIX",
             "SD_SUFFIX",
             "CleanResult",
+            "CleaningOptions",
             "CleaningPlan",
             "CleaningStep",
             "apply_plan",

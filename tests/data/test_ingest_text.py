@@ -37,6 +37,7 @@ def test_public_namespace() -> None:
         "DEFAULT_NA_VALUES",
         "SUPPORTED_FORMATS",
         "OnIssue",
+        "ReadOptions",
         "detect_format",
         "read_table",
     }

@@ -260,3 +260,89 @@ def test_long_level_names_do_not_crowd_the_landscape(tmp_path: Path) -> None:
     assert max(len(t) for t in axis.ticktext) <= 14
     assert "CP(C)C" in axis.ticktext  # short names are shown as they are
     assert landscape.data[0].colorbar.title.text == "yield [%]"
+
+
+TWO = """\
+parameters:
+  - {name: temperature, type: continuous, bounds: [25, 130], unit: degC}
+  - {name: solvent, type: categorical, values: [THF, DMF]}
+objectives:
+  - {name: yield, goal: maximize, unit: "%"}
+  - {name: cost, goal: minimize}
+"""
+
+
+def test_figures_status_and_analysis_take_the_objective(tmp_path: Path) -> None:
+    from labsight.design.analysis import analyse
+
+    (tmp_path / "two.yaml").write_text(TWO)
+    ws = labsight.Workspace(tmp_path / "home", user="chemist")
+    c = ws.new_campaign("two", tmp_path / "two.yaml", seed=0)
+    plate = c.suggest(8)
+    t = plate["temperature"].to_numpy()
+    dmf = plate["solvent"].to_numpy() == "DMF"
+    c.record(
+        plate.select("experiment_id").with_columns(
+            pl.Series("yield", np.round(80 * np.exp(-(((t - 90) / 25) ** 2)) + 10 * dmf, 2)),
+            pl.Series("cost", np.round(t / 10 + 5 * dmf, 2)),
+        )
+    )
+    assert c.analysis().objective == "yield"
+    cost = c.analysis("cost")
+    assert cost.to_dict() == analyse(c.space, c.results(), "cost").to_dict()
+    assert cost.objective == "cost"
+    status = c.status("cost")
+    assert list(status.best[0]["values"]) == ["cost", "yield"]
+    costs = [b["values"]["cost"] for b in status.best]
+    assert costs == sorted(costs)  # the Pareto front, cheapest first
+    figures = c.plot("cost", status=status)
+    assert figures["pareto"].layout.xaxis.title.text == "cost (minimize)"
+    assert c.plot()["pareto"].layout.xaxis.title.text == "yield [%] (maximize)"
+    for call in (c.status, c.plot, c.analysis):
+        with pytest.raises(InputError, match="unknown objective 'purity'"):
+            call("purity")
+    ws.close()
+
+
+def _marker(ws: labsight.Workspace, pid: int) -> Path:
+    """A background suggestion of 'suzuki' run by ``pid``, as ``suggest_in_background`` leaves it."""
+    import json
+
+    from labsight.workspace import jobs
+
+    marker = jobs.marker(ws.settings.home, "design-suggest", "suzuki")
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps({"pid": pid, "started": "now", "command": "x", "log": "y"}))
+    return marker
+
+
+def test_a_background_suggestion_is_marked_done_or_failed_by_suggest(
+    ws: labsight.Workspace,
+) -> None:
+    import os
+
+    c = ws.campaign("suzuki")
+    marker = _marker(ws, os.getpid())  # this process is the job
+    assert c.suggest(2, background_job=True).height == 2
+    assert not marker.exists()  # done: the marker is gone
+    _marker(ws, os.getpid())
+    with pytest.raises(InputError, match="unknown acquisition 'EI'"):
+        c.suggest(2, acquisition="EI", background_job=True)
+    job = c.background()
+    assert job is not None
+    assert not job["alive"]
+    assert "unknown acquisition 'EI'" in job["error"]
+
+
+def test_a_second_background_suggestion_is_refused(ws: labsight.Workspace) -> None:
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        _marker(ws, sleeper.pid)
+        with pytest.raises(
+            ConflictError, match=f"already running in the background \\(pid {sleeper.pid}"
+        ):
+            ws.campaign("suzuki").suggest_in_background(["design", "suggest", "suzuki"])
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert ws.campaign("suzuki").experiments().height == 0

@@ -206,3 +206,34 @@ def test_a_chained_comparison_and_arithmetic_evaluate_per_row() -> None:
     c = parse_constraint("0.1 <= 2 * water - ethanol / 2 < 1", frozenset({"water", "ethanol"}))
     rows = {"water": np.array([0.1, 0.5, 0.9]), "ethanol": np.array([0.0, 0.2, 0.0])}
     assert c.holds(rows).tolist() == [True, True, False]
+
+
+def test_the_goal_is_applied_by_the_objective_alone() -> None:
+    """Every place that needs "which way is better" asks the objective: signed values, the best
+    of a set, the bound past which a result is unwanted."""
+    from labsight.design.space import Objective
+
+    up = Objective("yield", "maximize", (0.0, 100.0))
+    down = Objective("cost", "minimize", (1.0, 50.0))
+    values = np.array([3.0, -1.0, 7.5])
+    assert (up.maximizing, up.sign, down.maximizing, down.sign) == (True, 1.0, False, -1.0)
+    assert up.signed(2.5) == 2.5
+    assert down.signed(2.5) == -2.5
+    assert down.signed(down.signed(2.5)) == 2.5  # its own inverse: a signed mean back as measured
+    assert np.array_equal(down.signed(values), -values)
+    assert (up.best_of(values), down.best_of(values)) == (7.5, -1.0)
+    assert (up.worst_bound(), down.worst_bound()) == (0.0, 50.0)
+    assert Objective("x", "minimize").worst_bound() is None
+
+
+def test_a_space_focuses_on_one_objective(folder: Path) -> None:
+    space = load_space(_write(folder, GOOD))
+    assert space.focused(None) is space
+    assert space.focused("yield") is space
+    cost = space.focused("cost")
+    assert cost.objective_names == ["cost", "yield"]
+    assert cost.parameters == space.parameters
+    assert cost.constraints == space.constraints
+    with pytest.raises(InputError, match="unknown objective 'purity'") as caught:
+        space.focused("purity")
+    assert caught.value.expected == "yield, cost"

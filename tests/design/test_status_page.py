@@ -3,9 +3,11 @@ landscape that does not draw a combination of levels nobody tried as a confident
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -133,3 +135,34 @@ def test_the_page_says_how_many_combinations_were_never_tried(
         "tried": 4,
         "untried": 8,
     }
+
+
+def test_the_core_makes_the_page_the_command_line_writes(page: Page) -> None:
+    """``Campaign.status_page`` is the page: the command line only writes it."""
+    ws = labsight.Workspace(Path(page.home[1]), user="chemist")
+    campaign = ws.campaign("toy")
+    status = campaign.status()
+    assert campaign.status_page(status) == page.html
+    assert campaign.status_page() == page.html  # the status made there is the same
+    summary = campaign.status_summary(status)
+    assert summary.untried == "8 of 12 combinations of solvent × ligand were never tried"
+    assert summary.table is not None
+    title, header, rows = summary.table
+    assert title == "Best so far"
+    assert header[-2:] == ["yield [%]", "predicted (± sd)"]
+    assert rows[0][0] == status.best[0]["experiment_id"]
+    for text in (title, *header, *rows[0][1:3], *summary.notes):
+        assert html.escape(text, quote=False) in page.html  # the page says what the terminal says
+    ws.close()
+
+
+def test_a_campaign_without_results_has_no_table_or_notes(tmp_path: Path) -> None:
+    (tmp_path / "space.yaml").write_text(SPACE)
+    ws = labsight.Workspace(tmp_path / "home", user="chemist")
+    campaign = ws.new_campaign("empty", tmp_path / "space.yaml")
+    summary = campaign.status_summary()
+    assert (summary.table, summary.notes) == (None, [])
+    assert summary.untried == "12 of 12 combinations of solvent × ligand were never tried"
+    written = campaign.write_status_page(tmp_path / "status.html")
+    assert "<h1>Campaign empty</h1>" in written.read_text()
+    ws.close()

@@ -1,8 +1,8 @@
 """Audit: the tamper-evident record of every state change.
 
 ``events`` defines what is recorded, ``_writer.record`` is the only function that appends to the log
-(inside the caller's store transaction), ``chain`` computes and verifies the hash chain, ``seals``
-binds every row that holds state to the entry that created or changed it (noted automatically in
+(inside the caller's store transaction), ``chain`` reads the entries and computes and verifies the
+hash chain, ``seals`` binds every row that holds state to the entry that created or changed it (noted automatically in
 each write transaction), ``records`` checks every sealed row and referenced artifact against the
 entries, ``export`` renders entries for QA. Imports ``labsight.store``; imported by the workspace and
 the faces above it.
@@ -13,6 +13,7 @@ from labsight.audit.chain import (
     GENESIS,
     ChainReport,
     check_anchor,
+    entries,
     entry_hash,
     parse_anchor,
     verify_chain,
@@ -29,6 +30,7 @@ __all__ = [
     "ChainReport",
     "check_anchor",
     "check_sealed",
+    "entries",
     "entry_hash",
     "parse_anchor",
     "record",

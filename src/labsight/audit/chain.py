@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from labsight.exceptions import InputError
 from labsight.store._rows import AuditHeadRow, AuditRow
+from labsight.store.entities import AuditEntry
 
 __all__ = [
     "GENESIS",
@@ -157,6 +158,26 @@ def verify_chain(session: Session) -> ChainReport:
 
 
 _ANCHOR = re.compile(r"([1-9][0-9]*):([0-9a-f]{16,64})")
+
+
+def entries(
+    session: Session,
+    *,
+    limit: int | None = None,
+    action: str | None = None,
+    object_id: str | None = None,
+) -> list[AuditEntry]:
+    """The log's entries, oldest first (the newest ``limit`` when given), of one ``action`` and
+    one ``object_id`` when given."""
+    query = select(AuditRow)
+    if action:
+        query = query.where(AuditRow.action == action)
+    if object_id:
+        query = query.where(AuditRow.object_id == object_id)
+    query = query.order_by(AuditRow.seq.desc())
+    if limit:
+        query = query.limit(limit)
+    return [r.to_entity() for r in session.scalars(query)][::-1]
 
 
 def parse_anchor(anchor: str) -> tuple[int, str]:

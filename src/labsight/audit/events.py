@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["AuditEvent"]
+__all__ = [
+    "AuditEvent",
+    "dataset_deleted",
+    "dataset_stored",
+    "model_exported",
+    "model_staged",
+    "model_trained",
+    "rows_sealed",
+]
 
 
 @dataclass(frozen=True)
@@ -28,3 +36,117 @@ class AuditEvent:
     inputs: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
+
+
+# -- the events labsight records, one constructor each: the action's name, the kind of object and
+# -- which fields it fills are decided here once, not at each place that records one.
+
+
+def dataset_stored(
+    operation: str,
+    dataset: str,
+    version: str,
+    *,
+    previous: str | None,
+    reason: str | None,
+    inputs: list[str],
+    content: str,
+    details: dict[str, Any],
+) -> AuditEvent:
+    """A new version of ``dataset`` (``dataset.ingest``, ``.clean``, ``.cluster`` …)."""
+    return AuditEvent(
+        action=f"dataset.{operation}",
+        object_type="dataset",
+        object_id=dataset,
+        version=version,
+        old_value=previous,
+        new_value=version,
+        reason=reason,
+        inputs=inputs,
+        outputs=[content],
+        details=details,
+    )
+
+
+def dataset_deleted(dataset: str, version: str, content: str, reason: str | None) -> AuditEvent:
+    """``dataset.delete``: the dataset is tombstoned; its history stays."""
+    return AuditEvent(
+        action="dataset.delete",
+        object_type="dataset",
+        object_id=dataset,
+        version=version,
+        old_value="active",
+        new_value="deleted",
+        reason=reason,
+        inputs=[content],
+    )
+
+
+def model_trained(
+    name: str, model_id: str, *, data: str, file: str, details: dict[str, Any]
+) -> AuditEvent:
+    """``model.train``: a new draft version of model ``name``, from the dataset content ``data``,
+    saved as ``file``."""
+    return AuditEvent(
+        action="model.train",
+        object_type="model",
+        object_id=name,
+        version=model_id,
+        new_value="draft",
+        inputs=[data],
+        outputs=[file],
+        details=details,
+    )
+
+
+def model_staged(
+    name: str,
+    model_id: str,
+    *,
+    old: str,
+    new: str,
+    reason: str | None,
+    file: str,
+    details: dict[str, Any],
+) -> AuditEvent:
+    """``model.stage``: a version moved from stage ``old`` to ``new``."""
+    return AuditEvent(
+        action="model.stage",
+        object_type="model",
+        object_id=name,
+        version=model_id,
+        old_value=old,
+        new_value=new,
+        reason=reason,
+        inputs=[file],
+        details=details,
+    )
+
+
+def model_exported(
+    name: str, model_id: str, *, file: str, exported: str, path: str, details: dict[str, Any]
+) -> AuditEvent:
+    """``model.export``: a version written out (ONNX) as ``exported`` to ``path``."""
+    return AuditEvent(
+        action="model.export",
+        object_type="model",
+        object_id=name,
+        version=model_id,
+        inputs=[file],
+        outputs=[exported],
+        new_value=path,
+        details=details,
+    )
+
+
+def rows_sealed(revision: str, rows: int, chain_ok_before: bool) -> AuditEvent:
+    """``audit.seal``: the rows of a workspace made before rows were sealed, bound to the trail."""
+    return AuditEvent(
+        action="audit.seal",
+        object_type="audit",
+        object_id="workspace",
+        old_value=f"schema {revision}",
+        new_value="rows sealed",
+        reason="workspace upgraded: existing rows bound to the audit trail",
+        details={"rows": rows, "chain_ok_before": chain_ok_before},
+    )

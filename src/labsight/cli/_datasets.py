@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table as RichTable
@@ -33,7 +33,6 @@ GroupOpt = Annotated[
     str | None, typer.Option("--group", help="Replicate/group column (same conditions).")
 ]
 TimeOpt = Annotated[str | None, typer.Option("--time", help="Timestamp column.")]
-OnIssue = Literal["raise", "warn", "ignore"]
 
 
 def _roles(
@@ -42,18 +41,6 @@ def _roles(
     from labsight.workspace import role_overrides
 
     return role_overrides(None, id, target, group, time)
-
-
-FILE_SUFFIXES = frozenset(
-    {".csv", ".tsv", ".txt", ".dat", ".gz", ".xlsx", ".xls", ".parquet", ".jsonl", ".ndjson"}
-)
-"""Extensions of the files labsight reads: a SOURCE ending in one is a file, not a dataset."""
-
-
-def is_file_source(source: str) -> bool:
-    """A file rather than a dataset name: it exists, has a folder or a data file's extension
-    (dataset names never contain "/")."""
-    return Path(source).is_file() or "/" in source or Path(source).suffix.lower() in FILE_SUFFIXES
 
 
 def _sheet(sheet: str | None) -> str | int | None:
@@ -214,6 +201,8 @@ def quality(
     _check_fail_on(fail_on)
     roles = _roles(id, target, group, time)
     path = Path(source)
+    from labsight.workspace import is_file_source
+
     with steps(f"quality {source}", enabled=not json) as step:
         if is_file_source(source):
             import labsight
@@ -284,6 +273,7 @@ def clean(
     from rich.markup import escape
 
     from labsight.data.clean import CleaningPlan
+    from labsight.workspace import is_file_source
 
     ws = workspace()
     options = {

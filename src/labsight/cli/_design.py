@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -19,10 +19,13 @@ from labsight.cli._app import (
     steps,
     workspace,
 )
-from labsight.cli._render import cell, fmt, frame_table, spreadsheet_frame, text_table
+from labsight.cli._render import cell, fmt, frame_table, text_table
 
 if TYPE_CHECKING:
     import polars as pl
+
+    from labsight.design.space import Objective, Space
+    from labsight.workspace.campaigns import Campaign
 
 __all__ = ["design_app"]
 
@@ -42,9 +45,9 @@ ReasonOpt = Annotated[
 NameArg = Annotated[str, typer.Argument(help="The campaign's name.")]
 
 
-def _goal(o: Any) -> str:
+def _goal(o: Objective) -> str:
     """``yield ↑``, escaped for rich (names come from the space file)."""
-    return f"{cell(o.name)} {'↑' if o.goal == 'maximize' else '↓'}"
+    return f"{cell(o.name)} {'↑' if o.maximizing else '↓'}"
 
 
 @design_app.command(
@@ -88,7 +91,7 @@ def design_new(
     out.print(f"next: labsight design suggest {name} --batch 4 --out next.csv")
 
 
-def _experiments_table(frame: pl.DataFrame, space: Any, title: str) -> RichTable:
+def _experiments_table(frame: pl.DataFrame, space: Space, title: str) -> RichTable:
     names, objectives = space.names, list(space.objectives)
     rows = []
     for row in frame.iter_rows(named=True):
@@ -105,22 +108,6 @@ def _experiments_table(frame: pl.DataFrame, space: Any, title: str) -> RichTable
         "method",
     ]
     return text_table(title, header, rows)
-
-
-def _template(campaign: Any, frame: pl.DataFrame) -> pl.DataFrame:
-    """The file the lab fills in: id, conditions (headers with units), empty objective columns,
-    then what the surrogate expects. It is written through ``spreadsheet_frame``: a level such as
-    ``=x`` or ``-OMe`` gets a leading ``'`` so that a spreadsheet shows it instead of running it,
-    and ``design record`` takes the quote off again."""
-    import polars as pl
-
-    s = campaign.space
-    columns = [pl.col("experiment_id")]
-    columns += [pl.col(p.name).alias(p.label()) for p in s.parameters]
-    columns += [pl.lit(None, dtype=pl.Float64).alias(o.label()) for o in s.objectives]
-    for o in s.objectives:
-        columns += [pl.col(f"predicted_{o.name}"), pl.col(f"predicted_{o.name}_sd")]
-    return frame.select(columns)
 
 
 @design_app.command(
@@ -164,31 +151,20 @@ def design_suggest(
     """The next experiments, each with an experiment_id: from the initial design until every
     objective has two results, then from Bayesian optimisation. A spinner shows each step; a
     long suggestion can run in the background (--background)."""
-    from labsight._atomic import atomic_write_text
-    from labsight.workspace import jobs
-
-    ws = workspace()
-    campaign = ws.campaign(name)
+    campaign = workspace().campaign(name)
     if background:
-        _suggest_in_background(ws, campaign, json)
+        _suggest_in_background(campaign, json)
         return
-    try:
-        with steps(f"suggest {name}", enabled=not json) as step:
-            frame = campaign.suggest(
-                batch,
-                acquisition=acquisition,
-                initial={"method": initial} if initial else None,
-                reason=reason,
-                progress=step,
-            )
-        if out_path is not None:
-            atomic_write_text(out_path, spreadsheet_frame(_template(campaign, frame)).write_csv())
-    except Exception as exc:
-        if in_background:
-            jobs.finish(ws.settings.home, "design-suggest", name, error=str(exc))
-        raise
-    if in_background:
-        jobs.finish(ws.settings.home, "design-suggest", name)
+    with steps(f"suggest {name}", enabled=not json) as step:
+        frame = campaign.suggest(
+            batch,
+            acquisition=acquisition,
+            initial={"method": initial} if initial else None,
+            reason=reason,
+            progress=step,
+            out=out_path,
+            background_job=in_background,
+        )
     if json:
         emit_json(
             {
@@ -209,21 +185,11 @@ def design_suggest(
         )
 
 
-def _suggest_in_background(ws: Any, campaign: Any, json: bool) -> None:
-    """Start this very command line, less --background, as a detached job."""
+def _suggest_in_background(campaign: Campaign, json: bool) -> None:
+    """Start this very command line, less --background, as the campaign's detached job."""
     from labsight.cli._app import state
-    from labsight.exceptions import ConflictError
-    from labsight.workspace import jobs
 
-    job = campaign.background()
-    if job is not None and job["alive"]:
-        raise ConflictError(
-            f"a suggestion for campaign {campaign.name!r} is already running in the background "
-            f"(pid {job['pid']}, since {job['started']})",
-            hint=f"Wait for it (labsight design show {campaign.name}), or stop it: kill {job['pid']}",
-        )
-    argv = [a for a in state.argv if a != "--background"]
-    job = jobs.start(ws.settings.home, "design-suggest", campaign.name, argv)
+    job = campaign.suggest_in_background([a for a in state.argv if a != "--background"])
     if json:
         emit_json({"campaign": campaign.name, "background": job})
         return
@@ -233,7 +199,7 @@ def _suggest_in_background(ws: Any, campaign: Any, json: bool) -> None:
     )
 
 
-def _background_line(campaign: Any) -> str | None:
+def _background_line(campaign: Campaign) -> str | None:
     """One line on the campaign's background suggestion, if it runs or failed."""
     job = campaign.background()
     if job is None:
@@ -281,63 +247,6 @@ def design_record(
     out.print(f"next: labsight design status {name}; labsight design suggest {name}")
 
 
-def _best_table(space: Any, status: Any) -> tuple[str, list[str], list[list[str]]]:
-    """The best results (a Pareto front for several objectives, at most 10 rows): title, header,
-    rows, as the terminal and the HTML report show them."""
-    title = "Best so far" if len(space.objectives) == 1 else "Pareto front"
-    header = [
-        "experiment",
-        *[p.label() for p in space.parameters],
-        *[o.label() for o in space.objectives],
-        "predicted (± sd)",
-    ]
-    rows = []
-    for b in status.best[:10]:
-        guess = b.get("predicted") or {}
-        predicted = ", ".join(f"{fmt(v['mean'])} ± {fmt(v['sd'])}" for v in guess.values()) or "-"
-        rows.append(
-            [
-                b["experiment_id"],
-                *[fmt(b["conditions"][n]) for n in space.names],
-                *[fmt(b["values"][o.name]) for o in space.objectives],
-                predicted,
-            ]
-        )
-    return title, header, rows
-
-
-def _status_notes(status: Any) -> list[str]:
-    """The status in sentences: how well the surrogate predicts, what matters, what is left."""
-    notes = [
-        f"model fit ({objective}): leave-one-out R² {f['loo_r2']:.2f}, 90 % intervals held "
-        f"{f['loo_coverage_90']:.0%} of {int(f['rows'])} results"
-        for objective, f in status.fit.items()
-    ]
-    if status.importance:
-        notes.append(
-            "what matters: "
-            + ", ".join(f"{r['parameter']} {r['importance']:.0%}" for r in status.importance)
-        )
-    if status.expected:
-        e = status.expected
-        unit = f" {e['unit']}" if e.get("unit") else ""
-        notes.append(
-            f"improvement left: the best candidate is expected to add {e['improvement']:.3g}{unit} "
-            f"(probability of beating {fmt(e['best'])}: {e['probability']:.0%})"
-        )
-    return notes
-
-
-def _status_html(name: str, space: Any, status: Any, figures: dict[str, Any]) -> str:
-    """The status report: the same tables and sentences as the terminal, then the figures, in the
-    look of the other labsight reports (offline)."""
-    from labsight.design._status_page import render_status
-
-    table = _best_table(space, status) if status.best else None
-    notes = _status_notes(status) if status.best else []
-    return render_status(name, status, figures, table=table, notes=notes)
-
-
 @design_app.command(
     "status",
     epilog="Examples:\n\n  labsight design status suzuki\n\n  labsight design status suzuki --out status.html --json",
@@ -352,16 +261,12 @@ def design_status(
 ) -> None:
     """Best so far with its uncertainty, progress, how well the surrogate predicts, which
     parameters matter, and what the next experiment can still gain."""
-    from labsight._atomic import atomic_write_text
-    from labsight.design.insight import campaign_figures
-
     campaign = workspace().campaign(name)
     with steps(f"status {name}", enabled=not json) as step:
         step("fitting the surrogate")
         status = campaign.status()
         if out_path is not None:
-            figures = campaign_figures(campaign.space, campaign.results(), status)
-            atomic_write_text(out_path, _status_html(name, campaign.space, status, figures))
+            campaign.write_status_page(out_path, status)
     if json:
         emit_json(
             {
@@ -372,7 +277,6 @@ def design_status(
             }
         )
         return
-    s = campaign.space
     out.print(
         f"[bold]{name}[/]: {status.results} results of {status.experiments} experiments, {status.pending} pending"
     )
@@ -382,14 +286,13 @@ def design_status(
     if not status.best:
         out.print(f"no complete results yet: labsight design record {name} FILE")
         return
-    out.print(text_table(*_best_table(s, status)))
-    for note in _status_notes(status):
+    summary = campaign.status_summary(status)
+    if summary.table is not None:
+        out.print(text_table(*summary.table))
+    for note in summary.notes:
         out.print(escape(note))
-    if status.combinations and status.combinations["untried"]:
-        from labsight.design._status_page import untried_sentence
-
-        sentence = untried_sentence(status.combinations)
-        out.print(escape(f"{sentence}: predictions there are guesses (see the sd)"))
+    if summary.untried:
+        out.print(escape(f"{summary.untried}: predictions there are guesses (see the sd)"))
     if out_path is not None:
         out.print(
             f"[bold green]wrote[/] {cell(str(out_path))} (progress, importance, landscape; offline)"
@@ -409,10 +312,7 @@ def design_analyze(
 ) -> None:
     """Classical analysis of the results: main effects, two-factor interactions and a quadratic
     response surface with its optimum."""
-    from labsight.design.analysis import analyse
-
-    campaign = workspace().campaign(name)
-    analysis = analyse(campaign.space, campaign.results(), objective)
+    analysis = workspace().campaign(name).analysis(objective)
     if json:
         emit_json({"campaign": name, **analysis.to_dict()})
         return

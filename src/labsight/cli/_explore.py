@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from labsight.cli._app import app, emit_json, out, steps, workspace
-from labsight.cli._datasets import FILE_SUFFIXES, _sheet, is_file_source
+from labsight.cli._datasets import _sheet
 from labsight.cli._render import cell
 
 __all__ = ["explore"]
@@ -17,6 +17,8 @@ __all__ = ["explore"]
 
 def _default_name(source: str, is_file: bool) -> str:
     """``yield.csv.gz`` → ``yield``; ``reactions@v2`` → ``reactions-v2``: a file-name-safe stem."""
+    from labsight.workspace import FILE_SUFFIXES
+
     if is_file:
         name = Path(source).name
         while Path(name).suffix.lower() in FILE_SUFFIXES:
@@ -72,6 +74,8 @@ def explore(
     from labsight.explore import explore as make_report
 
     path = Path(source)
+    from labsight.workspace import is_file_source
+
     is_file = is_file_source(source)
     with steps(f"explore {source}", enabled=not json) as step:
         if is_file:

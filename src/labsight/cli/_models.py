@@ -8,7 +8,7 @@ prints as it is instead of being read as markup.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table as RichTable
@@ -276,23 +276,10 @@ def predict(
     upper (or proba_<class>). A column without a unit taken to be in the model's unit, and rows
     outside the training data, are each reported in one line on stderr (and under "warnings" in
     --json)."""
-    import warnings as py_warnings
-
     from labsight._atomic import atomic_write_text
-    from labsight.data.ingest import read_table
-    from labsight.exceptions import LabsightWarning
-    from labsight.models.predict import extrapolation_note
 
-    ws = workspace()
-    options: dict[str, Any] = {"sheet": _sheet(sheet)} if sheet is not None else {}
-    table = read_table(source, on_issue="ignore", **options)
-    with py_warnings.catch_warnings(record=True) as caught:
-        py_warnings.simplefilter("always", LabsightWarning)
-        frame = ws.models.predict(ref, table)
-    notes = [str(w.message) for w in caught if issubclass(w.category, LabsightWarning)]
-    note = extrapolation_note(frame)
-    if note:
-        notes.append(note)
+    predicted = workspace().models.predict_file(ref, source, sheet=_sheet(sheet))
+    frame, notes = predicted.frame, predicted.warnings
     for line in notes:
         err_console.print(f"[yellow]warning:[/] {cell(line)}", soft_wrap=True)
     if out_path is not None:

@@ -18,7 +18,7 @@ from rich.segment import Segment
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from labsight._display import NUMBER_PATTERN, spreadsheet_cell, visible
+from labsight._display import spreadsheet_frame, visible
 
 if TYPE_CHECKING:  # polars is imported when a frame is rendered, not for `labsight --help`
     import polars as pl
@@ -70,25 +70,6 @@ def csv_for_people(frame: pl.DataFrame) -> str:
     injection) and non-numeric fields are quoted. Numeric columns, and text that is a plain number
     such as ``-1.5``, are left as they are."""
     return spreadsheet_frame(frame).write_csv(quote_style="non_numeric")
-
-
-def spreadsheet_frame(frame: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` with each text cell and column name passed through
-    :func:`~labsight._display.spreadsheet_cell`: one that would start a formula gets a leading
-    ``'``; numeric columns, and text that is a plain number such as ``-1.5``, stay as they are.
-    For a CSV written for people that labsight reads back (a design template), which takes the
-    quote off again with :func:`~labsight._display.from_spreadsheet_cell`."""
-    escaped = []
-    import polars as pl
-
-    for name, dtype in frame.schema.items():
-        if not isinstance(dtype, pl.String | pl.Categorical | pl.Enum):
-            continue  # numbers stay numbers, -1.5 included
-        value = pl.col(name).cast(pl.String)
-        risky = value.str.contains(r"^[=+\-@\t\r]") & ~value.str.contains(NUMBER_PATTERN)
-        escaped.append(pl.when(risky).then(pl.lit("'") + value).otherwise(value).alias(name))
-    safe = frame.with_columns(escaped)
-    return safe.rename({name: spreadsheet_cell(name) for name in frame.columns})
 
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -16,18 +15,13 @@ from rich.progress_bar import ProgressBar
 from rich.text import Text
 
 from labsight.cli._app import app, emit_json, err_console, out, steps, workspace
-from labsight.cli._datasets import _sheet, is_file_source
+from labsight.cli._datasets import _sheet
 from labsight.cli._render import cell, leaderboard_table
 from labsight.store.names import validate_name
 
 __all__ = ["live_view", "print_trust_notes", "train"]
 
 _LIVE_ROWS = 5
-
-
-def _source(ws: Any, source: str) -> Any:
-    """A dataset version, or the path of a file (stored by ``train`` once it has trained)."""
-    return Path(source) if is_file_source(source) else ws.dataset(source)
 
 
 class _BudgetBar(BarColumn):
@@ -98,7 +92,14 @@ def train(
     source: Annotated[
         str, typer.Argument(help="A dataset NAME[@VERSION], or a file (ingested first).")
     ],
-    target: Annotated[str, typer.Option("--target", help="The column to predict.")],
+    target: Annotated[
+        str | None,
+        typer.Option(
+            "--target",
+            help="The column to predict (default: the one column whose role is target).",
+            show_default=False,
+        ),
+    ] = None,
     budget: Annotated[
         float, typer.Option("--budget", min=1, help="Seconds for search and final fit together.")
     ] = 60.0,
@@ -160,7 +161,7 @@ def train(
     ws = workspace()
     with steps(f"train {source}", enabled=not json) as step:
         step("reading the data")
-        ds = _source(ws, source)
+        ds = ws.source(source)  # a file is stored by train once it has trained
     with _live_board(budget, metric or "score", enabled=not json) as progress:
         record, model = ws.models.train(
             ds,

@@ -121,10 +121,8 @@ def embed(
     """A 2-D embedding of the rows (standardized features), one line per row: the first --limit
     rows on the terminal (--all for every one), or every row in --out."""
     from labsight._atomic import atomic_write_text
-    from labsight.models.unsupervised import embed as make_embedding
 
-    table = workspace().dataset(ref).table()
-    result = make_embedding(table, _columns(features), method=method, seed=seed)
+    result = workspace().embed(ref, _columns(features), method=method, seed=seed)
     if out_path is not None:
         atomic_write_text(out_path, result.frame.write_csv())
     if json:

@@ -5,10 +5,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-__all__ = ["SEVERITIES", "Finding", "Severity"]
+__all__ = ["ON_ISSUE", "SEVERITIES", "Finding", "OnIssue", "Severity"]
 
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
+
+OnIssue = Literal["raise", "warn", "ignore"]
+"""What reading a file does with the problems it finds (unreadable cells, mixed units …): refuse
+the file, warn and keep the findings, or keep the findings quietly. The one definition: ingest,
+the workspace and every face use it."""
+ON_ISSUE: tuple[OnIssue, ...] = ("raise", "warn", "ignore")
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ as plain JSON for the store (:meth:`Space.to_dict`). Reading a space file into t
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import polars as pl
@@ -20,6 +20,7 @@ from labsight.exceptions import InputError
 __all__ = ["Kind", "Objective", "Parameter", "Space"]
 
 Kind = Literal["continuous", "discrete", "categorical", "molecule"]
+_Value = TypeVar("_Value", float, np.ndarray)
 _MAX_ENUMERATED = 500_000  # discrete combinations enumerated exactly; beyond, give candidates
 
 
@@ -94,10 +95,35 @@ class Objective:
     bounds: tuple[float, float] | None = None
     unit: str | None = None
 
+    # The goal is read here and nowhere else: every other place that needs "which way is better"
+    # (the surrogate's targets, the best result, a reference point, a sort) asks these.
+
+    @property
+    def maximizing(self) -> bool:
+        """Whether more is better (``goal: maximize``)."""
+        return self.goal == "maximize"
+
     @property
     def sign(self) -> float:
         """+1 to maximize, −1 to minimize: the surrogate always maximizes ``sign × value``."""
-        return 1.0 if self.goal == "maximize" else -1.0
+        return 1.0 if self.maximizing else -1.0
+
+    def signed(self, value: _Value) -> _Value:
+        """``value`` (a number or an array) on the scale where more is better: ``sign × value``.
+        Its own inverse: a signed value (a surrogate's mean, say) signed again is the value as
+        measured."""
+        return self.sign * value
+
+    def best_of(self, values: np.ndarray) -> float:
+        """The best of ``values``: the largest when maximizing, else the smallest."""
+        return float(values.max() if self.maximizing else values.min())
+
+    def worst_bound(self) -> float | None:
+        """The bound past which a result is no longer wanted (the low bound when maximizing,
+        else the high one), as measured; None without bounds."""
+        if self.bounds is None:
+            return None
+        return self.bounds[0] if self.maximizing else self.bounds[1]
 
     def label(self) -> str:
         """The name with its unit, as tables and axes show it: ``yield [%]``."""
@@ -136,6 +162,28 @@ class Space:
             if p.name == name:
                 return p
         raise KeyError(name)
+
+    def focused(self, objective: str | None) -> Space:
+        """The space with ``objective`` first: what reads "the objective" (a single-objective
+        status, the landscape, importance, a classical analysis) reads the first one. ``None``:
+        the space as it is.
+
+        Raises
+        ------
+        InputError
+            For an objective the space does not have.
+        """
+        if objective is None:
+            return self
+        if objective not in self.objective_names:
+            raise InputError(
+                f"unknown objective {objective!r}", expected=", ".join(self.objective_names)
+            )
+        if objective == self.objective_names[0]:
+            return self
+        chosen = next(o for o in self.objectives if o.name == objective)
+        rest = tuple(o for o in self.objectives if o.name != objective)
+        return replace(self, objectives=(chosen, *rest))
 
     @property
     def discrete(self) -> bool:

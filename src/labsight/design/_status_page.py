@@ -4,7 +4,9 @@ labsight reports.
 The page is ``templates/status.html.j2`` (autoescaped); it includes the stylesheet and the figure
 script that the explore report uses (``labsight/explore/templates/_style.html.j2`` and
 ``_plots.html.j2``), so both reports share fonts, header, colours and the Plotly theme, and
-plotly.js is inlined once: nothing is loaded from the network.
+plotly.js is inlined once: nothing is loaded from the network. Its table and sentences are the
+terminal's (:mod:`labsight.design._status_text`); the page is made by
+:meth:`labsight.workspace.campaigns.Campaign.status_page`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from markupsafe import Markup
 
+from labsight.design._status_text import untried_sentence
 from labsight.explore._html import _PLOT_CONFIG, _plotly_json, _plotlyjs, _script_json
 from labsight.explore._plotly import theme_json
 
@@ -41,18 +44,6 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
-
-
-def untried_sentence(combinations: Mapping[str, Any]) -> str:
-    """``'5 of 12 combinations of solvent × ligand were never tried'`` (levels, for one factor)."""
-    factors = list(combinations["factors"])
-    n, total = combinations["untried"], combinations["total"]
-    if len(factors) == 1:
-        what = f"level{'s' if total != 1 else ''} of {factors[0]}"
-    else:
-        what = f"combination{'s' if total != 1 else ''} of {' × '.join(factors)}"
-    verb = "was" if n == 1 else "were"
-    return f"{n} of {total} {what} {verb} never tried"
 
 
 def render_status(

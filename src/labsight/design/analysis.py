@@ -247,8 +247,8 @@ def _surface(space: Space, frame: pl.DataFrame, y: np.ndarray) -> dict[str, Any]
     if optimum.get("found"):
         # A quadratic fitted on a few runs promises more than it saw: say when it does.
         sd = float(np.sqrt(sigma2))
-        top = float(y.max()) if space.objectives[0].goal == "maximize" else float(y.min())
-        gain = space.objectives[0].sign * (optimum["predicted"] - top)
+        objective = space.objectives[0]
+        gain = objective.signed(optimum["predicted"] - objective.best_of(y))
         optimum["beyond_data"] = bool(gain > max(2 * sd, 0.1 * float(np.ptp(y))))
     return {
         "fitted": True,
@@ -291,12 +291,12 @@ def _optimum(space: Space, beta: np.ndarray, names: list[str]) -> dict[str, Any]
             u0 = np.asarray(start, dtype=float)
             if numeric:
                 result = minimize(
-                    lambda u: -objective.sign * predict(u),
+                    lambda u: -objective.signed(predict(u)),
                     u0,
                     bounds=[(-1, 1)] * len(numeric),
                     method="L-BFGS-B",
                 )
-                u, value = result.x, objective.sign * -result.fun
+                u, value = result.x, objective.signed(-result.fun)
             else:
                 u, value = u0, predict(u0)
             point = {
@@ -308,7 +308,7 @@ def _optimum(space: Space, beta: np.ndarray, names: list[str]) -> dict[str, Any]
                 and not space.satisfied(pl.DataFrame([point]).select(space.names))[0]
             ):
                 continue
-            if best is None or objective.sign * value > objective.sign * best[0]:
+            if best is None or objective.signed(value) > objective.signed(best[0]):
                 best = (value, point)
     if best is None:
         return {"found": False}
@@ -323,9 +323,8 @@ def analyse(space: Space, results: pl.DataFrame, objective: str | None = None) -
     InputError
         For an unknown objective, or fewer than three results.
     """
-    name = objective or space.objective_names[0]
-    if name not in space.objective_names:
-        raise InputError(f"unknown objective {name!r}", expected=", ".join(space.objective_names))
+    chosen = space.focused(objective or None).objectives[0]
+    name = chosen.name
     frame = results.filter(pl.col(name).is_not_null() & pl.col(name).is_not_nan())
     if frame.height < 3:
         raise InputError(
@@ -333,9 +332,7 @@ def analyse(space: Space, results: pl.DataFrame, objective: str | None = None) -
             hint="Record more results first (labsight design record)",
         )
     y = frame[name].cast(pl.Float64).to_numpy()
-    ordered = Space(
-        space.parameters, tuple(o for o in space.objectives if o.name == name), space.constraints
-    )
+    ordered = Space(space.parameters, (chosen,), space.constraints)
     return Analysis(
         objective=name,
         rows=frame.height,

@@ -126,12 +126,13 @@ def _best(
         if surrogate is not None:
             mean, sd = surrogate.posterior(encoder.encode(grouped[int(i) : int(i) + 1]))
             entry["predicted"] = {
-                o.name: {"mean": float(o.sign * mean[0, j]), "sd": float(sd[0, j])}
+                o.name: {"mean": float(o.signed(mean[0, j])), "sd": float(sd[0, j])}
                 for j, o in enumerate(space.objectives)
             }
         out.append(entry)
     if len(space.objectives) > 1:
-        out.sort(key=lambda e: -space.objectives[0].sign * e["values"][space.objectives[0].name])
+        first = space.objectives[0]
+        out.sort(key=lambda e: -first.signed(e["values"][first.name]))
     return out
 
 
@@ -150,7 +151,7 @@ def _progress(space: Space, results: pl.DataFrame) -> list[dict[str, Any]]:
                     "result": i + 1,
                     "experiment_id": results["experiment_id"][i],
                     "value": value,
-                    "best_so_far": o.sign * best if math.isfinite(best) else None,
+                    "best_so_far": o.signed(best) if math.isfinite(best) else None,
                 }
             )
         else:
@@ -274,7 +275,7 @@ def _expected(
         "probability": float(pi[0]),
         "unit": o.unit,
         "at": _conditions(space, pool.row(i, named=True)),
-        "best": o.sign * best_f,
+        "best": o.signed(best_f),
     }
 
 
@@ -415,7 +416,7 @@ def _landscape(space: Space, status: Status, results: pl.DataFrame) -> Any:
     shape = (len(ys), len(xs))
     mean, sd = status.surrogate.posterior(status.encoder.encode(frame))
     o = space.objectives[0]
-    z = (o.sign * mean[:, 0]).reshape(shape)
+    z = o.signed(mean[:, 0]).reshape(shape)
     s = np.asarray(sd[:, 0], dtype=np.float64).reshape(shape)
     allowed = (
         space.satisfied(frame).reshape(shape) if space.constraints else np.ones(shape, dtype=bool)

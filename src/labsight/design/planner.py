@@ -61,8 +61,8 @@ def signed_objectives(space: Space, frame: pl.DataFrame) -> np.ndarray:
     out = np.full((frame.height, len(space.objectives)), np.nan)
     for j, o in enumerate(space.objectives):
         if o.name in frame.columns:
-            out[:, j] = (
-                o.sign * frame[o.name].cast(pl.Float64, strict=False).fill_null(np.nan).to_numpy()
+            out[:, j] = o.signed(
+                frame[o.name].cast(pl.Float64, strict=False).fill_null(np.nan).to_numpy()
             )
     return out
 
@@ -125,8 +125,9 @@ def _ref_point(space: Space, y: np.ndarray) -> list[float]:
     )
     out = []
     for j, o in enumerate(space.objectives):
-        if o.bounds is not None:
-            out.append(o.bounds[0] if o.goal == "maximize" else -o.bounds[1])
+        worst = o.worst_bound()
+        if worst is not None:
+            out.append(o.signed(worst))
         else:
             out.append(float(inferred[j]))
     return out
@@ -248,7 +249,7 @@ def _predictions(
     out = []
     for i in range(len(x)):
         entry: dict[str, Any] = {
-            o.name: {"mean": float(o.sign * mean[i, j]), "sd": float(sd[i, j])}
+            o.name: {"mean": float(o.signed(mean[i, j])), "sd": float(sd[i, j])}
             for j, o in enumerate(space.objectives)
         }
         entry["acquisition"] = values[i] if math.isfinite(values[i]) else None

@@ -27,17 +27,20 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 from labsight import audit
+from labsight.audit import events
 from labsight.config import Settings
 from labsight.exceptions import InputError
 from labsight.store import ArtifactStore, Database
 from labsight.workspace._context import Context
 from labsight.workspace.audit_log import AuditLog
 from labsight.workspace.datasets import (
+    FILE_SUFFIXES,
     Datasets,
     DatasetVersion,
     OnIssue,
     ReadFile,
     StepCallback,
+    is_file_source,
     role_overrides,
     version_hash,
 )
@@ -49,6 +52,7 @@ if TYPE_CHECKING:
     from labsight.workspace.campaigns import Campaign
 
 __all__ = [
+    "FILE_SUFFIXES",
     "AuditLog",
     "Context",
     "DatasetVersion",
@@ -58,6 +62,7 @@ __all__ = [
     "ReadFile",
     "StepCallback",
     "Workspace",
+    "is_file_source",
     "role_overrides",
     "version_hash",
 ]
@@ -148,20 +153,8 @@ class Workspace:
             if not seals:
                 return
             chain = audit.verify_chain(session)
-            audit.record(
-                session,
-                audit.AuditEvent(
-                    action="audit.seal",
-                    object_type="audit",
-                    object_id="workspace",
-                    old_value=f"schema {revision}",
-                    new_value="rows sealed",
-                    reason="workspace upgraded: existing rows bound to the audit trail",
-                    details={"rows": len(seals), "chain_ok_before": chain.ok},
-                ),
-                self.user,
-                seals=seals,
-            )
+            event = events.rows_sealed(revision, len(seals), chain.ok)
+            audit.record(session, event, self.user, seals=seals)
 
     def close(self) -> None:
         self.db.dispose()
@@ -188,6 +181,8 @@ class Workspace:
     clean_file = _on_datasets(Datasets.clean_file)
     plan_of = _on_datasets(Datasets.plan_of)
     cluster = _on_datasets(Datasets.cluster)
+    embed = _on_datasets(Datasets.embed)
+    source = _on_datasets(Datasets.source)
 
     # -- campaigns --------------------------------------------------------------------------------
 

@@ -26,21 +26,8 @@ class AuditLog:
         object_id: str | None = None,
     ) -> list[AuditEntry]:
         """Entries, oldest first (the newest ``limit`` when given)."""
-        from sqlalchemy import select
-
-        from labsight.store._rows import AuditRow
-
-        query = select(AuditRow)
-        if action:
-            query = query.where(AuditRow.action == action)
-        if object_id:
-            query = query.where(AuditRow.object_id == object_id)
-        query = query.order_by(AuditRow.seq.desc())
-        if limit:
-            query = query.limit(limit)
         with self._ctx.db.read() as session:
-            rows = [r.to_entity() for r in session.scalars(query)]
-        return rows[::-1]
+            return audit.entries(session, limit=limit, action=action, object_id=object_id)
 
     def verify(self, *, quick: bool = False, anchor: str | None = None) -> audit.ChainReport:
         """Recompute the hash chain (naming the first entry altered, removed or reordered), check

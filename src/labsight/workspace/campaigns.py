@@ -12,7 +12,8 @@ already run: a replicate); conditions that match nothing but lie inside the spac
 experiment (``recorded``). Partial rows (some objectives blank) count; rows with no result at all
 are skipped. Everything is checked before anything is stored: one bad row, and nothing changes.
 The ``'`` that ``design suggest --out`` puts before a level or a header that would start a
-spreadsheet formula (``'=x``, ``'-OMe``) is taken off again, so a template reads back as written.
+spreadsheet formula (``'=x``, ``'-OMe``) is taken off again, so a template reads back as written:
+writing the template and reading it back are both :mod:`labsight.design.template`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import hashlib
 import json
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,8 +31,8 @@ import numpy as np
 import polars as pl
 
 from labsight import audit
-from labsight._display import from_spreadsheet_cell
 from labsight.data.table import Table
+from labsight.design.template import match_columns, read_level, write_template
 from labsight.exceptions import ConflictError, InputError
 from labsight.store import campaigns as repo
 from labsight.store.entities import CampaignRecord, ExperimentRecord, ResultRecord
@@ -40,8 +41,10 @@ from labsight.workspace import jobs
 from labsight.workspace._context import Context
 
 if TYPE_CHECKING:
+    from labsight.design._status_text import StatusSummary
+    from labsight.design.analysis import Analysis
     from labsight.design.insight import Status
-    from labsight.design.space import Parameter, Space
+    from labsight.design.space import Space
 
 __all__ = ["Campaign", "RecordSummary", "new_campaign"]
 
@@ -158,7 +161,7 @@ class Campaign:
         for o in space.objectives:
             done = frame.filter(pl.col(o.name).is_not_null() & pl.col(o.name).is_not_nan())
             if done.height:
-                best = done.sort(o.name, descending=o.goal == "maximize").row(0, named=True)
+                best = done.sort(o.name, descending=o.maximizing).row(0, named=True)
                 conditions = ", ".join(
                     f"{p.label()} = {best[p.name]:.4g}"
                     if isinstance(best[p.name], float)
@@ -273,13 +276,26 @@ class Campaign:
 
     # -- insight -----------------------------------------------------------------------------
 
-    def status(self) -> Status:
-        """Best so far with its uncertainty, progress, model fit, importance, improvement left."""
+    def status(self, objective: str | None = None) -> Status:
+        """Best so far with its uncertainty, progress, model fit, importance, improvement left.
+
+        ``objective``: the one that a single-objective view reads (importance, improvement left;
+        default the first): the space's objectives with it first.
+
+        Raises
+        ------
+        InputError
+            For an objective the campaign does not have.
+        """
+        return self._status(self.space.focused(objective), *self._stored())
+
+    def _status(
+        self, space: Space, experiments: list[ExperimentRecord], results: list[ResultRecord]
+    ) -> Status:
         from labsight.design.insight import campaign_status
 
-        experiments, results = self._stored()
         return campaign_status(
-            self.space,
+            space,
             self._results_frame(experiments, results),
             experiments=len(experiments),
             pending=self._pending(experiments, results).height,
@@ -291,20 +307,78 @@ class Campaign:
         experiment, conditions, values, replicates and the surrogate's mean ± sd there."""
         return self.status().best
 
-    def plot(self) -> dict[str, Any]:
+    def status_summary(self, status: Status | None = None) -> StatusSummary:
+        """The status in words, as every face shows it: the best results as a table (title,
+        header, rows of text), the sentences on fit, importance and improvement left, and how many
+        combinations of levels were never tried
+        (:class:`~labsight.design._status_text.StatusSummary`). ``status``: one already made by
+        :meth:`status` (default: made here)."""
+        from labsight.design._status_text import summarise
+
+        return summarise(self.space, status if status is not None else self.status())
+
+    def plot(self, objective: str | None = None, *, status: Status | None = None) -> dict[str, Any]:
         """The campaign as Plotly figures: ``progress``, ``importance``, ``landscape`` (predicted
         objective over the two parameters that matter most) and, for several objectives,
-        ``pareto``."""
+        ``pareto``.
+
+        ``objective``: the one the figures are about (default the first; the Pareto front puts it
+        on the x axis). ``status``: one already made by :meth:`status` with the same objective,
+        so the surrogate is not fitted twice.
+
+        Raises
+        ------
+        InputError
+            For an objective the campaign does not have.
+        """
         from labsight.design.insight import campaign_figures
 
-        return campaign_figures(self.space, self.results(), self.status())
+        space = self.space.focused(objective)
+        experiments, results = self._stored()
+        if status is None:
+            status = self._status(space, experiments, results)
+        return campaign_figures(space, self._results_frame(experiments, results), status)
 
-    def analysis(self) -> Any:
-        """Classical analysis of the results: main effects, two-factor interactions and a
-        quadratic response surface with its optimum (:class:`~labsight.design.analysis.Analysis`)."""
+    def status_page(self, status: Status | None = None) -> str:
+        """The status as one self-contained HTML page (what ``labsight design status --out``
+        writes): the same table and sentences as :meth:`status_summary`, then the figures of
+        :meth:`plot`, in the look of the other labsight reports; it loads nothing from the
+        network. ``status``: one already made by :meth:`status` (default: made here)."""
+        from labsight.design._status_page import render_status
+
+        if status is None:
+            status = self.status()
+        summary = self.status_summary(status)
+        return render_status(
+            self.name,
+            status,
+            self.plot(status=status),
+            table=summary.table,
+            notes=summary.notes,
+        )
+
+    def write_status_page(self, path: str | os.PathLike[str], status: Status | None = None) -> Path:
+        """Write :meth:`status_page` to ``path`` (atomically: a reader never sees half a page);
+        returns the path."""
+        from labsight._atomic import atomic_write_text
+
+        target = Path(path)
+        atomic_write_text(target, self.status_page(status))
+        return target
+
+    def analysis(self, objective: str | None = None) -> Analysis:
+        """Classical analysis of the results of ``objective`` (default: the first): main effects,
+        two-factor interactions and a quadratic response surface with its optimum
+        (:class:`~labsight.design.analysis.Analysis`).
+
+        Raises
+        ------
+        InputError
+            For an objective the campaign does not have, or fewer than three results of it.
+        """
         from labsight.design.analysis import analyse
 
-        return analyse(self.space, self.results())
+        return analyse(self.space, self.results(), objective)
 
     # -- suggesting --------------------------------------------------------------------------
 
@@ -316,12 +390,17 @@ class Campaign:
         initial: dict[str, Any] | None = None,
         reason: str | None = None,
         progress: Callable[[str], None] | None = None,
+        out: str | os.PathLike[str] | None = None,
+        background_job: bool = False,
     ) -> pl.DataFrame:
         """The next ``batch`` experiments, stored with their ids and audited. Until every
         objective has two results they come from the initial design; then from Bayesian
         optimisation (``acquisition``, default the campaign's, else qLogNEI / qLogNEHVI).
         ``progress`` is called with each step ("fitting the surrogate…", "choosing experiment 2
-        of 5…").
+        of 5…"). ``out``: also write the results template of the batch there
+        (:meth:`write_template`). ``background_job``: this process is the campaign's background
+        suggestion (started by :meth:`suggest_in_background`); at the end it is marked done, or
+        failed with the error.
 
         Returns the experiments (``experiment_id``, the conditions, ``predicted_<objective>`` and
         its ``_sd``, ``method``, ``best_guess``: whether it is the batch's best guess).
@@ -332,6 +411,29 @@ class Campaign:
             While a suggestion for this campaign runs in the background
             (``labsight design suggest --background``).
         """
+        try:
+            frame = self._suggest(
+                batch, acquisition=acquisition, initial=initial, reason=reason, progress=progress
+            )
+            if out is not None:
+                self.write_template(out, frame)
+        except Exception as exc:
+            if background_job:
+                jobs.finish(self._ctx.settings.home, "design-suggest", self.name, error=str(exc))
+            raise
+        if background_job:
+            jobs.finish(self._ctx.settings.home, "design-suggest", self.name)
+        return frame
+
+    def _suggest(
+        self,
+        batch: int,
+        *,
+        acquisition: str | None,
+        initial: dict[str, Any] | None,
+        reason: str | None,
+        progress: Callable[[str], None] | None,
+    ) -> pl.DataFrame:
         from labsight.design.planner import propose
 
         job = self.background()
@@ -402,10 +504,39 @@ class Campaign:
             "results", "suggested", "suggested_by", "batch"
         )
 
+    def write_template(
+        self, path: str | os.PathLike[str], experiments: pl.DataFrame | None = None
+    ) -> Path:
+        """Write the results template for the lab to fill in (:mod:`labsight.design.template`:
+        id, conditions, empty objective columns, what the surrogate expects; safe to open in a
+        spreadsheet; :meth:`record` reads it back) for ``experiments`` (a frame of
+        :meth:`suggest`; default: the pending ones). Returns the path."""
+        frame = experiments if experiments is not None else self.pending()
+        return write_template(self.space, frame, path)
+
     def background(self) -> jobs.Job | None:
         """The campaign's background suggestion (``pid``, ``started``, ``command``, ``log``,
         ``alive``, ``error``: why it failed), or None when none runs and the last one finished."""
         return jobs.current(self._ctx.settings.home, "design-suggest", self.name)
+
+    def suggest_in_background(self, argv: Sequence[str]) -> jobs.Job:
+        """Start the command line ``argv`` (a ``design suggest`` of this campaign, less
+        ``--background``) as the campaign's detached job, which calls :meth:`suggest` with
+        ``background_job=True``; returns the job (pid, started, command, log).
+
+        Raises
+        ------
+        ConflictError
+            While a suggestion for this campaign already runs in the background.
+        """
+        job = self.background()
+        if job is not None and job["alive"]:
+            raise ConflictError(
+                f"a suggestion for campaign {self.name!r} is already running in the background "
+                f"(pid {job['pid']}, since {job['started']})",
+                hint=f"Wait for it (labsight design show {self.name}), or stop it: kill {job['pid']}",
+            )
+        return jobs.start(self._ctx.settings.home, "design-suggest", self.name, list(argv))
 
     # -- recording ---------------------------------------------------------------------------
 
@@ -518,7 +649,7 @@ class _Matcher:
         self.space = campaign.space
         self.table = table
         self.path = path
-        self.columns = _match_columns(self.space, table, path)
+        self.columns = match_columns(self.space, table, path)
 
     def fail(
         self, message: str, row: int | None, column: str | None = None, **fields: Any
@@ -681,7 +812,9 @@ class _Matcher:
                     None if v is None or not math.isfinite(v) else float(v) for v in values
                 ]
             else:
-                columns[p.name] = [None if v is None else _level(p, v) for v in series.to_list()]
+                columns[p.name] = [
+                    None if v is None else read_level(p, v) for v in series.to_list()
+                ]
         return [{n: columns[n][i] for n in self.space.names} for i in range(frame.height)]
 
     def _agree(
@@ -726,51 +859,3 @@ class _Matcher:
                 f"the conditions match no suggestion and break the constraint {broken!r}",
                 row,
             )
-
-
-def _level(parameter: Parameter, value: Any) -> str:
-    """A categorical or molecule cell as the level it names: the cell as it stands when that is a
-    level, else without the ``'`` that :func:`~labsight._display.spreadsheet_cell` puts before a
-    formula-like level (``'=x`` is ``=x``); a cell that names no level is returned stripped, for
-    the error that follows to quote."""
-    raw = str(value)
-    for text in (raw.strip(), raw):
-        if text in parameter.values:
-            return text
-        plain = from_spreadsheet_cell(text)
-        if plain in parameter.values:
-            return plain
-    return raw.strip()
-
-
-def _match_columns(space: Space, table: Table, path: Path | None) -> dict[str, dict[Any, str]]:
-    """Columns of ``table`` for each parameter and objective: the exact name, else the name
-    without its unit (``temperature [degC]`` for ``temperature``), units checked."""
-    from labsight.data.units import is_compatible, split_header
-
-    names = table.frame.columns
-    # each header as it stands, and as written before a spreadsheet saw it ('=x [degC]: =x [degC])
-    plain = {header: header for header in names}
-    for header in names:
-        plain.setdefault(from_spreadsheet_cell(header), header)
-    base = {split_header(text)[0].strip().lower(): header for text, header in plain.items()}
-
-    def find(name: str, unit: str | None, what: str) -> str | None:
-        column = plain.get(name)
-        if column is None:
-            column = base.get(name.strip().lower())
-        if column is None:
-            return None
-        have = table.column(column).unit
-        if unit and have and have != unit and not is_compatible(have, unit):
-            raise InputError(
-                f"{what} {name!r} is in {unit}, the column is in {have}",
-                path=path,
-                column=column,
-                expected=f"a unit of the same dimension as {unit}",
-            )
-        return column
-
-    parameters = {p.name: c for p in space.parameters if (c := find(p.name, p.unit, "parameter"))}
-    objectives = {o: c for o in space.objectives if (c := find(o.name, o.unit, "objective"))}
-    return {"parameters": parameters, "objectives": objectives}

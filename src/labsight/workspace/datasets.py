@@ -15,12 +15,13 @@ import json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Unpack
 
 import polars as pl
 
 from labsight import audit
-from labsight.data.findings import Finding
+from labsight.audit import events
+from labsight.data.findings import Finding, OnIssue
 from labsight.data.table import ColumnInfo, Role, Table
 from labsight.exceptions import InputError, NotFoundError
 from labsight.store import Dataset, VersionRecord, read_frame, write_frame
@@ -31,22 +32,24 @@ from labsight.workspace._context import Context
 if TYPE_CHECKING:
     import pandas as pd
 
-    from labsight.data.clean import CleaningPlan
+    from labsight.data.clean import CleaningOptions, CleaningPlan
+    from labsight.data.ingest import ReadOptions
     from labsight.data.quality import QualityReport
     from labsight.explore import ExploreReport
-    from labsight.models.unsupervised import ClusterResult
+    from labsight.models.unsupervised import ClusterResult, EmbedResult
 
 __all__ = [
+    "FILE_SUFFIXES",
     "DatasetVersion",
     "Datasets",
     "OnIssue",
     "ReadFile",
     "StepCallback",
+    "is_file_source",
     "role_overrides",
     "version_hash",
 ]
 
-OnIssue = Literal["raise", "warn", "ignore"]
 StepCallback = Callable[[str], None]
 
 
@@ -88,6 +91,20 @@ def version_hash(content_sha256: str, columns: list[dict[str, Any]]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+FILE_SUFFIXES = frozenset(
+    {".csv", ".tsv", ".txt", ".dat", ".gz", ".xlsx", ".xls", ".parquet", ".jsonl", ".ndjson"}
+)
+"""Extensions of the files labsight reads: a source ending in one is a file, not a dataset."""
+
+
+def is_file_source(source: str | os.PathLike[str]) -> bool:
+    """A file rather than a dataset name: a path object, or text naming a file that exists, with a
+    folder or with a data file's extension (dataset names never contain "/")."""
+    if not isinstance(source, str):
+        return True
+    return Path(source).is_file() or "/" in source or Path(source).suffix.lower() in FILE_SUFFIXES
+
+
 class Datasets:
     """The datasets of a workspace: ``ws.ingest``, ``ws.dataset``, ``ws.clean`` … are these."""
 
@@ -96,14 +113,10 @@ class Datasets:
 
     def ingest(
         self,
+        /,
         path: str | os.PathLike[str],
         *,
         name: str | None = None,
-        sheet: str | int | None = None,
-        na_values: Sequence[str] = (),
-        delimiter: str | None = None,
-        encoding: str | None = None,
-        decimal_comma: bool | None = None,
         roles: Mapping[str, Role] | None = None,
         id: str | Sequence[str] | None = None,
         target: str | None = None,
@@ -112,8 +125,11 @@ class Datasets:
         on_issue: OnIssue = "warn",
         reason: str | None = None,
         on_step: StepCallback = _noop,
+        **read: Unpack[ReadOptions],
     ) -> DatasetVersion:
-        """Read a file into a new version of dataset ``name`` (default: the file's stem).
+        """Read a file into a new version of dataset ``name`` (default: the file's stem), with the
+        reading options of :func:`~labsight.data.ingest.read_table` (``sheet``, ``na_values``,
+        ``delimiter``, ``encoding``, ``decimal_comma``).
 
         Re-ingesting identical content returns the existing version and records nothing. A failed
         ingest registers nothing.
@@ -121,29 +137,22 @@ class Datasets:
         return self.read_file(
             path,
             name=name,
-            sheet=sheet,
-            na_values=na_values,
-            delimiter=delimiter,
-            encoding=encoding,
-            decimal_comma=decimal_comma,
             roles=role_overrides(roles, id, target, group, time),
             on_issue=on_issue,
             on_step=on_step,
+            **read,
         ).store(reason=reason, on_step=on_step)
 
     def read_file(
         self,
+        /,
         path: str | os.PathLike[str],
         *,
         name: str | None = None,
-        sheet: str | int | None = None,
-        na_values: Sequence[str] = (),
-        delimiter: str | None = None,
-        encoding: str | None = None,
-        decimal_comma: bool | None = None,
         roles: Mapping[str, Role] | None = None,
         on_issue: OnIssue = "warn",
         on_step: StepCallback = _noop,
+        **read: Unpack[ReadOptions],
     ) -> ReadFile:
         """A file read and checked as ingest reads it, not stored yet (``.store()`` stores it)."""
         from labsight.data.ingest import read_table
@@ -152,22 +161,18 @@ class Datasets:
         on_step(f"reading {path}")
         table = read_table(
             path,
-            sheet=sheet,
-            na_values=na_values,
-            delimiter=delimiter,
-            encoding=encoding,
-            decimal_comma=decimal_comma,
             roles=dict(roles or {}),
             on_issue=on_issue,
             max_file_bytes=self.ctx.settings.max_file_bytes,
             max_expanded_bytes=self.ctx.settings.max_expanded_bytes,
+            **read,
         )
-        params = {
-            "sheet": sheet,
-            "na_values": list(na_values),
-            "delimiter": delimiter,
-            "encoding": encoding,
-            "decimal_comma": decimal_comma,
+        params = {  # the lineage of the version: every reading option, given or not
+            "sheet": read.get("sheet"),
+            "na_values": list(read.get("na_values", ())),
+            "delimiter": read.get("delimiter"),
+            "encoding": read.get("encoding"),
+            "decimal_comma": read.get("decimal_comma"),
         }
         return ReadFile(self, dataset, table, params)
 
@@ -206,28 +211,23 @@ class Datasets:
                 previous = repo.resolve_version(session, dataset)
             record, created = repo.add_version(session, dataset, new, self.ctx.user)
             if created:
-                audit.record(
-                    session,
-                    audit.AuditEvent(
-                        action=f"dataset.{operation}",
-                        object_type="dataset",
-                        object_id=dataset,
-                        version=record.version,
-                        old_value=previous.version if previous else None,
-                        new_value=record.version,
-                        reason=reason,
-                        inputs=inputs,
-                        outputs=[content],
-                        details={
-                            "rows": record.rows,
-                            "columns": len(columns),
-                            "number": record.number,
-                            "parent": record.parent,
-                            **(details or {}),
-                        },
-                    ),
-                    self.ctx.user,
+                event = events.dataset_stored(
+                    operation,
+                    dataset,
+                    record.version,
+                    previous=previous.version if previous else None,
+                    reason=reason,
+                    inputs=inputs,
+                    content=content,
+                    details={
+                        "rows": record.rows,
+                        "columns": len(columns),
+                        "number": record.number,
+                        "parent": record.parent,
+                        **(details or {}),
+                    },
                 )
+                audit.record(session, event, self.ctx.user)
         return DatasetVersion(self, record, created=created)
 
     def dataset(self, ref: str) -> DatasetVersion:
@@ -249,6 +249,26 @@ class Datasets:
                 present={"dataset_version": repo.version_keys(session, record.dataset)},
             )
             return DatasetVersion(self, record)
+
+    def source(self, source: str | os.PathLike[str]) -> DatasetVersion | Path:
+        """What a command's SOURCE names: a dataset version (``NAME[@VERSION]``), or the path of a
+        file (by :func:`is_file_source`), which the caller reads or stores as it needs."""
+        return Path(source) if is_file_source(source) else self.dataset(str(source))
+
+    def embed(
+        self,
+        ref: str,
+        features: Sequence[str] | None = None,
+        *,
+        method: str = "pca",
+        seed: int = 0,
+    ) -> EmbedResult:
+        """A 2-D embedding of a version's rows (standardized numeric features): ``pca``, ``umap``
+        or ``tsne`` (:func:`labsight.models.unsupervised.embed`)."""
+        from labsight.models.unsupervised import embed
+
+        table = self.dataset(ref).table()
+        return embed(table, list(features) if features else None, method=method, seed=seed)
 
     def datasets(self, *, include_deleted: bool = False) -> list[Dataset]:
         """All datasets, by name."""
@@ -272,52 +292,26 @@ class Datasets:
                 session, [repo.dataset_row(session, current.dataset)], "dataset", current.dataset
             )
             ds = repo.tombstone(session, repo.parse_ref(name)[0], self.ctx.user, reason)
-            audit.record(
-                session,
-                audit.AuditEvent(
-                    action="dataset.delete",
-                    object_type="dataset",
-                    object_id=ds.name,
-                    version=current.version,
-                    old_value="active",
-                    new_value="deleted",
-                    reason=reason,
-                    inputs=[current.sha256],
-                ),
-                self.ctx.user,
-            )
+            event = events.dataset_deleted(ds.name, current.version, current.sha256, reason)
+            audit.record(session, event, self.ctx.user)
         return ds
 
     def clean(
         self,
+        /,
         ref: str,
         *,
-        impute: str | None = None,
-        outliers: str | None = None,
-        labels: str | None = None,
-        units: str | None = None,
-        replicates: str | None = None,
-        sentinels: str | None = None,
         plan: CleaningPlan | str | os.PathLike[str] | None = None,
         name: str | None = None,
         reason: str | None = None,
         save_plan: str | os.PathLike[str] | None = None,
         on_step: StepCallback = _noop,
+        **options: Unpack[CleaningOptions],
     ) -> DatasetVersion:
         """Clean a version into a new one whose lineage holds the (replayable) plan (see
         :meth:`DatasetVersion.clean`: a clean that changes nothing stores nothing)."""
         return self.dataset(ref).clean(
-            impute=impute,
-            outliers=outliers,
-            labels=labels,
-            units=units,
-            replicates=replicates,
-            sentinels=sentinels,
-            plan=plan,
-            name=name,
-            reason=reason,
-            save_plan=save_plan,
-            on_step=on_step,
+            plan=plan, name=name, reason=reason, save_plan=save_plan, on_step=on_step, **options
         )
 
     def plan_of(self, ref: str) -> CleaningPlan:
@@ -338,7 +332,7 @@ class Datasets:
         self,
         table: Table,
         plan: CleaningPlan | str | os.PathLike[str] | None,
-        options: dict[str, str | None],
+        options: CleaningOptions,
         on_step: StepCallback = _noop,
     ) -> CleaningPlan:
         """The plan to apply: loaded (``plan``) or fitted on ``table`` (``options``), validated."""
@@ -432,7 +426,7 @@ class Datasets:
         plan: CleaningPlan | str | os.PathLike[str] | None = None,
         reason: str | None = None,
         on_step: StepCallback = _noop,
-        **options: str | None,
+        **options: Unpack[CleaningOptions],
     ) -> tuple[DatasetVersion, DatasetVersion]:
         """Ingest a file and clean it (e.g. the next batch, with the first batch's plan).
 
@@ -445,7 +439,7 @@ class Datasets:
 
         on_step(f"reading {path}")
         table = read_table(path, on_issue="ignore")
-        fitted = self.fit_plan(table, plan, dict(options), on_step)
+        fitted = self.fit_plan(table, plan, options, on_step)
         on_step("checking the plan against the file")
         apply_plan(table, fitted)
         base = self.ingest(path, name=name, on_issue="ignore", reason=reason, on_step=on_step)
@@ -598,18 +592,14 @@ class DatasetVersion:
 
     def clean(
         self,
+        /,
         *,
-        impute: str | None = None,
-        outliers: str | None = None,
-        labels: str | None = None,
-        units: str | None = None,
-        replicates: str | None = None,
-        sentinels: str | None = None,
         plan: CleaningPlan | str | os.PathLike[str] | None = None,
         name: str | None = None,
         reason: str | None = None,
         save_plan: str | os.PathLike[str] | None = None,
         on_step: StepCallback = _noop,
+        **options: Unpack[CleaningOptions],
     ) -> DatasetVersion:
         """Clean this version into a new one (of this dataset, or of ``name``).
 
@@ -627,14 +617,6 @@ class DatasetVersion:
 
         dataset = repo.validate_name(name or self.dataset)  # before anything is written
         table = self.table()
-        options = {
-            "impute": impute,
-            "outliers": outliers,
-            "labels": labels,
-            "units": units,
-            "replicates": replicates,
-            "sentinels": sentinels,
-        }
         plan = self._datasets.fit_plan(table, plan, options, on_step)
         on_step("applying the plan")
         result = apply_plan(table, plan)

@@ -17,13 +17,15 @@ import os
 import platform
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from labsight import audit
-from labsight.data.table import Table
+from labsight.audit import events
+from labsight.data.table import Role, Table
 from labsight.exceptions import ConflictError, ExportError, InputError, LabsightError
 from labsight.store import models as model_repo
 from labsight.store.entities import ModelRecord
@@ -36,7 +38,11 @@ if TYPE_CHECKING:
     from labsight.models.train import TrainedModel
     from labsight.store import ArtifactStore
 
-__all__ = ["ModelRegistry", "library_versions"]
+__all__ = [
+    "ModelRegistry",
+    "Predictions",
+    "library_versions",
+]
 
 _ONNX_MODULES = ("onnx", "onnxruntime", "skl2onnx", "onnxmltools")
 _CHECK_ROWS = 2_000  # training rows an export is checked on (a sample of larger tables)
@@ -117,6 +123,39 @@ def _no_better_than_baseline(record: ModelRecord, force: bool, reason: str | Non
     return True
 
 
+@dataclass(frozen=True)
+class Predictions:
+    """What :meth:`ModelRegistry.predict_file` gives: the rows with their predictions, and the
+    warnings about them, one sentence each."""
+
+    frame: pl.DataFrame
+    warnings: list[str]
+
+
+def stored_target(table: Table, target: str | None) -> str:
+    """``target`` when given, else the table's one column with the role ``target``.
+
+    Raises
+    ------
+    InputError
+        When no target is given and the table has no target column, or several.
+    """
+    if target is not None:
+        return target
+    targets = table.by_role("target")
+    if len(targets) == 1:
+        return targets[0]
+    if not targets:
+        raise InputError(
+            "no target: no column has the role target",
+            hint="Name the column to predict with --target (or set its role at ingest: --target)",
+        )
+    raise InputError(
+        f"{len(targets)} columns have the role target ({', '.join(targets)}): which one to predict?",
+        hint="Name it with --target",
+    )
+
+
 class ModelRegistry:
     """``ws.models``: train, list, show, stage and load models."""
 
@@ -127,30 +166,36 @@ class ModelRegistry:
     def train(
         self,
         source: DatasetVersion | str | os.PathLike[str],
-        target: str,
+        target: str | None = None,
         *,
         name: str | None = None,
         sheet: str | int | None = None,
         **options: Any,
     ) -> tuple[ModelRecord, TrainedModel]:
-        """Train on a dataset version, or on a file, and register the result as a new draft model
-        version.
+        """Train on a dataset version (or its ``NAME[@VERSION]``), or on a file, and register the
+        result as a new draft model version.
 
-        A file is read as ``ingest`` reads it (``sheet`` for Excel) and stored as a dataset version
-        only once the model is trained: a file that cannot be trained on leaves nothing behind.
+        ``target`` defaults to the table's one column with the role ``target`` (as ingest stored or
+        guessed it); with none, or several, it must be named. A file is read as ``ingest`` reads it
+        (``sheet`` for Excel) and stored as a dataset version only once the model is trained: a
+        file that cannot be trained on leaves nothing behind.
         """
         from labsight.models._persist import dumps
         from labsight.models.train import train
 
         name = None if name is None else validate_name(name, "model")  # before the long search
         if isinstance(source, str | os.PathLike):
-            pending = self._datasets.read_file(
-                source, sheet=sheet, roles={target: "target"}, on_issue="ignore"
-            )
+            source = self._datasets.source(source)  # a dataset NAME[@VERSION], else a file
+        if isinstance(source, os.PathLike):
+            roles: dict[str, Role] = {target: "target"} if target else {}
+            pending = self._datasets.read_file(source, sheet=sheet, roles=roles, on_issue="ignore")
+            target = stored_target(pending.table, target)
             model = train(pending.table, target, **options)
             source = pending.store()
         else:
-            model = train(source.table(), target, **options)
+            table = source.table()
+            target = stored_target(table, target)
+            model = train(table, target, **options)
         summary = model.summary()
         summary["dataset"] = source.ref
         summary["plan"] = (
@@ -191,14 +236,11 @@ class ModelRegistry:
             )
             audit.record(
                 session,
-                audit.AuditEvent(
-                    action="model.train",
-                    object_type="model",
-                    object_id=record.name,
-                    version=record.model_id,
-                    new_value="draft",
-                    inputs=[source.record.sha256],
-                    outputs=[digest],
+                events.model_trained(
+                    record.name,
+                    record.model_id,
+                    data=source.record.sha256,
+                    file=digest,
                     details={
                         "number": record.number,
                         "dataset": source.ref,
@@ -265,15 +307,13 @@ class ModelRegistry:
             forced = stage == "production" and _no_better_than_baseline(record, force, reason)
             audit.record(
                 session,
-                audit.AuditEvent(
-                    action="model.stage",
-                    object_type="model",
-                    object_id=record.name,
-                    version=record.model_id,
-                    old_value=old,
-                    new_value=stage,
+                events.model_staged(
+                    record.name,
+                    record.model_id,
+                    old=old,
+                    new=stage,
                     reason=reason,
-                    inputs=[record.sha256],
+                    file=record.sha256,
                     details={
                         "forced": "not better than the baseline",
                         "cv_mean": record.cv_mean,
@@ -345,20 +385,39 @@ class ModelRegistry:
         with self._ctx.db.write() as session:
             audit.record(
                 session,
-                audit.AuditEvent(
-                    action="model.export",
-                    object_type="model",
-                    object_id=record.name,
-                    version=record.model_id,
-                    inputs=[record.sha256],
-                    outputs=[digest],
-                    new_value=str(path),
+                events.model_exported(
+                    record.name,
+                    record.model_id,
+                    file=record.sha256,
+                    exported=digest,
+                    path=str(path),
                     details={"format": format, "bytes": len(exported.data)},
                 ),
                 self._ctx.user,
             )
             atomic_write_bytes(path, exported.data)  # last: a failed write rolls the entry back
         return exported
+
+    def predict_file(
+        self, ref: str, path: str | os.PathLike[str], *, sheet: str | int | None = None
+    ) -> Predictions:
+        """Predictions for the rows of a file (read as ``ingest`` reads it, nothing stored), with
+        every warning in words: a column without a unit taken to be in the model's unit, rows
+        outside the training data. The one way every face predicts from a file."""
+        import warnings
+
+        from labsight.data.ingest import read_table
+        from labsight.exceptions import LabsightWarning
+        from labsight.models.predict import extrapolation_note
+
+        options: dict[str, Any] = {"sheet": sheet} if sheet is not None else {}
+        table = read_table(path, on_issue="ignore", **options)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", LabsightWarning)
+            frame = self.predict(ref, table)
+        notes = [str(w.message) for w in caught if issubclass(w.category, LabsightWarning)]
+        note = extrapolation_note(frame)
+        return Predictions(frame, [*notes, note] if note else notes)
 
     def predict(self, ref: str, table: Table) -> pl.DataFrame:
         """Predictions for ``table``: the model's cleaning plan replayed first, when it has one.

@@ -19,7 +19,7 @@ Imports: ``labsight.data.table``, ``labsight.data.quality`` (the same robust bou
 keys as the report), lazily ``labsight.data.units``, and ``labsight.exceptions``.
 """
 
-from labsight.data.clean._build import CleanResult, apply_plan, build_plan
+from labsight.data.clean._build import CleaningOptions, CleanResult, apply_plan, build_plan
 from labsight.data.clean._plan import METHODS, OPS, CleaningPlan, CleaningStep
 from labsight.data.clean._steps import N_REPLICATES, OUTLIER_SUFFIX, SD_SUFFIX
 
@@ -30,6 +30,7 @@ __all__ = [
     "OUTLIER_SUFFIX",
     "SD_SUFFIX",
     "CleanResult",
+    "CleaningOptions",
     "CleaningPlan",
     "CleaningStep",
     "apply_plan",

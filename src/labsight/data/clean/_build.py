@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from labsight.data.clean._plan import METHODS, OPS, CleaningPlan, CleaningStep
 from labsight.data.clean._steps import APPLY, FIT
 from labsight.data.table import Table
 from labsight.exceptions import InputError
 
-__all__ = ["CleanResult", "apply_plan", "build_plan"]
+__all__ = ["CleanResult", "CleaningOptions", "apply_plan", "build_plan"]
 
 
 @dataclass
@@ -34,15 +34,22 @@ def _validate(option: str, value: str | None) -> None:
         )
 
 
+class CleaningOptions(TypedDict, total=False):
+    """What to clean, and how: the one definition of the cleaning options that ``build_plan``,
+    ``ds.clean``, ``ws.clean``, ``ws.clean_file`` and the command line share (each ``None`` or
+    left out: that step is not in the plan; the values are listed in :func:`build_plan`)."""
+
+    impute: str | None
+    outliers: str | None
+    labels: str | None
+    units: str | None
+    replicates: str | None
+    sentinels: str | None
+
+
 def build_plan(
     table: Table,
-    *,
-    impute: str | None = None,
-    outliers: str | None = None,
-    labels: str | None = None,
-    units: str | None = None,
-    replicates: str | None = None,
-    sentinels: str | None = None,
+    **options: Unpack[CleaningOptions],
 ) -> CleaningPlan:
     """Fit a cleaning plan on a table.
 
@@ -86,20 +93,16 @@ def build_plan(
     >>> apply_plan(t, plan).table.frame["x"].to_list()
     [1.0, 2.0, 3.0]
     """
-    options = {
-        "sentinels": sentinels,
-        "labels": labels,
-        "units": units,
-        "outliers": outliers,
-        "impute": impute,
-        "replicates": replicates,
-    }
-    for option, value in options.items():
+    unknown = sorted(set(options) - set(CleaningOptions.__annotations__))
+    if unknown:
+        raise TypeError(f"build_plan() got an unexpected keyword argument {unknown[0]!r}")
+    given: dict[str, Any] = dict(options.items())
+    for option, value in given.items():
         _validate(option, value)
     steps: list[CleaningStep] = []
     current = table
     for op in OPS:
-        method = options[op]
+        method = given.get(op)
         if method is None:
             continue
         step = FIT[op](current, method)

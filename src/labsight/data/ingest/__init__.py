@@ -11,8 +11,15 @@ together and infers column roles. Imports ``labsight.data.units``, ``labsight.da
 (a leaf module: the size limits' settings); nothing above ``labsight.data``.
 """
 
-from labsight.data.ingest._read import OnIssue, read_table
+from labsight.data.ingest._read import OnIssue, ReadOptions, read_table
 from labsight.data.ingest._registry import SUPPORTED_FORMATS, detect_format
 from labsight.data.ingest._types import DEFAULT_NA_VALUES
 
-__all__ = ["DEFAULT_NA_VALUES", "SUPPORTED_FORMATS", "OnIssue", "detect_format", "read_table"]
+__all__ = [
+    "DEFAULT_NA_VALUES",
+    "SUPPORTED_FORMATS",
+    "OnIssue",
+    "ReadOptions",
+    "detect_format",
+    "read_table",
+]

@@ -6,11 +6,11 @@ import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Literal
+from typing import TypedDict, Unpack
 
 import polars as pl
 
-from labsight.data.findings import Finding
+from labsight.data.findings import Finding, OnIssue
 from labsight.data.ingest._excel import read_excel
 from labsight.data.ingest._jsonl import read_jsonl
 from labsight.data.ingest._parquet import read_parquet
@@ -27,24 +27,30 @@ from labsight.data.roles import infer_roles
 from labsight.data.table import ColumnInfo, Role, SourceInfo, Table, dtype_name
 from labsight.exceptions import DataFormatError, InputError, LabsightWarning
 
-__all__ = ["OnIssue", "read_table"]
+__all__ = ["OnIssue", "ReadOptions", "read_table"]
 
-OnIssue = Literal["raise", "warn", "ignore"]
 _SHOWN = 5
+
+
+class ReadOptions(TypedDict, total=False):
+    """How to read a file: the one definition of the reading options that ``read_table``,
+    ``ws.ingest``, training on a file and the command line share (see :func:`read_table`)."""
+
+    sheet: str | int | None
+    na_values: Sequence[str]
+    delimiter: str | None
+    encoding: str | None
+    decimal_comma: bool | None
 
 
 def read_table(
     path: str | os.PathLike[str],
     *,
-    sheet: str | int | None = None,
-    na_values: Sequence[str] = (),
-    delimiter: str | None = None,
-    encoding: str | None = None,
-    decimal_comma: bool | None = None,
     roles: Mapping[str, Role] | None = None,
     on_issue: OnIssue = "warn",
     max_file_bytes: int | None = None,
     max_expanded_bytes: int | None = None,
+    **options: Unpack[ReadOptions],
 ) -> Table:
     """Read a lab table from CSV/TSV/TXT, Excel, Parquet or JSON lines, with units and roles.
 
@@ -103,6 +109,14 @@ def read_table(
     >>> table.frame["time"].to_list(), table.column("time").unit, table.column("yield [%]").role
     ([90.0, 120.0], 'min', 'target')
     """
+    unknown = sorted(set(options) - set(ReadOptions.__annotations__))
+    if unknown:
+        raise TypeError(f"read_table() got an unexpected keyword argument {unknown[0]!r}")
+    sheet = options.get("sheet")
+    na_values = options.get("na_values", ())
+    delimiter = options.get("delimiter")
+    encoding = options.get("encoding")
+    decimal_comma = options.get("decimal_comma")
     if on_issue not in ("raise", "warn", "ignore"):
         raise InputError(f"unknown on_issue {on_issue!r}", expected="'raise', 'warn' or 'ignore'")
     if delimiter in ("tab", "\\t"):

@@ -1,0 +1,152 @@
+"""A face parses, calls one core method, renders: the CLI and the Python API give the same answer
+from the same input (predictions with their units and warnings, embeddings, a SOURCE that names a
+dataset or a file)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+import labsight
+from labsight.data.table import Role, Table
+from labsight.models.train import train
+from labsight.workspace import is_file_source
+from labsight.workspace.models import stored_target
+
+from .conftest import CliRun as Run
+
+
+def _runs(path: Path, n: int = 40) -> Path:
+    rng = np.random.default_rng(4)
+    t = rng.uniform(40, 90, n)
+    minutes = rng.uniform(10, 60, n)
+    pl.DataFrame(
+        {
+            "temperature [degC]": t,
+            "time [min]": minutes,
+            "yield [%]": 0.5 * t + 0.2 * minutes + rng.normal(0, 1, n),
+        }
+    ).write_csv(path)
+    return path
+
+
+def test_cli_and_python_predict_the_same_rows_with_the_same_warnings(
+    run: Run, tmp_path: Path
+) -> None:
+    code, _, err = run(
+        *("train", str(_runs(tmp_path / "runs.csv")), "--target", "yield [%]"),
+        *("--budget", "30", "--trials", "3", "--families", "ridge"),
+    )
+    assert code == 0, err
+    # new rows in kelvin and hours, one far outside the training range
+    (tmp_path / "new.csv").write_text(
+        "temperature [K],time [h]\n333.15,0.5\n343.15,0.75\n500,0.5\n", encoding="utf-8"
+    )
+    code, out, err = run("predict", "runs-yield", str(tmp_path / "new.csv"), "--json")
+    assert code == 0, err
+    cli = json.loads(out)
+    with labsight.Workspace(run.home) as ws:
+        python = ws.models.predict_file("runs-yield", tmp_path / "new.csv")
+    assert cli["warnings"] == python.warnings
+    assert any("extrapolate" in w for w in python.warnings)
+    assert [r["prediction"] for r in cli["predictions"]] == python.frame["prediction"].to_list()
+    assert python.frame["extrapolation"].to_list() == [False, False, True]
+
+
+def test_cli_and_python_embed_the_same_points(run: Run, tmp_path: Path) -> None:
+    assert run("ingest", str(_runs(tmp_path / "runs.csv")), "--name", "runs")[0] == 0
+    code, _, err = run("embed", "runs", "--out", str(tmp_path / "points.csv"))
+    assert code == 0, err
+    cli = pl.read_csv(tmp_path / "points.csv")
+    with labsight.Workspace(run.home) as ws:
+        python = ws.embed("runs")
+    assert cli.columns == python.frame.columns
+    assert np.allclose(cli["dim1"].to_numpy(), python.frame["dim1"].to_numpy())
+
+
+def test_a_source_names_a_dataset_or_a_file(ws: labsight.Workspace, tmp_path: Path) -> None:
+    path = _runs(tmp_path / "runs.csv")
+    stored = ws.ingest(path, name="runs")
+    assert ws.source("runs").ref == stored.ref  # type: ignore[union-attr]
+    assert ws.source(str(path)) == path
+    assert is_file_source("batch.xlsx")
+    assert not is_file_source("runs@v1")
+    # the Python API trains on a dataset named by text, as the CLI does
+    record, _ = ws.models.train("runs", "yield [%]", families=["ridge"], budget=30, max_trials=1)
+    assert record.dataset == stored.ref
+
+
+def test_train_defaults_to_the_stored_target_and_names_a_choice_it_cannot_make(
+    run: Run, tmp_path: Path
+) -> None:
+    path = _runs(tmp_path / "runs.csv")
+    assert run("ingest", str(path), "--name", "runs", "--target", "yield [%]")[0] == 0
+    code, out, err = run("train", "runs", "--budget", "30", "--trials", "2", "--json")
+    assert code == 0, err
+    assert json.loads(out)["ref"] == "runs-yield@v1"
+    # two columns with the role target: the command asks which, in one line, exit code 2
+    frame = pl.read_csv(path).with_columns((pl.col("yield [%]") * 0.9).alias("purity [%]"))
+    frame.write_csv(tmp_path / "two.csv")
+    code, _, err = run(
+        "ingest", str(tmp_path / "two.csv"), "--name", "two", "--target", "yield [%]"
+    )
+    assert code == 0, err
+    with labsight.Workspace(run.home) as ws:
+        table = ws.dataset("two").table(roles={"purity [%]": "target"})
+    with pytest.raises(labsight.InputError, match=r"2 columns have the role target \(yield"):
+        stored_target(table, None)
+    assert stored_target(table, "purity [%]") == "purity [%]"
+
+
+def test_another_target_column_is_left_out_and_said_so_never_silently(tmp_path: Path) -> None:
+    """A second column with the role target (a sibling assay, or a guess of ingest) is no input of
+    the model of the first: its values do not exist for a new sample. It is left out, and the
+    model says so under left_out (and `train` prints it)."""
+    frame = pl.read_csv(_runs(tmp_path / "runs.csv"))
+    frame = frame.with_columns((pl.col("yield [%]") * 0.9).alias("purity [%]"))
+    roles: dict[str, Role] = {"yield [%]": "target", "purity [%]": "target"}
+    model = train(Table.from_frame(frame, roles=roles), "yield [%]", budget=30, max_trials=2)
+    assert "purity [%]" not in model.features.numeric
+    left_out = model.summary()["left_out"]
+    assert {"column": "purity [%]", "reason": "role target: another target"} in left_out
+
+
+def test_reading_and_cleaning_options_are_defined_once_and_refused_when_unknown(
+    ws: labsight.Workspace, tmp_path: Path
+) -> None:
+    """`ws.ingest`, `read_table` and `ws.clean` share one definition of their options (a typed
+    dict); a misspelt option is a TypeError, as it is for any Python function, not a silent
+    default."""
+    import inspect
+
+    from labsight.data.clean import CleaningOptions, build_plan
+    from labsight.data.ingest import ReadOptions, read_table
+
+    path = _runs(tmp_path / "runs.csv")
+    assert set(ReadOptions.__annotations__) == {
+        "sheet",
+        "na_values",
+        "delimiter",
+        "encoding",
+        "decimal_comma",
+    }
+    assert set(CleaningOptions.__annotations__) == {
+        "impute",
+        "outliers",
+        "labels",
+        "units",
+        "replicates",
+        "sentinels",
+    }
+    assert "impute" not in inspect.signature(labsight.Workspace.clean).parameters  # **options
+    with pytest.raises(TypeError, match="'delimeter'"):
+        read_table(path, delimeter=";")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="'imputation'"):
+        build_plan(read_table(path), imputation="median")  # type: ignore[call-arg]
+    stored = ws.ingest(path, name="runs", na_values=["n/a"], delimiter=",")
+    assert stored.record.operation_params["na_values"] == ["n/a"]
+    assert stored.record.operation_params["delimiter"] == ","
