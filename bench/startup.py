@@ -103,8 +103,8 @@ def cli_suggest(home: Path) -> dict[str, Any]:
     from labsight.cli import prepare_process
 
     prepare_process()
-    from labsight import _campaigns
     from labsight.cli import main
+    from labsight.workspace import campaigns as _campaigns
 
     original = _campaigns.Campaign.suggest
     work: dict[str, float] = {}

@@ -150,3 +150,18 @@ def test_reading_and_cleaning_options_are_defined_once_and_refused_when_unknown(
     stored = ws.ingest(path, name="runs", na_values=["n/a"], delimiter=",")
     assert stored.record.operation_params["na_values"] == ["n/a"]
     assert stored.record.operation_params["delimiter"] == ","
+
+
+def test_predict_and_campaign_results_match_columns_by_one_rule() -> None:
+    """Exact name, else the one header whose name without its unit is the name: the same answer
+    for a model's feature and a campaign's parameter, and a refusal naming both when two could
+    be meant."""
+    from labsight.data.units import match_column
+
+    headers = ["run", "temperature [K]", "Time [min]"]
+    assert match_column("temperature [degC]", headers) == "temperature [K]"  # a feature
+    assert match_column("temperature", headers) == "temperature [K]"  # a parameter
+    assert match_column("time", headers) == "Time [min]"
+    assert match_column("pressure", headers) is None
+    with pytest.raises(labsight.InputError, match="2 columns could be 'temperature'"):
+        match_column("temperature", ["temperature [K]", "temperature (degC)"])

@@ -28,6 +28,7 @@ def test_public_namespace() -> None:
     assert set(units.__all__) == {
         "convert",
         "is_compatible",
+        "match_column",
         "parse_unit",
         "preferred_unit",
         "rename_unit_in_header",

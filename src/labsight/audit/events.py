@@ -7,11 +7,14 @@ from typing import Any
 
 __all__ = [
     "AuditEvent",
+    "campaign_created",
     "dataset_deleted",
     "dataset_stored",
+    "experiments_suggested",
     "model_exported",
     "model_staged",
     "model_trained",
+    "results_recorded",
     "rows_sealed",
 ]
 
@@ -149,4 +152,57 @@ def rows_sealed(revision: str, rows: int, chain_ok_before: bool) -> AuditEvent:
         new_value="rows sealed",
         reason="workspace upgraded: existing rows bound to the audit trail",
         details={"rows": rows, "chain_ok_before": chain_ok_before},
+    )
+
+
+def campaign_created(
+    name: str, space: str, *, reason: str | None, details: dict[str, Any]
+) -> AuditEvent:
+    """``design.new``: a campaign over the space whose content hash is ``space``."""
+    return AuditEvent(
+        action="design.new",
+        object_type="campaign",
+        object_id=name,
+        version=space[:16],
+        new_value="created",
+        reason=reason,
+        outputs=[space],
+        details=details,
+    )
+
+
+def experiments_suggested(
+    name: str,
+    first: str | None,
+    last: str | None,
+    *,
+    conditions: str,
+    reason: str | None,
+    details: dict[str, Any],
+) -> AuditEvent:
+    """``design.suggest``: experiments ``first``–``last`` proposed; ``conditions`` hashes them."""
+    return AuditEvent(
+        action="design.suggest",
+        object_type="campaign",
+        object_id=name,
+        new_value=f"{first}–{last}" if first is not None else None,
+        reason=reason,
+        outputs=[conditions],
+        details=details,
+    )
+
+
+def results_recorded(
+    name: str, count: int, *, source: str | None, reason: str | None, details: dict[str, Any]
+) -> AuditEvent:
+    """``design.record``: ``count`` results stored, from the file whose content hash is
+    ``source`` (when they came from a file)."""
+    return AuditEvent(
+        action="design.record",
+        object_type="campaign",
+        object_id=name,
+        new_value=f"{count} results",
+        reason=reason,
+        inputs=[source] if source else [],
+        details=details,
     )

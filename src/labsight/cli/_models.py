@@ -129,7 +129,7 @@ def model_show(
             table.add_row(cell(row["feature"]), _fmt(row["importance"]), _fmt(row["std"]))
         out.print(table)
     if s.get("partial_dependence"):
-        from labsight.models._explain import describe_curve
+        from labsight.workspace.models import curve_shape
 
         unit = f" [{s['target_unit']}]" if s.get("target_unit") else ""
         table = RichTable(
@@ -146,7 +146,7 @@ def model_show(
                 cell(f"{_fmt(grid[0])}{' ' + feature_unit if feature_unit else ''}"),
                 f"{_fmt(grid[-1])}",
                 f"{_fmt(average[0])} → {_fmt(average[-1])}",
-                cell(describe_curve(grid, average)),
+                cell(curve_shape(grid, average)),
             )
         out.print(table)
     if s.get("coefficients"):

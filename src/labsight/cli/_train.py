@@ -231,7 +231,7 @@ def train(
 def print_trust_notes(summary: dict[str, Any]) -> None:
     """The folds' grouping, the baseline, sibling targets, molecules and columns left out: one
     line each, warnings in yellow (``train`` and ``model show``)."""
-    from labsight.models._trust import trust_notes
+    from labsight.workspace.models import trust_notes
 
     for level, text in trust_notes(summary):
         out.print(f"[bold yellow]warning:[/] {cell(text)}" if level == "warning" else cell(text))

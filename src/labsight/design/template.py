@@ -105,19 +105,16 @@ def match_columns(space: Space, table: Table, path: Path | None) -> dict[str, di
     InputError
         For a column whose unit is of another dimension than its parameter's or objective's.
     """
-    from labsight.data.units import is_compatible, split_header
+    from labsight.data.units import is_compatible, match_column
 
     names = table.frame.columns
     # each header as it stands, and as written before a spreadsheet saw it ('=x [degC]: =x [degC])
     plain = {header: header for header in names}
     for header in names:
         plain.setdefault(from_spreadsheet_cell(header), header)
-    base = {split_header(text)[0].strip().lower(): header for text, header in plain.items()}
 
     def find(name: str, unit: str | None, what: str) -> str | None:
-        column = plain.get(name)
-        if column is None:
-            column = base.get(name.strip().lower())
+        column = match_column(name, plain)
         if column is None:
             return None
         have = table.column(column).unit

@@ -20,16 +20,16 @@ Fitted models persist without pickle: :meth:`to_state` returns a JSON-serializab
 the weights as ``bytes`` (``safetensors`` when installed, else ``torch.save`` of the plain tensor
 state dict), and :meth:`from_state` rebuilds the estimator, reading torch weights with
 ``torch.load(..., weights_only=True)`` so no arbitrary object is ever unpickled.
+
+The network, its training loop and the weights' serialization are in
+:mod:`labsight.models._mlp_net`; the estimator classes stay here, where saved model files name them
+(``labsight.models._mlp.MLPRegressor``).
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import io
 import json
-from types import ModuleType
-from typing import Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -40,22 +40,23 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array
 from torch import nn
 
+from labsight.models._mlp_net import (
+    build_network,
+    load_weights,
+    network_outputs,
+    resolve_device,
+    train_network,
+)
+from labsight.models._mlp_net import (  # under its old name: tests replace it here
+    dump_weights as _dump_weights,
+)
+
 __all__ = ["MIN_ROWS_FOR_VALIDATION", "MLPClassifier", "MLPRegressor"]
 
 MIN_ROWS_FOR_VALIDATION = 10
 """Below this many training rows no validation split is made (and no early stopping)."""
 
-_PREDICT_CHUNK = 8192
-WeightsFormat = Literal["safetensors", "torch"]
-
 FloatArray = npt.NDArray[np.float64]
-
-
-def _resolve_device(device: str) -> torch.device:
-    """Map ``"auto"`` to CUDA when available, else CPU; pass anything else to :class:`torch.device`."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def _as_matrix(X: Any, estimator: BaseEstimator) -> npt.NDArray[np.float32]:
@@ -82,61 +83,9 @@ def _as_vector(y: Any, n_rows: int, estimator: BaseEstimator) -> npt.NDArray[Any
     return arr
 
 
-def _build_network(
-    n_in: int, n_out: int, hidden: int, layers: int, dropout: float
-) -> nn.Sequential:
-    """``layers`` blocks of ``Linear -> ReLU -> Dropout`` then a linear output layer."""
-    modules: list[nn.Module] = []
-    width = n_in
-    for _ in range(layers):
-        modules += [nn.Linear(width, hidden), nn.ReLU()]
-        if dropout > 0:
-            modules.append(nn.Dropout(dropout))
-        width = hidden
-    modules.append(nn.Linear(width, n_out))
-    return nn.Sequential(*modules)
-
-
-def _safetensors() -> ModuleType | None:
-    """``safetensors.torch`` when installed (imported dynamically: it is an optional extra)."""
-    if importlib.util.find_spec("safetensors") is None:
-        return None
-    return importlib.import_module("safetensors.torch")
-
-
-def _dump_weights(state: dict[str, torch.Tensor]) -> tuple[bytes, WeightsFormat]:
-    """Serialize a tensor state dict without pickling any Python object."""
-    cpu = {k: v.detach().to("cpu").contiguous() for k, v in state.items()}
-    st = _safetensors()
-    if st is not None:
-        return bytes(st.save(cpu)), "safetensors"
-    buffer = io.BytesIO()
-    torch.save(cpu, buffer)
-    return buffer.getvalue(), "torch"
-
-
-def _load_weights(data: bytes, fmt: str | None) -> dict[str, torch.Tensor]:
-    """Inverse of :func:`_dump_weights`; torch archives are read with ``weights_only=True``."""
-    if fmt is None:  # sniff: torch.save writes a zip archive
-        fmt = "torch" if data[:2] == b"PK" else "safetensors"
-    if fmt == "safetensors":
-        st = _safetensors()
-        if st is None:
-            raise ValueError("weights are in safetensors format but safetensors is not installed")
-        tensors: dict[str, torch.Tensor] = st.load(data)
-        return tensors
-    if fmt == "torch":
-        loaded = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-        if not isinstance(loaded, dict) or not all(
-            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in loaded.items()
-        ):
-            raise ValueError("weights are not a state dict of tensors")
-        return loaded
-    raise ValueError(f"unknown weights format {fmt!r}")
-
-
 class _BaseMLP(BaseEstimator):  # type: ignore[misc]
-    """Shared constructor, training loop, inference and persistence of the two MLP estimators.
+    """Shared constructor, training, inference and persistence of the two MLP estimators (the
+    torch loops themselves are in :mod:`labsight.models._mlp_net`).
 
     Parameters
     ----------
@@ -246,7 +195,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]
         n_rows, n_features = Xa.shape
         self.n_features_in_ = n_features
         target, n_out = self._encode_target(ya)
-        device = _resolve_device(self.device)
+        device = resolve_device(self.device)
 
         # Validation split (numpy RNG) — none for tiny datasets.
         n_val = 0
@@ -267,70 +216,32 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]
         try:
             with torch.random.fork_rng(devices=fork_devices):
                 torch.manual_seed(self.seed)
-                network = _build_network(
+                network = build_network(
                     n_features, n_out, int(self.hidden), int(self.layers), float(self.dropout)
                 ).to(device)
                 max_epochs = int(self.max_epochs)
                 if n_rows < MIN_ROWS_FOR_VALIDATION:
                     max_epochs = max(1, max_epochs // 5)
-                self.n_epochs_, self.best_val_loss_ = self._train(
-                    network, X_train, y_train, X_val, y_val, device, max_epochs
+                self.n_epochs_, self.best_val_loss_ = train_network(
+                    network,
+                    X_train,
+                    y_train,
+                    X_val,
+                    y_val,
+                    device,
+                    loss_fn=self._loss(),
+                    lr=float(self.lr),
+                    weight_decay=float(self.weight_decay),
+                    seed=int(self.seed),
+                    batch_size=int(self.batch_size),
+                    patience=int(self.patience),
+                    max_epochs=max_epochs,
                 )
         finally:
             torch.set_num_threads(threads)
         network.eval()
         self.module_ = network
         return self
-
-    def _train(
-        self,
-        network: nn.Sequential,
-        X_train: torch.Tensor,
-        y_train: torch.Tensor,
-        X_val: torch.Tensor,
-        y_val: torch.Tensor,
-        device: torch.device,
-        max_epochs: int,
-    ) -> tuple[int, float | None]:
-        """Mini-batch AdamW with early stopping; returns (epochs run, best validation loss)."""
-        loss_fn = self._loss()
-        optimizer = torch.optim.AdamW(
-            network.parameters(), lr=float(self.lr), weight_decay=float(self.weight_decay)
-        )
-        generator = torch.Generator().manual_seed(int(self.seed))
-        n_train = X_train.shape[0]
-        batch = min(int(self.batch_size), n_train)
-        use_val = X_val.shape[0] > 0
-
-        best_loss = float("inf")
-        best_state: dict[str, torch.Tensor] | None = None
-        stale = 0
-        epochs_run = 0
-        for _ in range(max_epochs):
-            epochs_run += 1
-            network.train()
-            perm = torch.randperm(n_train, generator=generator).to(device)
-            for start in range(0, n_train, batch):
-                idx = perm[start : start + batch]
-                optimizer.zero_grad(set_to_none=True)
-                loss = loss_fn(network(X_train[idx]), y_train[idx])
-                loss.backward()
-                optimizer.step()
-            if not use_val:
-                continue
-            network.eval()
-            with torch.no_grad():
-                val_loss = float(loss_fn(network(X_val), y_val))
-            if val_loss < best_loss:
-                best_loss, stale = val_loss, 0
-                best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
-            else:
-                stale += 1
-                if stale >= int(self.patience):
-                    break
-        if best_state is not None:
-            network.load_state_dict(best_state)
-        return epochs_run, (best_loss if best_state is not None else None)
 
     # -- inference ---------------------------------------------------------------------------
 
@@ -345,14 +256,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]
                 f"X has {Xa.shape[1]} features, but {type(self).__name__} is expecting "
                 f"{self.n_features_in_} features as input"
             )
-        device = next(module.parameters()).device
-        module.eval()
-        outputs: list[npt.NDArray[np.float64]] = []
-        with torch.no_grad():
-            for start in range(0, Xa.shape[0], _PREDICT_CHUNK):
-                chunk = torch.from_numpy(Xa[start : start + _PREDICT_CHUNK]).to(device)
-                outputs.append(module(chunk).to("cpu", torch.float64).numpy())
-        return np.concatenate(outputs, axis=0)
+        return network_outputs(module, Xa)
 
     # -- persistence -------------------------------------------------------------------------
 
@@ -403,13 +307,11 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]
         est = cls(**params)
         est.n_features_in_ = int(config["n_features_in_"])
         n_out = est._restore_fitted(config)
-        network = _build_network(
+        network = build_network(
             est.n_features_in_, n_out, int(est.hidden), int(est.layers), float(est.dropout)
         )
-        network.load_state_dict(
-            _load_weights(bytes(state["weights"]), config.get("weights_format"))
-        )
-        network.to(_resolve_device(est.device)).eval()
+        network.load_state_dict(load_weights(bytes(state["weights"]), config.get("weights_format")))
+        network.to(resolve_device(est.device)).eval()
         est.module_ = network
         return est
 

@@ -22,7 +22,7 @@ import numpy as np
 import polars as pl
 
 from labsight.data.table import Table
-from labsight.data.units import convert, is_compatible, split_header
+from labsight.data.units import convert, is_compatible, match_column, split_header
 from labsight.exceptions import InputError, LabsightWarning
 from labsight.models._domain import check_domain
 from labsight.models._features import model_frame
@@ -31,14 +31,6 @@ from labsight.models.train import TrainedModel
 __all__ = ["align_features", "extrapolation_note", "interval", "predict_table"]
 
 _FLAG_COLUMNS = ("extrapolation", "out_of_range")
-
-
-def _find(table: Table, name: str) -> str | None:
-    if name in table.frame.columns:
-        return name
-    base = split_header(name)[0].strip().lower()
-    matches = [c for c in table.frame.columns if split_header(c)[0].strip().lower() == base]
-    return matches[0] if len(matches) == 1 else None
 
 
 def align_features(model: TrainedModel, table: Table) -> Table:
@@ -53,7 +45,7 @@ def align_features(model: TrainedModel, table: Table) -> Table:
     fs = model.features
     columns: list[pl.Series] = []
     for name in fs.columns:
-        found = _find(table, name)
+        found = match_column(name, table.frame.columns)
         if found is None:
             raise InputError(
                 f"the model needs column {name!r}, which the new data does not have",

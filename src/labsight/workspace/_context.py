@@ -3,6 +3,7 @@ who acts — never the whole :class:`~labsight.workspace.Workspace`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -10,7 +11,14 @@ if TYPE_CHECKING:
     from labsight.config import Settings
     from labsight.store import ArtifactStore, Database
 
-__all__ = ["Context"]
+__all__ = ["Context", "StepCallback"]
+
+StepCallback = Callable[[str], None]
+"""Told each step of a long operation in words ("reading runs.csv"), for a face's progress line."""
+
+
+def _noop(_: str) -> None:
+    return None
 
 
 @dataclass(frozen=True)

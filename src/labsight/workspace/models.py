@@ -41,7 +41,10 @@ if TYPE_CHECKING:
 __all__ = [
     "ModelRegistry",
     "Predictions",
+    "curve_shape",
     "library_versions",
+    "stored_target",
+    "trust_notes",
 ]
 
 _ONNX_MODULES = ("onnx", "onnxruntime", "skl2onnx", "onnxmltools")
@@ -130,6 +133,22 @@ class Predictions:
 
     frame: pl.DataFrame
     warnings: list[str]
+
+
+def trust_notes(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """What to know before trusting a model, from its summary, as ``(level, sentence)`` pairs
+    (``warning`` or ``info``): the folds' grouping, the baseline, sibling targets, molecules,
+    columns left out. ``train`` and ``model show`` print them; the server returns them."""
+    from labsight.models._trust import trust_notes as notes
+
+    return [(level, text) for level, text in notes(summary)]
+
+
+def curve_shape(grid: list[float], average: list[float]) -> str:
+    """A partial-dependence curve in words ("rises", "falls then rises" …)."""
+    from labsight.models._explain import describe_curve
+
+    return describe_curve(grid, average)
 
 
 def stored_target(table: Table, target: str | None) -> str:

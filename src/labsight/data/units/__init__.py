@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from labsight.data.units._parse import (
     convert,
     is_compatible,
+    match_column,
     parse_unit,
     preferred_unit,
     rename_unit_in_header,
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "convert",
     "is_compatible",
+    "match_column",
     "parse_unit",
     "preferred_unit",
     "rename_unit_in_header",

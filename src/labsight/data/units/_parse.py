@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -10,7 +11,7 @@ import numpy.typing as npt
 import polars as pl
 
 from labsight.data.units._registry import registry
-from labsight.exceptions import UnitError
+from labsight.exceptions import InputError, UnitError
 
 if TYPE_CHECKING:  # pint is imported with the registry, when a unit is first parsed
     import pint
@@ -239,6 +240,43 @@ def split_header(header: str) -> tuple[str, str | None]:
         return header, None
     name = match.group("name").strip()
     return (name or header), unit
+
+
+def match_column(name: str, headers: Mapping[str, str] | Sequence[str]) -> str | None:
+    """The column for ``name``: the header ``name`` exactly, else the one header whose name without
+    its unit is ``name``'s without its unit (case and spacing aside): ``temperature [degC]`` for
+    ``temperature`` or ``temperature [K]``. ``None`` when no header matches. The one matcher of
+    predict (model features) and campaign results (parameters and objectives); each converts the
+    units it finds, or refuses those of another dimension, itself.
+
+    ``headers`` may map spellings to the header they stand for (a template header as it was before
+    a spreadsheet escaped it).
+
+    Raises
+    ------
+    InputError
+        When several headers match ``name`` by their name without the unit.
+
+    Examples
+    --------
+    >>> match_column("temperature [K]", ["run", "temperature [degC]"])
+    'temperature [degC]'
+    >>> match_column("time", ["time [min]", "yield"]), match_column("pressure", ["yield"])
+    ('time [min]', None)
+    """
+    spelled = dict(headers) if isinstance(headers, Mapping) else {h: h for h in headers}
+    if name in spelled:
+        return spelled[name]
+    key = split_header(name)[0].strip().lower()
+    found = sorted(
+        {h for text, h in spelled.items() if split_header(text)[0].strip().lower() == key}
+    )
+    if len(found) > 1:
+        raise InputError(
+            f"{len(found)} columns could be {name!r}: {', '.join(repr(h) for h in found)}",
+            hint=f"Keep one of them, or rename the one meant to {name!r}",
+        )
+    return found[0] if found else None
 
 
 def rename_unit_in_header(header: str, new_unit: str) -> str:
