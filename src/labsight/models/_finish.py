@@ -27,7 +27,7 @@ from labsight.models._search import _align
 from labsight.models._task import Task
 
 if TYPE_CHECKING:
-    from labsight.models.train import TrainedModel
+    from labsight.models._trained import TrainedModel
 
 __all__ = ["build_final"]
 

@@ -19,7 +19,8 @@ from labsight.design.template import match_columns, read_level
 from labsight.exceptions import InputError
 
 if TYPE_CHECKING:
-    from labsight.workspace.campaigns import Campaign
+    from labsight.design.space import Space
+    from labsight.store.entities import ExperimentRecord, ResultRecord
 
 __all__ = ["EXPERIMENT_ID", "ResultRows", "as_table"]
 
@@ -58,9 +59,17 @@ class ResultRow:
 class ResultRows:
     """Reads the rows of a results table against a campaign, raising at the first bad one."""
 
-    def __init__(self, campaign: Campaign, table: Table, path: Path | None) -> None:
-        self.campaign = campaign
-        self.space = campaign.space
+    def __init__(
+        self,
+        name: str,
+        space: Space,
+        stored: tuple[list[ExperimentRecord], list[ResultRecord]],
+        table: Table,
+        path: Path | None,
+    ) -> None:
+        self.name = name
+        self.space = space
+        self.stored = stored
         self.table = table
         self.path = path
         self.columns = match_columns(self.space, table, path)
@@ -74,7 +83,7 @@ class ResultRows:
     def rows(self) -> list[ResultRow]:
         from labsight.design.planner import _key
 
-        experiments, results = self.campaign._stored()
+        experiments, results = self.stored
         by_id = {e.experiment_id: e for e in experiments}
         done = {r.experiment_id for r in results}
         frame = self.table.frame
@@ -105,7 +114,7 @@ class ResultRows:
             if given:
                 if given not in by_id:
                     raise self.fail(
-                        f"no experiment {given!r} in campaign {self.campaign.name!r}",
+                        f"no experiment {given!r} in campaign {self.name!r}",
                         i,
                         EXPERIMENT_ID,
                         hint="Check the id, or leave it empty to record the row by its conditions",

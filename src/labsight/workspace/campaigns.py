@@ -544,7 +544,7 @@ class Campaign:
             or lie outside the space, a result that is not a number, or no objective column.
         """
         table, path, digest = as_table(results)
-        matched = ResultRows(self, table, path).rows()
+        matched = ResultRows(self.name, self.space, self._stored(), table, path).rows()
         new = [m for m in matched if m.new]
         with self._ctx.db.write() as session:
             created = (

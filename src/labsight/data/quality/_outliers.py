@@ -19,6 +19,7 @@ from scipy import stats
 from labsight.data.findings import Finding
 from labsight.data.quality._context import CheckContext, numeric_values
 from labsight.data.quality._sentinels import sentinels_of
+from labsight.data.quality._threshold import threshold_z
 from labsight.data.stats import sorted_quantile
 from labsight.data.table import Table
 
@@ -80,18 +81,6 @@ class RobustBounds:
             "threshold_z": self.z,
             "n": self.n,
         }
-
-
-def threshold_z(n: int, tests: int = 1) -> float:
-    """Robust z threshold for ``n`` values: Bonferroni over the values (and ``tests`` columns).
-
-    ``max(3.5, q)`` where ``q`` is the two-sided ``0.05 / (n * tests)`` quantile of a Student t
-    with ``n / 4`` degrees of freedom: the t (instead of the normal) accounts for the noise of
-    a median absolute deviation fitted on half the values, which matters below ~200 rows.
-    """
-    alpha = _ALPHA / (2.0 * max(n, 1) * max(tests, 1))
-    df = max(1.0, n / 4.0)
-    return max(3.5, float(stats.t.isf(alpha, df)))
 
 
 def _quantile_skew(y: np.ndarray) -> float:

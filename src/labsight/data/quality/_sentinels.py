@@ -15,7 +15,7 @@ The rule: a value is a sentinel of a numeric column when all of these hold.
 3. The other values ("the rest") are the majority (all codes together hold less than half the
    present values) and take at least three distinct values.
 4. It is far: its distance from the median of the rest exceeds the outlier check's robust z
-   threshold (:func:`~labsight.data.quality._outliers.threshold_z`, Bonferroni over rows and
+   threshold (:func:`~labsight.data.quality._threshold.threshold_z`, Bonferroni over rows and
    columns) times the rest's robust scale on its side (1.4826 × the median absolute deviation of
    the rest's values on that side of their median).
 5. It is separated: the gap between it and the nearest other value exceeds the interquartile range
@@ -37,6 +37,7 @@ import numpy as np
 
 from labsight.data.findings import Finding
 from labsight.data.quality._context import CheckContext, is_numeric, numeric_values
+from labsight.data.quality._threshold import threshold_z
 from labsight.data.stats import sorted_quantile
 from labsight.data.table import Table
 
@@ -149,7 +150,6 @@ def find_sentinels(values: np.ndarray, *, tests: int = 1) -> Sentinels | None:
     >>> find_sentinels(np.r_[np.arange(0.0, 13.0), np.arange(0.0, 13.0)]) is None
     True
     """
-    from labsight.data.quality._outliers import threshold_z  # the outlier check imports us
 
     x = np.asarray(values, dtype=np.float64)
     present = np.isfinite(x)
