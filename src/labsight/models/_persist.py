@@ -171,6 +171,18 @@ def _schema(data: bytes) -> Any:
         return json.loads(archive.read("schema.json"))
 
 
+def _refuse_untrusted(asked: list[str]) -> None:
+    """Refuse a file that asks for any type outside :data:`TRUSTED_TYPES`, naming them."""
+    unknown = [t for t in asked if t not in TRUSTED_TYPES]
+    if unknown:
+        raise ArtifactIntegrityError(
+            "the model file asks for types labsight does not trust: "
+            + ", ".join(unknown[:5])
+            + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""),
+            hint="Only models trained by labsight can be loaded; retrain the model",
+        )
+
+
 def loads(data: bytes, summary: dict[str, Any]) -> TrainedModel:
     """The model saved by :func:`dumps`, with its registry ``summary``.
 
@@ -180,26 +192,26 @@ def loads(data: bytes, summary: dict[str, Any]) -> TrainedModel:
         When the file asks for a type outside :data:`TRUSTED_TYPES`, or is not a model file
         labsight wrote.
     """
+    skio = _skops_io()
     try:
-        asked = asked_types(data)
-    except Exception as exc:  # a zip that is not a skops file, or a schema skops cannot read
+        schema = _schema(data)
+    except Exception as exc:  # a zip that is not a skops file, or a schema that is not JSON
         raise ArtifactIntegrityError(
             f"the model file is not a labsight model ({type(exc).__name__}: {exc})",
             hint="Only models trained by labsight can be loaded; retrain the model",
         ) from exc
-    unknown = [t for t in asked if t not in TRUSTED_TYPES]
-    if unknown:
-        raise ArtifactIntegrityError(
-            "the model file asks for types labsight does not trust: "
-            + ", ".join(unknown[:5])
-            + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""),
-            hint="Only models trained by labsight can be loaded; retrain the model",
-        )
-    if "lightgbm.basic.Booster" in asked:  # LightGBM parses model text in threads that abort
-        check_booster_nodes(_schema(data))
+    # every scikit-learn type needs labsight's trust, whatever skops trusts by default here
+    named = _schema_types(schema, set())
+    if any(t.startswith("sklearn.") and t not in TRUSTED_TYPES for t in named):
+        _refuse_untrusted(asked_types(data))  # names every type it asks for, not only these
+    check_booster_nodes(schema)  # before LightGBM parses the text, in threads that abort
     try:
-        state = _skops_io().loads(data, trusted=asked)  # each of them is in TRUSTED_TYPES
-    except Exception as exc:  # e.g. torch weights that are not a plain state dict of tensors
+        # skops checks every type in the file against the allow-list before it builds anything
+        state = skio.loads(data, trusted=sorted(TRUSTED_TYPES))
+    except skio.exceptions.UntrustedTypesFoundException:
+        _refuse_untrusted(asked_types(data))  # names them (only on this path: it reads again)
+        raise  # pragma: no cover - asked_types names at least one
+    except Exception as exc:  # not a skops file; torch weights that are not plain tensors …
         raise ArtifactIntegrityError(
             f"the model file could not be read safely ({type(exc).__name__}: "
             f"{str(exc).splitlines()[0] if str(exc) else ''})",
