@@ -26,7 +26,7 @@ import polars as pl
 from labsight.exceptions import ArtifactIntegrityError
 from labsight.models._features import FeatureSet
 from labsight.models._structure import check_booster_nodes, check_structure
-from labsight.models.train import TrainedModel
+from labsight.models._trained import TrainedModel
 
 __all__ = ["TRUSTED_TYPES", "asked_types", "dumps", "loads"]
 

@@ -40,7 +40,7 @@ from onnx import TensorProto
 from labsight.exceptions import ExportError
 from labsight.models._features import MISSING_LEVEL
 from labsight.models._onnx_graph import GraphBuilder
-from labsight.models.train import TrainedModel
+from labsight.models._trained import TrainedModel
 
 __all__ = ["OnnxExport", "to_onnx"]
 

@@ -26,7 +26,7 @@ from labsight.data.units import convert, is_compatible, match_column, split_head
 from labsight.exceptions import InputError, LabsightWarning
 from labsight.models._domain import check_domain
 from labsight.models._features import model_frame
-from labsight.models.train import TrainedModel
+from labsight.models._trained import TrainedModel
 
 __all__ = ["align_features", "extrapolation_note", "interval", "predict_table"]
 
