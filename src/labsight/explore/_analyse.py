@@ -128,18 +128,22 @@ def _without_codes(table: Table, report: QualityReport) -> tuple[Table, dict[str
     -999 far from the column's other values) made missing, for the relations to the target: a
     trend line or a correlation through a pile of zero-coded runs describes the code, not the
     process. Also, per such column, its cells in words ("12 rows where T is 0")."""
-    coded = {
-        f.column: f"{len(f.rows)} row{'s' if len(f.rows) != 1 else ''} where {f.column} is "
-        + " or ".join(f"{v:g}" for v in f.details.get("values", []))
-        for f in report.findings
-        if f.check == "sentinel" and f.column is not None
-    }
-    if not coded:
+    found = [f for f in report.findings if f.check == "sentinel" and f.column is not None]
+    if not found:
         return table, {}
-    from labsight.data.clean import apply_plan, build_plan
-
-    cleared = apply_plan(table, build_plan(table, sentinels="missing")).table
-    return cleared, coded
+    coded: dict[str, str] = {}
+    cleared = []
+    for f in found:
+        name = str(f.column)
+        coded[name] = (
+            f"{len(f.rows)} row{'s' if len(f.rows) != 1 else ''} where {name} is "
+            + " or ".join(f"{v:g}" for v in f.details.get("values", []))
+        )
+        hit = np.zeros(table.height, dtype=bool)
+        hit[f.rows] = True  # the cells the check found, all of them
+        cleared.append(pl.when(pl.Series(hit)).then(None).otherwise(pl.col(name)).alias(name))
+    frame = table.frame.with_columns(cleared)
+    return Table(frame, table.columns, table.findings, table.source, table.row_lines), coded
 
 
 def analyse(

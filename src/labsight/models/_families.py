@@ -48,6 +48,9 @@ class Family:
     # its ``starts`` (more well-chosen settings) right after every family's defaults.
     cheap_rows: int = 0
     starts: tuple[Params, ...] = ()
+    # A forest of decision trees: its file holds every tree (``n_estimators`` of them, default
+    # FOREST_TREES) as an object of its own, which is what writing a model file spends time on.
+    forest: bool = False
 
 
 def _none(_: optuna.Trial) -> Params:
@@ -287,8 +290,18 @@ FAMILIES: dict[str, Family] = {
             {"max_depth": 6, "min_samples_leaf": 2},
             scale=False,
         ),
-        Family("random_forest", _BOTH, _forest(False), _suggest_forest, scale=False, cost=2),
-        Family("extra_trees", _BOTH, _forest(True), _suggest_forest, scale=False, cost=2),
+        Family(
+            "random_forest",
+            _BOTH,
+            _forest(False),
+            _suggest_forest,
+            scale=False,
+            cost=2,
+            forest=True,
+        ),
+        Family(
+            "extra_trees", _BOTH, _forest(True), _suggest_forest, scale=False, cost=2, forest=True
+        ),
         Family(
             "svm",
             _BOTH,

@@ -111,7 +111,7 @@ def _saving_seconds(candidate: Candidate, n_splits: int) -> float:
     trees = sum(
         int(m.params.get("n_estimators", FOREST_TREES))
         for m in candidate.members or [candidate]
-        if m.family in ("random_forest", "extra_trees")
+        if FAMILIES[m.family].forest
     )
     return _SAVE_PER_TREE * trees * (n_splits + 1)
 

@@ -172,9 +172,9 @@ class _Trees:
             raise _bad(f"a boosted tree's {name} cannot be read") from exc
 
     def check(self, n_features: int) -> None:
-        for name in self.tokens:
-            self.array(name)  # every value is a number
-        feature = self.array("split_feature")
+        arrays = {name: self.array(name) for name in self.tokens}  # every value is a number
+        empty = np.zeros(0, dtype=np.int64)  # fields of a booster whose trees are all one leaf
+        feature = arrays.get("split_feature", empty)
         if np.any(feature < 0) or np.any(feature >= n_features):
             raise _bad("a boosted tree splits on a feature the model does not have")
         inner = np.array(self.inner, dtype=np.int64)
@@ -182,13 +182,13 @@ class _Trees:
         leaves = size + 1
         index = np.arange(len(size)) - np.repeat(np.cumsum(inner) - inner, inner)
         for name in ("left_child", "right_child"):
-            child = self.array(name)
+            child = arrays.get(name, empty)
             node = child >= 0
             if np.any(child[node] <= index[node]) or np.any(child[node] >= size[node]):
                 raise _bad("a boosted tree's child index points outside the tree")
             if np.any(~child[~node] >= leaves[~node]):
                 raise _bad("a boosted tree's leaf index points outside the tree")
-        categorical = (self.array("decision_type") & 1).astype(bool)
+        categorical = (arrays.get("decision_type", empty) & 1).astype(bool)
         if np.any(categorical & ~np.repeat(np.array(self.has_categories, dtype=bool), inner)):
             raise _bad("a boosted tree's categorical splits disagree with its num_cat")
         for fields in self.categorical:

@@ -34,6 +34,7 @@ from labsight.workspace._context import Context
 from labsight.workspace.datasets import Datasets, DatasetVersion
 
 if TYPE_CHECKING:
+    from labsight.models._trust import Note
     from labsight.models.export import OnnxExport
     from labsight.models.train import TrainedModel
     from labsight.store import ArtifactStore
@@ -135,13 +136,13 @@ class Predictions:
     warnings: list[str]
 
 
-def trust_notes(summary: dict[str, Any]) -> list[tuple[str, str]]:
+def trust_notes(summary: dict[str, Any]) -> list[Note]:
     """What to know before trusting a model, from its summary, as ``(level, sentence)`` pairs
     (``warning`` or ``info``): the folds' grouping, the baseline, sibling targets, molecules,
     columns left out. ``train`` and ``model show`` print them; the server returns them."""
     from labsight.models._trust import trust_notes as notes
 
-    return [(level, text) for level, text in notes(summary)]
+    return notes(summary)
 
 
 def curve_shape(grid: list[float], average: list[float]) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, Unpack
+from typing import TYPE_CHECKING, Any, Unpack
 
 import polars as pl
 
@@ -16,7 +16,7 @@ from labsight.data.table import ColumnInfo, Role, Table
 from labsight.exceptions import InputError
 from labsight.store import VersionRecord, read_frame
 from labsight.store import datasets as repo
-from labsight.workspace._context import Context, StepCallback, _noop
+from labsight.workspace._context import StepCallback, _noop
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -24,40 +24,9 @@ if TYPE_CHECKING:
     from labsight.data.clean import CleaningOptions, CleaningPlan
     from labsight.data.quality import QualityReport
     from labsight.explore import ExploreReport
+    from labsight.workspace.datasets import Datasets  # for types only: datasets imports this
 
-__all__ = ["DatasetVersion", "ReadFile", "VersionStore"]
-
-
-class VersionStore(Protocol):
-    """What a version needs of the datasets it belongs to (:class:`~labsight.workspace.datasets.
-    Datasets` is one): the context, other versions, a fitted cleaning plan, and storing a table."""
-
-    ctx: Context
-
-    def dataset(self, ref: str) -> DatasetVersion: ...
-
-    def fit_plan(
-        self,
-        table: Table,
-        plan: CleaningPlan | str | os.PathLike[str] | None,
-        options: CleaningOptions,
-        on_step: StepCallback = ...,
-    ) -> CleaningPlan: ...
-
-    def store_table(
-        self,
-        dataset: str,
-        table: Table,
-        *,
-        operation: str,
-        params: dict[str, Any],
-        parent: VersionRecord | None,
-        source: dict[str, Any] | None,
-        inputs: list[str],
-        reason: str | None,
-        on_step: StepCallback = ...,
-        details: dict[str, Any] | None = None,
-    ) -> DatasetVersion: ...
+__all__ = ["DatasetVersion", "ReadFile"]
 
 
 class DatasetVersion:
@@ -67,7 +36,7 @@ class DatasetVersion:
     ``created`` is False when an ingest found the content already stored.
     """
 
-    def __init__(self, datasets: VersionStore, record: VersionRecord, *, created: bool = True):
+    def __init__(self, datasets: Datasets, record: VersionRecord, *, created: bool = True):
         self._datasets = datasets
         self.record = record
         self.created = created
@@ -272,7 +241,7 @@ class ReadFile:
     and store it only when they succeed, so a refusal leaves the workspace as it was.
     """
 
-    datasets: VersionStore
+    datasets: Datasets
     dataset: str
     table: Table
     params: dict[str, Any]
