@@ -1,6 +1,6 @@
-"""A face parses, calls one core method, renders: the CLI and the Python API give the same answer
-from the same input (predictions with their units and warnings, embeddings, a SOURCE that names a
-dataset or a file)."""
+"""A face parses, calls one core method, renders: the CLI, the Python API and the REST API give the
+same answer from the same input (predictions with their units and warnings, a dataset's columns and
+units, embeddings, a SOURCE that names a dataset or a file)."""
 
 from __future__ import annotations
 
@@ -55,6 +55,56 @@ def test_cli_and_python_predict_the_same_rows_with_the_same_warnings(
     assert any("extrapolate" in w for w in python.warnings)
     assert [r["prediction"] for r in cli["predictions"]] == python.frame["prediction"].to_list()
     assert python.frame["extrapolation"].to_list() == [False, False, True]
+
+
+def test_cli_python_and_rest_predict_the_same_rows_with_the_same_units_and_warnings(
+    run: Run, tmp_path: Path
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from labsight.serve.app import create_app
+
+    code, _, err = run(
+        *("train", str(_runs(tmp_path / "runs.csv")), "--target", "yield [%]"),
+        *("--budget", "30", "--trials", "3", "--families", "ridge"),
+    )
+    assert code == 0, err
+    new = tmp_path / "new.csv"  # kelvin and hours; the model learned degC and minutes
+    new.write_text("temperature [K],time [h]\n333.15,0.5\n343.15,0.75\n500,0.5\n", encoding="utf-8")
+    code, out, err = run("predict", "runs-yield", str(new), "--json")
+    assert code == 0, err
+    cli = json.loads(out)
+    code, out, err = run("dataset", "show", "runs", "--json")
+    assert code == 0, err
+    cli_dataset = json.loads(out)
+    with labsight.Workspace(run.home) as ws:
+        python = ws.models.predict_file("runs-yield", new)
+        ws.accounts.add_user("sam", "scientist", "scientist-password-1")
+        token, _ = ws.accounts.create_token("sam", "predict", expires="1h")
+        with TestClient(create_app(workspace=ws)) as api:
+            auth = {"Authorization": f"Bearer {token}"}
+            rows = pl.read_csv(new).to_dicts()
+            as_json = api.post(
+                "/api/v1/models/runs-yield/predict", headers=auth, json={"rows": rows}
+            )
+            as_csv = api.post(
+                "/api/v1/models/runs-yield/predict",
+                headers={**auth, "Content-Type": "text/csv"},
+                content=new.read_bytes(),
+            )
+            rest_dataset = api.get("/api/v1/datasets/runs", headers=auth).json()
+    expected = python.frame["prediction"].to_list()
+    assert [r["prediction"] for r in cli["predictions"]] == expected
+    for rest in (as_json, as_csv):
+        assert rest.status_code == 200, rest.text
+        body = rest.json()
+        assert body["model"] == "runs-yield@v1"
+        assert [r["prediction"] for r in body["predictions"]] == expected
+        assert [r["lower"] for r in body["predictions"]] == python.frame["lower"].to_list()
+        assert [r["extrapolation"] for r in body["predictions"]] == [False, False, True]
+        assert body["warnings"] == python.warnings == cli["warnings"]
+    assert rest_dataset["columns"] == cli_dataset["columns"]  # names, units, roles
+    assert rest_dataset["ref"] == cli_dataset["ref"]
 
 
 def test_cli_and_python_embed_the_same_points(run: Run, tmp_path: Path) -> None:

@@ -21,9 +21,11 @@ from labsight._display import visible
 __all__ = [
     "ArtifactIntegrityError",
     "AuditChainError",
+    "AuthenticationError",
     "ConflictError",
     "DataFormatError",
     "ExportError",
+    "ForbiddenError",
     "InputError",
     "LabsightError",
     "LabsightWarning",
@@ -152,6 +154,21 @@ class ConflictError(LabsightError):
 
     exit_code = 1
     code = "conflict"
+
+
+class AuthenticationError(LabsightError):
+    """No valid credentials: an unknown user or token, a wrong password, a locked or disabled
+    account, an expired token or session. The server answers 401. Exit code 2."""
+
+    exit_code = 2
+    code = "unauthenticated"
+
+
+class ForbiddenError(LabsightError, PermissionError):
+    """Who acts is known but may not do this (their role, or their token's scope). The server
+    answers 403."""
+
+    code = "forbidden"
 
 
 class ExportError(LabsightError):

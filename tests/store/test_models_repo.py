@@ -246,6 +246,22 @@ def test_a_model_moves_forward_through_the_stages(db: Database, write: Write) ->
         assert repo.get_model(session, "m@v1").stage == "archived"
 
 
+def test_name_at_production_is_the_one_version_in_production(db: Database, write: Write) -> None:
+    register(write, "m", "0123456789abcdef")
+    register(write, "m", "fedcba9876543210")
+    with write() as session:
+        repo.set_stage(session, "m@v1", "production")
+    with db.read() as session:
+        assert repo.get_model(session, "m@production").number == 1
+        with pytest.raises(NotFoundError):
+            repo.get_model(session, "m@validated")
+    with write() as session:
+        repo.set_stage(session, "m@v2", "production")
+    with db.read() as session:  # v2 replaces v1, which is archived in the same transaction
+        assert repo.get_model(session, "m@production").number == 2
+        assert repo.get_model(session, "m@v1").stage == "archived"
+
+
 @pytest.mark.parametrize("stage", ["production", "archived"])
 def test_a_model_may_skip_stages_forward(db: Database, write: Write, stage: str) -> None:
     register(write, "m", "0123456789abcdef")

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 from labsight.audit.chain import entry_hash
 from labsight.audit.events import AuditEvent
 from labsight.audit.seals import Seal, pending_seals
-from labsight.exceptions import AuditChainError
+from labsight.exceptions import AuditChainError, InputError
 from labsight.store._rows import AuditHeadRow, AuditRow
+from labsight.store.accounts import get_setting
 from labsight.store.entities import AuditEntry
 
 __all__ = ["record"]
@@ -19,6 +20,21 @@ __all__ = ["record"]
 
 def _json(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+# In regulated mode every change carries a reason; these entries record what a person did not
+# choose to change (a login, a refusal, a seal, a checkpoint), so they need none.
+_NO_REASON_NEEDED = frozenset(
+    {
+        "user.login",
+        "user.login_failed",
+        "user.login_refused",
+        "record.sign_refused",
+        "audit.seal",
+        "audit.checkpoint",
+        "design.suggest",
+    }
+)
 
 
 def _seal_order(seal: Seal) -> tuple[str, list[str]]:
@@ -39,6 +55,18 @@ def record(
     database holds (see :mod:`labsight.audit.seals`). ``seals`` adds seals made by the caller
     (the one-time sealing of an upgraded workspace).
     """
+    entering = event.action == "config.set" and event.object_id == "regulated"
+    if (
+        event.action not in _NO_REASON_NEEDED
+        and not (entering and event.old_value != "true")  # the switch itself: not yet regulated
+        and not (event.reason or "").strip()
+        and get_setting(session, "regulated") == "true"
+    ):
+        raise InputError(
+            f"the workspace is in regulated mode: {event.action} of {event.object_id!r} needs a "
+            "reason; nothing was changed",
+            hint="Pass --reason 'why' (in the API: \"reason\")",
+        )
     head = session.get(AuditHeadRow, 1, with_for_update=True)
     if head is None:  # the migration seeds it; a missing head means the log was tampered with
         raise AuditChainError(

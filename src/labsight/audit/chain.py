@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -166,18 +167,33 @@ def entries(
     limit: int | None = None,
     action: str | None = None,
     object_id: str | None = None,
+    actor: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[AuditEntry]:
-    """The log's entries, oldest first (the newest ``limit`` when given), of one ``action`` and
-    one ``object_id`` when given."""
+    """The log's entries, oldest first (the newest ``limit`` when given), of one ``action``, one
+    ``object_id`` and one ``actor`` when given, written from ``since`` up to ``until`` (UTC; a
+    date without a zone is read as UTC)."""
     query = select(AuditRow)
     if action:
         query = query.where(AuditRow.action == action)
     if object_id:
         query = query.where(AuditRow.object_id == object_id)
+    if actor:
+        query = query.where(AuditRow.actor == actor)
+    if since is not None:  # entries store UTC ISO text, which sorts as time does
+        query = query.where(AuditRow.created >= _utc_text(since))
+    if until is not None:
+        query = query.where(AuditRow.created <= _utc_text(until))
     query = query.order_by(AuditRow.seq.desc())
     if limit:
         query = query.limit(limit)
     return [r.to_entity() for r in session.scalars(query)][::-1]
+
+
+def _utc_text(moment: datetime) -> str:
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def parse_anchor(anchor: str) -> tuple[int, str]:

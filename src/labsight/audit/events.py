@@ -7,15 +7,24 @@ from typing import Any
 
 __all__ = [
     "AuditEvent",
+    "account_changed",
     "campaign_created",
+    "checkpoint_written",
     "dataset_deleted",
     "dataset_stored",
     "experiments_suggested",
+    "logged_in",
+    "login_failed",
+    "login_refused",
     "model_exported",
     "model_staged",
     "model_trained",
     "results_recorded",
     "rows_sealed",
+    "setting_changed",
+    "signature_refused",
+    "signed",
+    "token_changed",
 ]
 
 
@@ -86,7 +95,13 @@ def dataset_deleted(dataset: str, version: str, content: str, reason: str | None
 
 
 def model_trained(
-    name: str, model_id: str, *, data: str, file: str, details: dict[str, Any]
+    name: str,
+    model_id: str,
+    *,
+    data: str,
+    file: str,
+    details: dict[str, Any],
+    reason: str | None = None,
 ) -> AuditEvent:
     """``model.train``: a new draft version of model ``name``, from the dataset content ``data``,
     saved as ``file``."""
@@ -96,6 +111,7 @@ def model_trained(
         object_id=name,
         version=model_id,
         new_value="draft",
+        reason=reason,
         inputs=[data],
         outputs=[file],
         details=details,
@@ -127,7 +143,14 @@ def model_staged(
 
 
 def model_exported(
-    name: str, model_id: str, *, file: str, exported: str, path: str, details: dict[str, Any]
+    name: str,
+    model_id: str,
+    *,
+    file: str,
+    exported: str,
+    path: str,
+    details: dict[str, Any],
+    reason: str | None = None,
 ) -> AuditEvent:
     """``model.export``: a version written out (ONNX) as ``exported`` to ``path``."""
     return AuditEvent(
@@ -138,6 +161,7 @@ def model_exported(
         inputs=[file],
         outputs=[exported],
         new_value=path,
+        reason=reason,
         details=details,
     )
 
@@ -205,4 +229,126 @@ def results_recorded(
         reason=reason,
         inputs=[source] if source else [],
         details=details,
+    )
+
+
+# -- accounts, signatures and settings (the server and regulated mode) ----------------------------
+
+
+def account_changed(
+    operation: str,
+    user: str,
+    *,
+    old: str | None = None,
+    new: str | None = None,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """``user.add``, ``user.role``, ``user.disable``, ``user.enable``, ``user.password``,
+    ``user.unlock``: a change to an account (never its password or hash in the entry)."""
+    return AuditEvent(
+        action=f"user.{operation}",
+        object_type="user",
+        object_id=user,
+        old_value=old,
+        new_value=new,
+        reason=reason,
+        details=details or {},
+    )
+
+
+def token_changed(
+    operation: str, user: str, token_id: str, *, reason: str | None, details: dict[str, Any]
+) -> AuditEvent:
+    """``token.create`` or ``token.revoke``: the token's id and scope, never its secret."""
+    return AuditEvent(
+        action=f"token.{operation}",
+        object_type="user",
+        object_id=user,
+        version=token_id,
+        reason=reason,
+        details=details,
+    )
+
+
+def logged_in(user: str, via: str) -> AuditEvent:
+    """``user.login``: a password accepted at a login (``via`` login or cli)."""
+    return AuditEvent(action="user.login", object_type="user", object_id=user, details={"via": via})
+
+
+def login_failed(user: str, via: str, why: str) -> AuditEvent:
+    """``user.login_failed``: a password refused (or an account locked or disabled) at a login
+    or a signature; counted for the lock-out."""
+    return AuditEvent(
+        action="user.login_failed",
+        object_type="user",
+        object_id=user,
+        details={"via": via, "why": why},
+    )
+
+
+def login_refused(user: str, via: str, why: str) -> AuditEvent:
+    """``user.login_refused``: a login of a locked or disabled account (not counted towards the
+    lock-out: waiting it out must end it)."""
+    return AuditEvent(
+        action="user.login_refused",
+        object_type="user",
+        object_id=user,
+        details={"via": via, "why": why},
+    )
+
+
+def signed(
+    record_type: str,
+    record: str,
+    *,
+    signature_id: str,
+    meaning: str,
+    reason: str,
+    record_sha256: str,
+) -> AuditEvent:
+    """``record.sign``: an electronic signature on one version of a record."""
+    return AuditEvent(
+        action="record.sign",
+        object_type=record_type,
+        object_id=record,
+        version=signature_id,
+        new_value=meaning,
+        reason=reason,
+        inputs=[record_sha256],
+    )
+
+
+def signature_refused(record: str, meaning: str, why: str) -> AuditEvent:
+    """``record.sign_refused``: a signature that was not made (wrong password, role, author)."""
+    return AuditEvent(
+        action="record.sign_refused",
+        object_type="record",
+        object_id=record,
+        new_value=meaning,
+        details={"why": why},
+    )
+
+
+def setting_changed(key: str, old: str | None, new: str, reason: str | None) -> AuditEvent:
+    """``config.set``: a workspace setting (regulated mode …) changed."""
+    return AuditEvent(
+        action="config.set",
+        object_type="setting",
+        object_id=key,
+        old_value=old,
+        new_value=new,
+        reason=reason,
+    )
+
+
+def checkpoint_written(seq: int, head: str, public_key: str, path: str) -> AuditEvent:
+    """``audit.checkpoint``: the chain's head signed with Ed25519 into a file outside the database."""
+    return AuditEvent(
+        action="audit.checkpoint",
+        object_type="audit",
+        object_id="chain",
+        version=str(seq),
+        new_value=head,
+        details={"public_key": public_key, "path": path},
     )

@@ -2,7 +2,8 @@
 
 Every sealed row (datasets, their versions with column metadata and operation, models, campaigns,
 experiments, results) must match the newest audit entry that sealed it, field by field; a row no
-entry recorded, or one an entry recorded that is gone, is a problem too. Every artifact a row refers
+entry recorded, or one an entry recorded that is gone, is a problem too. Every electronic signature must
+match its seal and the record it signed. Every artifact a row refers
 to (a version's Parquet data, a cleaning plan, a model file) must be on disk with its hash.
 """
 
@@ -15,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from labsight.audit.seals import KINDS, Key, Kind, field_digests, iter_rows
+from labsight.audit.signing import check_signatures
 from labsight.store._rows import AuditRow, ModelRow, VersionRow
 
 if TYPE_CHECKING:
@@ -113,6 +115,7 @@ def verify_records(session: Session, artifacts: ArtifactStore | None = None) -> 
     unreadable: list[str] = []
     rows = list(iter_rows(session, unreadable))
     problems = _check_rows(session, rows, unreadable)
+    problems.extend(check_signatures(session))
     if artifacts is not None:
         problems.extend(_check_artifacts(rows, artifacts))
     return problems

@@ -33,6 +33,10 @@ from labsight.store._rows import (
     ExperimentRow,
     ModelRow,
     ResultRow,
+    SettingRow,
+    SignatureRow,
+    TokenRow,
+    UserRow,
     VersionRow,
 )
 
@@ -105,6 +109,13 @@ def _version_fields(session: Session, row: VersionRow) -> dict[str, Any]:
     return fields
 
 
+def _token_fields(session: Session, row: TokenRow) -> dict[str, Any]:
+    fields = _columns(row, "id", "user_id")
+    user = session.get(UserRow, row.user_id)
+    fields["user"] = user.name if user is not None else f"#{row.user_id}"
+    return fields
+
+
 def _with_campaign(session: Session, row: Any) -> dict[str, Any]:
     fields = _columns(row, "id", "campaign_id")
     fields["campaign"] = _campaign_name(session, row.campaign_id)
@@ -163,6 +174,37 @@ KINDS: dict[str, Kind] = {
                 + (f" (experiment {f['experiment_id']})" if f else "")
                 + f" of campaign {key[0]!r}"
             ),
+        ),
+        Kind(
+            "user",
+            UserRow,
+            lambda _s, r: (r.name,),
+            lambda _s, r: _columns(r),
+            lambda key, _f: f"user {key[0]!r}",
+        ),
+        Kind(
+            "token",
+            TokenRow,
+            lambda _s, r: (r.token_id,),
+            _token_fields,
+            lambda key, f: f"token {key[0]}" + (f" of user {f['user']!r}" if f else ""),
+        ),
+        Kind(
+            "signature",
+            SignatureRow,
+            lambda _s, r: (r.signature_id,),
+            lambda _s, r: _columns(r, "id"),
+            lambda key, f: (
+                f"signature {key[0]}"
+                + (f" ({f['meaning']} by {f['signer']!r} on {f['record_label']})" if f else "")
+            ),
+        ),
+        Kind(
+            "setting",
+            SettingRow,
+            lambda _s, r: (r.key,),
+            lambda _s, r: _columns(r, "id"),
+            lambda key, _f: f"setting {key[0]!r}",
         ),
     )
 }

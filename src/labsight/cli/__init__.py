@@ -20,12 +20,14 @@ from typer import Abort, Exit
 from typer.exceptions import TyperException
 
 from labsight.cli import (  # noqa: F401  (registers the commands)
+    _accounts,
     _audit,
     _datasets,
     _demo,
     _design,
     _explore,
     _models,
+    _serve,
     _train,
     _unsupervised,
 )

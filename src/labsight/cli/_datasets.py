@@ -15,6 +15,7 @@ from labsight.cli._render import (
     columns_table,
     findings_table,
     severity_summary,
+    signatures_table,
 )
 
 if TYPE_CHECKING:
@@ -392,11 +393,13 @@ def dataset_show(
     ref: Annotated[str, typer.Argument(help="NAME, NAME@vN or NAME@HASH.")],
     json: JsonOpt = False,
 ) -> None:
-    """A version's columns (units, roles), lineage and the dataset's versions."""
+    """A version's columns (units, roles), lineage, electronic signatures and the dataset's
+    versions."""
     ws = workspace()
     ds = ws.dataset(ref)
     lineage = ds.lineage()
     history = ws.history(ds.dataset)
+    signed = ws.signatures.of(f"dataset:{ds.record.ref}")
     if json:
         data = _version_dict(ds)
         data["created"] = ds.record.created.isoformat()
@@ -416,6 +419,7 @@ def dataset_show(
             {"version": r.version, "number": r.number, "operation": r.operation, "rows": r.rows}
             for r in history
         ]
+        data["signatures"] = [s.to_dict() for s in signed]
         emit_json(data)
         return
     rec = ds.record
@@ -450,6 +454,8 @@ def dataset_show(
     for r in history:
         hist.add_row(f"v{r.number}", cell(r.version), cell(r.operation), str(r.rows))
     out.print(hist)
+    if signed:
+        out.print(signatures_table(signed, f"Signatures on {rec.ref}"))
 
 
 @dataset_app.command(

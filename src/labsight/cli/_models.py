@@ -15,7 +15,7 @@ from rich.table import Table as RichTable
 
 from labsight.cli._app import app, emit_json, err_console, out, steps, workspace
 from labsight.cli._datasets import _sheet
-from labsight.cli._render import cell, csv_for_people, frame_table
+from labsight.cli._render import cell, csv_for_people, frame_table, signatures_table
 from labsight.cli._render import fmt as _fmt
 from labsight.cli._render import leaderboard_table as _leaderboard
 from labsight.cli._train import print_trust_notes
@@ -84,10 +84,13 @@ def model_show(
         bool, typer.Option("--json", help="Print one JSON document on stdout.")
     ] = False,
 ) -> None:
-    """Leaderboard, cross-validated scores with spread, parameters, importance, lineage, who/when."""
-    record = workspace().models.get(ref)
+    """Leaderboard, cross-validated scores with spread, parameters, importance, lineage, who/when,
+    and the version's electronic signatures."""
+    ws = workspace()
+    record = ws.models.get(ref)
+    signed = ws.signatures.of(f"model:{record.model_id}")
     if json:
-        emit_json(record.to_dict())
+        emit_json({**record.to_dict(), "signatures": [s.to_dict() for s in signed]})
         return
     s = record.summary
     out.print(
@@ -161,6 +164,8 @@ def model_show(
                 cell(row["unit"] or ""),
             )
         out.print(table)
+    if signed:
+        out.print(signatures_table(signed, f"Signatures on {record.ref}"))
 
 
 @model_app.command(
@@ -219,6 +224,9 @@ def model_export(
             "--out", help="File to write (default: NAME-vN.onnx here).", show_default=False
         ),
     ] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why: recorded in the audit trail.")
+    ] = None,
     json: Annotated[
         bool, typer.Option("--json", help="Print one JSON document on stdout.")
     ] = False,
@@ -230,7 +238,7 @@ def model_export(
     path = out_path or Path(f"{record.name}-v{record.number}.{format}")
     with steps(f"export {record.ref}", enabled=not json) as step:
         step("converting and checking")
-        exported = ws.models.export(ref, path, format=format)
+        exported = ws.models.export(ref, path, format=format, reason=reason)
     if json:
         emit_json(
             {"model": record.model_id, "ref": record.ref, "out": str(path), **exported.to_dict()}

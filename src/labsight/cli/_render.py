@@ -35,7 +35,9 @@ __all__ = [
     "leaderboard_table",
     "rows_preview",
     "severity_summary",
+    "signatures_table",
     "spreadsheet_frame",
+    "utc_time",
 ]
 
 
@@ -160,6 +162,35 @@ def text_table(title: str, header: Sequence[str], rows: Sequence[Sequence[Any]])
         table.add_column(cell(column))
     for row in rows:
         table.add_row(*(cell(value) for value in row))
+    return table
+
+
+_STATUS_STYLE = {"valid": "green", "orphaned": "yellow", "broken": "bold red"}
+
+
+def utc_time(stamp: str) -> str:
+    """A stored UTC time (``2025-03-14T09:26:53+00:00``) as people read it:
+    ``2025-03-14 09:26:53 UTC``."""
+    return f"{stamp.replace('T', ' ').removesuffix('+00:00')} UTC"
+
+
+def signatures_table(signatures: Sequence[Any], title: str = "Signatures") -> RichTable:
+    """A record's electronic signatures (:class:`~labsight.store.entities.SignatureRecord`):
+    meaning, signer, printed name, UTC time, reason and whether each still holds."""
+    table = RichTable(title=cell(title), title_justify="left")
+    for column in ("meaning", "signer", "printed name", "time", "reason", "status", "id"):
+        table.add_column(column)
+    for s in signatures:
+        style = _STATUS_STYLE.get(s.status, "")
+        table.add_row(
+            cell(s.meaning),
+            cell(s.signer),
+            cell(s.printed_name),
+            cell(utc_time(s.signed)),
+            cell(s.reason),
+            f"[{style}]{cell(s.status)}[/]" if style else cell(s.status),
+            cell(s.signature_id),
+        )
     return table
 
 

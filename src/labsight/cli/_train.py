@@ -150,6 +150,9 @@ def train(
     sheet: Annotated[
         str | None, typer.Option("--sheet", help="Excel sheet name or index (files only).")
     ] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why: recorded in the audit trail.")
+    ] = None,
     json: Annotated[
         bool, typer.Option("--json", help="Print one JSON document on stdout.")
     ] = False,
@@ -168,6 +171,7 @@ def train(
             target,
             name=name,
             sheet=_sheet(sheet) if sheet is not None else None,
+            reason=reason,
             task=task,
             metric=metric,
             budget=budget,

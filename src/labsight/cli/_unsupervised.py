@@ -62,6 +62,9 @@ def cluster(
     ] = "kmeans",
     seed: Annotated[int, typer.Option("--seed", help="Seed of the clustering.")] = 0,
     column: Annotated[str, typer.Option("--column", help="Name of the label column.")] = "cluster",
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why: recorded in the audit trail.")
+    ] = None,
     json: Annotated[
         bool, typer.Option("--json", help="Print one JSON document on stdout.")
     ] = False,
@@ -81,6 +84,7 @@ def cluster(
         k=k if k == "auto" else int(k),
         seed=seed,
         column=column,
+        reason=reason,
     )
     if json:
         emit_json({"dataset": version.ref, **result.to_dict()})

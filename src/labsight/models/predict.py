@@ -55,8 +55,9 @@ def align_features(model: TrainedModel, table: Table) -> Table:
             )
         series = table.frame[found]
         if name in fs.numeric:
-            if not series.dtype.is_numeric():
+            if not series.dtype.is_numeric():  # text cells, or a column with no value at all
                 _refuse_text(table, found, name)
+                series = series.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
             _refuse_unread_cells(table, found, name)
             # a header's unit counts even where the table's metadata lost it
             want = fs.units.get(name)
@@ -100,11 +101,14 @@ def _warn_unknown_unit(found: str, name: str, want: str) -> None:
 
 
 def _refuse_text(table: Table, found: str, name: str) -> None:
-    """Name the first cell of ``found`` that is not a number: file, line, column, value."""
+    """Name the first cell of ``found`` that is not a number: file, line, column, value (none:
+    every filled cell reads as a number, and an empty column is all missing values)."""
     series = table.frame[found]
     numbers = series.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
     bad = (numbers.is_null() & series.is_not_null()).arg_true()
-    row = int(bad[0]) if bad.len() else 0
+    if not bad.len():  # every filled cell is a number (or no cell is filled): nothing to refuse
+        return
+    row = int(bad[0])
     raise InputError(
         f"{series[row]!r} is not a number, and the model reads numbers from {name!r}",
         path=table.source.path if table.source else None,

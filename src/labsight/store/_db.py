@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -92,6 +92,14 @@ class Database:
             else:
                 self.engine = create_engine(url, pool_pre_ping=True)
             self._writer = self.engine.execution_options(**{_WRITE: True})
+            # A reader sees one snapshot, as SQLite's WAL gives it: under PostgreSQL's default
+            # READ COMMITTED, rows and the audit entries that seal them, read one after the
+            # other, could come from two moments and look tampered with.
+            self._reader = (
+                self.engine
+                if url.startswith("sqlite")
+                else self.engine.execution_options(isolation_level="REPEATABLE READ")
+            )
             self.upgraded_from = self.migrate()
         except SQLAlchemyError as exc:
             raise StoreError(
@@ -156,6 +164,10 @@ class Database:
         session = Session(self._writer, expire_on_commit=False, info={_WRITE: True})
         try:
             with session.begin():
+                if not self.url.startswith("sqlite"):
+                    # Writers take the audit head's lock first, as SQLite's BEGIN IMMEDIATE does,
+                    # so numbering (max + 1) and name checks never race another writer.
+                    session.execute(text("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE"))
                 yield session
         except OperationalError as exc:
             raise StoreError(f"the database refused the change: {_first_line(exc)}") from exc
@@ -167,7 +179,7 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        session = Session(self.engine, expire_on_commit=False)
+        session = Session(self._reader, expire_on_commit=False)
         try:
             yield session
         except (ValueError, TypeError) as exc:

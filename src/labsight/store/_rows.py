@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -26,6 +27,9 @@ from labsight.store.entities import (
     ExperimentRecord,
     ModelRecord,
     ResultRecord,
+    SignatureRecord,
+    TokenRecord,
+    UserRecord,
     VersionRecord,
 )
 
@@ -287,3 +291,122 @@ class ResultRow(Base):
             recorded_by=self.recorded_by,
             source=self.source,
         )
+
+
+class UserRow(Base):
+    """An account. Never deleted (disabled instead), and its id is never reused: SQLite's
+    AUTOINCREMENT and PostgreSQL's sequence both skip every id handed out before."""
+
+    __tablename__ = "users"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(200))
+
+    def to_entity(self) -> UserRecord:
+        return UserRecord(
+            user_id=self.id,
+            name=self.name,
+            full_name=self.full_name,
+            role=self.role,
+            active=self.active,
+            created=_aware(self.created) or utcnow(),
+            created_by=self.created_by,
+        )
+
+
+class TokenRow(Base):
+    """An API token: only the sha256 of its secret is stored (the secret is printed once)."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_id: Mapped[str] = mapped_column(String(16), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(20))
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    def to_entity(self, user: str) -> TokenRecord:
+        return TokenRecord(
+            token_id=self.token_id,
+            user=user,
+            scope=self.scope,
+            created=_aware(self.created) or utcnow(),
+            expires=_aware(self.expires) or utcnow(),
+            revoked=_aware(self.revoked),
+            note=self.note,
+        )
+
+
+class SessionRow(Base):
+    """A browser session after ``POST /api/v1/login``: the sha256 of the cookie's secret, the
+    CSRF token that cookie-authenticated writes must echo, and when it ends. Not state a user
+    made (a login is audited; the session row is how the server remembers it), so not sealed."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SignatureRow(Base):
+    """An electronic signature on one version of a record (21 CFR Part 11 §11.50, §11.70)."""
+
+    __tablename__ = "signatures"
+    __table_args__ = (Index("ix_signature_record", "record_type", "record_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    signature_id: Mapped[str] = mapped_column(String(16), unique=True)
+    record_type: Mapped[str] = mapped_column(String(30))
+    record_key: Mapped[str] = mapped_column(String(300))
+    record_label: Mapped[str] = mapped_column(String(300))
+    record_sha256: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    signer: Mapped[str] = mapped_column(String(64))
+    printed_name: Mapped[str] = mapped_column(String(200))
+    meaning: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    signed: Mapped[str] = mapped_column(String(40))
+    seal: Mapped[str] = mapped_column(String(64))
+
+    def to_entity(self) -> SignatureRecord:
+        return SignatureRecord(
+            signature_id=self.signature_id,
+            record_type=self.record_type,
+            record_key=self.record_key,
+            record=self.record_label,
+            record_sha256=self.record_sha256,
+            signer=self.signer,
+            printed_name=self.printed_name,
+            meaning=self.meaning,
+            reason=self.reason,
+            signed=self.signed,
+            seal=self.seal,
+        )
+
+
+class SettingRow(Base):
+    """A workspace setting changed with ``labsight config set`` (regulated mode …)."""
+
+    __tablename__ = "settings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(60), unique=True)
+    value: Mapped[str] = mapped_column(Text)
+    changed: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    changed_by: Mapped[str] = mapped_column(String(200))

@@ -9,7 +9,15 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["AuditEntry", "Dataset", "ModelRecord", "VersionRecord"]
+__all__ = [
+    "AuditEntry",
+    "Dataset",
+    "ModelRecord",
+    "SignatureRecord",
+    "TokenRecord",
+    "UserRecord",
+    "VersionRecord",
+]
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -211,3 +219,65 @@ class ResultRecord:
         data = asdict(self)
         data["recorded"] = _iso(self.recorded)
         return data
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """An account of a shared workspace. ``role`` is viewer, scientist, reviewer or admin."""
+
+    user_id: int
+    name: str
+    full_name: str
+    role: str
+    active: bool
+    created: datetime
+    created_by: str
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["created"] = _iso(self.created)
+        return data
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    """An API token as listed: never its secret, which is printed once when it is made."""
+
+    token_id: str
+    user: str
+    scope: str
+    created: datetime
+    expires: datetime
+    revoked: datetime | None = None
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("created", "expires", "revoked"):
+            data[key] = _iso(data[key])
+        return data
+
+
+@dataclass(frozen=True)
+class SignatureRecord:
+    """An electronic signature: who (user name and printed name), what it means (authored,
+    reviewed, approved), when (UTC), why, and the sha256 of the exact version of the record signed.
+    ``seal`` binds all of these and the record's identity, so the signature cannot be moved to
+    another record or version. ``status`` is filled in when read against the record as it is now:
+    ``valid``, ``orphaned`` (the record changed since) or ``broken`` (the signature row was edited)."""
+
+    signature_id: str
+    record_type: str
+    record_key: str
+    record: str
+    record_sha256: str
+    signer: str
+    printed_name: str
+    meaning: str
+    reason: str
+    signed: str
+    seal: str
+    status: str = "unchecked"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

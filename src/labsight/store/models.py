@@ -83,6 +83,12 @@ def _row(session: Session, ref: str) -> ModelRow:
     if selector:
         if re.fullmatch(r"v\d+", selector):
             query = query.where(ModelRow.name == name, ModelRow.number == int(selector[1:]))
+        elif selector in STAGES:  # NAME@production: the newest version at that stage
+            query = (
+                query.where(ModelRow.name == name, ModelRow.stage == selector)
+                .order_by(ModelRow.number.desc())
+                .limit(1)
+            )
         else:
             # The selector is text from the user, not a LIKE pattern; a prefix names one version.
             query = query.where(
@@ -119,7 +125,8 @@ def version_keys(session: Session, name: str) -> list[tuple[str]]:
 
 
 def get_model(session: Session, ref: str) -> ModelRecord:
-    """A model by id (or a unique prefix of at least 6 hex digits), ``name`` (latest), ``name@vN``."""
+    """A model by id (or a unique prefix of at least 6 hex digits), ``name`` (latest), ``name@vN``,
+    ``name@production`` (the version in production; also ``@validated`` …)."""
     return _row(session, ref).to_entity()
 
 
@@ -138,6 +145,9 @@ def set_stage(session: Session, ref: str, stage: str) -> tuple[ModelRecord, str]
         For an unknown stage.
     ConflictError
         For a move backwards (archived is reachable from anywhere; nothing leaves archived).
+
+    A version moved to production archives the version of the same name that was there, so
+    ``NAME@production`` names one version.
     """
     if stage not in STAGES:
         raise InputError(f"unknown stage {stage!r}", expected=" → ".join(STAGES), got=stage)
@@ -153,5 +163,12 @@ def set_stage(session: Session, ref: str, stage: str) -> tuple[ModelRecord, str]
             hint="Stages go draft → validated → production → archived; train a new version instead",
         )
     row.stage = stage
+    if stage == "production":  # one version of a name serves: the one it replaces is archived
+        for other in session.scalars(
+            select(ModelRow).where(
+                ModelRow.name == row.name, ModelRow.stage == "production", ModelRow.id != row.id
+            )
+        ):
+            other.stage = "archived"
     session.flush()
     return row.to_entity(), old

@@ -21,6 +21,7 @@ rendering belongs in this package (or below it), so that every face gives the sa
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from collections.abc import Callable
@@ -32,7 +33,9 @@ from labsight.config import Settings
 from labsight.exceptions import InputError
 from labsight.store import ArtifactStore, Database
 from labsight.workspace._context import Context
+from labsight.workspace.accounts import Accounts, Principal
 from labsight.workspace.audit_log import AuditLog
+from labsight.workspace.config import WorkspaceConfig
 from labsight.workspace.datasets import (
     FILE_SUFFIXES,
     Datasets,
@@ -45,6 +48,7 @@ from labsight.workspace.datasets import (
     version_hash,
 )
 from labsight.workspace.models import ModelRegistry
+from labsight.workspace.signatures import Signatures
 
 if TYPE_CHECKING:
     from labsight.design.space import Space
@@ -53,15 +57,19 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FILE_SUFFIXES",
+    "Accounts",
     "AuditLog",
     "Context",
     "DatasetVersion",
     "Datasets",
     "ModelRegistry",
     "OnIssue",
+    "Principal",
     "ReadFile",
+    "Signatures",
     "StepCallback",
     "Workspace",
+    "WorkspaceConfig",
     "is_file_source",
     "role_overrides",
     "version_hash",
@@ -133,12 +141,31 @@ class Workspace:
         if self.db.upgraded_from is not None:
             self._seal_upgraded(self.db.upgraded_from)
         self.artifacts.sweep_temporaries()
-        self._ctx = Context(self.settings, self.db, self.artifacts)
-        self._datasets = Datasets(self._ctx)
-        self.audit = AuditLog(self._ctx)
+        self._features(Context(self.settings, self.db, self.artifacts))
+
+    def _features(self, ctx: Context) -> None:
+        self._ctx = ctx
+        self._datasets = Datasets(ctx)
+        self.audit = AuditLog(ctx)
         """The audit trail: ``ws.audit.entries()``, ``.verify()``, ``.export()``."""
-        self.models = ModelRegistry(self._ctx, self._datasets)
+        self.models = ModelRegistry(ctx, self._datasets)
         """The model registry: ``ws.models.train(ds, target)``, ``.list()``, ``.load(ref)`` …"""
+        self.accounts = Accounts(ctx)
+        """Users, tokens, sessions: ``ws.accounts.add_user(…)``, ``.authenticate(…)``."""
+        self.signatures = Signatures(ctx, self.accounts)
+        """Electronic signatures: ``ws.signatures.sign(ref, meaning, password, reason=…)``."""
+        self.config = WorkspaceConfig(ctx)
+        """Settings kept in the database: ``ws.config.set("regulated", "true", reason=…)``."""
+
+    def acting_as(self, user: str) -> Workspace:
+        """This workspace (the same database and artifacts, no new connection) acting as
+        ``user``: every audit entry it writes names them. The server calls it with the user that
+        authentication established."""
+        view = object.__new__(Workspace)
+        view.settings = dataclasses.replace(self.settings, user=user)
+        view.artifacts, view.db = self.artifacts, self.db
+        view._features(Context(view.settings, self.db, self.artifacts))
+        return view
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.settings.home)!r}, db={self.db.safe_url!r})"

@@ -9,13 +9,14 @@ seed, library versions, who and when; every registration and stage change is aud
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
 import math
 import os
 import platform
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
@@ -31,9 +32,13 @@ from labsight.store import models as model_repo
 from labsight.store.entities import ModelRecord
 from labsight.store.names import to_name, validate_name
 from labsight.workspace._context import Context
+from labsight.workspace.config import is_regulated
 from labsight.workspace.datasets import Datasets, DatasetVersion
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from labsight.data.clean import CleaningPlan
     from labsight.models._trust import Note
     from labsight.models.export import OnnxExport
     from labsight.models.train import TrainedModel
@@ -45,9 +50,17 @@ __all__ = [
     "curve_shape",
     "library_versions",
     "stored_target",
+    "training_report",
     "trust_notes",
 ]
 
+_LOADED: dict[str, TrainedModel] = {}
+"""Models loaded in this process, by their file's sha256 (a file is named by its content, so the
+same hash is the same model): a server predicts from a model without reading and checking its
+file again. The row is still checked against the audit trail on every load."""
+_LOADED_MAX = 8
+_CHECKED: set[tuple[str, str, str, str]] = set()
+"""Model rows (database, id, stage, file) checked against the audit trail in this process."""
 _ONNX_MODULES = ("onnx", "onnxruntime", "skl2onnx", "onnxmltools")
 _CHECK_ROWS = 2_000  # training rows an export is checked on (a sample of larger tables)
 _LIBRARIES = ("labsight", "scikit-learn", "lightgbm", "optuna", "numpy", "polars", "torch", "skops")
@@ -127,6 +140,29 @@ def _no_better_than_baseline(record: ModelRecord, force: bool, reason: str | Non
     return True
 
 
+def _require_approval(session: Session, record: ModelRecord) -> None:
+    """In regulated mode, production needs a valid ``approved`` signature on this very version
+    of the model by someone other than its author."""
+    from labsight.workspace.signatures import signatures_of
+
+    signed = signatures_of(session, "model", record.model_id)
+    approvals = [
+        s
+        for s in signed
+        if s.meaning == "approved" and s.status == "valid" and s.signer != record.created_by
+    ]
+    if not approvals:
+        stale = [s for s in signed if s.meaning == "approved" and s.status != "valid"]
+        raise ConflictError(
+            f"the workspace is in regulated mode: model {record.ref} reaches production only "
+            "with an approved signature by someone other than its author "
+            f"({record.created_by!r}); it has none"
+            + (f" valid ({len(stale)} {stale[0].status})" if stale else ""),
+            hint=f"A reviewer signs it: labsight sign {record.ref} --meaning approved "
+            "--reason 'why'",
+        )
+
+
 @dataclass(frozen=True)
 class Predictions:
     """What :meth:`ModelRegistry.predict_file` gives: the rows with their predictions, and the
@@ -134,6 +170,20 @@ class Predictions:
 
     frame: pl.DataFrame
     warnings: list[str]
+    model: str = ""
+    """The model version that predicted (``yield@v3``)."""
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed_plan(text: str) -> CleaningPlan:
+    from labsight.data.clean import CleaningPlan
+
+    return CleaningPlan.from_dict(json.loads(text))
+
+
+def _plan(plan: dict[str, Any]) -> CleaningPlan:
+    """A stored cleaning plan, parsed once per process (a server replays it on every request)."""
+    return _parsed_plan(json.dumps(plan, sort_keys=True))
 
 
 def trust_notes(summary: dict[str, Any]) -> list[Note]:
@@ -150,6 +200,37 @@ def curve_shape(grid: list[float], average: list[float]) -> str:
     from labsight.models._explain import describe_curve
 
     return describe_curve(grid, average)
+
+
+def training_report(record: ModelRecord, model: TrainedModel) -> dict[str, Any]:
+    """What a training run gives a program (``labsight train --json``, the server's job result):
+    the registered version, its cross-validated score and how it was reached, the baseline and
+    what the model does not read."""
+    summary = model.summary()
+    return {
+        "model": record.model_id,
+        "ref": record.ref,
+        "task": model.task,
+        "metric": model.metric,
+        "cv": {
+            "mean": model.cv["mean"],
+            "std": model.cv["std"],
+            "scheme": model.cv["scheme"],
+            "grouping": model.cv["grouping"],
+        },
+        "baseline": model.baseline,
+        "better_than_baseline": model.better_than_baseline,
+        "siblings": model.siblings,
+        "molecules": list(model.features.molecules),
+        "left_out": summary["left_out"],
+        "leaderboard": model.leaderboard,
+        "skipped": summary["skipped"],
+        "dataset": record.dataset,
+        "interval": summary["interval"],
+        "trials": model.trials,
+        "seconds": model.seconds,
+        "cut_short": model.cut_short,
+    }
 
 
 def stored_target(table: Table, target: str | None) -> str:
@@ -190,6 +271,7 @@ class ModelRegistry:
         *,
         name: str | None = None,
         sheet: str | int | None = None,
+        reason: str | None = None,
         **options: Any,
     ) -> tuple[ModelRecord, TrainedModel]:
         """Train on a dataset version (or its ``NAME[@VERSION]``), or on a file, and register the
@@ -198,7 +280,8 @@ class ModelRegistry:
         ``target`` defaults to the table's one column with the role ``target`` (as ingest stored or
         guessed it); with none, or several, it must be named. A file is read as ``ingest`` reads it
         (``sheet`` for Excel) and stored as a dataset version only once the model is trained: a
-        file that cannot be trained on leaves nothing behind.
+        file that cannot be trained on leaves nothing behind. ``reason`` goes to the audit entries
+        (the model's, and the file's ingest); regulated mode requires one.
         """
         from labsight.models._persist import dumps
         from labsight.models.train import train
@@ -211,7 +294,7 @@ class ModelRegistry:
             pending = self._datasets.read_file(source, sheet=sheet, roles=roles, on_issue="ignore")
             target = stored_target(pending.table, target)
             model = train(pending.table, target, **options)
-            source = pending.store()
+            source = pending.store(reason=reason)
         else:
             table = source.table()
             target = stored_target(table, target)
@@ -271,6 +354,7 @@ class ModelRegistry:
                         "seed": model.seed,
                         "better_than_baseline": model.better_than_baseline,
                     },
+                    reason=reason,
                 ),
                 self._ctx.user,
             )
@@ -288,20 +372,42 @@ class ModelRegistry:
             return model_repo.get_model(session, ref)
 
     def load(self, ref: str) -> TrainedModel:
-        """The fitted model (its file's hash is checked; only trusted types are loaded)."""
+        """The fitted model, read from its file now (its hash is checked; only trusted types are
+        loaded)."""
+        return self.loaded(ref, cached=False)[1]
+
+    def loaded(self, ref: str, *, cached: bool = True) -> tuple[ModelRecord, TrainedModel]:
+        """The model version ``ref`` names and its fitted model, from one lookup.
+
+        The row is checked against the audit trail (stage, file, summary; no newer version
+        deleted) whenever its stage or file is not one already checked in this process, and the
+        file is read, hash-checked and loaded once per process (by its hash): a server predicting
+        many times from one model pays for neither again. ``cached=False`` reads the file again.
+        """
         from labsight.models._persist import loads
 
         with self._ctx.db.read() as session:
             row = model_repo.model_row(session, ref)
-            audit.check_sealed(  # stage, file, summary; and no newer version deleted
-                session,
-                [row],
-                "model",
-                row.name,
-                present={"model": model_repo.version_keys(session, row.name)},
-            )
+            key = (self._ctx.settings.db_url, row.model_id, row.stage, row.sha256)
+            if key not in _CHECKED:
+                audit.check_sealed(
+                    session,
+                    [row],
+                    "model",
+                    row.name,
+                    present={"model": model_repo.version_keys(session, row.name)},
+                )
+                _CHECKED.add(key)
             record = row.to_entity()
-        return loads(self._ctx.artifacts.get_bytes(record.sha256), record.summary)
+        model = _LOADED.get(record.sha256) if cached else None
+        if model is None:
+            model = loads(self._ctx.artifacts.get_bytes(record.sha256), record.summary)
+            _LOADED[record.sha256] = model
+            while len(_LOADED) > _LOADED_MAX:
+                _LOADED.pop(next(iter(_LOADED)))
+        else:
+            _LOADED[record.sha256] = _LOADED.pop(record.sha256)  # most recently used last
+        return record, model
 
     def stage(
         self, ref: str, stage: str, *, reason: str | None = None, force: bool = False
@@ -324,6 +430,8 @@ class ModelRegistry:
             row = model_repo.model_row(session, ref)
             audit.check_sealed(session, [row], "model", row.name)  # never re-seal an edited row
             record, old = model_repo.set_stage(session, ref, stage)  # a refusal rolls it back
+            if stage == "production" and is_regulated(session):
+                _require_approval(session, record)
             forced = stage == "production" and _no_better_than_baseline(record, force, reason)
             audit.record(
                 session,
@@ -346,10 +454,18 @@ class ModelRegistry:
             )
         return record
 
-    def export(self, ref: str, path: str | os.PathLike[str], *, format: str = "onnx") -> OnnxExport:
+    def export(
+        self,
+        ref: str,
+        path: str | os.PathLike[str],
+        *,
+        format: str = "onnx",
+        reason: str | None = None,
+    ) -> OnnxExport:
         """Write the model as one ONNX graph (prediction with its interval, or calibrated
         probabilities) to ``path``, after checking it against labsight's own predictions on the
-        training rows; audited as ``model.export`` with the file's hash.
+        training rows; audited as ``model.export`` with the file's hash (and ``reason``, which
+        regulated mode requires).
 
         Raises
         ------
@@ -412,6 +528,7 @@ class ModelRegistry:
                     exported=digest,
                     path=str(path),
                     details={"format": format, "bytes": len(exported.data)},
+                    reason=reason,
                 ),
                 self._ctx.user,
             )
@@ -434,10 +551,39 @@ class ModelRegistry:
         table = read_table(path, on_issue="ignore", **options)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", LabsightWarning)
-            frame = self.predict(ref, table)
+            record, frame = self._predict(ref, table)
         notes = [str(w.message) for w in caught if issubclass(w.category, LabsightWarning)]
         note = extrapolation_note(frame)
-        return Predictions(frame, [*notes, note] if note else notes)
+        return Predictions(frame, [*notes, note] if note else notes, record.ref)
+
+    def predict_rows(self, ref: str, rows: Sequence[dict[str, Any]]) -> Predictions:
+        """Predictions for rows given as ``{column: value}`` mappings (the server's JSON), read as
+        a table is (units from the headers), with the warnings in words. ``frame`` holds the
+        prediction columns only; ``model`` names the version that predicted."""
+        import warnings
+
+        from labsight.exceptions import LabsightWarning
+        from labsight.models.predict import extrapolation_note
+
+        if not rows:
+            raise InputError("no rows to predict", hint='Send {"rows": [{"column": value, …}]}')
+        try:
+            frame = pl.DataFrame(list(rows), infer_schema_length=None)
+        except (pl.exceptions.PolarsError, TypeError, ValueError) as exc:
+            raise InputError(
+                f"the rows cannot be read as a table: {str(exc).splitlines()[0][:200]}",
+                hint="Give every row the same columns, each with values of one kind",
+            ) from exc
+        nulls = [c for c, t in frame.schema.items() if t == pl.Null]  # every value null
+        if nulls:
+            frame = frame.with_columns(pl.col(nulls).cast(pl.Float64))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", LabsightWarning)
+            record, predicted = self._predict(ref, Table.from_frame(frame))
+        notes = [str(w.message) for w in caught if issubclass(w.category, LabsightWarning)]
+        note = extrapolation_note(predicted)
+        shown = predicted.select(predicted.columns[frame.width :])
+        return Predictions(shown, [*notes, note] if note else notes, record.ref)
 
     def predict(self, ref: str, table: Table) -> pl.DataFrame:
         """Predictions for ``table``: the model's cleaning plan replayed first, when it has one.
@@ -448,11 +594,14 @@ class ModelRegistry:
         the model's unit, and adds ``extrapolation`` and ``out_of_range`` for rows outside the
         training data (models trained before the domain was recorded have neither column).
         """
-        from labsight.data.clean import CleaningPlan, apply_plan
+        return self._predict(ref, table)[1]
+
+    def _predict(self, ref: str, table: Table) -> tuple[ModelRecord, pl.DataFrame]:
+        from labsight.data.clean import apply_plan
         from labsight.models.predict import predict_table
 
-        record = self.get(ref)
+        record, model = self.loaded(ref)
         plan = record.summary.get("plan")
         if plan:
-            table = apply_plan(table, CleaningPlan.from_dict(plan)).table
-        return predict_table(self.load(ref), table)
+            table = apply_plan(table, _plan(plan)).table
+        return record, predict_table(model, table)
