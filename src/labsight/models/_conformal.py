@@ -179,10 +179,15 @@ class CVPlus:
 
         Each fold model predicts ``X`` once; the ranks are taken in chunks of rows.
         """
-        lo_rank, hi_rank = _ranks(self.n, level)
         preds = np.vstack(
             [np.asarray(m.predict(X), dtype=np.float64).reshape(-1) for m in self.fold_models]
         )  # (K, m)
+        return self.interval_of(preds, level)
+
+    def interval_of(self, preds: np.ndarray, level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`interval` from the fold models' predictions ``preds`` (``(K, m)``, one row per
+        fold model) made already."""
+        lo_rank, hi_rank = _ranks(self.n, level)
         m = preds.shape[1]
         lower = np.empty(m, dtype=np.float64)
         upper = np.empty(m, dtype=np.float64)

@@ -24,6 +24,7 @@ import polars as pl
 from labsight.data.table import Table
 from labsight.data.units import convert, is_compatible, match_column, split_header
 from labsight.exceptions import InputError, LabsightWarning
+from labsight.models._compiled import CompiledModel, compiled
 from labsight.models._domain import check_domain
 from labsight.models._features import model_frame
 from labsight.models._trained import TrainedModel
@@ -139,8 +140,11 @@ def _refuse_unread_cells(table: Table, found: str, name: str) -> None:
             )
 
 
-def predict_table(model: TrainedModel, table: Table) -> pl.DataFrame:
+def predict_table(model: TrainedModel, table: Table, *, fast_path: bool = True) -> pl.DataFrame:
     """The input rows, in order, with the extrapolation flags and the model's predictions appended.
+
+    The model's pipelines are replayed on numpy where that gives scikit-learn's answers exactly
+    (:mod:`labsight.models._compiled`; ``fast_path=False`` never does).
 
     Warns
     -----
@@ -155,14 +159,16 @@ def predict_table(model: TrainedModel, table: Table) -> pl.DataFrame:
         flags, outside = check_domain(model.domain, x)
         out["extrapolation"] = pl.Series("extrapolation", flags, dtype=pl.Boolean)
         out["out_of_range"] = pl.Series("out_of_range", outside, dtype=pl.String)
+    fast = compiled(model) if fast_path else None
+    predictor: Any = fast if fast is not None else model.estimator
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if model.task == "regression":
-            out["prediction"] = np.asarray(model.estimator.predict(x), dtype=np.float64)
-            lower, upper = interval(model, x)
+            out["prediction"] = np.asarray(predictor.predict(x), dtype=np.float64)
+            lower, upper = interval(model, x, fast)
             out["lower"], out["upper"] = lower, upper
         else:
-            proba = np.asarray(model.estimator.predict_proba(x), dtype=np.float64)
+            proba = np.asarray(predictor.predict_proba(x), dtype=np.float64)
             classes = list(model.estimator.classes_)
             out["prediction"] = [classes[i] for i in np.argmax(proba, axis=1)]
             for j, c in enumerate(classes):
@@ -199,8 +205,14 @@ def extrapolation_note(frame: pl.DataFrame) -> str | None:
     )
 
 
-def interval(model: TrainedModel, x: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Lower and upper ends of the prediction interval at the model's level."""
+def interval(
+    model: TrainedModel, x: Any, fast: CompiledModel | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper ends of the prediction interval at the model's level (from the fold
+    predictions of ``fast``, the model's compiled replay, when given)."""
+    if fast is not None and model.interval_method != "gp":
+        preds = np.vstack([np.asarray(p, dtype=np.float64) for p in fast.fold_predictions(x)])
+        return model.intervals.interval_of(preds, model.level)  # type: ignore[no-any-return]
     if model.interval_method == "gp":
         from labsight.models._conformal import gaussian_interval
 

@@ -1,0 +1,82 @@
+"""The compiled replay of a pipeline (the server's hot path) gives scikit-learn's answers exactly,
+or is not used."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from labsight.data.table import Table
+from labsight.models._compiled import compile_model, compiled
+from labsight.models.predict import predict_table
+from labsight.models.train import train
+
+
+def _frame(n: int, seed: int) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    t = rng.uniform(40, 90, n)
+    minutes = rng.uniform(10, 60, n)
+    catalyst = rng.choice(["Pd-A", "Pd-B", "Ni"], n)
+    y = 0.5 * t + 0.2 * minutes + np.where(catalyst == "Ni", -5.0, 0.0) + rng.normal(0, 1, n)
+    frame = pl.DataFrame(
+        {"temperature [degC]": t, "time [min]": minutes, "catalyst": catalyst, "yield": y}
+    )
+    # missing cells in every column the model reads
+    return frame.with_columns(
+        pl.when(pl.int_range(n) % 7 == 3)
+        .then(None)
+        .otherwise(pl.col("time [min]"))
+        .alias("time [min]"),
+        pl.when(pl.int_range(n) % 11 == 5)
+        .then(None)
+        .otherwise(pl.col("catalyst"))
+        .alias("catalyst"),
+    )
+
+
+@pytest.mark.parametrize(
+    "family", ["ridge", "random_forest", "extra_trees", "lightgbm", "svm", "knn"]
+)
+def test_the_compiled_replay_predicts_exactly_as_scikit_learn(family: str) -> None:
+    model = train(
+        Table.from_frame(_frame(80, 0)), "yield", budget=30, families=[family], max_trials=2
+    )
+    assert compile_model(model) is not None
+    new = (
+        _frame(40, 1)
+        .drop("yield")
+        .with_columns(  # a level never seen in training
+            pl.when(pl.int_range(40) == 0)
+            .then(pl.lit("Cu"))
+            .otherwise(pl.col("catalyst"))
+            .alias("catalyst")
+        )
+    )
+    fast = predict_table(model, Table.from_frame(new))
+    slow = predict_table(model, Table.from_frame(new), fast_path=False)
+    assert fast.equals(slow)  # predictions and interval ends, bit for bit
+    assert fast["lower"].to_list() != fast["upper"].to_list()
+
+
+def test_a_calibrated_classifier_answers_as_scikit_learn_does() -> None:
+    """Calibrated classifiers are not replayed (yet): the fast path leaves them to scikit-learn."""
+    frame = _frame(90, 2).with_columns(
+        (pl.col("yield") > pl.col("yield").median()).cast(pl.String).alias("yield")
+    )
+    model = train(Table.from_frame(frame), "yield", budget=30, families=["logistic"], max_trials=2)
+    new = Table.from_frame(_frame(30, 3).drop("yield"))
+    fast = predict_table(model, new)
+    assert compiled(model) is None
+    assert fast.equals(predict_table(model, new, fast_path=False))
+
+
+def test_a_pipeline_with_a_step_it_cannot_replay_is_left_to_scikit_learn() -> None:
+    from sklearn.preprocessing import MinMaxScaler
+
+    model = train(
+        Table.from_frame(_frame(60, 4)), "yield", budget=30, families=["ridge"], max_trials=1
+    )
+    numbers = model.estimator.steps[0][1].transformers_[0][1]
+    numbers.steps[1] = ("scale", MinMaxScaler().fit(np.zeros((2, 3))))  # not replayed
+    assert compile_model(model) is None
