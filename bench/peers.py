@@ -1,11 +1,12 @@
 """Virtual environments for the benchmarks: one per peer tool, plus two for labsight's size.
 
-FLAML and AutoGluon (models), BayBE and Ax (design) each live in their own venv under ``bench/out/`` (gitignored), created on first
-use with the interpreter that runs the bench and marked with a stamp file that records what was
-installed, so a second call is a no-op. Their benchmark jobs run as
-``bench/out/venv-NAME/bin/python -m bench.models JOB SPEC`` from the repository root, so one module
-serves every tool. The two labsight venvs (core, and with the ``deep`` extra) exist only to measure
-labsight's install size; its benchmark jobs run in the project's own ``.venv``.
+FLAML and AutoGluon (models), BayBE and Ax (design), MLflow (serving) each live in their own venv
+under ``bench/out/`` (gitignored), created on first use with the interpreter that runs the bench and
+marked with a stamp file that records what was installed, so a second call is a no-op. Their
+benchmark jobs run as ``bench/out/venv-NAME/bin/python -m bench.models JOB SPEC`` from the
+repository root, so one module serves every tool (MLflow saves the models it serves with
+``-m bench.serve mlflow-save``). The two labsight venvs (core, and with the ``deep`` extra) exist
+only to measure labsight's install size; its benchmark jobs run in the project's own ``.venv``.
 
 ``python bench/peers.py [NAME ...]`` creates the named venvs (all by default) and prints their sizes.
 This module uses the standard library only (it runs before any venv exists).
@@ -33,12 +34,16 @@ ENVS: dict[str, list[str]] = {
     # Relative to the repository root (pip runs there), so a stamp holds in any checkout.
     "baybe": [TORCH, "baybe"],
     "ax": [TORCH, "ax-platform"],
+    # Serves the same pickled scikit-learn models as labsight (bench/serve.py): scikit-learn and
+    # numpy pinned to the project venv's versions so the pickles load.
+    "mlflow": ["mlflow", "scikit-learn==1.9.1", "numpy==2.3.5"],
     "labsight": ["-e", "."],
     "labsight-deep": [TORCH, "-e", ".[deep]"],
 }
 LABELS = {
     "baybe": "BayBE (torch CPU wheel)",
     "ax": "Ax (`ax-platform`, torch CPU wheel)",
+    "mlflow": "MLflow (`mlflow`, scikit-learn and numpy pinned to the project's)",
     "labsight": "labsight (core: `pip install labsight`)",
     "labsight-deep": "labsight + `deep` extra (torch, CPU wheel)",
     "flaml": "FLAML (`flaml[automl]`)",

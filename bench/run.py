@@ -2,7 +2,7 @@
 
 Usage: python bench/run.py [--runs N] [--only NAME] [--budget SECONDS]
                          [--resume] [--jobs N] [--problems KEY,KEY]  (the last three: design)
-(NAME: ingest_quality, explore, models, design_speed, design, startup)
+(NAME: ingest_quality, explore, models, design_speed, design, startup, serve)
 """
 
 from __future__ import annotations
@@ -332,6 +332,14 @@ def bench_startup(runs: int) -> None:
     print("\n".join(lines))
 
 
+def bench_serve(runs: int) -> None:
+    from bench import serve
+
+    lines = serve.table(serve.measure(runs, ROOT / "bench" / "out" / "serve"))
+    write_section("serve", "\n".join(lines))
+    print("\n".join(lines))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
@@ -367,6 +375,7 @@ def main() -> None:
         "models": lambda runs: bench_models(runs, args.budget),
         "design_speed": bench_design_speed,
         "startup": bench_startup,
+        "serve": bench_serve,
         "design": lambda runs: bench_design(
             runs,
             resume=args.resume,
