@@ -8,6 +8,7 @@ Usage: python bench/run.py [--runs N] [--only NAME] [--budget SECONDS]
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -335,7 +336,9 @@ def bench_startup(runs: int) -> None:
 def bench_serve(runs: int) -> None:
     from bench import serve
 
-    lines = serve.table(serve.measure(runs, ROOT / "bench" / "out" / "serve"))
+    measured = serve.measure(runs, ROOT / "bench" / "out" / "serve")
+    (ROOT / "bench" / "out" / "serve" / "measured.json").write_text(json.dumps(measured, indent=1))
+    lines = serve.table(measured)
     write_section("serve", "\n".join(lines))
     print("\n".join(lines))
 

@@ -40,8 +40,7 @@ class _Numbers:
     mean: np.ndarray | None
     scale: np.ndarray | None
 
-    def apply(self, x: pd.DataFrame) -> np.ndarray:
-        values = x[self.columns].to_numpy(dtype=np.float64)
+    def apply(self, values: np.ndarray) -> np.ndarray:
         missing = np.isnan(values)
         out = np.where(missing, self.fill, values)
         if self.indicated is not None:
@@ -59,11 +58,11 @@ class _Categories:
     levels: list[dict[Any, int]]
     width: int
 
-    def apply(self, x: pd.DataFrame) -> np.ndarray:
-        out = np.zeros((len(x), self.width), dtype=np.float64)
+    def apply(self, values: np.ndarray) -> np.ndarray:
+        out = np.zeros((values.shape[0], self.width), dtype=np.float64)
         offset = 0
-        for column, levels in zip(self.columns, self.levels, strict=True):
-            for i, value in enumerate(x[column].to_numpy(dtype=object)):
+        for k, levels in enumerate(self.levels):
+            for i, value in enumerate(values[:, k]):
                 j = levels.get(value)
                 if j is not None:  # an unseen level is all zeros (handle_unknown="ignore")
                     out[i, offset + j] = 1.0
@@ -137,23 +136,38 @@ def _prep(transformer: Any) -> list[_Part] | None:
     return parts
 
 
+Inputs = dict[tuple[str, ...], np.ndarray]
+"""A request's input columns as numpy, by the columns a part reads: taken from the frame once,
+shared by the model's pipeline and its fold pipelines."""
+
+
+def _values(part: _Part, x: pd.DataFrame, inputs: Inputs) -> np.ndarray:
+    key = tuple(part.columns)
+    if key not in inputs:
+        dtype = np.float64 if isinstance(part, _Numbers) else object
+        inputs[key] = x[part.columns].to_numpy(dtype=dtype)
+    return inputs[key]
+
+
 @dataclass(frozen=True)
 class _Pipeline:
     parts: list[_Part]
     final: Any
 
-    def matrix(self, x: pd.DataFrame) -> np.ndarray:
-        blocks = [part.apply(x) for part in self.parts]
+    def matrix(self, x: pd.DataFrame, inputs: Inputs) -> np.ndarray:
+        blocks = [part.apply(_values(part, x, inputs)) for part in self.parts]
         return np.hstack(blocks) if len(blocks) > 1 else blocks[0]
 
-    def predict(self, x: pd.DataFrame) -> np.ndarray:
-        z = self.matrix(x)
+    def predict(self, x: pd.DataFrame, inputs: Inputs) -> np.ndarray:
+        z = self.matrix(x, inputs)
         if _is_forest(self.final):
             return _forest_predict(self.final, z)
+        if _is_linear(self.final):  # what LinearModel._decision_function computes on an array
+            return np.asarray(z @ self.final.coef_.T + self.final.intercept_)
         return np.asarray(self.final.predict(z))
 
-    def predict_proba(self, x: pd.DataFrame) -> np.ndarray:
-        return np.asarray(self.final.predict_proba(self.matrix(x)))
+    def predict_proba(self, x: pd.DataFrame, inputs: Inputs) -> np.ndarray:
+        return np.asarray(self.final.predict_proba(self.matrix(x, inputs)))
 
 
 def _is_forest(final: Any) -> bool:
@@ -164,6 +178,16 @@ def _is_forest(final: Any) -> bool:
         type(final) in (RandomForestRegressor, ExtraTreesRegressor)
         and final.n_outputs_ == 1
         and final.n_jobs in (None, 1)
+    )
+
+
+def _is_linear(final: Any) -> bool:
+    """A fitted linear regression of one output (ridge, lasso, elastic net, least squares)."""
+    from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, Ridge
+
+    coef = getattr(final, "coef_", None)
+    return type(final) in (Ridge, Lasso, ElasticNet, LinearRegression) and (
+        isinstance(coef, np.ndarray) and coef.ndim == 1
     )
 
 
@@ -191,19 +215,21 @@ def _pipeline(estimator: Any) -> _Pipeline | None:
 
 @dataclass(frozen=True)
 class CompiledModel:
-    """A model's pipeline and its CV+ fold pipelines, replayed on numpy (see the module)."""
+    """A model's pipeline and its CV+ fold pipelines, replayed on numpy (see the module). Pass the
+    same ``inputs`` dict to the calls on one frame: its columns are taken from it once."""
 
     main: _Pipeline
     folds: list[_Pipeline]
 
-    def predict(self, x: pd.DataFrame) -> np.ndarray:
-        return self.main.predict(x)
+    def predict(self, x: pd.DataFrame, inputs: Inputs | None = None) -> np.ndarray:
+        return self.main.predict(x, {} if inputs is None else inputs)
 
-    def predict_proba(self, x: pd.DataFrame) -> np.ndarray:
-        return self.main.predict_proba(x)
+    def predict_proba(self, x: pd.DataFrame, inputs: Inputs | None = None) -> np.ndarray:
+        return self.main.predict_proba(x, {} if inputs is None else inputs)
 
-    def fold_predictions(self, x: pd.DataFrame) -> list[np.ndarray]:
-        return [fold.predict(x) for fold in self.folds]
+    def fold_predictions(self, x: pd.DataFrame, inputs: Inputs | None = None) -> list[np.ndarray]:
+        shared: Inputs = {} if inputs is None else inputs
+        return [fold.predict(x, shared) for fold in self.folds]
 
 
 def _check_rows(model: TrainedModel, main: _Pipeline) -> pd.DataFrame:

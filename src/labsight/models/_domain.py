@@ -144,18 +144,24 @@ def check_domain(domain: dict[str, Any], x: pd.DataFrame) -> tuple[np.ndarray, l
         return flags, [None] * n
     values = x[names].to_numpy(dtype=np.float64)
     outside: list[list[str]] = [[] for _ in range(n)]
-    for j, name in enumerate(names):
-        lo, hi = domain["min"][j], domain["max"][j]
-        if lo is None or hi is None:  # a feature with no training value has no range
-            continue
-        # unit conversion leaves rounding dust (333.15 K is 60.00000000000003 degC)
-        tol = 1e-9 * max(abs(lo), abs(hi), hi - lo, 1e-300)
-        column = values[:, j]
-        with np.errstate(invalid="ignore"):
-            for i in np.flatnonzero(column < lo - tol):
-                outside[i].append(f"{name} < {lo:.4g}")
-            for i in np.flatnonzero(column > hi + tol):
-                outside[i].append(f"{name} > {hi:.4g}")
+    ranged = [
+        j
+        for j, (lo, hi) in enumerate(zip(domain["min"], domain["max"], strict=True))
+        if lo is not None and hi is not None
+    ]  # a feature with no training value: no range
+    lo = np.array([domain["min"][j] for j in ranged], dtype=np.float64)
+    hi = np.array([domain["max"][j] for j in ranged], dtype=np.float64)
+    # unit conversion leaves rounding dust (333.15 K is 60.00000000000003 degC)
+    tol = 1e-9 * np.maximum.reduce([np.abs(lo), np.abs(hi), hi - lo, np.full_like(lo, 1e-300)])
+    with np.errstate(invalid="ignore"):
+        below = values[:, ranged] < lo - tol
+        above = values[:, ranged] > hi + tol
+    for i, k in zip(*np.nonzero(below | above), strict=True):  # rows in order, features in order
+        j = ranged[k]
+        if below[i, k]:
+            outside[i].append(f"{names[j]} < {domain['min'][j]:.4g}")
+        else:
+            outside[i].append(f"{names[j]} > {domain['max'][j]:.4g}")
     far = np.zeros(n, dtype=bool)
     if domain.get("reference") and domain.get("threshold") is not None and n:
         reference = np.array(domain["reference"], dtype=np.float64)

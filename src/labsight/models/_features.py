@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import polars as pl
 from sklearn.compose import ColumnTransformer
@@ -293,6 +294,17 @@ def model_frame(table: Table, features: FeatureSet) -> pd.DataFrame:
     NaN for missing cells, then the RDKit descriptors of each SMILES column (NaN for a SMILES
     RDKit cannot read), then categories as strings with :data:`MISSING_LEVEL` for missing cells."""
 
+    if not features.molecules:  # numbers in one float block (NaN for a missing cell), then text
+        numbers = table.frame.select([pl.col(c).cast(pl.Float64) for c in features.numeric])
+        out = pd.DataFrame(
+            numbers.to_numpy().astype(np.float64, copy=False) if features.numeric else None,
+            columns=list(features.numeric),
+            index=pd.RangeIndex(table.frame.height),
+        )
+        for c in features.categorical:
+            levels = table.frame[c].cast(pl.String).fill_null(MISSING_LEVEL).to_list()
+            out[c] = pd.Series(levels, dtype=object, index=out.index)
+        return out
     frame = table.frame.select(
         *[pl.col(c).cast(pl.Float64).fill_nan(None) for c in features.numeric],
         *[pl.col(c).cast(pl.String).fill_null(MISSING_LEVEL) for c in features.categorical],

@@ -24,7 +24,7 @@ import polars as pl
 from labsight.data.table import Table
 from labsight.data.units import convert, is_compatible, match_column, split_header
 from labsight.exceptions import InputError, LabsightWarning
-from labsight.models._compiled import CompiledModel, compiled
+from labsight.models._compiled import CompiledModel, Inputs, compiled
 from labsight.models._domain import check_domain
 from labsight.models._features import model_frame
 from labsight.models._trained import TrainedModel
@@ -160,15 +160,23 @@ def predict_table(model: TrainedModel, table: Table, *, fast_path: bool = True) 
         out["extrapolation"] = pl.Series("extrapolation", flags, dtype=pl.Boolean)
         out["out_of_range"] = pl.Series("out_of_range", outside, dtype=pl.String)
     fast = compiled(model) if fast_path else None
-    predictor: Any = fast if fast is not None else model.estimator
+    inputs: Inputs = {}  # the compiled replay takes each input column from x once
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if model.task == "regression":
-            out["prediction"] = np.asarray(predictor.predict(x), dtype=np.float64)
-            lower, upper = interval(model, x, fast)
+            out["prediction"] = np.asarray(
+                fast.predict(x, inputs) if fast is not None else model.estimator.predict(x),
+                dtype=np.float64,
+            )
+            lower, upper = interval(model, x, fast, inputs)
             out["lower"], out["upper"] = lower, upper
         else:
-            proba = np.asarray(predictor.predict_proba(x), dtype=np.float64)
+            proba = np.asarray(
+                fast.predict_proba(x, inputs)
+                if fast is not None
+                else model.estimator.predict_proba(x),
+                dtype=np.float64,
+            )
             classes = list(model.estimator.classes_)
             out["prediction"] = [classes[i] for i in np.argmax(proba, axis=1)]
             for j, c in enumerate(classes):
@@ -206,12 +214,13 @@ def extrapolation_note(frame: pl.DataFrame) -> str | None:
 
 
 def interval(
-    model: TrainedModel, x: Any, fast: CompiledModel | None = None
+    model: TrainedModel, x: Any, fast: CompiledModel | None = None, inputs: Inputs | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Lower and upper ends of the prediction interval at the model's level (from the fold
     predictions of ``fast``, the model's compiled replay, when given)."""
     if fast is not None and model.interval_method != "gp":
-        preds = np.vstack([np.asarray(p, dtype=np.float64) for p in fast.fold_predictions(x)])
+        folds = fast.fold_predictions(x, inputs)
+        preds = np.vstack([np.asarray(p, dtype=np.float64) for p in folds])
         return model.intervals.interval_of(preds, model.level)  # type: ignore[no-any-return]
     if model.interval_method == "gp":
         from labsight.models._conformal import gaussian_interval

@@ -26,6 +26,12 @@ def finite(value: Any) -> Any:
 
 class SafeJSONResponse(JSONResponse):
     def render(self, content: Any) -> bytes:
+        try:  # plain JSON with finite numbers (most answers: predictions, lists) as it is
+            return json.dumps(
+                content, ensure_ascii=False, allow_nan=False, separators=(",", ":")
+            ).encode("utf-8")
+        except (TypeError, ValueError):  # dates, NaN, objects: made JSON first
+            pass
         return json.dumps(
             finite(jsonable_encoder(content)),
             ensure_ascii=False,

@@ -567,8 +567,11 @@ class ModelRegistry:
 
         if not rows:
             raise InputError("no rows to predict", hint='Send {"rows": [{"column": value, …}]}')
-        try:
-            frame = pl.DataFrame(list(rows), infer_schema_length=None)
+        names = list(dict.fromkeys(name for row in rows for name in row))
+        try:  # by column: each column's type from all of its values, as from_dicts infers it
+            frame = pl.DataFrame(
+                {name: [row.get(name) for row in rows] for name in names}, strict=False
+            )
         except (pl.exceptions.PolarsError, TypeError, ValueError) as exc:
             raise InputError(
                 f"the rows cannot be read as a table: {str(exc).splitlines()[0][:200]}",
