@@ -51,9 +51,12 @@ def test_the_compiled_replay_predicts_exactly_as_scikit_learn(family: str) -> No
             .alias("catalyst")
         )
     )
+    first = predict_table(model, Table.from_frame(new))  # once: scikit-learn (a command line)
+    assert compiled(model) is not None  # from the second prediction on: the replay
     fast = predict_table(model, Table.from_frame(new))
     slow = predict_table(model, Table.from_frame(new), fast_path=False)
     assert fast.equals(slow)  # predictions and interval ends, bit for bit
+    assert first.equals(fast)
     assert fast["lower"].to_list() != fast["upper"].to_list()
 
 
@@ -64,6 +67,7 @@ def test_a_calibrated_classifier_answers_as_scikit_learn_does() -> None:
     )
     model = train(Table.from_frame(frame), "yield", budget=30, families=["logistic"], max_trials=2)
     new = Table.from_frame(_frame(30, 3).drop("yield"))
+    predict_table(model, new)
     fast = predict_table(model, new)
     assert compiled(model) is None
     assert fast.equals(predict_table(model, new, fast_path=False))

@@ -289,14 +289,23 @@ def compile_model(model: TrainedModel) -> CompiledModel | None:
     return compiled
 
 
+_SEEN: set[int] = set()
 _COMPILED: dict[int, CompiledModel | None] = {}
 
 
 def compiled(model: TrainedModel) -> CompiledModel | None:
-    """The compiled replay of ``model``, made once per model object (None: use scikit-learn)."""
+    """The compiled replay of ``model`` (None: use scikit-learn), made once per model object from
+    its second prediction on: a model that predicts once (a command line) never pays for the
+    compilation and its check."""
     key = id(model)
-    if key not in _COMPILED:
-        _COMPILED[key] = compile_model(model)
-        forget: Callable[..., Any] = _COMPILED.pop
-        weakref.finalize(model, forget, key, None)
+    if key in _COMPILED:
+        return _COMPILED[key]
+    if key not in _SEEN:
+        _SEEN.add(key)
+        forget: Callable[..., Any] = _SEEN.discard
+        weakref.finalize(model, forget, key)
+        return None
+    _COMPILED[key] = compile_model(model)
+    drop: Callable[..., Any] = _COMPILED.pop
+    weakref.finalize(model, drop, key, None)
     return _COMPILED[key]
