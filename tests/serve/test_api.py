@@ -66,6 +66,9 @@ def test_upload_makes_a_version_and_a_bad_name_changes_nothing(api: Any, lab: An
     )
     assert made.status_code == 201, made.text
     units = {c["name"]: c["unit"] for c in made.json()["columns"]}
+    source = lab.ws.dataset(made.json()["ref"]).record.source  # the lineage names the upload
+    assert source is not None
+    assert source["path"] == "runs.csv"
     assert units["temperature [degC]"] == "degC"
     before = len(lab.ws.audit.entries())
     for name in ("%2E%2E", "a%2F..%2Fb", "bad%20name"):

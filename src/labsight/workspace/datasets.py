@@ -9,6 +9,7 @@ stores it only once the model is trained).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -115,23 +116,29 @@ class Datasets:
         on_issue: OnIssue = "warn",
         reason: str | None = None,
         on_step: StepCallback = _noop,
+        source_name: str | None = None,
         **read: Unpack[ReadOptions],
     ) -> DatasetVersion:
         """Read a file into a new version of dataset ``name`` (default: the file's stem), with the
         reading options of :func:`~labsight.data.ingest.read_table` (``sheet``, ``na_values``,
-        ``delimiter``, ``encoding``, ``decimal_comma``).
+        ``delimiter``, ``encoding``, ``decimal_comma``). ``source_name`` is what the lineage
+        records as the file's path when the path read is not the file's own (an upload's file
+        name, not the server's temporary copy).
 
         Re-ingesting identical content returns the existing version and records nothing. A failed
         ingest registers nothing.
         """
-        return self.read_file(
+        pending = self.read_file(
             path,
             name=name,
             roles=role_overrides(roles, id, target, group, time),
             on_issue=on_issue,
             on_step=on_step,
             **read,
-        ).store(reason=reason, on_step=on_step)
+        )
+        if source_name is not None and pending.table.source is not None:
+            pending.table.source = dataclasses.replace(pending.table.source, path=source_name[:300])
+        return pending.store(reason=reason, on_step=on_step)
 
     def read_file(
         self,

@@ -115,6 +115,7 @@ def upload(
                 time=time,
                 on_issue="ignore",
                 reason=reason,
+                source_name=file.filename or "upload",
                 **options,
             )
         except LabsightError as exc:  # name the file as uploaded, not the server's copy
