@@ -577,6 +577,13 @@ class ModelRegistry:
                 f"the rows cannot be read as a table: {str(exc).splitlines()[0][:200]}",
                 hint="Give every row the same columns, each with values of one kind",
             ) from exc
+        nested = [c for c, t in frame.schema.items() if t.is_nested() or t == pl.Object]
+        if nested:
+            raise InputError(
+                f"column {nested[0][:80]!r} holds lists or objects",
+                expected="a number, text, true/false or null in every cell",
+                column=nested[0],
+            )
         nulls = [c for c, t in frame.schema.items() if t == pl.Null]  # every value null
         if nulls:
             frame = frame.with_columns(pl.col(nulls).cast(pl.Float64))
