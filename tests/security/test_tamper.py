@@ -60,7 +60,7 @@ def _populate(ws: labsight.Workspace, folder: Path) -> None:
     ws.ingest(csv, name="scratch", on_issue="ignore")
     ws.delete("scratch", reason="duplicate upload")
     record, _ = ws.models.train(
-        cleaned, "yield [%]", name="yield-model", families=["ridge"], budget=10, max_trials=2
+        cleaned, "yield [%]", name="yield-model", families=["ridge"], budget=30, max_trials=2
     )
     ws.models.stage(record.ref, "validated", reason="checked")
     (folder / "space.yaml").write_text(SPACE)
@@ -284,7 +284,7 @@ def test_a_deleted_newest_model_is_refused_not_replaced_by_the_older(home: Path)
     ws = labsight.Workspace(home, user="analyst")
     cleaned = ws.dataset("clean")
     second, _ = ws.models.train(
-        cleaned, "yield [%]", name="yield-model", families=["ridge"], budget=10, max_trials=2
+        cleaned, "yield [%]", name="yield-model", families=["ridge"], budget=30, max_trials=2
     )
     m = ModelRow.__table__
     _tamper(ws, lambda c: c.execute(delete(m).where(m.c.model_id == second.model_id)))
