@@ -183,32 +183,9 @@ def train(
             on_trial=progress,
         )
     if json:
-        emit_json(
-            {
-                "model": record.model_id,
-                "ref": record.ref,
-                "task": model.task,
-                "metric": model.metric,
-                "cv": {
-                    "mean": model.cv["mean"],
-                    "std": model.cv["std"],
-                    "scheme": model.cv["scheme"],
-                    "grouping": model.cv["grouping"],
-                },
-                "baseline": model.baseline,
-                "better_than_baseline": model.better_than_baseline,
-                "siblings": model.siblings,
-                "molecules": list(model.features.molecules),
-                "left_out": model.summary()["left_out"],
-                "leaderboard": model.leaderboard,
-                "skipped": model.summary()["skipped"],
-                "dataset": record.dataset,
-                "interval": model.summary()["interval"],
-                "trials": model.trials,
-                "seconds": model.seconds,
-                "cut_short": model.cut_short,
-            }
-        )
+        from labsight.workspace.models import training_report
+
+        emit_json(training_report(record, model))
         return
     out.print(leaderboard_table(model.leaderboard[:10], model.metric))
     if model.skipped:

@@ -153,6 +153,7 @@ def _values(part: _Part, x: pd.DataFrame, inputs: Inputs) -> np.ndarray:
 class _Pipeline:
     parts: list[_Part]
     final: Any
+    kind: str  # "forest", "linear" or "estimator": how the final step predicts, decided once
 
     def matrix(self, x: pd.DataFrame, inputs: Inputs) -> np.ndarray:
         blocks = [part.apply(_values(part, x, inputs)) for part in self.parts]
@@ -160,9 +161,9 @@ class _Pipeline:
 
     def predict(self, x: pd.DataFrame, inputs: Inputs) -> np.ndarray:
         z = self.matrix(x, inputs)
-        if _is_forest(self.final):
+        if self.kind == "forest":
             return _forest_predict(self.final, z)
-        if _is_linear(self.final):  # what LinearModel._decision_function computes on an array
+        if self.kind == "linear":  # what LinearModel._decision_function computes on an array
             return np.asarray(z @ self.final.coef_.T + self.final.intercept_)
         return np.asarray(self.final.predict(z))
 
@@ -210,7 +211,9 @@ def _pipeline(estimator: Any) -> _Pipeline | None:
     parts = _prep(estimator.steps[0][1])
     if not parts:
         return None
-    return _Pipeline(parts, estimator.steps[1][1])
+    final = estimator.steps[1][1]
+    kind = "forest" if _is_forest(final) else "linear" if _is_linear(final) else "estimator"
+    return _Pipeline(parts, final, kind)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from labsight.exceptions import (
     InputError,
 )
 from labsight.store import accounts as repo
+from labsight.store._rows import UserRow
 from labsight.store.entities import TokenRecord, UserRecord
 from labsight.workspace._context import Context
 
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
     from argon2 import PasswordHasher
     from sqlalchemy.orm import Session
 
-    from labsight.store._rows import UserRow
 
 __all__ = [
     "MIN_PASSWORD_LENGTH",
@@ -443,7 +443,7 @@ class Accounts:
             if row.revoked is not None:
                 raise ConflictError(f"token {token_id} is revoked already")
             row.revoked = datetime.now(UTC)
-            user = session.get(_user_row_type(), row.user_id)
+            user = session.get(UserRow, row.user_id)
             name = user.name if user is not None else f"#{row.user_id}"
             audit.record(
                 session,
@@ -511,9 +511,3 @@ class Accounts:
     def close_session(self, secret: str) -> None:
         with self._ctx.db.write() as session:
             repo.drop_session(session, _sha256(secret))
-
-
-def _user_row_type() -> type[UserRow]:
-    from labsight.store._rows import UserRow
-
-    return UserRow
