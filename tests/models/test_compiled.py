@@ -82,3 +82,26 @@ def test_a_pipeline_with_a_step_it_cannot_replay_is_left_to_scikit_learn() -> No
     numbers = model.estimator.steps[0][1].transformers_[0][1]
     numbers.steps[1] = ("scale", MinMaxScaler().fit(np.zeros((2, 3))))  # not replayed
     assert compile_model(model) is None
+
+
+def test_the_inputs_as_arrays_are_what_scikit_learn_was_trained_on() -> None:
+    """The arrays every prediction reads, as pandas, are the training rows' model frame exactly:
+    numbers (converted from another unit), missing cells, categories with the missing level."""
+    from pandas.testing import assert_frame_equal
+
+    from labsight.models._features import model_frame
+    from labsight.models.predict import feature_arrays
+
+    frame = _frame(60, 5)
+    model = train(Table.from_frame(frame), "yield", budget=30, families=["ridge"], max_trials=1)
+    table = Table.from_frame(frame.drop("yield"))
+    assert_frame_equal(feature_arrays(model, table).to_pandas(), model_frame(table, model.features))
+    kelvin = (
+        frame.drop("yield")
+        .with_columns((pl.col("temperature [degC]") + 273.15).alias("temperature [degC]"))
+        .rename({"temperature [degC]": "temperature [K]"})
+    )
+    converted = feature_arrays(model, Table.from_frame(kelvin)).to_pandas()
+    assert np.allclose(
+        converted["temperature [degC]"], frame["temperature [degC]"].to_numpy(), atol=1e-9
+    )

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from labsight.models._arrays import FeatureArrays
 from labsight.models._features import MISSING_LEVEL
 from labsight.models._trained import TrainedModel
 
@@ -136,17 +137,10 @@ def _prep(transformer: Any) -> list[_Part] | None:
     return parts
 
 
-Inputs = dict[tuple[str, ...], np.ndarray]
-"""A request's input columns as numpy, by the columns a part reads: taken from the frame once,
-shared by the model's pipeline and its fold pipelines."""
-
-
-def _values(part: _Part, x: pd.DataFrame, inputs: Inputs) -> np.ndarray:
-    key = tuple(part.columns)
-    if key not in inputs:
-        dtype = np.float64 if isinstance(part, _Numbers) else object
-        inputs[key] = x[part.columns].to_numpy(dtype=dtype)
-    return inputs[key]
+def _values(part: _Part, x: FeatureArrays) -> np.ndarray:
+    if isinstance(part, _Numbers):
+        return x.numbers_of(part.columns)
+    return x.categories_of(part.columns)
 
 
 @dataclass(frozen=True)
@@ -154,21 +148,23 @@ class _Pipeline:
     parts: list[_Part]
     final: Any
     kind: str  # "forest", "linear" or "estimator": how the final step predicts, decided once
+    walk: Any = None  # a forest's _Forest
 
-    def matrix(self, x: pd.DataFrame, inputs: Inputs) -> np.ndarray:
-        blocks = [part.apply(_values(part, x, inputs)) for part in self.parts]
+    def matrix(self, x: FeatureArrays) -> np.ndarray:
+        blocks = [part.apply(_values(part, x)) for part in self.parts]
         return np.hstack(blocks) if len(blocks) > 1 else blocks[0]
 
-    def predict(self, x: pd.DataFrame, inputs: Inputs) -> np.ndarray:
-        z = self.matrix(x, inputs)
+    def predict(self, x: FeatureArrays) -> np.ndarray:
+        z = self.matrix(x)
         if self.kind == "forest":
-            return _forest_predict(self.final, z)
+            walked: np.ndarray = self.walk.predict([z])[0]
+            return walked
         if self.kind == "linear":  # what LinearModel._decision_function computes on an array
             return np.asarray(z @ self.final.coef_.T + self.final.intercept_)
         return np.asarray(self.final.predict(z))
 
-    def predict_proba(self, x: pd.DataFrame, inputs: Inputs) -> np.ndarray:
-        return np.asarray(self.final.predict_proba(self.matrix(x, inputs)))
+    def predict_proba(self, x: FeatureArrays) -> np.ndarray:
+        return np.asarray(self.final.predict_proba(self.matrix(x)))
 
 
 def _is_forest(final: Any) -> bool:
@@ -192,15 +188,104 @@ def _is_linear(final: Any) -> bool:
     )
 
 
-def _forest_predict(forest: Any, z: np.ndarray) -> np.ndarray:
-    """What ``forest.predict`` computes, tree after tree in the same order (float32 inputs, a
-    float64 sum, divided by the number of trees), without its per-tree calls through joblib."""
-    x = np.ascontiguousarray(z, dtype=np.float32)
-    total = np.zeros(x.shape[0], dtype=np.float64)
-    for tree in forest.estimators_:
-        total += tree.tree_.predict(x)[:, 0]
-    total /= len(forest.estimators_)
-    return total
+@dataclass(frozen=True)
+class _Forest:
+    """Forests' trees in flat arrays (node ids offset per tree), walked for every tree and row at
+    once: a few rows cost one pass of numpy per level of depth instead of a call per tree. The
+    forests of a model and of its CV+ folds are walked together, each on its own input."""
+
+    forests: list[Any]
+    bounds: list[tuple[int, int]]  # the trees of each forest
+    tree_input: np.ndarray  # which input (forest) each tree reads
+    roots: np.ndarray
+    left: np.ndarray  # -1 at a leaf
+    right: np.ndarray
+    feature: np.ndarray
+    threshold: np.ndarray
+    missing_left: np.ndarray
+    value: np.ndarray
+    depth: int
+
+    @classmethod
+    def of(cls, forests: list[Any]) -> _Forest:
+        lefts: list[np.ndarray] = []
+        rights: list[np.ndarray] = []
+        features: list[np.ndarray] = []
+        thresholds: list[np.ndarray] = []
+        missing: list[np.ndarray] = []
+        values: list[np.ndarray] = []
+        roots: list[int] = []
+        tree_input: list[int] = []
+        bounds: list[tuple[int, int]] = []
+        offset = 0
+        for k, forest in enumerate(forests):
+            bounds.append((len(roots), len(roots) + len(forest.estimators_)))
+            for estimator in forest.estimators_:
+                tree = estimator.tree_
+                left = np.asarray(tree.children_left, dtype=np.intp)
+                right = np.asarray(tree.children_right, dtype=np.intp)
+                leaf = left == -1
+                roots.append(offset)
+                tree_input.append(k)
+                lefts.append(np.where(leaf, -1, left + offset))
+                rights.append(np.where(leaf, -1, right + offset))
+                features.append(np.where(leaf, 0, tree.feature).astype(np.intp))
+                thresholds.append(np.asarray(tree.threshold, dtype=np.float64))
+                mgl = getattr(tree, "missing_go_to_left", None)
+                missing.append(
+                    np.zeros(tree.node_count, bool) if mgl is None else np.asarray(mgl, bool)
+                )
+                values.append(np.asarray(tree.value[:, 0, 0], dtype=np.float64))
+                offset += tree.node_count
+        return cls(
+            forests,
+            bounds,
+            np.asarray(tree_input, dtype=np.intp),
+            np.asarray(roots, dtype=np.intp),
+            np.concatenate(lefts),
+            np.concatenate(rights),
+            np.concatenate(features),
+            np.concatenate(thresholds),
+            np.concatenate(missing),
+            np.concatenate(values),
+            max(e.tree_.max_depth for f in forests for e in f.estimators_),
+        )
+
+    def predict(self, zs: list[np.ndarray]) -> list[np.ndarray]:
+        """What ``forest.predict(z)`` computes for each forest and its input: each tree sends a
+        row left when its float32 value is at most the node's threshold (a missing value where
+        the node sends it), the leaves' values are summed tree after tree in float64 and divided
+        by the number of trees."""
+        xs = [np.ascontiguousarray(z, dtype=np.float32) for z in zs]
+        n = xs[0].shape[0]
+        if n > _WALK_ROWS:  # many rows: each tree's own loop in C is faster
+            out = []
+            for forest, x in zip(self.forests, xs, strict=True):
+                total = np.zeros(n, dtype=np.float64)
+                for tree in forest.estimators_:
+                    total += tree.tree_.predict(x)[:, 0]
+                total /= len(forest.estimators_)
+                out.append(total)
+            return out
+        width = max(x.shape[1] for x in xs)
+        stacked = np.zeros((len(xs), n, width), dtype=np.float32)
+        for k, x in enumerate(xs):
+            stacked[k, :, : x.shape[1]] = x
+        inputs, rows = self.tree_input[:, None], np.arange(n)[None, :]
+        node = np.repeat(self.roots[:, None], n, axis=1)  # trees x rows
+        for _ in range(self.depth):
+            left = self.left[node]
+            inner = left != -1
+            if not inner.any():
+                break
+            v = stacked[inputs, rows, self.feature[node]]
+            go_left = np.where(np.isnan(v), self.missing_left[node], v <= self.threshold[node])
+            node = np.where(inner, np.where(go_left, left, self.right[node]), node)
+        leaves = self.value[node]
+        return [np.cumsum(leaves[a:b], axis=0)[-1] / (b - a) for a, b in self.bounds]
+
+
+_WALK_ROWS = 64
 
 
 def _pipeline(estimator: Any) -> _Pipeline | None:
@@ -212,27 +297,34 @@ def _pipeline(estimator: Any) -> _Pipeline | None:
     if not parts:
         return None
     final = estimator.steps[1][1]
-    kind = "forest" if _is_forest(final) else "linear" if _is_linear(final) else "estimator"
-    return _Pipeline(parts, final, kind)
+    if _is_forest(final):
+        return _Pipeline(parts, final, "forest", _Forest.of([final]))
+    return _Pipeline(parts, final, "linear" if _is_linear(final) else "estimator")
 
 
 @dataclass(frozen=True)
 class CompiledModel:
-    """A model's pipeline and its CV+ fold pipelines, replayed on numpy (see the module). Pass the
-    same ``inputs`` dict to the calls on one frame: its columns are taken from it once."""
+    """A model's pipeline and its CV+ fold pipelines, replayed on numpy (see the module)."""
 
     main: _Pipeline
     folds: list[_Pipeline]
+    walk: _Forest | None = None  # every forest of main and folds, walked at once
 
-    def predict(self, x: pd.DataFrame, inputs: Inputs | None = None) -> np.ndarray:
-        return self.main.predict(x, {} if inputs is None else inputs)
+    def predict(self, x: FeatureArrays) -> np.ndarray:
+        return self.main.predict(x)
 
-    def predict_proba(self, x: pd.DataFrame, inputs: Inputs | None = None) -> np.ndarray:
-        return self.main.predict_proba(x, {} if inputs is None else inputs)
+    def regress(self, x: FeatureArrays) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The prediction and the fold pipelines' predictions (for the CV+ interval)."""
+        if self.walk is not None:
+            out = self.walk.predict([p.matrix(x) for p in (self.main, *self.folds)])
+            return out[0], out[1:]
+        return self.main.predict(x), self.fold_predictions(x)
 
-    def fold_predictions(self, x: pd.DataFrame, inputs: Inputs | None = None) -> list[np.ndarray]:
-        shared: Inputs = {} if inputs is None else inputs
-        return [fold.predict(x, shared) for fold in self.folds]
+    def predict_proba(self, x: FeatureArrays) -> np.ndarray:
+        return self.main.predict_proba(x)
+
+    def fold_predictions(self, x: FeatureArrays) -> list[np.ndarray]:
+        return [fold.predict(x) for fold in self.folds]
 
 
 def _check_rows(model: TrainedModel, main: _Pipeline) -> pd.DataFrame:
@@ -266,6 +358,34 @@ def _same(a: Any, b: Any) -> bool:
     return bool(np.array_equal(a, b))
 
 
+def _replays(
+    compiled: CompiledModel,
+    model: TrainedModel,
+    x: pd.DataFrame,
+    arrays: FeatureArrays,
+    fold_models: list[Any],
+) -> bool:
+    """Whether the replay answers as scikit-learn does on ``x``, bit for bit."""
+    if model.task != "regression":
+        return _same(compiled.predict_proba(arrays), model.estimator.predict_proba(x)) and all(
+            _same(fast, slow.predict(x))
+            for fast, slow in zip(compiled.fold_predictions(arrays), fold_models, strict=True)
+        )
+    expected = model.estimator.predict(x)
+    folds_expected = [m.predict(x) for m in fold_models]
+    main, folds = compiled.regress(arrays)
+    return (
+        _same(compiled.predict(arrays), expected)
+        and _same(main, expected)
+        and len(folds) == len(folds_expected)
+        and all(_same(a, b) for a, b in zip(folds, folds_expected, strict=True))
+        and all(
+            _same(a, b)
+            for a, b in zip(compiled.fold_predictions(arrays), folds_expected, strict=True)
+        )
+    )
+
+
 def compile_model(model: TrainedModel) -> CompiledModel | None:
     """The compiled replay of ``model`` (None when its pipelines hold a step not replayed, or the
     replay does not give scikit-learn's answers exactly on the check rows)."""
@@ -276,16 +396,20 @@ def compile_model(model: TrainedModel) -> CompiledModel | None:
     folds = [_pipeline(m) for m in fold_models]
     if any(f is None for f in folds):
         return None
-    compiled = CompiledModel(main, [f for f in folds if f is not None])
+    kept = [f for f in folds if f is not None]
+    walk = None
+    if main.kind == "forest" and all(f.kind == "forest" for f in kept):
+        walk = _Forest.of([p.final for p in (main, *kept)])
+    compiled = CompiledModel(main, kept, walk)
     x = _check_rows(model, main)
+    frames = [x] if walk is None else [x, pd.concat([x, x], ignore_index=True)]  # both walks
+    numbers = [c for p in main.parts if isinstance(p, _Numbers) for c in p.columns]
     try:
-        if model.task == "regression":
-            if not _same(compiled.predict(x), model.estimator.predict(x)):
-                return None
-        elif not _same(compiled.predict_proba(x), model.estimator.predict_proba(x)):
-            return None
-        for fast, slow in zip(compiled.fold_predictions(x), fold_models, strict=True):
-            if not _same(fast, slow.predict(x)):
+        for frame in frames:
+            arrays = FeatureArrays.from_pandas(
+                frame, numbers, [c for c in frame.columns if c not in numbers]
+            )
+            if not _replays(compiled, model, frame, arrays, fold_models):
                 return None
     except (ValueError, TypeError, KeyError, AttributeError):
         return None

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -126,45 +127,91 @@ def _threshold(reference: np.ndarray) -> float:
     return float(loo[rank - 1])
 
 
-def check_domain(domain: dict[str, Any], x: pd.DataFrame) -> tuple[np.ndarray, list[str | None]]:
-    """Per row of ``x`` (the model's features, in its units): whether it extrapolates, and the
-    features outside their training range written as ``"T [degC] > 80"`` (``None`` when none).
+@dataclass(frozen=True)
+class _Prepared:
+    """A domain's lists as arrays, made once per domain (a server checks every request)."""
 
-    Examples
-    --------
-    >>> train = pd.DataFrame({"T": [20.0, 30.0, 40.0, 50.0]})
-    >>> flags, out = check_domain(training_domain(train, ("T",)), pd.DataFrame({"T": [35.0, 90.0]}))
-    >>> flags.tolist(), out
-    ([False, True], [None, 'T > 50'])
-    """
+    source: dict[str, Any]  # held so that its id is not reused while it is cached
+    names: list[str]
+    ranged: list[int]  # the features with a training range (a feature never seen has none)
+    lo: np.ndarray
+    hi: np.ndarray
+    tol: np.ndarray
+    center: np.ndarray
+    scale: np.ndarray
+    median: np.ndarray
+    reference: np.ndarray | None
+    threshold: float | None
+
+
+_PREPARED: dict[int, _Prepared] = {}
+_PREPARED_MAX = 64
+
+
+def _prepared(domain: dict[str, Any]) -> _Prepared:
+    found = _PREPARED.get(id(domain))
+    if found is not None and found.source is domain:
+        return found
     names: list[str] = list(domain.get("features") or [])
-    n = len(x)
-    flags = np.zeros(n, dtype=bool)
-    if not names:
-        return flags, [None] * n
-    values = x[names].to_numpy(dtype=np.float64)
-    outside: list[list[str]] = [[] for _ in range(n)]
     ranged = [
         j
         for j, (lo, hi) in enumerate(zip(domain["min"], domain["max"], strict=True))
         if lo is not None and hi is not None
-    ]  # a feature with no training value: no range
+    ]
     lo = np.array([domain["min"][j] for j in ranged], dtype=np.float64)
     hi = np.array([domain["max"][j] for j in ranged], dtype=np.float64)
     # unit conversion leaves rounding dust (333.15 K is 60.00000000000003 degC)
     tol = 1e-9 * np.maximum.reduce([np.abs(lo), np.abs(hi), hi - lo, np.full_like(lo, 1e-300)])
+    far = bool(domain.get("reference")) and domain.get("threshold") is not None
+    prepared = _Prepared(
+        domain,
+        names,
+        ranged,
+        lo,
+        hi,
+        tol,
+        np.array(domain["center"], dtype=np.float64),
+        np.array(domain["scale"], dtype=np.float64),
+        np.array(domain["median"], dtype=np.float64),
+        np.array(domain["reference"], dtype=np.float64) if far else None,
+        float(domain["threshold"]) if far else None,
+    )
+    _PREPARED[id(domain)] = prepared
+    while len(_PREPARED) > _PREPARED_MAX:
+        _PREPARED.pop(next(iter(_PREPARED)))
+    return prepared
+
+
+def check_domain(domain: dict[str, Any], values: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
+    """Per row of ``values`` (the domain's features, ``domain["features"]``, in that order and in
+    the model's units): whether it extrapolates, and the features outside their training range
+    written as ``"T [degC] > 80"`` (``None`` when none).
+
+    Examples
+    --------
+    >>> domain = training_domain(pd.DataFrame({"T": [20.0, 30.0, 40.0, 50.0]}), ("T",))
+    >>> flags, out = check_domain(domain, np.array([[35.0], [90.0]]))
+    >>> flags.tolist(), out
+    ([False, True], [None, 'T > 50'])
+    """
+    n = len(values)
+    if not domain.get("features"):
+        return np.zeros(n, dtype=bool), [None] * n
+    d = _prepared(domain)
+    outside: list[list[str]] = [[] for _ in range(n)]
     with np.errstate(invalid="ignore"):
-        below = values[:, ranged] < lo - tol
-        above = values[:, ranged] > hi + tol
+        below = values[:, d.ranged] < d.lo - d.tol
+        above = values[:, d.ranged] > d.hi + d.tol
     for i, k in zip(*np.nonzero(below | above), strict=True):  # rows in order, features in order
-        j = ranged[k]
+        j = d.ranged[k]
         if below[i, k]:
-            outside[i].append(f"{names[j]} < {domain['min'][j]:.4g}")
+            outside[i].append(f"{d.names[j]} < {domain['min'][j]:.4g}")
         else:
-            outside[i].append(f"{names[j]} > {domain['max'][j]:.4g}")
+            outside[i].append(f"{d.names[j]} > {domain['max'][j]:.4g}")
     far = np.zeros(n, dtype=bool)
-    if domain.get("reference") and domain.get("threshold") is not None and n:
-        reference = np.array(domain["reference"], dtype=np.float64)
-        far = _nearest(_standardise(values, domain), reference) > domain["threshold"] + 1e-9
+    if d.reference is not None and d.threshold is not None and n:
+        filled = np.where(np.isnan(values), d.median, values)
+        standard = np.asarray((filled - d.center) / d.scale, dtype=np.float64)
+        far = _nearest(standard, d.reference) > d.threshold + 1e-9
     flags = far | np.array([bool(o) for o in outside], dtype=bool)
     return flags, [", ".join(o) if o else None for o in outside]

@@ -339,6 +339,7 @@ def _check(model: TrainedModel, data: bytes, x: pd.DataFrame) -> float:
     """Run the graph on ``x`` and return its largest difference from labsight's predictions."""
     import onnxruntime as ort
 
+    from labsight.models._arrays import FeatureArrays
     from labsight.models.predict import interval
 
     options = ort.SessionOptions()
@@ -347,7 +348,8 @@ def _check(model: TrainedModel, data: bytes, x: pd.DataFrame) -> float:
     got = session.run(None, feeds_for(model, x))
     if model.task == "regression":
         prediction = np.asarray(model.estimator.predict(x), dtype=np.float64)
-        lower, upper = interval(model, x)
+        fs = model.features
+        lower, upper = interval(model, FeatureArrays.from_pandas(x, fs.numbers, fs.categorical))
         spread = float(np.std(prediction)) or 1.0
         return max(
             float(np.max(np.abs(g - w))) / spread

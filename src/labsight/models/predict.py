@@ -16,6 +16,7 @@ training data's domain, then ``prediction`` with ``lower`` and ``upper`` (regres
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,29 +25,58 @@ import polars as pl
 from labsight.data.table import Table
 from labsight.data.units import convert, is_compatible, match_column, split_header
 from labsight.exceptions import InputError, LabsightWarning
-from labsight.models._compiled import CompiledModel, Inputs, compiled
+from labsight.models._arrays import FeatureArrays
+from labsight.models._compiled import compiled
 from labsight.models._domain import check_domain
-from labsight.models._features import model_frame
+from labsight.models._features import MISSING_LEVEL
+from labsight.models._molecules import descriptor_columns, descriptor_matrix
 from labsight.models._trained import TrainedModel
 
-__all__ = ["align_features", "extrapolation_note", "interval", "predict_table"]
+__all__ = [
+    "extrapolation_note",
+    "feature_arrays",
+    "interval",
+    "predict_table",
+    "predictions",
+]
 
 _FLAG_COLUMNS = ("extrapolation", "out_of_range")
 
 
-def align_features(model: TrainedModel, table: Table) -> Table:
-    """A table with the model's feature columns, under its names, in its units.
+@dataclass(frozen=True)
+class _Bound:
+    """Where a model's feature comes from in a table: the column ``found`` and, for a number, the
+    unit it is in (``have``) and the model's (``want``)."""
 
-    Raises
-    ------
-    InputError
-        When a feature column is missing, its unit is incompatible, or it holds text where the
-        model expects numbers.
-    """
+    feature: str
+    found: str
+    have: str | None = None
+    want: str | None = None
+
+
+@dataclass(frozen=True)
+class _Binding:
+    numbers: list[_Bound]
+    categories: list[_Bound]
+    molecules: list[_Bound]
+
+
+def _bind(model: TrainedModel, table: Table) -> _Binding:
+    """The column of ``table`` that feeds each feature of ``model``, with the units to convert;
+    found once per model and set of headers (with their units), the checks that need only the
+    headers made then."""
     fs = model.features
-    columns: list[pl.Series] = []
+    headers = tuple(table.frame.columns)
+    units = tuple(c.unit for c in table.columns)
+    key = (id(model), headers, units)
+    cached = _BINDINGS.get(key)
+    if cached is not None and cached[0] is model:
+        return cached[1]
+    numbers: list[_Bound] = []
+    categories: list[_Bound] = []
+    molecules: list[_Bound] = []
     for name in fs.columns:
-        found = match_column(name, table.frame.columns)
+        found = match_column(name, headers)
         if found is None:
             raise InputError(
                 f"the model needs column {name!r}, which the new data does not have",
@@ -54,41 +84,91 @@ def align_features(model: TrainedModel, table: Table) -> Table:
                 + ", ".join(repr(c) for c in fs.columns),
                 hint="Rename the column in the file, or train a model without it",
             )
-        series = table.frame[found]
-        if name in fs.numeric:
-            if not series.dtype.is_numeric():  # text cells, or a column with no value at all
-                _refuse_text(table, found, name)
-                series = series.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
-            _refuse_unread_cells(table, found, name)
-            # a header's unit counts even where the table's metadata lost it
-            want = fs.units.get(name)
-            have = table.column(found).unit or split_header(found)[1]
-            values = series.cast(pl.Float64)
-            if want and not have:
-                _warn_unknown_unit(found, name, want)
-            if have and not want:
-                raise InputError(
-                    f"the values are in {have}, but the model learned {name!r} without a unit, so "
-                    "it cannot tell whether they need converting",
-                    column=found,
-                    expected=f"the values in the unit of the training data, under the name {name!r}",
-                    got=have,
-                    hint=f"Rename the column to {name!r} once its values are in the training data's unit",
-                )
-            if want and have and want != have:
-                if not is_compatible(have, want):
-                    raise InputError(
-                        f"column {found!r} is in {have}, which cannot be converted to the model's "
-                        f"{want}",
-                        expected=f"a unit of the same dimension as {want}",
-                        got=have,
-                    )
-                values = pl.Series(found, convert(values.fill_null(np.nan).to_numpy(), have, want))
-                values = values.fill_nan(None)
-            columns.append(values.alias(name))
-        else:
-            columns.append(series.cast(pl.String).alias(name))
-    return Table.from_frame(pl.DataFrame(columns))
+        if name not in fs.numeric:
+            (categories if name in fs.categorical else molecules).append(_Bound(name, found))
+            continue
+        # a header's unit counts even where the table's metadata lost it
+        want = fs.units.get(name)
+        have = table.column(found).unit or split_header(found)[1]
+        if have and not want:
+            raise InputError(
+                f"the values are in {have}, but the model learned {name!r} without a unit, so "
+                "it cannot tell whether they need converting",
+                column=found,
+                expected=f"the values in the unit of the training data, under the name {name!r}",
+                got=have,
+                hint=f"Rename the column to {name!r} once its values are in the training data's unit",
+            )
+        if want and have and want != have and not is_compatible(have, want):
+            raise InputError(
+                f"column {found!r} is in {have}, which cannot be converted to the model's {want}",
+                expected=f"a unit of the same dimension as {want}",
+                got=have,
+            )
+        numbers.append(_Bound(name, found, have, want))
+    binding = _Binding(numbers, categories, molecules)
+    _BINDINGS[key] = (model, binding)
+    while len(_BINDINGS) > _BINDINGS_MAX:
+        _BINDINGS.pop(next(iter(_BINDINGS)))
+    return binding
+
+
+_BINDINGS: dict[tuple[Any, ...], tuple[TrainedModel, _Binding]] = {}
+_BINDINGS_MAX = 256
+
+
+def feature_arrays(model: TrainedModel, table: Table) -> FeatureArrays:
+    """The model's inputs read from ``table``: its feature columns matched by name, numbers
+    converted to the model's units, categories as text (:data:`MISSING_LEVEL` for a missing
+    cell), SMILES as their descriptors.
+
+    Raises
+    ------
+    InputError
+        When a feature column is missing, its unit is incompatible, or it holds text where the
+        model expects numbers.
+
+    Warns
+    -----
+    LabsightWarning
+        For each number column without a unit that the model learned with one.
+    """
+    binding = _bind(model, table)
+    n = table.height
+    columns = []  # column by column: one polars select of many casts costs more than the model
+    for b in binding.numbers:
+        series = table.frame.get_column(b.found)
+        if not series.dtype.is_numeric():  # text cells, or a column with no value at all
+            _refuse_text(table, b.found, b.feature)
+            series = series.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+        elif series.dtype != pl.Float64:
+            series = series.cast(pl.Float64)
+        if table.findings:
+            _refuse_unread_cells(table, b.found, b.feature)
+        columns.append(series.to_numpy())  # NaN for a missing cell
+    for b in binding.numbers:
+        if b.want and not b.have:
+            _warn_unknown_unit(b.found, b.feature, b.want)
+    numbers = np.column_stack(columns) if columns else np.empty((n, 0), dtype=np.float64)
+    for j, b in enumerate(binding.numbers):
+        if b.want and b.have and b.want != b.have:
+            numbers[:, j] = convert(numbers[:, j], b.have, b.want)
+    names = tuple(b.feature for b in binding.numbers)
+    if binding.molecules:
+        blocks = [numbers]
+        for b in binding.molecules:
+            values, _ = descriptor_matrix(table.frame[b.found].cast(pl.String).to_list())
+            width = len(descriptor_columns(b.feature))
+            blocks.append(np.asarray(values, dtype=np.float64).reshape(n, width))
+            names = (*names, *descriptor_columns(b.feature))
+        numbers = np.hstack(blocks)
+    categories = {
+        b.feature: np.array(
+            table.frame[b.found].cast(pl.String).fill_null(MISSING_LEVEL).to_list(), dtype=object
+        )
+        for b in binding.categories
+    }
+    return FeatureArrays(numbers, names, categories)
 
 
 def _warn_unknown_unit(found: str, name: str, want: str) -> None:
@@ -141,10 +221,9 @@ def _refuse_unread_cells(table: Table, found: str, name: str) -> None:
 
 
 def predict_table(model: TrainedModel, table: Table, *, fast_path: bool = True) -> pl.DataFrame:
-    """The input rows, in order, with the extrapolation flags and the model's predictions appended.
-
-    The model's pipelines are replayed on numpy where that gives scikit-learn's answers exactly
-    (:mod:`labsight.models._compiled`; ``fast_path=False`` never does).
+    """The input rows, in order, with the extrapolation flags and the model's predictions appended
+    (:func:`predictions`; a prediction column whose name the input already has gets the suffix
+    ``_predicted``).
 
     Warns
     -----
@@ -152,40 +231,51 @@ def predict_table(model: TrainedModel, table: Table, *, fast_path: bool = True) 
         For each feature column without a unit that the model learned with one: its values are
         taken to be in the model's unit.
     """
-    aligned = align_features(model, table)
-    x = model_frame(aligned, model.features)
+    extra = predictions(model, table, fast_path=fast_path)
+    clash = [c for c in extra.columns if c in table.frame.columns]
+    if clash:
+        extra = extra.rename({c: f"{c}_predicted" for c in clash})
+    return pl.concat([table.frame, extra], how="horizontal")
+
+
+def predictions(model: TrainedModel, table: Table, *, fast_path: bool = True) -> pl.DataFrame:
+    """One row per row of ``table``: ``extrapolation`` and ``out_of_range`` (for models that
+    recorded their training data's domain), then ``prediction`` with ``lower`` and ``upper``
+    (regression) or one ``proba_<class>`` per class.
+
+    The model's pipelines are replayed on numpy where that gives scikit-learn's answers exactly
+    (:mod:`labsight.models._compiled`; ``fast_path=False`` never does).
+    """
+    x = feature_arrays(model, table)
     out: dict[str, Any] = {}
     if model.domain is not None:  # models trained before it was recorded are not checked
-        flags, outside = check_domain(model.domain, x)
+        names = model.domain.get("features") or []
+        flags, outside = check_domain(model.domain, x.numbers_of(names))
         out["extrapolation"] = pl.Series("extrapolation", flags, dtype=pl.Boolean)
         out["out_of_range"] = pl.Series("out_of_range", outside, dtype=pl.String)
     fast = compiled(model) if fast_path else None
-    inputs: Inputs = {}  # the compiled replay takes each input column from x once
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if model.task == "regression":
-            out["prediction"] = np.asarray(
-                fast.predict(x, inputs) if fast is not None else model.estimator.predict(x),
-                dtype=np.float64,
-            )
-            lower, upper = interval(model, x, fast, inputs)
-            out["lower"], out["upper"] = lower, upper
+            folds = None
+            if fast is not None:
+                prediction, folds = fast.regress(x)
+            else:
+                prediction = model.estimator.predict(x.to_pandas())
+            out["prediction"] = np.asarray(prediction, dtype=np.float64)
+            out["lower"], out["upper"] = interval(model, x, folds)
         else:
             proba = np.asarray(
-                fast.predict_proba(x, inputs)
+                fast.predict_proba(x)
                 if fast is not None
-                else model.estimator.predict_proba(x),
+                else model.estimator.predict_proba(x.to_pandas()),
                 dtype=np.float64,
             )
             classes = list(model.estimator.classes_)
             out["prediction"] = [classes[i] for i in np.argmax(proba, axis=1)]
             for j, c in enumerate(classes):
                 out[f"proba_{c}"] = proba[:, j]
-    extra = pl.DataFrame(out)
-    clash = [c for c in extra.columns if c in table.frame.columns]
-    if clash:
-        extra = extra.rename({c: f"{c}_predicted" for c in clash})
-    return pl.concat([table.frame, extra], how="horizontal")
+    return pl.DataFrame(out)
 
 
 def extrapolation_note(frame: pl.DataFrame) -> str | None:
@@ -201,11 +291,12 @@ def extrapolation_note(frame: pl.DataFrame) -> str | None:
     names = [f"{c}_predicted" if f"{c}_predicted" in frame.columns else c for c in _FLAG_COLUMNS]
     if not all(c in frame.columns for c in names):
         return None
-    flags, outside = frame[names[0]].fill_null(False), frame[names[1]].is_not_null()
-    total = int(flags.sum())
+    flags = frame[names[0]].to_list()
+    total = sum(1 for flag in flags if flag)
     if not total:
         return None
-    ranged = int((flags & outside).sum())
+    outside = frame[names[1]].to_list()
+    ranged = sum(1 for flag, o in zip(flags, outside, strict=True) if flag and o is not None)
     return (
         f"{total} of {frame.height} rows extrapolate beyond the training data ({ranged} outside a "
         f"feature's training range, {total - ranged} far from every training row): see the "
@@ -214,18 +305,20 @@ def extrapolation_note(frame: pl.DataFrame) -> str | None:
 
 
 def interval(
-    model: TrainedModel, x: Any, fast: CompiledModel | None = None, inputs: Inputs | None = None
+    model: TrainedModel, x: FeatureArrays, folds: list[np.ndarray] | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Lower and upper ends of the prediction interval at the model's level (from the fold
-    predictions of ``fast``, the model's compiled replay, when given)."""
-    if fast is not None and model.interval_method != "gp":
-        folds = fast.fold_predictions(x, inputs)
+    """Lower and upper ends of the prediction interval at the model's level (from ``folds``, the
+    CV+ fold pipelines' predictions for ``x`` by the compiled replay, when given)."""
+    if folds is not None and model.interval_method != "gp":
         preds = np.vstack([np.asarray(p, dtype=np.float64) for p in folds])
         return model.intervals.interval_of(preds, model.level)  # type: ignore[no-any-return]
+    frame = x.to_pandas()
     if model.interval_method == "gp":
         from labsight.models._conformal import gaussian_interval
 
         # The GP's own posterior, from the model refitted on all rows.
-        mean, std = model.estimator[-1].predict(model.estimator[:-1].transform(x), return_std=True)
+        mean, std = model.estimator[-1].predict(
+            model.estimator[:-1].transform(frame), return_std=True
+        )
         return gaussian_interval(mean, std, model.level)
-    return model.intervals.interval(x, model.level)  # type: ignore[no-any-return]
+    return model.intervals.interval(frame, model.level)  # type: ignore[no-any-return]

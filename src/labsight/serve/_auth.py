@@ -7,10 +7,11 @@ cookie, never read the token). Every route but health, login and the API's descr
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from labsight.exceptions import AuthenticationError, ForbiddenError
@@ -33,12 +34,13 @@ def workspace(request: Request) -> Workspace:
     return ws
 
 
-def principal(
+async def principal(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     cookie: Annotated[str | None, Security(_cookie)],
 ) -> Principal:
-    """The authenticated user of this request (401 without valid credentials)."""
+    """The authenticated user of this request (401 without valid credentials). The lookup in
+    the database runs in the thread pool, as the route's own work does."""
     ws = workspace(request)
     if request.headers.get("authorization") is not None:
         if bearer is None or not bearer.credentials.strip():
@@ -46,9 +48,9 @@ def principal(
                 "the Authorization header is not 'Bearer <token>'",
                 hint="Send Authorization: Bearer TOKEN (labsight tokens create)",
             )
-        return ws.accounts.principal_for_token(bearer.credentials.strip())
+        return await run_in_threadpool(ws.accounts.principal_for_token, bearer.credentials.strip())
     if cookie:
-        who = ws.accounts.principal_for_session(cookie)
+        who = await run_in_threadpool(ws.accounts.principal_for_session, cookie)
         if request.method not in _SAFE:
             sent = request.headers.get(CSRF_HEADER, "")
             if not who.csrf or not hmac.compare_digest(sent.encode(), who.csrf.encode()):
@@ -63,11 +65,13 @@ def principal(
     )
 
 
-def acting(permission: str, doing: str) -> Callable[..., Workspace]:
+def acting(permission: str, doing: str) -> Callable[..., Awaitable[Workspace]]:
     """A dependency: the workspace acting as the authenticated user, once their role and their
     token's scope allow ``permission`` (403 otherwise); ``doing`` names the request in the refusal."""
 
-    def dependency(request: Request, who: Annotated[Principal, Depends(principal)]) -> Workspace:
+    async def dependency(
+        request: Request, who: Annotated[Principal, Depends(principal)]
+    ) -> Workspace:
         who.require(permission, doing)
         request.state.principal = who
         return workspace(request).acting_as(who.name)

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 import labsight
@@ -55,10 +55,9 @@ def create_app(
     )
     app.state.ws = ws
     _errors.install(app)
-    api = APIRouter(prefix=API, responses=_errors.ERROR_RESPONSES)
-    for router in (session, datasets, models, campaigns, audit, signatures):
-        api.include_router(router.router)
-    app.include_router(api)
+    # models first: predictions are most of the requests, and routes are tried in order
+    for router in (models, session, datasets, campaigns, audit, signatures):
+        app.include_router(router.router, prefix=API, responses=_errors.ERROR_RESPONSES)
     limited: Any = BodyLimit
     app.add_middleware(
         limited,

@@ -7,9 +7,11 @@ password as its argon2 hash (made above the store).
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from labsight.exceptions import ConflictError, NotFoundError
@@ -114,12 +116,18 @@ def list_tokens(session: Session, user: str | None = None) -> list[TokenRecord]:
 
 def token_user(session: Session, secret_sha256: str) -> tuple[TokenRow, UserRow] | None:
     """The token with this secret's hash and its user (None for no such token)."""
-    found = session.execute(
+    found = session.execute(_token_query(), {"sha256": secret_sha256}).first()
+    return None if found is None else (found[0], found[1])
+
+
+@functools.cache
+def _token_query() -> Any:
+    """Built once: every request with a token runs it, and building costs more than running."""
+    return (
         select(TokenRow, UserRow)
         .join(UserRow, UserRow.id == TokenRow.user_id)
-        .where(TokenRow.secret_sha256 == secret_sha256)
-    ).first()
-    return None if found is None else (found[0], found[1])
+        .where(TokenRow.secret_sha256 == bindparam("sha256"))
+    )
 
 
 def add_session(

@@ -5,10 +5,11 @@ Functions take the caller's session so that a model row and its audit entry comm
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from labsight.exceptions import ConflictError, InputError, NotFoundError
@@ -20,6 +21,7 @@ __all__ = [
     "add_model",
     "get_model",
     "list_models",
+    "model_key",
     "model_row",
     "set_stage",
     "version_keys",
@@ -73,36 +75,52 @@ def add_model(
     return row.to_entity()
 
 
-def _row(session: Session, ref: str) -> ModelRow:
+@functools.cache
+def _query(kind: str, what: tuple[Any, ...]) -> Any:
+    """The statement that finds a version by ``kind`` of reference, built once (building one
+    costs more than running it), its values bound at execution."""
+    query = select(*what)
+    if kind == "prefix":  # a unique prefix of the id
+        return query.where(ModelRow.model_id.startswith(bindparam("prefix"), escape="/"))
+    query = query.where(ModelRow.name == bindparam("name"))
+    if kind == "number":
+        return query.where(ModelRow.number == bindparam("number"))
+    if kind == "stage":  # NAME@production: the newest version at that stage
+        query = query.where(ModelRow.stage == bindparam("stage"))
+    elif kind == "selector":  # NAME@<prefix of the id>
+        return query.where(ModelRow.model_id.startswith(bindparam("prefix"), escape="/")).limit(2)
+    return query.order_by(ModelRow.number.desc()).limit(1)
+
+
+def _literal(prefix: str) -> str:
+    """``prefix`` as the start of a LIKE pattern that matches it literally (escape ``/``)."""
+    return prefix.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+def _find(session: Session, ref: str, *what: Any) -> Any:
+    """The result row (``what``: the columns or the entity to select) of the version ``ref``
+    names."""
     name, _, selector = ref.partition("@")
-    query = select(ModelRow)
     if not selector and _HEX.match(ref):
-        found = session.scalars(query.where(ModelRow.model_id.startswith(ref))).all()
+        found = session.execute(_query("prefix", what), {"prefix": _literal(ref)}).all()
         if len(found) == 1:
             return found[0]
-    if selector:
-        if re.fullmatch(r"v\d+", selector):
-            query = query.where(ModelRow.name == name, ModelRow.number == int(selector[1:]))
-        elif selector in STAGES:  # NAME@production: the newest version at that stage
-            query = (
-                query.where(ModelRow.name == name, ModelRow.stage == selector)
-                .order_by(ModelRow.number.desc())
-                .limit(1)
+    if not selector:
+        row = session.execute(_query("latest", what), {"name": name}).first()
+    elif re.fullmatch(r"v\d+", selector):
+        values = {"name": name, "number": int(selector[1:])}
+        row = session.execute(_query("number", what), values).first()
+    elif selector in STAGES:
+        row = session.execute(_query("stage", what), {"name": name, "stage": selector}).first()
+    else:  # the selector is text from the user, not a LIKE pattern; a prefix names one version
+        values = {"name": name, "prefix": _literal(selector)}
+        found = session.execute(_query("selector", what), values).all()
+        if len(found) > 1:
+            raise InputError(
+                f"model {ref!r} is ambiguous (2 versions or more of {name!r} match)",
+                hint="Give more digits of the model id, or NAME@vN",
             )
-        else:
-            # The selector is text from the user, not a LIKE pattern; a prefix names one version.
-            query = query.where(
-                ModelRow.name == name, ModelRow.model_id.startswith(selector, autoescape=True)
-            )
-            found = session.scalars(query.limit(2)).all()
-            if len(found) > 1:
-                raise InputError(
-                    f"model {ref!r} is ambiguous (2 versions or more of {name!r} match)",
-                    hint="Give more digits of the model id, or NAME@vN",
-                )
-    else:
-        query = query.where(ModelRow.name == name).order_by(ModelRow.number.desc()).limit(1)
-    row = session.scalars(query).first()
+        row = found[0] if found else None
     if row is None:
         names = sorted(set(session.scalars(select(ModelRow.name)).all()))
         raise NotFoundError(
@@ -112,6 +130,18 @@ def _row(session: Session, ref: str) -> ModelRow:
             + ". See `labsight models`",
         )
     return row
+
+
+def _row(session: Session, ref: str) -> ModelRow:
+    row: ModelRow = _find(session, ref, ModelRow)[0]
+    return row
+
+
+def model_key(session: Session, ref: str) -> tuple[str, str, str]:
+    """``(model id, stage, file sha256)`` of the version ``ref`` names, without reading its
+    summary (a server resolves a reference on every request)."""
+    found = _find(session, ref, ModelRow.model_id, ModelRow.stage, ModelRow.sha256)
+    return str(found[0]), str(found[1]), str(found[2])
 
 
 def model_row(session: Session, ref: str) -> ModelRow:

@@ -3,7 +3,6 @@ as a job."""
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -14,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from labsight.exceptions import InputError, LabsightError
 from labsight.serve._auth import acting
+from labsight.serve._json import loads
 from labsight.workspace import Workspace, jobs
 from labsight.workspace.models import Predictions, training_report, trust_notes
 
@@ -66,19 +66,10 @@ def show(ws: Reader, ref: str) -> dict[str, Any]:
 
 
 def _rows(body: bytes) -> list[dict[str, Any]]:
-    try:
-        data = json.loads(body)
-    except UnicodeDecodeError as exc:
-        raise InputError("the body is not UTF-8 text", hint="Send JSON or CSV in UTF-8") from exc
-    except RecursionError as exc:
-        raise InputError(
-            "the JSON body is nested too deeply", hint='Send {"rows": [{"column": value, …}]}'
-        ) from exc
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"the body is not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
-            hint='Send {"rows": [{"column": value, …}]} or a CSV body with Content-Type: text/csv',
-        ) from exc
+    data = loads(
+        body,
+        hint='Send {"rows": [{"column": value, …}]} or a CSV body with Content-Type: text/csv',
+    )
     rows = data.get("rows") if isinstance(data, dict) else None
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise InputError(
