@@ -142,6 +142,8 @@ class _Prepared:
     median: np.ndarray
     reference: np.ndarray | None
     threshold: float | None
+    below: np.ndarray  # "T [degC] < 20", per ranged feature (objects)
+    above: np.ndarray
 
 
 _PREPARED: dict[int, _Prepared] = {}
@@ -175,6 +177,8 @@ def _prepared(domain: dict[str, Any]) -> _Prepared:
         np.array(domain["median"], dtype=np.float64),
         np.array(domain["reference"], dtype=np.float64) if far else None,
         float(domain["threshold"]) if far else None,
+        np.array([f"{names[j]} < {domain['min'][j]:.4g}" for j in ranged], dtype=object),
+        np.array([f"{names[j]} > {domain['max'][j]:.4g}" for j in ranged], dtype=object),
     )
     _PREPARED[id(domain)] = prepared
     while len(_PREPARED) > _PREPARED_MAX:
@@ -202,12 +206,10 @@ def check_domain(domain: dict[str, Any], values: np.ndarray) -> tuple[np.ndarray
     with np.errstate(invalid="ignore"):
         below = values[:, d.ranged] < d.lo - d.tol
         above = values[:, d.ranged] > d.hi + d.tol
-    for i, k in zip(*np.nonzero(below | above), strict=True):  # rows in order, features in order
-        j = d.ranged[k]
-        if below[i, k]:
-            outside[i].append(f"{d.names[j]} < {domain['min'][j]:.4g}")
-        else:
-            outside[i].append(f"{d.names[j]} > {domain['max'][j]:.4g}")
+    rows, ks = np.nonzero(below | above)  # rows in order, features in order
+    texts = np.where(below[rows, ks], d.below[ks], d.above[ks])
+    for i, text in zip(rows.tolist(), texts.tolist(), strict=True):
+        outside[i].append(text)
     far = np.zeros(n, dtype=bool)
     if d.reference is not None and d.threshold is not None and n:
         filled = np.where(np.isnan(values), d.median, values)

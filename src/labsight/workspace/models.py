@@ -14,6 +14,7 @@ import hashlib
 import importlib.util
 import json
 import math
+import operator
 import os
 import platform
 from collections.abc import Iterator, Sequence
@@ -188,6 +189,25 @@ def _parsed_plan(text: str) -> CleaningPlan:
 def _plan(plan: dict[str, Any]) -> CleaningPlan:
     """A stored cleaning plan, parsed once per process (a server replays it on every request)."""
     return _parsed_plan(json.dumps(plan, sort_keys=True))
+
+
+def _by_column(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+    """``rows`` as columns, in the order the columns first appear (a missing cell is None).
+
+    Examples
+    --------
+    >>> _by_column([{"a": 1, "b": 2}, {"b": 3, "c": 4}])
+    {'a': [1, None], 'b': [2, 3], 'c': [None, 4]}
+    """
+    names = list(rows[0])
+    keys = rows[0].keys()
+    if all(row.keys() == keys for row in rows):  # the usual case: the same columns in every row
+        take = operator.itemgetter(*names)
+        if len(names) == 1:
+            return {names[0]: [take(row) for row in rows]}
+        return dict(zip(names, map(list, zip(*map(take, rows), strict=True)), strict=True))
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    return {name: [row.get(name) for row in rows] for name in names}
 
 
 def trust_notes(summary: dict[str, Any]) -> list[Note]:
@@ -581,10 +601,7 @@ class ModelRegistry:
             if len(rows) <= _ROWS_AS_DICTS:
                 frame = pl.from_dicts(rows, infer_schema_length=None, strict=False)
             else:
-                names = list(dict.fromkeys(name for row in rows for name in row))
-                frame = pl.DataFrame(
-                    {name: [row.get(name) for row in rows] for name in names}, strict=False
-                )
+                frame = pl.DataFrame(_by_column(rows), strict=False)
         except (pl.exceptions.PolarsError, TypeError, ValueError) as exc:
             raise InputError(
                 f"the rows cannot be read as a table: {str(exc).splitlines()[0][:200]}",
