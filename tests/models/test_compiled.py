@@ -60,6 +60,26 @@ def test_the_compiled_replay_predicts_exactly_as_scikit_learn(family: str) -> No
     assert fast["lower"].to_list() != fast["upper"].to_list()
 
 
+@pytest.mark.parametrize("rows", [1, 64, 65, 300])
+def test_a_forest_is_walked_exactly_for_few_rows_and_many(rows: int) -> None:
+    """Up to 64 rows every tree of the model and of its folds is walked at once in numpy; more
+    rows go tree by tree: both give scikit-learn's predictions and interval ends bit for bit."""
+    model = train(
+        Table.from_frame(_frame(80, 6)),
+        "yield",
+        budget=30,
+        families=["random_forest"],
+        max_trials=1,
+    )
+    fast_model = compile_model(model)
+    assert fast_model is not None and fast_model.walk is not None
+    new = Table.from_frame(_frame(rows, 7).drop("yield"))
+    slow = predict_table(model, new, fast_path=False)
+    predict_table(model, new)
+    assert predict_table(model, new).equals(slow)
+    assert slow["lower"].to_list() != slow["upper"].to_list()
+
+
 def test_a_calibrated_classifier_answers_as_scikit_learn_does() -> None:
     """Calibrated classifiers are not replayed (yet): the fast path leaves them to scikit-learn."""
     frame = _frame(90, 2).with_columns(

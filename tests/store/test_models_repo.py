@@ -159,6 +159,9 @@ def test_get_model_by_id_prefix_name_and_version(
         assert repo.get_model(session, "yield@ef56") == models["y3"]
         assert repo.get_model(session, "yield@ab12000000000001") == models["y1"]
         assert repo.model_row(session, "yield@v2").model_id == "ab12000000000002"
+        y3 = models["y3"]
+        for ref in ("yield", "yield@v3", "yield@ef56", y3.model_id):  # without reading the summary
+            assert repo.model_key(session, ref) == (y3.model_id, y3.stage, y3.sha256)
 
 
 @pytest.mark.parametrize(
@@ -173,6 +176,8 @@ def test_get_model_by_id_prefix_name_and_version(
         "ab1200",  # six digits, but two ids match: read as a name
         "yield@%",  # a reference is not a LIKE pattern
         "yield@_b12",
+        "yield@ab12/%",  # nor is the escape character labsight's patterns use
+        "yield@/",
     ],
 )
 def test_a_reference_that_names_no_one_model_is_not_found(
