@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,13 @@ def create_app(
 
 
 def app_from_environment() -> FastAPI:
-    """The app uvicorn's workers build (``labsight serve --workers N``): the workspace named by
-    ``LABSIGHT_HOME`` and ``LABSIGHT_DB_URL``."""
-    return create_app()
+    """The app ``labsight serve`` runs (in each worker): the workspace named by ``LABSIGHT_HOME``
+    and ``LABSIGHT_DB_URL``.
+
+    What start-up made (about 230,000 objects: the libraries, the app) is moved out of the garbage
+    collector's sight (:func:`gc.freeze`): a full collection of it takes over 100 ms, a pause
+    some request would wait for, and none of it is garbage while the server runs."""
+    app = create_app()
+    gc.collect()
+    gc.freeze()
+    return app
