@@ -3,8 +3,9 @@ each category as an array of strings, with pandas made from them only when sciki
 to read them.
 
 Predicting one row through pandas costs more than the arithmetic of the model: this is what the
-compiled replay (:mod:`labsight.models._compiled`) and the domain check read instead. The pandas
-frame it makes is exactly :func:`labsight.models._features.model_frame`'s.
+compiled replay (:mod:`labsight.models._compiled`) and the domain check read instead. Training
+and prediction fill it the same way (:func:`labsight.models._features.model_arrays`), and
+:func:`~labsight.models._features.model_frame` is its pandas.
 """
 
 from __future__ import annotations

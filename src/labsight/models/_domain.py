@@ -85,7 +85,8 @@ def training_domain(x: pd.DataFrame, numeric: tuple[str, ...], seed: int = 0) ->
     rng = np.random.default_rng(seed)
     if len(values) > 20 * keep:  # a large table: a sample is enough to find `keep` distinct rows
         values = values[np.sort(rng.choice(len(values), 20 * keep, replace=False))]
-    reference = np.unique(np.round(_standardise(values, domain), _DECIMALS), axis=0)
+    standard = _standardise(values, center, scale, median)
+    reference = np.unique(np.round(standard, _DECIMALS), axis=0)
     if len(reference) > keep:
         reference = reference[np.sort(rng.choice(len(reference), keep, replace=False))]
     if len(reference) < 2:  # one distinct training row: no spacing to compare with
@@ -95,10 +96,10 @@ def training_domain(x: pd.DataFrame, numeric: tuple[str, ...], seed: int = 0) ->
     return domain
 
 
-def _standardise(values: np.ndarray, domain: dict[str, Any]) -> np.ndarray:
-    center = np.array(domain["center"], dtype=np.float64)
-    scale = np.array(domain["scale"], dtype=np.float64)
-    median = np.array(domain["median"], dtype=np.float64)
+def _standardise(
+    values: np.ndarray, center: np.ndarray, scale: np.ndarray, median: np.ndarray
+) -> np.ndarray:
+    """Rows in the training rows' standard units, a missing value at the training median."""
     filled = np.where(np.isnan(values), median, values)
     return np.asarray((filled - center) / scale, dtype=np.float64)
 
@@ -212,8 +213,7 @@ def check_domain(domain: dict[str, Any], values: np.ndarray) -> tuple[np.ndarray
         outside[i].append(text)
     far = np.zeros(n, dtype=bool)
     if d.reference is not None and d.threshold is not None and n:
-        filled = np.where(np.isnan(values), d.median, values)
-        standard = np.asarray((filled - d.center) / d.scale, dtype=np.float64)
+        standard = _standardise(values, d.center, d.scale, d.median)
         far = _nearest(standard, d.reference) > d.threshold + 1e-9
     flags = far | np.array([bool(o) for o in outside], dtype=bool)
     return flags, [", ".join(o) if o else None for o in outside]

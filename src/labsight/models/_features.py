@@ -18,6 +18,7 @@ look like other outcomes of the same experiments are called out (:func:`sibling_
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +32,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler, TargetEncoder
 from labsight.data.roles import named_like_target
 from labsight.data.table import Table, is_number
 from labsight.exceptions import InputError
+from labsight.models._arrays import FeatureArrays
 from labsight.models._molecules import (
     descriptor_columns,
     descriptor_matrix,
@@ -45,7 +47,9 @@ __all__ = [
     "describe_left_out",
     "feature_set",
     "make_preprocessor",
+    "model_arrays",
     "model_frame",
+    "number_block",
     "select_features",
     "sibling_targets",
 ]
@@ -293,35 +297,50 @@ def model_frame(table: Table, features: FeatureSet) -> pd.DataFrame:
     """The feature columns as pandas (what scikit-learn pipelines read): numbers as floats with
     NaN for missing cells, then the RDKit descriptors of each SMILES column (NaN for a SMILES
     RDKit cannot read), then categories as strings with :data:`MISSING_LEVEL` for missing cells."""
+    columns = [table.frame[c].cast(pl.Float64).to_numpy() for c in features.numeric]
+    return model_arrays(
+        table,
+        number_block(columns, table.height),
+        features.numeric,
+        molecules=[(m, m) for m in features.molecules],
+        categories=[(c, c) for c in features.categorical],
+    ).to_pandas()
 
-    if not features.molecules:  # numbers in one float block (NaN for a missing cell), then text
-        numbers = table.frame.select([pl.col(c).cast(pl.Float64) for c in features.numeric])
-        out = pd.DataFrame(
-            numbers.to_numpy().astype(np.float64, copy=False) if features.numeric else None,
-            columns=list(features.numeric),
-            index=pd.RangeIndex(table.frame.height),
+
+def number_block(columns: Sequence[np.ndarray], rows: int) -> np.ndarray:
+    """Number columns side by side as one float64 block (rows × columns, C order)."""
+    if not columns:
+        return np.empty((rows, 0), dtype=np.float64)
+    return np.column_stack(columns).astype(np.float64, copy=False)
+
+
+def model_arrays(
+    table: Table,
+    numbers: np.ndarray,
+    number_names: Sequence[str],
+    *,
+    molecules: Sequence[tuple[str, str]],
+    categories: Sequence[tuple[str, str]],
+) -> FeatureArrays:
+    """A model's inputs from the number block already read (``numbers``, in the model's units),
+    then the descriptors and the categories, each given as ``(feature, column of table)``: the
+    one layout training and prediction share."""
+    names = tuple(number_names)
+    if molecules:
+        blocks = [numbers]
+        for feature, column in molecules:
+            values, _ = descriptor_matrix(table.frame[column].cast(pl.String).to_list())
+            width = len(descriptor_columns(feature))
+            blocks.append(np.asarray(values, dtype=np.float64).reshape(table.height, width))
+            names = (*names, *descriptor_columns(feature))
+        numbers = np.hstack(blocks)
+    levels = {
+        feature: np.array(
+            table.frame[column].cast(pl.String).fill_null(MISSING_LEVEL).to_list(), dtype=object
         )
-        for c in features.categorical:
-            levels = table.frame[c].cast(pl.String).fill_null(MISSING_LEVEL).to_list()
-            out[c] = pd.Series(levels, dtype=object, index=out.index)
-        return out
-    frame = table.frame.select(
-        *[pl.col(c).cast(pl.Float64).fill_nan(None) for c in features.numeric],
-        *[pl.col(c).cast(pl.String).fill_null(MISSING_LEVEL) for c in features.categorical],
-    )
-    if features.molecules:
-        blocks = []
-        for name in features.molecules:
-            values, _ = descriptor_matrix(table.frame[name].cast(pl.String).to_list())
-            blocks.append(pl.DataFrame(values, schema=descriptor_columns(name), orient="row"))
-        frame = pl.concat(
-            [frame.select(features.numeric), *blocks, frame.select(features.categorical)],
-            how="horizontal",
-        )
-    out = frame.to_pandas()
-    for c in features.categorical:
-        out[c] = out[c].astype(object)
-    return out
+        for feature, column in categories
+    }
+    return FeatureArrays(numbers, names, levels)
 
 
 def make_preprocessor(

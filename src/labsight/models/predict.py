@@ -28,8 +28,7 @@ from labsight.exceptions import InputError, LabsightWarning
 from labsight.models._arrays import FeatureArrays
 from labsight.models._compiled import compiled
 from labsight.models._domain import check_domain
-from labsight.models._features import MISSING_LEVEL
-from labsight.models._molecules import descriptor_columns, descriptor_matrix
+from labsight.models._features import model_arrays, number_block
 from labsight.models._trained import TrainedModel
 
 __all__ = [
@@ -119,7 +118,7 @@ _BINDINGS_MAX = 256
 
 def feature_arrays(model: TrainedModel, table: Table) -> FeatureArrays:
     """The model's inputs read from ``table``: its feature columns matched by name, numbers
-    converted to the model's units, categories as text (:data:`MISSING_LEVEL` for a missing
+    converted to the model's units, categories as text (``MISSING_LEVEL`` for a missing
     cell), SMILES as their descriptors.
 
     Raises
@@ -134,7 +133,6 @@ def feature_arrays(model: TrainedModel, table: Table) -> FeatureArrays:
         For each number column without a unit that the model learned with one.
     """
     binding = _bind(model, table)
-    n = table.height
     columns = []  # column by column: one polars select of many casts costs more than the model
     for b in binding.numbers:
         series = table.frame.get_column(b.found)
@@ -143,32 +141,22 @@ def feature_arrays(model: TrainedModel, table: Table) -> FeatureArrays:
             series = series.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
         elif series.dtype != pl.Float64:
             series = series.cast(pl.Float64)
-        if table.findings:
-            _refuse_unread_cells(table, b.found, b.feature)
+        _refuse_unread_cells(table, b.found, b.feature)
         columns.append(series.to_numpy())  # NaN for a missing cell
     for b in binding.numbers:
         if b.want and not b.have:
             _warn_unknown_unit(b.found, b.feature, b.want)
-    numbers = np.column_stack(columns) if columns else np.empty((n, 0), dtype=np.float64)
+    numbers = number_block(columns, table.height)
     for j, b in enumerate(binding.numbers):
         if b.want and b.have and b.want != b.have:
             numbers[:, j] = convert(numbers[:, j], b.have, b.want)
-    names = tuple(b.feature for b in binding.numbers)
-    if binding.molecules:
-        blocks = [numbers]
-        for b in binding.molecules:
-            values, _ = descriptor_matrix(table.frame[b.found].cast(pl.String).to_list())
-            width = len(descriptor_columns(b.feature))
-            blocks.append(np.asarray(values, dtype=np.float64).reshape(n, width))
-            names = (*names, *descriptor_columns(b.feature))
-        numbers = np.hstack(blocks)
-    categories = {
-        b.feature: np.array(
-            table.frame[b.found].cast(pl.String).fill_null(MISSING_LEVEL).to_list(), dtype=object
-        )
-        for b in binding.categories
-    }
-    return FeatureArrays(numbers, names, categories)
+    return model_arrays(
+        table,
+        numbers,
+        [b.feature for b in binding.numbers],
+        molecules=[(b.feature, b.found) for b in binding.molecules],
+        categories=[(b.feature, b.found) for b in binding.categories],
+    )
 
 
 def _warn_unknown_unit(found: str, name: str, want: str) -> None:
