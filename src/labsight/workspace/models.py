@@ -191,6 +191,15 @@ def _plan(plan: dict[str, Any]) -> CleaningPlan:
     return _parsed_plan(json.dumps(plan, sort_keys=True))
 
 
+def _rows_frame(rows: Sequence[dict[str, Any]], *, as_dicts: int = _ROWS_AS_DICTS) -> pl.DataFrame:
+    """``rows`` as a frame, each column's type from all of its values: polars reads up to
+    ``as_dicts`` rows fastest from the dicts themselves, more fastest column by column (the same
+    frame either way)."""
+    if len(rows) <= as_dicts:
+        return pl.from_dicts(rows, infer_schema_length=None, strict=False)
+    return pl.DataFrame(_by_column(rows), strict=False)
+
+
 def _by_column(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
     """``rows`` as columns, in the order the columns first appear (a missing cell is None).
 
@@ -596,12 +605,8 @@ class ModelRegistry:
 
         if not rows:
             raise InputError("no rows to predict", hint='Send {"rows": [{"column": value, …}]}')
-        try:  # by column: each column's type from all of its values (polars reads a few rows
-            # fastest from the dicts themselves, many fastest column by column: the same frame)
-            if len(rows) <= _ROWS_AS_DICTS:
-                frame = pl.from_dicts(rows, infer_schema_length=None, strict=False)
-            else:
-                frame = pl.DataFrame(_by_column(rows), strict=False)
+        try:
+            frame = _rows_frame(rows)
         except (pl.exceptions.PolarsError, TypeError, ValueError) as exc:
             raise InputError(
                 f"the rows cannot be read as a table: {str(exc).splitlines()[0][:200]}",
