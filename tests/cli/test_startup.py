@@ -86,20 +86,30 @@ def test_the_predict_path_loads_no_torch() -> None:
 
 
 def test_skops_is_imported_without_default_estimators() -> None:
-    """labsight's allow-list, not skops's default of every scikit-learn estimator, decides: skops
-    imported by labsight trusts none, and the walk it skips is restored for everyone else."""
+    """labsight's allow-list, not skops's defaults of every scikit-learn estimator and every
+    numpy and scipy ufunc, decides: skops imported by labsight trusts none of them, and the
+    walk and the two modules' listings it skips are restored for everyone else."""
     code = """
         import json
+        import numpy, scipy.special
+        before = [dir(numpy), dir(scipy.special)]
         from labsight.models._persist import _skops_io
         _skops_io()
         import skops.io._trusted_types as t
         from sklearn.utils import all_estimators
-        print(json.dumps([len(t.SKLEARN_ESTIMATOR_TYPE_NAMES), len(all_estimators()) > 100]))
+        print(json.dumps([
+            len(t.SKLEARN_ESTIMATOR_TYPE_NAMES),
+            len(t.NUMPY_UFUNC_TYPE_NAMES),
+            len(t.SCIPY_UFUNC_TYPE_NAMES),
+            len(all_estimators()) > 100,
+            dir(numpy) == before[0],
+            set(before[1]) <= set(dir(scipy.special)),  # (skops imports a few more of its parts)
+        ]))
     """
     out = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, check=True
     ).stdout
-    assert json.loads(out) == [0, True]
+    assert json.loads(out) == [0, 0, 0, True, True, True]
 
 
 def _script(*args: str, cwd: Path, **kwargs: Any) -> subprocess.CompletedProcess[str]:

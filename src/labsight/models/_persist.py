@@ -15,12 +15,12 @@ checked after loading, before anything predicts.)
 from __future__ import annotations
 
 import io
-import json
 import sys
 import zipfile
 from types import ModuleType
 from typing import Any
 
+import orjson
 import polars as pl
 
 from labsight.exceptions import ArtifactIntegrityError
@@ -109,27 +109,39 @@ default (it trusts every one, ``FunctionTransformer`` included).
 
 
 def _skops_io() -> ModuleType:
-    """``skops.io``, imported without its list of every scikit-learn estimator.
+    """``skops.io``, imported without its lists of every scikit-learn estimator and ufunc.
 
-    On import, skops lists scikit-learn's estimators to trust them by default
-    (``sklearn.utils.all_estimators``): a walk that imports every scikit-learn package, torch's
-    array-API shim included, for a fifth of a second or (with torch) seconds of a ``predict``.
-    labsight needs no such default, because :data:`TRUSTED_TYPES` names every scikit-learn type a
-    model holds and :func:`loads` checks each against it; so while skops is imported, the walk
-    answers an empty list. Imported before by someone else, skops keeps its own defaults, and
-    :func:`loads` checks the scikit-learn types in a file against :data:`TRUSTED_TYPES` all the
-    same.
+    On import, skops lists what it trusts by default: scikit-learn's estimators
+    (``sklearn.utils.all_estimators``, a walk that imports every scikit-learn package, torch's
+    array-API shim included, for a fifth of a second or, with torch, seconds of a ``predict``),
+    and every public ufunc of numpy and ``scipy.special`` (``dir()`` of each, then a search of
+    every loaded module for each ufunc's home: a third of a second). labsight needs neither,
+    because :data:`TRUSTED_TYPES` names every type beyond plain containers, numbers and arrays
+    that a model holds and :func:`loads` checks each against it; so while skops is imported, the
+    walk answers an empty list and the two modules list no public names. Imported before by
+    someone else, skops keeps its own defaults, and :func:`loads` checks the scikit-learn types
+    in a file against :data:`TRUSTED_TYPES` all the same.
     """
     if "skops.io" in sys.modules:
         return sys.modules["skops.io"]
+    import numpy
+    import scipy.special
     import sklearn.utils
 
     walk = sklearn.utils.all_estimators
+    listings = {listed: vars(listed).get("__dir__") for listed in (numpy, scipy.special)}
     sklearn.utils.all_estimators = lambda *args, **kwargs: []
+    for listed in listings:
+        listed.__dir__ = lambda: []  # type: ignore[method-assign]
     try:
         from skops import io as skio
     finally:
         sklearn.utils.all_estimators = walk
+        for listed, listing in listings.items():
+            if listing is None:
+                del listed.__dir__
+            else:
+                listed.__dir__ = listing  # type: ignore[method-assign]
     module: ModuleType = skio
     return module
 
@@ -166,9 +178,11 @@ def dumps(model: TrainedModel) -> bytes:
 
 
 def _schema(data: bytes) -> Any:
-    """The JSON schema inside a skops file (already read once by skops's type check)."""
+    """The JSON schema inside a skops file, for the type names and booster texts it holds (skops
+    reads it again for its own check and for the values). orjson reads the megabytes of a
+    boosted model's schema several times faster than the standard library."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return json.loads(archive.read("schema.json"))
+        return orjson.loads(archive.read("schema.json"))
 
 
 def _refuse_untrusted(asked: list[str]) -> None:
