@@ -127,3 +127,30 @@ def test_the_inputs_as_arrays_are_what_scikit_learn_was_trained_on() -> None:
     assert np.allclose(
         converted["temperature [degC]"], frame["temperature [degC]"].to_numpy(), atol=1e-9
     )
+
+
+@pytest.mark.parametrize(
+    "dtype", [pl.Int64, pl.Int32, pl.UInt8, pl.UInt64, pl.Float32, pl.Decimal(12, 3), pl.String]
+)
+def test_a_number_column_of_any_type_reads_as_its_cast_to_float(dtype: pl.DataType) -> None:
+    """Integers, small floats, decimals and numbers written as text (with a missing cell each)
+    become the float64 numbers a cast gives, whether read straight into numpy or cast first."""
+    from labsight.models.predict import feature_arrays
+
+    frame = _frame(40, 9).with_columns(pl.col("time [min]").round(0))
+    model = train(Table.from_frame(frame), "yield", budget=30, families=["ridge"], max_trials=1)
+    rows = frame.drop("yield").with_columns(pl.col("time [min]").cast(dtype))
+    got = feature_arrays(model, Table.from_frame(rows)).numbers_of(["time [min]"])[:, 0]
+    want = rows["time [min]"].cast(pl.Float64).to_numpy()
+    assert np.isnan(got).sum() == rows["time [min]"].null_count() > 0
+    assert np.array_equal(got, want, equal_nan=True)
+
+
+def test_a_header_read_as_text_then_as_numbers_gets_its_unit_only_as_numbers() -> None:
+    """Column metadata made once per header is made per type too: the same header holds a unit
+    for numbers and none for text."""
+    as_text = Table.from_frame(pl.DataFrame({"T [K]": ["warm"], "n": [1]}))
+    as_numbers = Table.from_frame(pl.DataFrame({"T [K]": [293.15], "n": [1]}))
+    assert [c.unit for c in as_text.columns] == [None, None]
+    assert [c.unit for c in as_numbers.columns] == ["K", None]
+    assert Table.from_frame(as_numbers.frame, units={"T [K]": None}).columns[0].unit is None

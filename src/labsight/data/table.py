@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from typing import Any, Literal
@@ -64,6 +65,18 @@ class ColumnInfo:
             unit=data.get("unit"),
             role=data.get("role", "feature"),
         )
+
+
+@functools.lru_cache(maxsize=4096)
+def _column_info(name: str, dtype: pl.DataType, role: Role) -> ColumnInfo:
+    """A column's metadata from its header and type, the unit read from the header for numbers
+    only (as in ingest); made once per header, type and role (a server reads the same headers
+    on every request, and ``ColumnInfo`` cannot change)."""
+    from labsight.data.units import split_header
+
+    kind = dtype_name(dtype)
+    unit = split_header(name)[1] if kind in ("float", "int") else None
+    return ColumnInfo(name, kind, unit, role)
 
 
 @dataclass(frozen=True)
@@ -136,17 +149,15 @@ class Table:
         >>> [(c.name, c.unit) for c in t.columns]
         [('T [K]', 'K'), ('time (min)', 'min'), ('note [s]', None)]
         """
-        from labsight.data.units import split_header
-
         roles, units = roles or {}, units or {}
         columns = []
         for name, dtype in frame.schema.items():
-            kind = dtype_name(dtype)
             if name in units:
-                unit = units[name]
-            else:  # only numbers carry a unit, as in ingest
-                unit = split_header(name)[1] if kind in ("float", "int") else None
-            columns.append(ColumnInfo(name, kind, unit, roles.get(name, "feature")))
+                columns.append(
+                    ColumnInfo(name, dtype_name(dtype), units[name], roles.get(name, "feature"))
+                )
+            else:
+                columns.append(_column_info(name, dtype, roles.get(name, "feature")))
         return cls(frame, columns)
 
     @cached_property

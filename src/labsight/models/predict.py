@@ -112,6 +112,12 @@ def _bind(model: TrainedModel, table: Table) -> _Binding:
     return binding
 
 
+_NUMPY_READS = frozenset(
+    {pl.Float64, pl.Float32, pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32}
+)
+"""Number types whose ``to_numpy`` becomes float64 in the number block exactly as a cast to
+Float64 would make it (a missing cell is NaN either way); others (UInt64, decimals) are cast."""
+
 _BINDINGS: dict[tuple[Any, ...], tuple[TrainedModel, _Binding]] = {}
 _BINDINGS_MAX = 256
 
@@ -133,15 +139,22 @@ def feature_arrays(model: TrainedModel, table: Table) -> FeatureArrays:
         For each number column without a unit that the model learned with one.
     """
     binding = _bind(model, table)
-    columns = []  # column by column: one polars select of many casts costs more than the model
+    frame = table.frame
+    by_name = dict(zip(frame.columns, frame.get_columns(), strict=True))
+    unread = {f.column for f in table.findings if f.check == "invalid_value" and f.rows}
+    columns = []  # column by column: a polars select of many columns costs more than the model
     for b in binding.numbers:
-        series = table.frame.get_column(b.found)
-        if not series.dtype.is_numeric():  # text cells, or a column with no value at all
+        series = by_name[b.found]
+        kind = type(series.dtype)  # (a class test: polars's dtype == is slow)
+        if kind in _NUMPY_READS:  # floats, or integers that numpy widens as a cast would
+            pass
+        elif not series.dtype.is_numeric():  # text cells, or a column with no value at all
             _refuse_text(table, b.found, b.feature)
             series = series.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
-        elif series.dtype != pl.Float64:
+        else:
             series = series.cast(pl.Float64)
-        _refuse_unread_cells(table, b.found, b.feature)
+        if b.found in unread:
+            _refuse_unread_cells(table, b.found, b.feature)
         columns.append(series.to_numpy())  # NaN for a missing cell
     for b in binding.numbers:
         if b.want and not b.have:

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -63,8 +63,10 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        immediate = conn.get_execution_options().get(_WRITE, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = conn.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":  # one statement, its own snapshot
+            return
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_WRITE, False) else "BEGIN")
 
 
 class Database:
@@ -100,6 +102,7 @@ class Database:
                 if url.startswith("sqlite")
                 else self.engine.execution_options(isolation_level="REPEATABLE READ")
             )
+            self._single = self.engine.execution_options(isolation_level="AUTOCOMMIT")
             self.upgraded_from = self.migrate()
         except SQLAlchemyError as exc:
             raise StoreError(
@@ -187,6 +190,20 @@ class Database:
             raise
         finally:
             session.close()
+
+    @contextmanager
+    def one_read(self) -> Iterator[Connection]:
+        """A connection for one statement that reads a few columns, in autocommit: no session, no
+        BEGIN and ROLLBACK around it (a server resolves the token and the model of every request
+        this way). A statement is atomic on its own, so the row it reads is one snapshot; reads
+        that must agree with each other (rows and the audit entries that seal them) use
+        :meth:`read`."""
+        try:
+            with self._single.connect() as connection:
+                yield connection
+        except (ValueError, TypeError) as exc:
+            _raise_if_unreadable(exc)
+            raise
 
     def dispose(self) -> None:
         self.engine.dispose()

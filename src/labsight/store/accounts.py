@@ -8,17 +8,19 @@ password as its argon2 hash (made above the store).
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import Connection, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from labsight.exceptions import ConflictError, NotFoundError
-from labsight.store._rows import SessionRow, SettingRow, TokenRow, UserRow, utcnow
+from labsight.store._rows import SessionRow, SettingRow, TokenRow, UserRow, _aware, utcnow
 from labsight.store.entities import TokenRecord, UserRecord
 
 __all__ = [
+    "TokenHolder",
     "add_session",
     "add_token",
     "add_user",
@@ -114,17 +116,54 @@ def list_tokens(session: Session, user: str | None = None) -> list[TokenRecord]:
     return [t.to_entity(name) for t, name in session.execute(query.order_by(TokenRow.id))]
 
 
-def token_user(session: Session, secret_sha256: str) -> tuple[TokenRow, UserRow] | None:
-    """The token with this secret's hash and its user (None for no such token)."""
-    found = session.execute(_token_query(), {"sha256": secret_sha256}).first()
-    return None if found is None else (found[0], found[1])
+@dataclass(frozen=True)
+class TokenHolder:
+    """What authenticating a bearer token needs: the token's id, scope, revocation and expiry
+    (UTC), and its user."""
+
+    token_id: str
+    scope: str
+    revoked: datetime | None
+    expires: datetime
+    user: UserRecord
+
+
+def token_user(connection: Connection | Session, secret_sha256: str) -> TokenHolder | None:
+    """The token with this secret's hash and its user (None for no such token): one statement,
+    columns only (every request with a token runs it)."""
+    found = connection.execute(_token_query(), {"sha256": secret_sha256}).first()
+    if found is None:
+        return None
+    user = UserRecord(
+        user_id=found.id,
+        name=found.name,
+        full_name=found.full_name,
+        role=found.role,
+        active=found.active,
+        created=_aware(found.created) or utcnow(),
+        created_by=found.created_by,
+    )
+    expires = _aware(found.expires) or utcnow()
+    return TokenHolder(found.token_id, found.scope, _aware(found.revoked), expires, user)
 
 
 @functools.cache
 def _token_query() -> Any:
     """Built once: every request with a token runs it, and building costs more than running."""
     return (
-        select(TokenRow, UserRow)
+        select(
+            TokenRow.token_id,
+            TokenRow.scope,
+            TokenRow.revoked,
+            TokenRow.expires,
+            UserRow.id,
+            UserRow.name,
+            UserRow.full_name,
+            UserRow.role,
+            UserRow.active,
+            UserRow.created,
+            UserRow.created_by,
+        )
         .join(UserRow, UserRow.id == TokenRow.user_id)
         .where(TokenRow.secret_sha256 == bindparam("sha256"))
     )

@@ -9,7 +9,7 @@ import functools
 import re
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from labsight.exceptions import ConflictError, InputError, NotFoundError
@@ -97,7 +97,7 @@ def _literal(prefix: str) -> str:
     return prefix.replace("/", "//").replace("%", "/%").replace("_", "/_")
 
 
-def _find(session: Session, ref: str, *what: Any) -> Any:
+def _find(session: Session | Connection, ref: str, *what: Any) -> Any:
     """The result row (``what``: the columns or the entity to select) of the version ``ref``
     names."""
     name, _, selector = ref.partition("@")
@@ -137,9 +137,9 @@ def _row(session: Session, ref: str) -> ModelRow:
     return row
 
 
-def model_key(session: Session, ref: str) -> tuple[str, str, str]:
+def model_key(session: Session | Connection, ref: str) -> tuple[str, str, str]:
     """``(model id, stage, file sha256)`` of the version ``ref`` names, without reading its
-    summary (a server resolves a reference on every request)."""
+    summary (a server resolves a reference on every request, on a plain connection)."""
     found = _find(session, ref, ModelRow.model_id, ModelRow.stage, ModelRow.sha256)
     return str(found[0]), str(found[1]), str(found[2])
 

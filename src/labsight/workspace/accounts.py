@@ -460,26 +460,22 @@ class Accounts:
         )
         if not secret.startswith(_TOKEN_PREFIX) or len(secret) > 200:
             raise refused
-        with self._ctx.db.read() as session:
-            found = repo.token_user(session, _sha256(secret))
-            if found is None:
-                raise refused
-            token, user = found
-            if token.revoked is not None:
-                raise AuthenticationError(
-                    f"token {token.token_id} was revoked", hint="Ask for a new token"
-                )
-            expires = token.expires if token.expires.tzinfo else token.expires.replace(tzinfo=UTC)
-            if expires <= datetime.now(UTC):
-                raise AuthenticationError(
-                    f"token {token.token_id} expired on {expires.date().isoformat()}",
-                    hint="Make a new one: labsight tokens create",
-                )
-            if not user.active:
-                raise AuthenticationError("the account is disabled")
-            return Principal(
-                user.to_entity(), via="token", scope=token.scope, token_id=token.token_id
+        with self._ctx.db.one_read() as connection:
+            token = repo.token_user(connection, _sha256(secret))
+        if token is None:
+            raise refused
+        if token.revoked is not None:
+            raise AuthenticationError(
+                f"token {token.token_id} was revoked", hint="Ask for a new token"
             )
+        if token.expires <= datetime.now(UTC):
+            raise AuthenticationError(
+                f"token {token.token_id} expired on {token.expires.date().isoformat()}",
+                hint="Make a new one: labsight tokens create",
+            )
+        if not token.user.active:
+            raise AuthenticationError("the account is disabled")
+        return Principal(token.user, via="token", scope=token.scope, token_id=token.token_id)
 
     # -- browser sessions ------------------------------------------------------------------------
 

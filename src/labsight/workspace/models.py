@@ -419,11 +419,12 @@ class ModelRegistry:
         """
         from labsight.models._persist import loads
 
-        with self._ctx.db.read() as session:
-            model_id, stage, sha256 = model_repo.model_key(session, ref)
-            key = (self._ctx.settings.db_url, model_id, stage, sha256)
-            record = _CHECKED.get(key)
-            if record is None:
+        with self._ctx.db.one_read() as connection:
+            model_id, stage, sha256 = model_repo.model_key(connection, ref)
+        key = (self._ctx.settings.db_url, model_id, stage, sha256)
+        record = _CHECKED.get(key)
+        if record is None:  # read again with its seals, in one snapshot
+            with self._ctx.db.read() as session:
                 row = model_repo.model_row(session, model_id)
                 audit.check_sealed(
                     session,
@@ -613,14 +614,19 @@ class ModelRegistry:
                 hint="Give every row the same columns, each with values of one kind",
             ) from exc
         schema = frame.schema
-        nested = [c for c, t in schema.items() if t.is_nested() or t == pl.Object]
+        kinds = {type(t) for t in schema.values()}  # (a dtype's class: polars's == is slow)
+        nested = (
+            [c for c, t in schema.items() if t.is_nested() or t == pl.Object]
+            if any(k.is_nested() or k is pl.Object for k in kinds)
+            else []
+        )
         if nested:
             raise InputError(
                 f"column {nested[0][:80]!r} holds lists or objects",
                 expected="a number, text, true/false or null in every cell",
                 column=nested[0],
             )
-        if any(t == pl.Null for t in schema.values()):  # a column whose every value is null
+        if pl.Null in kinds:  # a column whose every value is null
             frame = pl.DataFrame(
                 [s.cast(pl.Float64) if s.dtype == pl.Null else s for s in frame.get_columns()]
             )
