@@ -138,6 +138,25 @@ def test_every_route_needs_credentials(api: Any, lab: Any, route: tuple[str, str
     assert state(lab.ws) == before
 
 
+def test_the_description_names_the_credentials_of_exactly_the_guarded_routes() -> None:
+    """The interactive docs offer the token and the cookie (Authorize) on every route that
+    needs them, and on no open one."""
+    schemes = SPEC["components"]["securitySchemes"]
+    assert schemes["HTTPBearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API token: labsight tokens create",
+    }
+    assert schemes["APIKeyCookie"]["in"] == "cookie"
+    assert schemes["APIKeyCookie"]["name"] == "labsight_session"
+    for method, path in ROUTES:
+        security = SPEC["paths"][path][method.lower()].get("security")
+        if (method, path) in OPEN:
+            assert security is None, (method, path)
+        else:
+            assert security == [{"HTTPBearer": []}, {"APIKeyCookie": []}], (method, path)
+
+
 def test_health_and_login_need_no_credentials(api: Any) -> None:
     assert api.get(f"{API}/health").status_code == 200
     answer = api.post(f"{API}/login", json={"user": "nobody", "password": "not-a-password"})

@@ -17,6 +17,8 @@ ROWS: list[list[dict[str, Any]]] = [
     [{"a": True, "b": 1.0}, {"a": False, "b": float("nan")}],
     [{"a": 1}, {"b": 2.5, "a": 3}, {"c": "z"}],  # columns missing from some rows, in any order
     [{"x": 1}],
+    [{"a": 1, "b": 2}, {"a": 3, "c": 4}],  # as many columns, one of them another
+    [{"a": 1, "b": 2}, {"b": 3, "a": 4}],  # the same columns in another order
 ]
 
 
@@ -34,3 +36,9 @@ def test_mixed_rows_keep_every_column_in_first_seen_order() -> None:
     assert frame.columns == ["a", "b", "c"]
     assert frame["b"].to_list() == [None, 2.5, None]
     assert frame.schema["a"] == pl.Int64
+
+
+def test_a_row_with_another_column_in_place_of_one_keeps_both() -> None:
+    frame = _rows_frame([{"a": 1, "b": 2}, {"a": 3, "c": 4}], as_dicts=0)
+    assert frame.columns == ["a", "b", "c"]
+    assert frame.rows() == [(1, 2, None), (3, None, 4)]

@@ -7,17 +7,26 @@ cookie, never read the token). Every route but health, login and the API's descr
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
-from typing import Annotated
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
-from fastapi import Depends, Request, Security
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from fastapi.security import APIKeyCookie, HTTPBearer
 
 from labsight.exceptions import AuthenticationError, ForbiddenError
 from labsight.workspace import Principal, Workspace
 
-__all__ = ["CSRF_HEADER", "SESSION_COOKIE", "acting", "principal", "workspace"]
+__all__ = [
+    "CSRF_HEADER",
+    "SESSION_COOKIE",
+    "acting",
+    "document_security",
+    "principal",
+    "workspace",
+]
 
 SESSION_COOKIE = "labsight_session"
 CSRF_COOKIE = "labsight_csrf"
@@ -34,21 +43,25 @@ def workspace(request: Request) -> Workspace:
     return ws
 
 
-async def principal(
-    request: Request,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
-    cookie: Annotated[str | None, Security(_cookie)],
-) -> Principal:
-    """The authenticated user of this request (401 without valid credentials). The lookup in
-    the database runs in the thread pool, as the route's own work does."""
+async def principal(request: Request) -> Principal:
+    """The authenticated user of this request (401 without valid credentials): a bearer token in
+    ``Authorization`` (read as FastAPI's ``HTTPBearer`` reads it), else the session cookie. The
+    lookup in the database runs in the thread pool, as the route's own work does.
+
+    The headers are read here rather than through FastAPI's security dependencies, which cost a
+    dependency each on every request; :func:`document_security` puts the two schemes in the
+    API's description all the same."""
     ws = workspace(request)
-    if request.headers.get("authorization") is not None:
-        if bearer is None or not bearer.credentials.strip():
+    authorization = request.headers.get("authorization")
+    if authorization is not None:
+        scheme, _, credentials = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not credentials.strip():
             raise AuthenticationError(
                 "the Authorization header is not 'Bearer <token>'",
                 hint="Send Authorization: Bearer TOKEN (labsight tokens create)",
             )
-        return await run_in_threadpool(ws.accounts.principal_for_token, bearer.credentials.strip())
+        return await run_in_threadpool(ws.accounts.principal_for_token, credentials.strip())
+    cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         who = await run_in_threadpool(ws.accounts.principal_for_session, cookie)
         if request.method not in _SAFE:
@@ -65,15 +78,57 @@ async def principal(
     )
 
 
+principal.__labsight_authenticates__ = True  # type: ignore[attr-defined]
+
+
+def _authenticates(dependant: Dependant) -> bool:
+    """Whether a route's dependencies, at any depth, authenticate the caller."""
+    return any(
+        getattr(d.call, "__labsight_authenticates__", False) or _authenticates(d)
+        for d in dependant.dependencies
+    )
+
+
+def document_security(app: FastAPI, prefix: str, routers: Iterable[APIRouter]) -> None:
+    """Describe the bearer token and the session cookie in the API's OpenAPI document, and name
+    them on every operation of ``routers`` (included under ``prefix``) whose route authenticates
+    (its dependencies reach :func:`principal` or :func:`acting`), as FastAPI's security
+    dependencies would have."""
+    build = app.openapi
+    schemes = {
+        scheme.scheme_name: scheme.model.model_dump(mode="json", by_alias=True, exclude_none=True)
+        for scheme in (_bearer, _cookie)
+    }
+    guarded = [
+        (prefix + route.path_format, method.lower())
+        for router in routers
+        for route in router.routes
+        if isinstance(route, APIRoute) and _authenticates(route.dependant)
+        for method in route.methods or ()
+    ]
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        schema.setdefault("components", {})["securitySchemes"] = schemes
+        for path, method in guarded:
+            schema["paths"][path][method]["security"] = [{name: []} for name in schemes]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def acting(permission: str, doing: str) -> Callable[..., Awaitable[Workspace]]:
     """A dependency: the workspace acting as the authenticated user, once their role and their
     token's scope allow ``permission`` (403 otherwise); ``doing`` names the request in the refusal."""
 
-    async def dependency(
-        request: Request, who: Annotated[Principal, Depends(principal)]
-    ) -> Workspace:
+    async def dependency(request: Request) -> Workspace:
+        who = await principal(request)  # (called, not a dependency: one fewer to solve)
         who.require(permission, doing)
         request.state.principal = who
         return workspace(request).acting_as(who.name)
 
+    dependency.__labsight_authenticates__ = True  # type: ignore[attr-defined]
     return dependency

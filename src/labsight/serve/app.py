@@ -13,6 +13,7 @@ from fastapi_offline import FastAPIOffline
 import labsight
 from labsight.config import parse_size
 from labsight.serve import _errors
+from labsight.serve._auth import document_security
 from labsight.serve._json import SafeJSONResponse
 from labsight.serve._limits import BodyLimit
 from labsight.serve.routes import audit, campaigns, datasets, models, session, signatures
@@ -57,8 +58,10 @@ def create_app(
     app.state.ws = ws
     _errors.install(app)
     # models first: predictions are most of the requests, and routes are tried in order
-    for router in (models, session, datasets, campaigns, audit, signatures):
-        app.include_router(router.router, prefix=API, responses=_errors.ERROR_RESPONSES)
+    routers = [r.router for r in (models, session, datasets, campaigns, audit, signatures)]
+    for router in routers:
+        app.include_router(router, prefix=API, responses=_errors.ERROR_RESPONSES)
+    document_security(app, API, routers)
     limited: Any = BodyLimit
     app.add_middleware(
         limited,

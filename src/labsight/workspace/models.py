@@ -209,12 +209,14 @@ def _by_column(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
     {'a': [1, None], 'b': [2, 3], 'c': [None, 4]}
     """
     names = list(rows[0])
-    keys = rows[0].keys()
-    if all(row.keys() == keys for row in rows):  # the usual case: the same columns in every row
-        take = operator.itemgetter(*names)
-        if len(names) == 1:
-            return {names[0]: [take(row) for row in rows]}
-        return dict(zip(names, map(list, zip(*map(take, rows), strict=True)), strict=True))
+    if len(names) > 1 and all(len(row) == len(names) for row in rows):
+        # the usual case, the same columns in every row: as many keys, and all of the first's
+        try:
+            taken = list(map(operator.itemgetter(*names), rows))
+        except KeyError:  # another column in place of one of the first row's
+            pass
+        else:
+            return dict(zip(names, map(list, zip(*taken, strict=True)), strict=True))
     names = list(dict.fromkeys(name for row in rows for name in row))
     return {name: [row.get(name) for row in rows] for name in names}
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from labsight.exceptions import InputError, LabsightError
 from labsight.serve._auth import acting
-from labsight.serve._json import loads
+from labsight.serve._json import SafeJSONResponse, loads
 from labsight.workspace import Workspace, jobs
 from labsight.workspace.models import Predictions, training_report, trust_notes
 
@@ -114,16 +114,20 @@ _PREDICTION_COLUMNS = ("extrapolation", "out_of_range", "prediction", "lower", "
     "/models/{ref}/predict",
     summary="Predict rows: JSON {rows: [...]} or a CSV body",
     openapi_extra=_PREDICT_BODY,
+    response_model=dict[str, Any],
 )
-async def predict(ws: Predictor, ref: str, request: Request) -> dict[str, Any]:
+async def predict(ws: Predictor, ref: str, request: Request) -> SafeJSONResponse:
     body = await request.body()
     content_type = request.headers.get("content-type", "application/json").lower()
     predicted = await run_in_threadpool(_predict, ws, ref, content_type, body)
-    return {
-        "model": predicted.model,
-        "predictions": predicted.frame.to_dicts(),
-        "warnings": predicted.warnings,
-    }
+    # the answer as it is (plain data): no copy through pydantic's serializer on the way out
+    return SafeJSONResponse(
+        {
+            "model": predicted.model,
+            "predictions": predicted.frame.to_dicts(),
+            "warnings": predicted.warnings,
+        }
+    )
 
 
 class Stage(BaseModel):
