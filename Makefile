@@ -36,7 +36,7 @@ demo: install
 	LABSIGHT_HOME=$(HOME_DEMO) $(BIN)/labsight demo
 
 test: install browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses=4 --dist worksteal
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -21,6 +21,11 @@ settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
 
 PG_ENV = "LABSIGHT_TEST_PG_URL"
 
+# The command line prints at its width for a pipe (140 columns) under test, in one process or in
+# pytest-xdist's workers, which are handed the parent's terminal width as COLUMNS: a table or a
+# long temporary path must not wrap differently from one run to the next.
+os.environ.pop("COLUMNS", None)
+
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Iterator[labsight.Workspace]:
