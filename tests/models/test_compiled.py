@@ -154,3 +154,28 @@ def test_a_header_read_as_text_then_as_numbers_gets_its_unit_only_as_numbers() -
     assert [c.unit for c in as_text.columns] == [None, None]
     assert [c.unit for c in as_numbers.columns] == ["K", None]
     assert Table.from_frame(as_numbers.frame, units={"T [K]": None}).columns[0].unit is None
+
+
+def test_the_forest_walk_sends_missing_values_and_ties_where_scikit_learn_does() -> None:
+    """Forests that learned from missing values send a NaN the way each node learned, and a value
+    equal to a threshold goes left: the walk agrees with scikit-learn bit for bit on such rows."""
+    from sklearn.ensemble import RandomForestRegressor
+
+    from labsight.models._compiled import _Forest
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(120, 4))
+    y = x[:, 0] - 2 * x[:, 1] + rng.normal(0, 0.1, 120)
+    x[rng.random(x.shape) < 0.15] = np.nan
+    forests = [
+        RandomForestRegressor(n_estimators=12, random_state=seed).fit(x, y) for seed in (0, 1)
+    ]
+    walk = _Forest.of(forests)
+    tree = forests[0].estimators_[0].tree_
+    ties = np.zeros((1, 4))
+    ties[0, tree.feature[0]] = tree.threshold[0]  # exactly at the first split
+    new = np.vstack([rng.normal(size=(6, 4)), ties, np.full((1, 4), np.nan)])
+    new[0, 1] = np.nan
+    got = walk.predict([new, new[::-1]])
+    assert np.array_equal(got[0], forests[0].predict(new))
+    assert np.array_equal(got[1], forests[1].predict(new[::-1]))

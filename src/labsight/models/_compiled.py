@@ -198,8 +198,7 @@ class _Forest:
     bounds: list[tuple[int, int]]  # the trees of each forest
     tree_input: np.ndarray  # which input (forest) each tree reads
     roots: np.ndarray
-    left: np.ndarray  # -1 at a leaf
-    right: np.ndarray
+    children: np.ndarray  # node 2i: the left child of node i, 2i + 1 its right (a leaf: itself)
     feature: np.ndarray
     threshold: np.ndarray
     missing_left: np.ndarray
@@ -227,8 +226,10 @@ class _Forest:
                 leaf = left == -1
                 roots.append(offset)
                 tree_input.append(k)
-                lefts.append(np.where(leaf, -1, left + offset))
-                rights.append(np.where(leaf, -1, right + offset))
+                here = np.arange(offset, offset + tree.node_count, dtype=np.intp)
+                # a leaf leads to itself whichever way a row goes: the walk needs no mask
+                lefts.append(np.where(leaf, here, left + offset))
+                rights.append(np.where(leaf, here, right + offset))
                 features.append(np.where(leaf, 0, tree.feature).astype(np.intp))
                 thresholds.append(np.asarray(tree.threshold, dtype=np.float64))
                 mgl = getattr(tree, "missing_go_to_left", None)
@@ -242,8 +243,7 @@ class _Forest:
             bounds,
             np.asarray(tree_input, dtype=np.intp),
             np.asarray(roots, dtype=np.intp),
-            np.concatenate(lefts),
-            np.concatenate(rights),
+            np.stack([np.concatenate(lefts), np.concatenate(rights)], axis=1).ravel(),
             np.concatenate(features),
             np.concatenate(thresholds),
             np.concatenate(missing),
@@ -271,16 +271,17 @@ class _Forest:
         stacked = np.zeros((len(xs), n, width), dtype=np.float32)
         for k, x in enumerate(xs):
             stacked[k, :, : x.shape[1]] = x
-        inputs, rows = self.tree_input[:, None], np.arange(n)[None, :]
+        flat = stacked.ravel()
+        # where each tree's row starts in ``flat``: the input the tree reads, then the row
+        base = (self.tree_input[:, None] * n + np.arange(n)[None, :]) * width
         node = np.repeat(self.roots[:, None], n, axis=1)  # trees x rows
-        for _ in range(self.depth):
-            left = self.left[node]
-            inner = left != -1
-            if not inner.any():
-                break
-            v = stacked[inputs, rows, self.feature[node]]
-            go_left = np.where(np.isnan(v), self.missing_left[node], v <= self.threshold[node])
-            node = np.where(inner, np.where(go_left, left, self.right[node]), node)
+        missing = bool(np.isnan(flat).any())
+        for _ in range(self.depth):  # (a leaf stays where it is)
+            v = flat[base + self.feature[node]]
+            go_right = v > self.threshold[node]  # NaN > t is False: fixed below
+            if missing:
+                go_right = np.where(np.isnan(v), ~self.missing_left[node], go_right)
+            node = self.children[2 * node + go_right]
         leaves = self.value[node]
         return [np.cumsum(leaves[a:b], axis=0)[-1] / (b - a) for a, b in self.bounds]
 
