@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import polars as pl
+import pytest
 
 import labsight
 
@@ -137,3 +138,55 @@ def test_csv_body_predicts_the_same_rows(api: Any, lab: Any) -> None:
     got = [p["prediction"] for p in answer.json()["predictions"]]
     assert got == python
     assert labsight.__version__
+
+
+def test_small_requests_are_answered_on_the_event_loop_once_the_model_is_in_memory(
+    api: Any, lab: Any, monkeypatch: Any
+) -> None:
+    """Where a request is worked on (the event loop or the thread pool) never changes the
+    answer: a model not yet in memory is read in the pool, later small bodies are predicted on
+    the loop, a large body and a CSV body go to the pool; every answer is the Python API's."""
+    from labsight.serve.routes import models as route
+    from labsight.workspace import models as registry
+
+    pooled: list[str] = []
+    hand_over = route.run_in_threadpool
+
+    async def counted(func: Any, *args: Any, **kwargs: Any) -> Any:
+        pooled.append(func.__name__)
+        return await hand_over(func, *args, **kwargs)
+
+    monkeypatch.setattr(route, "run_in_threadpool", counted)
+    monkeypatch.setattr(registry, "_LOADED", {})  # as in a fresh server process
+    python = lab.ws.models.predict_rows(lab.model, lab.rows).frame["prediction"].to_list()
+    monkeypatch.setattr(registry, "_LOADED", {})
+    url, headers = f"/api/v1/models/{lab.model}/predict", lab.auth("sam")
+
+    def predictions(**kwargs: Any) -> list[float]:
+        answer = api.post(url, headers={**headers, **kwargs.pop("headers", {})}, **kwargs)
+        assert answer.status_code == 200, answer.text
+        return [p["prediction"] for p in answer.json()["predictions"]]
+
+    assert predictions(json={"rows": lab.rows}) == python
+    assert pooled == ["_predict"]  # read from its file in the pool
+    assert predictions(json={"rows": lab.rows}) == python
+    assert pooled == ["_predict"]  # now on the loop
+    many = lab.rows * (route.INLINE_BYTES // 500)
+    assert len(str(many)) > route.INLINE_BYTES
+    assert predictions(json={"rows": many})[: len(python)] == python
+    csv = pl.DataFrame(lab.rows).write_csv().encode()
+    assert predictions(content=csv, headers={"Content-Type": "text/csv"}) == python
+    assert pooled == ["_predict"] * 3
+
+
+def test_a_model_not_in_memory_is_not_read_when_reading_is_not_wanted(
+    lab: Any, monkeypatch: Any
+) -> None:
+    from labsight.workspace import models as registry
+
+    monkeypatch.setattr(registry, "_LOADED", {})
+    with pytest.raises(registry.NotInMemory):
+        lab.ws.models.predict_rows(lab.model, lab.rows, load=False)
+    assert registry._LOADED == {}
+    lab.ws.models.loaded(lab.model)
+    assert lab.ws.models.predict_rows(lab.model, lab.rows, load=False).frame.height == 3

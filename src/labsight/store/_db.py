@@ -111,6 +111,12 @@ class Database:
             ) from exc
 
     @property
+    def local(self) -> bool:
+        """Whether the database is a file on this machine (SQLite): a read of one row costs less
+        than handing it to another thread."""
+        return self.url.startswith("sqlite")
+
+    @property
     def safe_url(self) -> str:
         """The URL without its password."""
         return make_url(self.url).render_as_string(hide_password=True)

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ModelRegistry",
+    "NotInMemory",
     "Predictions",
     "curve_shape",
     "library_versions",
@@ -166,6 +167,11 @@ def _require_approval(session: Session, record: ModelRecord) -> None:
             hint=f"A reviewer signs it: labsight sign {record.ref} --meaning approved "
             "--reason 'why'",
         )
+
+
+class NotInMemory(Exception):
+    """The model a reference names is not in this process's memory, and reading its file was
+    not wanted (``load=False``): the caller reads it where a wait of seconds does no harm."""
 
 
 @dataclass(frozen=True)
@@ -411,13 +417,17 @@ class ModelRegistry:
         loaded)."""
         return self.loaded(ref, cached=False)[1]
 
-    def loaded(self, ref: str, *, cached: bool = True) -> tuple[ModelRecord, TrainedModel]:
+    def loaded(
+        self, ref: str, *, cached: bool = True, load: bool = True
+    ) -> tuple[ModelRecord, TrainedModel]:
         """The model version ``ref`` names and its fitted model, from one lookup.
 
         The row is checked against the audit trail (stage, file, summary; no newer version
         deleted) whenever its stage or file is not one already checked in this process, and the
         file is read, hash-checked and loaded once per process (by its hash): a server predicting
-        many times from one model pays for neither again. ``cached=False`` reads the file again.
+        many times from one model pays for neither again. ``cached=False`` reads the file again;
+        ``load=False`` raises :class:`NotInMemory` instead of reading it (a server answers small
+        requests on its event loop only when that takes no more than the prediction).
         """
         from labsight.models._persist import loads
 
@@ -442,6 +452,8 @@ class ModelRegistry:
                         _CHECKED.pop(next(iter(_CHECKED)))
         model = _LOADED.get(record.sha256) if cached else None
         if model is None:
+            if not load:
+                raise NotInMemory(record.ref)
             model = loads(self._ctx.artifacts.get_bytes(record.sha256), record.summary)
             _LOADED[record.sha256] = model
             while len(_LOADED) > _LOADED_MAX:
@@ -597,10 +609,13 @@ class ModelRegistry:
         note = extrapolation_note(frame)
         return Predictions(frame, [*notes, note] if note else notes, record.ref)
 
-    def predict_rows(self, ref: str, rows: Sequence[dict[str, Any]]) -> Predictions:
+    def predict_rows(
+        self, ref: str, rows: Sequence[dict[str, Any]], *, load: bool = True
+    ) -> Predictions:
         """Predictions for rows given as ``{column: value}`` mappings (the server's JSON), read as
         a table is (units from the headers), with the warnings in words. ``frame`` holds the
-        prediction columns only; ``model`` names the version that predicted."""
+        prediction columns only; ``model`` names the version that predicted. ``load=False``
+        raises :class:`NotInMemory` rather than read a model file (see :meth:`loaded`)."""
         import warnings
 
         from labsight.exceptions import LabsightWarning
@@ -634,7 +649,9 @@ class ModelRegistry:
             )
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", LabsightWarning)
-            record, predicted = self._predict(ref, Table.from_frame(frame), with_input=False)
+            record, predicted = self._predict(
+                ref, Table.from_frame(frame), with_input=False, load=load
+            )
         notes = [str(w.message) for w in caught if issubclass(w.category, LabsightWarning)]
         note = extrapolation_note(predicted)
         return Predictions(predicted, [*notes, note] if note else notes, record.ref)
@@ -651,12 +668,12 @@ class ModelRegistry:
         return self._predict(ref, table)[1]
 
     def _predict(
-        self, ref: str, table: Table, *, with_input: bool = True
+        self, ref: str, table: Table, *, with_input: bool = True, load: bool = True
     ) -> tuple[ModelRecord, pl.DataFrame]:
         from labsight.data.clean import apply_plan
         from labsight.models.predict import predict_table, predictions
 
-        record, model = self.loaded(ref)
+        record, model = self.loaded(ref, load=load)
         plan = record.summary.get("plan")
         if plan:
             table = apply_plan(table, _plan(plan)).table

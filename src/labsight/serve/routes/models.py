@@ -3,6 +3,7 @@ as a job."""
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -15,7 +16,7 @@ from labsight.exceptions import InputError, LabsightError
 from labsight.serve._auth import acting
 from labsight.serve._json import SafeJSONResponse, loads
 from labsight.workspace import Workspace, jobs
-from labsight.workspace.models import Predictions, training_report, trust_notes
+from labsight.workspace.models import NotInMemory, Predictions, training_report, trust_notes
 
 router = APIRouter(tags=["models"])
 
@@ -81,7 +82,23 @@ def _rows(body: bytes) -> list[dict[str, Any]]:
     return rows  # a value that is a list or an object is refused by the core, by column
 
 
-def _predict(ws: Workspace, ref: str, content_type: str, body: bytes) -> Predictions:
+INLINE_BYTES = 32 * 1024
+"""A JSON body up to this size (a few dozen rows: about a millisecond of work) is predicted on the
+event loop when the database is on this machine and the model is in memory; anything larger, a
+CSV body, a model to read from its file or a database server goes to the thread pool. The hand-over
+to a thread and back costs about 0.1 ms, and under concurrent requests far more, as the threads
+queue for the GIL: predicted on the loop, single rows are answered 2-3x as fast at 8 clients.
+What goes to the pool is what could hold the loop long enough for other requests to notice."""
+
+
+def _inline(ws: Workspace, content_type: str, body: bytes) -> bool:
+    """Whether to predict this request on the event loop (see :data:`INLINE_BYTES`)."""
+    return len(body) <= INLINE_BYTES and content_type.startswith("application/json") and ws.db.local
+
+
+def _predict(
+    ws: Workspace, ref: str, content_type: str, body: bytes, *, load: bool = True
+) -> Predictions:
     if content_type.startswith("text/csv"):
         uploads = ws.settings.home / "uploads"
         uploads.mkdir(parents=True, exist_ok=True)
@@ -104,7 +121,7 @@ def _predict(ws: Workspace, ref: str, content_type: str, body: bytes) -> Predict
             f"cannot read a body of type {content_type[:60]!r}",
             expected="application/json or text/csv",
         )
-    return ws.models.predict_rows(ref, _rows(body))
+    return ws.models.predict_rows(ref, _rows(body), load=load)
 
 
 _PREDICTION_COLUMNS = ("extrapolation", "out_of_range", "prediction", "lower", "upper")
@@ -119,7 +136,12 @@ _PREDICTION_COLUMNS = ("extrapolation", "out_of_range", "prediction", "lower", "
 async def predict(ws: Predictor, ref: str, request: Request) -> SafeJSONResponse:
     body = await request.body()
     content_type = request.headers.get("content-type", "application/json").lower()
-    predicted = await run_in_threadpool(_predict, ws, ref, content_type, body)
+    predicted = None
+    if _inline(ws, content_type, body):
+        with contextlib.suppress(NotInMemory):  # read it in the pool, then inline from then on
+            predicted = _predict(ws, ref, content_type, body, load=False)
+    if predicted is None:
+        predicted = await run_in_threadpool(_predict, ws, ref, content_type, body)
     # the answer as it is (plain data): no copy through pydantic's serializer on the way out
     return SafeJSONResponse(
         {
