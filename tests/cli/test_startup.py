@@ -70,6 +70,34 @@ def test_reading_a_campaign_space_loads_no_torch() -> None:
     assert not {"torch", "botorch", "sklearn"} & set(loaded)
 
 
+def test_a_campaigns_initial_design_loads_no_torch(tmp_path: Path) -> None:
+    """The first suggestions (an initial design, before there are results to model) are made
+    without torch or BoTorch; the first suggestion from a model loads them."""
+    code = f"""
+        import polars as pl
+        from labsight import Workspace
+        from labsight.design.space import space_from_dict
+        space = space_from_dict({{
+            "parameters": [
+                {{"name": "T", "type": "continuous", "bounds": [20, 100]}},
+                {{"name": "solvent", "type": "categorical", "values": ["water", "ethanol"]}},
+            ],
+            "objectives": [{{"name": "yield", "goal": "maximize"}}],
+        }})
+        ws = Workspace({str(tmp_path / "home")!r}, user="tester")
+        campaign = ws.new_campaign("toy", space, seed=0)
+        first = campaign.suggest(4)
+        assert first["method"].str.starts_with("initial").all()
+        import sys
+        assert "torch" not in sys.modules and "botorch" not in sys.modules
+        results = first.select("experiment_id", yield_=pl.Series([1.0, 3.0, 2.0, 4.0]))
+        campaign.record(results.rename({{"yield_": "yield"}}))
+        later = campaign.suggest(2)
+        assert not later["method"].str.starts_with("initial").any()
+    """
+    assert {"torch", "botorch"} <= set(_loaded_after(code))
+
+
 def test_the_predict_path_loads_no_torch() -> None:
     """Loading a model goes through skops, whose import would list scikit-learn's estimators by
     walking every scikit-learn package, torch's array-API shim included: labsight skips the walk."""

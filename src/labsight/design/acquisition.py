@@ -53,6 +53,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from labsight.design._catalogue import CATALOGUE, default_acquisition, starts_with_best_guess
 from labsight.design.surrogate import DTYPE, Surrogate
 
 __all__ = [
@@ -347,26 +348,17 @@ def _random(
     return [int(i) for i in picks], [float("nan")] * len(picks)
 
 
-ACQUISITIONS: dict[str, Acquisition] = {
-    a.name: a
-    for a in (
-        Acquisition("qLogNEI", "noisy expected improvement (log form)", "one", _log_nei),
-        Acquisition("qUCB", "upper confidence bound, mean + 2 sd", "one", _ucb),
-        Acquisition("thompson", "Thompson sampling", "one", _thompson),
-        Acquisition("qLogNEHVI", "noisy expected hypervolume improvement", "several", _log_nehvi),
-        Acquisition("qLogNParEGO", "ParEGO random scalarizations", "several", _parego),
-        Acquisition("random", "uniform random choice (a baseline)", "any", _random),
-    )
+_SELECT: dict[str, Select] = {
+    "qLogNEI": _log_nei,
+    "qUCB": _ucb,
+    "thompson": _thompson,
+    "qLogNEHVI": _log_nehvi,
+    "qLogNParEGO": _parego,
+    "random": _random,
 }
-"""Acquisition name → acquisition."""
 
-
-def starts_with_best_guess(name: str, batch: int, pending: torch.Tensor | None) -> bool:
-    """Whether a batch of ``name`` starts with the model's best guess: ``qLogNEI``, two or more
-    experiments, none pending (see the module docstring)."""
-    return name == "qLogNEI" and batch > 1 and (pending is None or len(pending) == 0)
-
-
-def default_acquisition(objectives: int) -> str:
-    """``qLogNEI`` for one objective, ``qLogNEHVI`` for several."""
-    return "qLogNEI" if objectives == 1 else "qLogNEHVI"
+ACQUISITIONS: dict[str, Acquisition] = {
+    name: Acquisition(name, description, objectives, _SELECT[name])
+    for name, (description, objectives) in CATALOGUE.items()
+}
+"""Acquisition name → acquisition (the names and what they are for: :data:`CATALOGUE`)."""

@@ -17,23 +17,24 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
-import torch
 
-from labsight.design.acquisition import (
-    ACQUISITIONS,
-    Context,
-    default_acquisition,
-    starts_with_best_guess,
-)
+from labsight.design._catalogue import CATALOGUE, default_acquisition, starts_with_best_guess
 from labsight.design.encoding import Encoder
 from labsight.design.initial import initial_design
 from labsight.design.space import Space
-from labsight.design.surrogate import DTYPE, Surrogate, fit_surrogate
 from labsight.exceptions import InputError
+
+if TYPE_CHECKING:
+    import torch
+
+    from labsight.design.surrogate import Surrogate
+
+# torch, BoTorch and the surrogate are imported where a model is fitted: a campaign's initial
+# design (its first suggestions) loads none of them (a second of a command's start-up).
 
 __all__ = ["LOCAL", "POOL", "Proposal", "candidate_pool", "fit", "propose", "signed_objectives"]
 
@@ -104,6 +105,8 @@ def candidate_pool(
 def fit(space: Space, observed: pl.DataFrame, seed: int) -> tuple[Surrogate, Encoder]:
     """The surrogate on the results so far (rows with at least one objective); the space's
     ``surrogate: {kernel: mixed}`` asks for the categorical kernel."""
+    from labsight.design.surrogate import fit_surrogate
+
     encoder = Encoder(space, categorical_kernel=space.surrogate.get("kernel") == "mixed")
     y = signed_objectives(space, observed)
     keep = np.isfinite(y).any(axis=1)
@@ -115,7 +118,10 @@ def fit(space: Space, observed: pl.DataFrame, seed: int) -> tuple[Surrogate, Enc
 def _ref_point(space: Space, y: np.ndarray) -> list[float]:
     """The worst acceptable values (signed): the objectives' bounds, else inferred from the
     Pareto front of the results (BoTorch's rule: a little beyond the front's nadir)."""
+    import torch
     from botorch.utils.multi_objective.hypervolume import infer_reference_point
+
+    from labsight.design.surrogate import DTYPE
 
     complete = y[np.isfinite(y).all(axis=1)]
     inferred = (
@@ -174,9 +180,9 @@ def propose(
     if batch < 1:
         raise InputError("the batch must hold at least one experiment", got=str(batch))
     name = acquisition or default_acquisition(len(space.objectives))
-    if name not in ACQUISITIONS:
-        raise InputError(f"unknown acquisition {name!r}", expected=", ".join(ACQUISITIONS))
-    kind = ACQUISITIONS[name].objectives
+    if name not in CATALOGUE:
+        raise InputError(f"unknown acquisition {name!r}", expected=", ".join(CATALOGUE))
+    kind = CATALOGUE[name][1]
     several = len(space.objectives) > 1
     if (kind == "one" and several) or (kind == "several" and not several):
         raise InputError(
@@ -198,6 +204,11 @@ def propose(
             "every point of the space has been run or suggested",
             hint="Record the pending results, or widen the space",
         )
+    import torch
+
+    from labsight.design.acquisition import ACQUISITIONS, Context
+    from labsight.design.surrogate import DTYPE
+
     say = progress or (lambda _step: None)
     if name != "random":
         say(f"fitting the surrogate on {int(np.isfinite(y).any(axis=1).sum())} results")

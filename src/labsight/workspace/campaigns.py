@@ -84,12 +84,12 @@ def new_campaign(
     reason: str | None = None,
 ) -> Campaign:
     """Create a campaign (``ws.new_campaign``): the space is checked and stored whole."""
-    from labsight.design.acquisition import ACQUISITIONS
+    from labsight.design._catalogue import CATALOGUE
     from labsight.design.space import Space, load_space
 
     validate_name(name, "campaign")
-    if acquisition is not None and acquisition not in ACQUISITIONS:
-        raise InputError(f"unknown acquisition {acquisition!r}", expected=", ".join(ACQUISITIONS))
+    if acquisition is not None and acquisition not in CATALOGUE:
+        raise InputError(f"unknown acquisition {acquisition!r}", expected=", ".join(CATALOGUE))
     resolved = space if isinstance(space, Space) else load_space(Path(space))
     stored = resolved.to_dict()
     digest = _space_hash(stored)
