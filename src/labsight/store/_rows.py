@@ -310,15 +310,20 @@ class UserRow(Base):
     created_by: Mapped[str] = mapped_column(String(200))
 
     def to_entity(self) -> UserRecord:
-        return UserRecord(
-            user_id=self.id,
-            name=self.name,
-            full_name=self.full_name,
-            role=self.role,
-            active=self.active,
-            created=_aware(self.created) or utcnow(),
-            created_by=self.created_by,
-        )
+        return user_record(self)
+
+
+def user_record(row: Any) -> UserRecord:
+    """The account in ``row``: a :class:`UserRow`, or a result row with the same columns."""
+    return UserRecord(
+        user_id=row.id,
+        name=row.name,
+        full_name=row.full_name,
+        role=row.role,
+        active=row.active,
+        created=_aware(row.created) or utcnow(),
+        created_by=row.created_by,
+    )
 
 
 class TokenRow(Base):

@@ -16,7 +16,15 @@ from sqlalchemy import Connection, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from labsight.exceptions import ConflictError, NotFoundError
-from labsight.store._rows import SessionRow, SettingRow, TokenRow, UserRow, _aware, utcnow
+from labsight.store._rows import (
+    SessionRow,
+    SettingRow,
+    TokenRow,
+    UserRow,
+    _aware,
+    user_record,
+    utcnow,
+)
 from labsight.store.entities import TokenRecord, UserRecord
 
 __all__ = [
@@ -134,17 +142,10 @@ def token_user(connection: Connection | Session, secret_sha256: str) -> TokenHol
     found = connection.execute(_token_query(), {"sha256": secret_sha256}).first()
     if found is None:
         return None
-    user = UserRecord(
-        user_id=found.id,
-        name=found.name,
-        full_name=found.full_name,
-        role=found.role,
-        active=found.active,
-        created=_aware(found.created) or utcnow(),
-        created_by=found.created_by,
-    )
     expires = _aware(found.expires) or utcnow()
-    return TokenHolder(found.token_id, found.scope, _aware(found.revoked), expires, user)
+    return TokenHolder(
+        found.token_id, found.scope, _aware(found.revoked), expires, user_record(found)
+    )
 
 
 @functools.cache
