@@ -34,7 +34,7 @@ ROLES = {"alice": "admin", "bob": "scientist", "carol": "reviewer"}
 MODEL = "reactions-yield@v1"
 TRAIN = (
     *("train", "reactions", "--target", "yield [%]"),
-    *("--budget", "3", "--families", "ridge", "--trials", "1"),
+    *("--budget", "20", "--families", "ridge", "--trials", "1"),
 )
 """A quick training run: one trial of ridge regression."""
 
@@ -116,7 +116,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ws.close()
     ws = labsight.Workspace(home, user="bob")
     ws.ingest(_csv(root / "reactions.csv"), name="reactions")
-    ws.models.train("reactions", "yield [%]", budget=3, families=["ridge"], max_trials=1)
+    ws.models.train("reactions", "yield [%]", budget=20, families=["ridge"], max_trials=1)
     ws.close()
     return home
 

@@ -55,7 +55,7 @@ def trained(
         "conversion [%]",
         name="conversion",
         families=["ridge"],
-        budget=3,
+        budget=20,
         max_trials=2,
     )
     yield ws, record.model_id, folder

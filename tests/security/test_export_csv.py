@@ -142,7 +142,7 @@ def test_the_predictions_csv_escapes_text_and_keeps_numbers(
     home = str(tmp_path / "home")
     assert main(["--home", home, "ingest", str(tmp_path / "runs.csv"), "--name", "runs"]) == 0
     train = ["train", "runs", "--target", "yield [%]", "--families", "ridge", "--trials", "1"]
-    assert main(["--home", home, *[*train, "--budget", "2", "--name", "m", "--json"]]) == 0
+    assert main(["--home", home, *[*train, "--budget", "20", "--name", "m", "--json"]]) == 0
     new = tmp_path / "new.csv"
     pl.DataFrame({"T [degC]": [-1.5, 20.0, 30.0], "note": ["=1+1", "@SUM(A1)", "-2+3"]}).write_csv(
         new

@@ -171,7 +171,7 @@ def test_a_bad_model_name_is_refused_before_training_and_stores_nothing(
 
 def test_the_default_model_name_passes_the_rule(ws: labsight.Workspace, tmp_path: Path) -> None:
     ds = ws.ingest(_runs(tmp_path / "runs.csv"), name="runs")
-    record, _ = ws.models.train(ds, "Größe [%]", budget=2, families=["ridge"], max_trials=1)
+    record, _ = ws.models.train(ds, "Größe [%]", budget=20, families=["ridge"], max_trials=1)
     assert validate_name(record.name, "model") == "runs-gr--e"
     assert ws.models.get(record.name).model_id == record.model_id
 
