@@ -81,7 +81,7 @@ BAD_PLANS = {
     "unknown op": (
         "labsight_plan: 1\nsteps:\n- op: impute\n  method: median\n- op: smooth\n  method: mean\n",
         r"plan\.yaml line 5: malformed cleaning plan: step 2 has an unknown op; "
-        r"expected op one of sentinels, labels, units, outliers, impute, replicates, got 'smooth'",
+        r"expected op one of sentinels, labels, units, spectra, outliers, impute, replicates, got 'smooth'",
     ),
     "bad method": (
         "labsight_plan: 1\nsteps:\n- op: outliers\n  method: clip\n",

@@ -232,6 +232,7 @@ def quality(
     "--units canonical --replicates mean\n\n"
     "  labsight clean reactions --impute knn --save-plan plan.yaml\n\n"
     "  labsight clean reactions --sentinels missing --impute median  # 0 or -999 codes\n\n"
+    "  labsight clean spectra --spectra derivative       # Savitzky–Golay first derivative\n\n"
     "  labsight clean batch2.csv --plan plan.yaml          # replay on the next batch\n\n"
     "  labsight clean batch2 --plan reactions@v2           # reuse a cleaned version's plan"
 )
@@ -253,6 +254,14 @@ def clean(
     sentinels: Annotated[
         str | None,
         typer.Option("--sentinels", help="missing: codes such as 0 or -999 become missing"),
+    ] = None,
+    spectra: Annotated[
+        str | None,
+        typer.Option(
+            "--spectra",
+            help="derivative | second-derivative | smooth | snv | baseline: preprocess the "
+            "spectrum (Savitzky–Golay, SNV, straight-line baseline)",
+        ),
     ] = None,
     plan: Annotated[
         str | None,
@@ -284,6 +293,7 @@ def clean(
         "units": units,
         "replicates": replicates,
         "sentinels": sentinels,
+        "spectra": spectra,
     }
     with steps(f"clean {source}", enabled=not json) as step:
         path = Path(source)

@@ -347,7 +347,7 @@ class Datasets:
             raise InputError(
                 "nothing to clean: no cleaning option given",
                 hint="Pass at least one of --sentinels, --impute, --outliers, --labels, --units, "
-                "--replicates, or --plan",
+                "--spectra, --replicates, or --plan",
             )
         on_step("fitting the cleaning plan")
         return build_plan(table, **options)

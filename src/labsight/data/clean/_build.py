@@ -45,6 +45,7 @@ class CleaningOptions(TypedDict, total=False):
     units: str | None
     replicates: str | None
     sentinels: str | None
+    spectra: str | None
 
 
 def build_plan(
@@ -53,7 +54,8 @@ def build_plan(
 ) -> CleaningPlan:
     """Fit a cleaning plan on a table.
 
-    Steps run in a fixed order: sentinels → labels → units → outliers → impute → replicates, each
+    Steps run in a fixed order: sentinels → labels → units → spectra → outliers → impute →
+    replicates, each
     fitted on the table as the previous steps leave it (so codes such as 0 or -999 are missing
     before units are converted and bounds fitted, imputation does not see outliers, and replicate
     means see clean values). What can be fitted is stored in the plan: label mappings, unit
@@ -74,6 +76,10 @@ def build_plan(
         ``canonical``: the lab-canonical unit of each dimension (degC, s, g, mL, mol / L ...).
     replicates
         ``mean`` or ``median``: one row per replicate group.
+    spectra
+        ``derivative``, ``second-derivative``, ``smooth``, ``snv`` or ``baseline``: preprocess the
+        table's spectrum row by row (Savitzky–Golay, standard normal variate, straight-line
+        baseline; see :mod:`labsight.data.clean._steps_spectra`).
     sentinels
         ``missing``: cells holding a code for a missing value (0, -999 … far apart from a
         column's other values, as the ``sentinel`` quality check finds them) become missing; the

@@ -40,12 +40,21 @@ from labsight.exceptions import InputError
 __all__ = ["FORMAT_VERSION", "METHODS", "OPS", "CleaningPlan", "CleaningStep"]
 
 FORMAT_VERSION = 1
-OPS: tuple[str, ...] = ("sentinels", "labels", "units", "outliers", "impute", "replicates")
+OPS: tuple[str, ...] = (
+    "sentinels",
+    "labels",
+    "units",
+    "spectra",
+    "outliers",
+    "impute",
+    "replicates",
+)
 """Step kinds, in the order :func:`~labsight.data.clean.build_plan` emits them."""
 METHODS: dict[str, tuple[str, ...]] = {
     "sentinels": ("missing",),
     "labels": ("normalize",),
     "units": ("canonical",),
+    "spectra": ("derivative", "second-derivative", "smooth", "snv", "baseline"),
     "outliers": ("flag", "drop", "winsorize"),
     "impute": ("mean", "median", "knn", "iterative"),
     "replicates": ("mean", "median"),

@@ -12,7 +12,7 @@ the scientist chose to keep; overwriting would silently lose it.
 
 from __future__ import annotations
 
-from labsight.data.clean import _steps_stats, _steps_values
+from labsight.data.clean import _steps_spectra, _steps_stats, _steps_values
 from labsight.data.clean._steps_common import DERIVED_ROLE as DERIVED_ROLE
 from labsight.data.clean._steps_common import (
     N_REPLICATES,
@@ -36,7 +36,11 @@ __all__ = [
 ]
 
 # The step kinds live in one module per family (``_steps_values``: sentinels, labels, units;
-# ``_steps_stats``: outliers, impute, replicates) on the helpers of ``_steps_common``; here their
+# ``_steps_spectra``: spectra; ``_steps_stats``: outliers, impute, replicates) on the helpers of ``_steps_common``; here their
 # registries are joined, in the order the steps run.
-FIT: dict[str, FitFunction] = {**_steps_values.FIT, **_steps_stats.FIT}
-APPLY: dict[str, ApplyFunction] = {**_steps_values.APPLY, **_steps_stats.APPLY}
+FIT: dict[str, FitFunction] = {**_steps_values.FIT, **_steps_spectra.FIT, **_steps_stats.FIT}
+APPLY: dict[str, ApplyFunction] = {
+    **_steps_values.APPLY,
+    **_steps_spectra.APPLY,
+    **_steps_stats.APPLY,
+}
