@@ -168,15 +168,15 @@ def test_small_requests_are_answered_on_the_event_loop_once_the_model_is_in_memo
         return [p["prediction"] for p in answer.json()["predictions"]]
 
     assert predictions(json={"rows": lab.rows}) == python
-    assert pooled == ["_predict"]  # read from its file in the pool
+    assert pooled == ["_answer"]  # read from its file in the pool
     assert predictions(json={"rows": lab.rows}) == python
-    assert pooled == ["_predict"]  # now on the loop
+    assert pooled == ["_answer"]  # now on the loop
     many = lab.rows * (route.INLINE_BYTES // 500)
     assert len(str(many)) > route.INLINE_BYTES
     assert predictions(json={"rows": many})[: len(python)] == python
     csv = pl.DataFrame(lab.rows).write_csv().encode()
     assert predictions(content=csv, headers={"Content-Type": "text/csv"}) == python
-    assert pooled == ["_predict"] * 3
+    assert pooled == ["_answer"] * 3
 
 
 def test_a_model_not_in_memory_is_not_read_when_reading_is_not_wanted(
@@ -190,3 +190,29 @@ def test_a_model_not_in_memory_is_not_read_when_reading_is_not_wanted(
     assert registry._LOADED == {}
     lab.ws.models.loaded(lab.model)
     assert lab.ws.models.predict_rows(lab.model, lab.rows, load=False).frame.height == 3
+
+
+def test_a_csv_body_of_more_rows_than_allowed_is_refused(api: Any, lab: Any) -> None:
+    from labsight.serve.routes.models import MAX_ROWS
+
+    column = next(iter(lab.rows[0]))
+    body = (column + "\n" + "1\n" * (MAX_ROWS + 1)).encode()
+    answer = api.post(
+        f"/api/v1/models/{lab.model}/predict",
+        headers={**lab.auth("sam"), "Content-Type": "text/csv"},
+        content=body,
+    )
+    assert answer.status_code == 400, answer.text
+    assert f"more than {MAX_ROWS} rows" in answer.json()["error"]["message"]
+
+
+def test_two_authorization_headers_are_refused(api: Any, lab: Any) -> None:
+    """The first header must not silently win over a second one a proxy or client added."""
+    token = lab.tokens["sam"]
+    answer = api.get(
+        "/api/v1/models",
+        headers=[("Authorization", f"Bearer {token}"), ("Authorization", "Basic eHg6eXk=")],
+    )
+    assert answer.status_code == 401
+    assert answer.json()["error"]["message"] == "more than one Authorization header"
+    assert api.get("/api/v1/models", headers=lab.auth("sam")).status_code == 200

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -339,3 +340,19 @@ def test_a_stage_move_changes_one_version_only(
         "yield@v2": "production",
         "yield@v3": "draft",
     }
+
+
+def test_a_single_read_gives_its_connection_back_as_it_found_it(tmp_path: Path) -> None:
+    """SQLite connections run with pysqlite's own transactions off (labsight begins them); a
+    single-statement read must not turn them back on for the next user of the connection."""
+    from labsight.store import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    with db.one_read() as connection:
+        raw = connection.connection.dbapi_connection
+        assert connection.exec_driver_sql("SELECT 1").scalar() == 1
+    assert raw is not None
+    assert raw.isolation_level is None
+    with db.read() as session:
+        assert session.connection().connection.dbapi_connection.isolation_level is None
+    db.dispose()

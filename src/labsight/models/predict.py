@@ -22,9 +22,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from labsight._notes import warn
 from labsight.data.table import Table
 from labsight.data.units import convert, is_compatible, match_column, split_header
-from labsight.exceptions import InputError, LabsightWarning
+from labsight.exceptions import InputError
 from labsight.models._arrays import FeatureArrays
 from labsight.models._compiled import compiled
 from labsight.models._domain import check_domain
@@ -173,11 +174,10 @@ def feature_arrays(model: TrainedModel, table: Table) -> FeatureArrays:
 
 
 def _warn_unknown_unit(found: str, name: str, want: str) -> None:
-    warnings.warn(
+    warn(
         f"column {found!r} has no unit; its values are taken to be in {want}, the unit the model "
         f"learned for {name!r}, and cannot be checked. Name their unit in the header "
         f"('{found} [{want}]' if they are in {want})",
-        LabsightWarning,
         stacklevel=4,
     )
 

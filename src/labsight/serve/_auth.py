@@ -52,15 +52,21 @@ async def principal(request: Request) -> Principal:
     dependency each on every request; :func:`document_security` puts the two schemes in the
     API's description all the same."""
     ws = workspace(request)
-    authorization = request.headers.get("authorization")
-    if authorization is not None:
-        scheme, _, credentials = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not credentials.strip():
+    given = request.headers.getlist("authorization")
+    if given:
+        scheme, _, credentials = given[0].partition(" ")
+        credentials = credentials.strip(" \t")  # a token is ASCII: no other space is trimmed
+        if len(given) > 1:
+            raise AuthenticationError(
+                "more than one Authorization header",
+                hint="Send one: Authorization: Bearer TOKEN",
+            )
+        if scheme.lower() != "bearer" or not credentials:
             raise AuthenticationError(
                 "the Authorization header is not 'Bearer <token>'",
                 hint="Send Authorization: Bearer TOKEN (labsight tokens create)",
             )
-        return await _looked_up(ws, ws.accounts.principal_for_token, credentials.strip())
+        return await _looked_up(ws, ws.accounts.principal_for_token, credentials)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         who = await _looked_up(ws, ws.accounts.principal_for_session, cookie)

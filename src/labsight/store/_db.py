@@ -19,6 +19,7 @@ from labsight.exceptions import AuditChainError, InputError, StoreError
 __all__ = ["Database"]
 
 _WRITE = "labsight_write"
+_SINGLE = "labsight_single"
 _REVISION_LINE = re.compile(
     r"""^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(?:["']([\w-]+)["']|None)\s*$""", re.M
 )
@@ -64,7 +65,7 @@ def _sqlite_setup(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         options = conn.get_execution_options()
-        if options.get("isolation_level") == "AUTOCOMMIT":  # one statement, its own snapshot
+        if options.get(_SINGLE, False):  # one statement, its own snapshot: no BEGIN around it
             return
         conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_WRITE, False) else "BEGIN")
 
@@ -102,7 +103,15 @@ class Database:
                 if url.startswith("sqlite")
                 else self.engine.execution_options(isolation_level="REPEATABLE READ")
             )
-            self._single = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            # SQLite: pysqlite's own transactions are off (see _sqlite_setup), so a connection
+            # that skips the BEGIN runs each statement on its own, and goes back to the pool as
+            # it came (an AUTOCOMMIT isolation level would be reset to pysqlite's default, which
+            # turns its implicit transactions back on for the next user of the connection).
+            self._single = (
+                self.engine.execution_options(**{_SINGLE: True})
+                if url.startswith("sqlite")
+                else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            )
             self.upgraded_from = self.migrate()
         except SQLAlchemyError as exc:
             raise StoreError(

@@ -594,18 +594,14 @@ class ModelRegistry:
         """Predictions for the rows of a file (read as ``ingest`` reads it, nothing stored), with
         every warning in words: a column without a unit taken to be in the model's unit, rows
         outside the training data. The one way every face predicts from a file."""
-        import warnings
-
+        from labsight._notes import collecting
         from labsight.data.ingest import read_table
-        from labsight.exceptions import LabsightWarning
         from labsight.models.predict import extrapolation_note
 
         options: dict[str, Any] = {"sheet": sheet} if sheet is not None else {}
         table = read_table(path, on_issue="ignore", **options)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", LabsightWarning)
+        with collecting() as notes:  # this call's warnings alone, whatever runs beside it
             record, frame = self._predict(ref, table)
-        notes = [str(w.message) for w in caught if issubclass(w.category, LabsightWarning)]
         note = extrapolation_note(frame)
         return Predictions(frame, [*notes, note] if note else notes, record.ref)
 
@@ -616,9 +612,7 @@ class ModelRegistry:
         a table is (units from the headers), with the warnings in words. ``frame`` holds the
         prediction columns only; ``model`` names the version that predicted. ``load=False``
         raises :class:`NotInMemory` rather than read a model file (see :meth:`loaded`)."""
-        import warnings
-
-        from labsight.exceptions import LabsightWarning
+        from labsight._notes import collecting
         from labsight.models.predict import extrapolation_note
 
         if not rows:
@@ -647,12 +641,10 @@ class ModelRegistry:
             frame = pl.DataFrame(
                 [s.cast(pl.Float64) if s.dtype == pl.Null else s for s in frame.get_columns()]
             )
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", LabsightWarning)
+        with collecting() as notes:  # this call's warnings alone, whatever runs beside it
             record, predicted = self._predict(
                 ref, Table.from_frame(frame), with_input=False, load=load
             )
-        notes = [str(w.message) for w in caught if issubclass(w.category, LabsightWarning)]
         note = extrapolation_note(predicted)
         return Predictions(predicted, [*notes, note] if note else notes, record.ref)
 

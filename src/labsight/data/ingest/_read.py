@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TypedDict, Unpack
 
 import polars as pl
 
+from labsight._notes import warn
 from labsight.data.findings import Finding, OnIssue
 from labsight.data.ingest._excel import read_excel
 from labsight.data.ingest._jsonl import read_jsonl
@@ -25,7 +25,7 @@ from labsight.data.ingest._types import (
 )
 from labsight.data.roles import infer_roles
 from labsight.data.table import ColumnInfo, Role, SourceInfo, Table, dtype_name
-from labsight.exceptions import DataFormatError, InputError, LabsightWarning
+from labsight.exceptions import DataFormatError, InputError
 
 __all__ = ["OnIssue", "ReadOptions", "read_table"]
 
@@ -197,7 +197,7 @@ def read_table(
         for finding in findings:
             # Which sheet was read is a note, not a problem, but a caller who chose none hears it.
             if finding.severity != "info" or finding.check == "sheet":
-                warnings.warn(f"{source.path}: {finding.message}", LabsightWarning, stacklevel=2)
+                warn(f"{source.path}: {finding.message}", stacklevel=2)
     columns = [
         ColumnInfo(name, dtype_name(dtype), typed.units.get(name))
         for name, dtype in frame.schema.items()

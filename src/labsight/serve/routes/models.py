@@ -8,13 +8,13 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from labsight.exceptions import InputError, LabsightError
 from labsight.serve._auth import acting
-from labsight.serve._json import SafeJSONResponse, loads
+from labsight.serve._json import dumps, loads
 from labsight.workspace import Workspace, jobs
 from labsight.workspace.models import NotInMemory, Predictions, training_report, trust_notes
 
@@ -100,6 +100,10 @@ def _predict(
     ws: Workspace, ref: str, content_type: str, body: bytes, *, load: bool = True
 ) -> Predictions:
     if content_type.startswith("text/csv"):
+        if body.count(b"\n") > MAX_ROWS + 1:  # a header and at most MAX_ROWS rows
+            raise InputError(
+                f"more than {MAX_ROWS} rows in one request", expected=f"at most {MAX_ROWS}"
+            )
         uploads = ws.settings.home / "uploads"
         uploads.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=uploads) as folder:
@@ -133,17 +137,24 @@ _PREDICTION_COLUMNS = ("extrapolation", "out_of_range", "prediction", "lower", "
     openapi_extra=_PREDICT_BODY,
     response_model=dict[str, Any],
 )
-async def predict(ws: Predictor, ref: str, request: Request) -> SafeJSONResponse:
+async def predict(ws: Predictor, ref: str, request: Request) -> Response:
     body = await request.body()
     content_type = request.headers.get("content-type", "application/json").lower()
-    predicted = None
+    answer = None
     if _inline(ws, content_type, body):
         with contextlib.suppress(NotInMemory):  # read it in the pool, then inline from then on
-            predicted = _predict(ws, ref, content_type, body, load=False)
-    if predicted is None:
-        predicted = await run_in_threadpool(_predict, ws, ref, content_type, body)
-    # the answer as it is (plain data): no copy through pydantic's serializer on the way out
-    return SafeJSONResponse(
+            answer = _answer(ws, ref, content_type, body, load=False)
+    if answer is None:
+        answer = await run_in_threadpool(_answer, ws, ref, content_type, body)
+    return Response(answer, media_type="application/json")
+
+
+def _answer(ws: Workspace, ref: str, content_type: str, body: bytes, *, load: bool = True) -> bytes:
+    """The answer's JSON, made where the prediction is made: the rows of a large answer become
+    JSON in the pool, not on the event loop (a million rows take a second), and as plain data,
+    not through pydantic's serializer."""
+    predicted = _predict(ws, ref, content_type, body, load=load)
+    return dumps(
         {
             "model": predicted.model,
             "predictions": predicted.frame.to_dicts(),
