@@ -191,6 +191,7 @@ def test_reading_and_cleaning_options_are_defined_once_and_refused_when_unknown(
         "units",
         "replicates",
         "sentinels",
+        "spectra",
     }
     assert "impute" not in inspect.signature(labsight.Workspace.clean).parameters  # **options
     with pytest.raises(TypeError, match="'delimeter'"):

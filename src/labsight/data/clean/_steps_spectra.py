@@ -69,8 +69,8 @@ def transform(
     >>> x = np.array([[1.0, 2.0, 3.0, 4.0, 5.0], [2.0, 4.0, 6.0, 8.0, 10.0]])
     >>> transform(x, "snv").round(3).tolist()[0]
     [-1.414, -0.707, 0.0, 0.707, 1.414]
-    >>> transform(x, "baseline").round(9).tolist()
-    [[0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0]]
+    >>> bool(np.allclose(transform(x, "baseline"), 0.0))  # a straight line less its line
+    True
     >>> transform(x, "derivative", window=5).round(9).tolist()[1]
     [2.0, 2.0, 2.0, 2.0, 2.0]
     """
