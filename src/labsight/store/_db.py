@@ -89,7 +89,7 @@ class Database:
                 hint="Fix LABSIGHT_DB_URL",
             ) from exc
         try:
-            if url.startswith("sqlite"):
+            if self.local:
                 self.engine = create_engine(url, connect_args={"timeout": 30})
                 _sqlite_setup(self.engine)
             else:
@@ -100,7 +100,7 @@ class Database:
             # other, could come from two moments and look tampered with.
             self._reader = (
                 self.engine
-                if url.startswith("sqlite")
+                if self.local
                 else self.engine.execution_options(isolation_level="REPEATABLE READ")
             )
             # SQLite: pysqlite's own transactions are off (see _sqlite_setup), so a connection
@@ -109,7 +109,7 @@ class Database:
             # turns its implicit transactions back on for the next user of the connection).
             self._single = (
                 self.engine.execution_options(**{_SINGLE: True})
-                if url.startswith("sqlite")
+                if self.local
                 else self.engine.execution_options(isolation_level="AUTOCOMMIT")
             )
             self.upgraded_from = self.migrate()
@@ -182,7 +182,7 @@ class Database:
         session = Session(self._writer, expire_on_commit=False, info={_WRITE: True})
         try:
             with session.begin():
-                if not self.url.startswith("sqlite"):
+                if not self.local:
                     # Writers take the audit head's lock first, as SQLite's BEGIN IMMEDIATE does,
                     # so numbering (max + 1) and name checks never race another writer.
                     session.execute(text("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE"))

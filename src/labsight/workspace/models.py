@@ -625,19 +625,15 @@ class ModelRegistry:
                 hint="Give every row the same columns, each with values of one kind",
             ) from exc
         schema = frame.schema
-        kinds = {type(t) for t in schema.values()}  # (a dtype's class: polars's == is slow)
-        nested = (
-            [c for c, t in schema.items() if t.is_nested() or t == pl.Object]
-            if any(k.is_nested() or k is pl.Object for k in kinds)
-            else []
-        )
+        # dtypes tested by class (polars's dtype == is slow Python)
+        nested = [c for c, t in schema.items() if t.is_nested() or isinstance(t, pl.Object)]
         if nested:
             raise InputError(
                 f"column {nested[0][:80]!r} holds lists or objects",
                 expected="a number, text, true/false or null in every cell",
                 column=nested[0],
             )
-        if pl.Null in kinds:  # a column whose every value is null
+        if any(isinstance(t, pl.Null) for t in schema.values()):  # a column with no value at all
             frame = pl.DataFrame(
                 [s.cast(pl.Float64) if s.dtype == pl.Null else s for s in frame.get_columns()]
             )

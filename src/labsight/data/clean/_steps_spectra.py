@@ -96,7 +96,7 @@ def transform(
     raise ValueError(f"unknown spectral method {method!r}")  # pragma: no cover - validated before
 
 
-def _filled(values: np.ndarray, table: Table, channels: list[str]) -> tuple[np.ndarray, list[int]]:
+def _filled(values: np.ndarray, table: Table) -> tuple[np.ndarray, list[int]]:
     """``values`` with each missing channel interpolated along the axis within its row; the rows
     that had one. A row with fewer than two channels present is refused (file, line)."""
     gaps = np.isnan(values)
@@ -130,7 +130,7 @@ def apply_spectra(table: Table, step: CleaningStep) -> tuple[Table, list[Change]
                 hint="Fix the column, or clean a table whose spectrum has the plan's channels",
             )
     values = frame.select(pl.col(channels).cast(pl.Float64)).to_numpy().astype(np.float64)
-    values, filled = _filled(values, table, channels)
+    values, filled = _filled(values, table)
     params = step.params
     done = transform(
         values, step.method, int(params.get("window", WINDOW)), int(params.get("order", ORDER))
