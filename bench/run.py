@@ -2,7 +2,7 @@
 
 Usage: python bench/run.py [--runs N] [--only NAME] [--budget SECONDS]
                          [--resume] [--jobs N] [--problems KEY,KEY]  (the last three: design)
-(NAME: ingest_quality, explore, models, design_speed, design, startup, serve)
+(NAME: ingest_quality, explore, models, design_speed, design, startup, serve, spectra)
 """
 
 from __future__ import annotations
@@ -343,6 +343,36 @@ def bench_serve(runs: int) -> None:
     print("\n".join(lines))
 
 
+def bench_spectra(runs: int, budget: float) -> None:
+    from bench import spectra
+
+    rows = spectra.table(runs, budget)
+    lines = [
+        "## Spectra: labsight against scikit-learn PLS / PLS-DA (components tuned by CV)",
+        "",
+        "Real spectra from `../shared/data`: coffee FTIR (origin, 3 classes) and fermentation "
+        "mid-IR (glucose). Outer cross-validation, every spectrum predicted once by models that "
+        "never saw it (coffee 5-fold stratified, fermentation 7-fold), run *i* shuffled with seed "
+        f"*i*; median of {runs} runs. labsight: `train(budget={budget:g})` then `predict`, all "
+        "families competing (PLS and the 1-D CNN among them). Peer: `PLSRegression` (autoscaled) "
+        "with 1-20 components chosen by an inner 5-fold `GridSearchCV`, PLS-DA as the argmax of "
+        "PLS on the one-hot classes. Both read the same spectra: raw, or the first "
+        "Savitzky-Golay derivative (labsight's `clean --spectra derivative`, per spectrum). "
+        "Seconds: the whole outer CV, labsight / PLS.",
+        "",
+        f"Machine: {machine()}. Measured {stamp()}.",
+        "",
+        "| table | spectra | metric | labsight | PLS (tuned) | labsight at least as good "
+        "| labsight picked (most folds) | PLS components (median) | seconds |",
+        "|---|---|---|---:|---:|---|---|---:|---:|",
+        *rows,
+        "",
+        "Goal (issue #18): at least as good as PLS / PLS-DA on each.",
+    ]
+    write_section("spectra", "\n".join(lines))
+    print("\n".join(lines))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
@@ -379,6 +409,7 @@ def main() -> None:
         "design_speed": bench_design_speed,
         "startup": bench_startup,
         "serve": bench_serve,
+        "spectra": lambda runs: bench_spectra(runs, min(args.budget, 30.0)),
         "design": lambda runs: bench_design(
             runs,
             resume=args.resume,

@@ -117,9 +117,15 @@ def model_show(
             "ensemble weights: " + ", ".join(f"{cell(name)} {w:.2f}" for name, w in weights.items())
         )
     names = s["features"]
+    spectrum = s.get("spectrum") or []
+    if spectrum:  # a spectrum is one input of many channels: named by its ends
+        channels = set(spectrum)
+        names = [f"a spectrum of {len(spectrum)} channels ({spectrum[0]} … {spectrum[-1]})"] + [
+            n for n in names if n not in channels
+        ]
     more = f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else ""
     shown = ", ".join(cell(name) for name in names[:_SHOWN])
-    out.print(f"features ({len(names)}): {shown}{more}")
+    out.print(f"features ({len(s['features'])}): {shown}{more}")
     out.print(_leaderboard(s["leaderboard"], record.metric))
     if s.get("importance"):
         measured = f", {cell(s['importance_measured'])}" if s.get("importance_measured") else ""

@@ -108,11 +108,12 @@ class Problem:
         return self.metric.score(self.y[test], labels, out)
 
     def repeat_scores(self, oof: np.ndarray) -> list[float]:
-        """Pooled folds: the metric of each repeat's out-of-fold predictions, all rows at once."""
+        """Pooled folds: the metric of each repeat's out-of-fold predictions (``oof[r]``), all
+        rows at once."""
         rows = np.arange(len(self.y))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return [self.score(rows, oof[r]) for r in range(self.folds.repeats)]
+            return [self.score(rows, out) for out in oof]
 
     def pooled_spread(self, oof: np.ndarray) -> float:
         """The bootstrap standard deviation of the pooled score of ``oof[0]`` over the rows (seeded,

@@ -36,6 +36,7 @@ __all__ = [
     "partial_dependence_figure",
     "partial_dependence_sample",
     "permutation_importance_table",
+    "spectrum_figure",
 ]
 
 _PD_MAX_ROWS = 2_000
@@ -57,13 +58,17 @@ def permutation_importance_table(
     n_repeats: int = 10,
     seed: int = 0,
     columns: list[str] | None = None,
+    groups: dict[str, list[str]] | None = None,
 ) -> pl.DataFrame:
-    """Permutation importance of each original column (or of ``columns``), most important first.
+    """Permutation importance of each original column (or of ``columns``, or of each of
+    ``groups``), most important first.
 
     Each column of ``X`` is shuffled ``n_repeats`` times and the drop in ``scoring`` (a scikit-learn
     scorer name, higher is better: ``"r2"``, ``"neg_root_mean_squared_error"``, ``"roc_auc"``) is
     averaged. Shuffling the original column means a one-hot encoded category counts as one feature.
     ``columns`` limits the work to some columns (wide tables: one prediction per column and repeat).
+    ``groups`` (name → columns) shuffles each group's columns together, by one permutation of the
+    rows: a band of a spectrum, whose channels mean nothing one at a time.
 
     Callers should pass held-out data when they have it (a test split, or each fold's held-out
     rows): on the training rows, importance also rewards what the model memorized.
@@ -78,15 +83,21 @@ def permutation_importance_table(
 
     scorer = get_scorer(scoring)
     target = np.asarray(y)
-    names = [str(c) for c in (columns if columns is not None else X.columns)]
+    if groups is None:
+        groups = {str(c): [c] for c in (columns if columns is not None else X.columns)}
+    names = list(groups)
     baseline = float(scorer(model, X, target))
     rng = np.random.default_rng(seed)
     means, stds = [], []
     for name in names:
+        members = groups[name]
+        original = X[members].to_numpy()
+        # A fresh copy per group: assigning columns splits a frame's blocks, and a frame of a
+        # thousand channels split thirty times makes every later column selection slow.
         shuffled = X.copy()
         drops = []
         for _ in range(n_repeats):
-            shuffled[name] = rng.permutation(X[name].to_numpy())
+            shuffled[members] = original[rng.permutation(len(original))]
             drops.append(baseline - float(scorer(model, shuffled, target)))
         means.append(float(np.mean(drops)))
         stds.append(float(np.std(drops)))
@@ -446,5 +457,63 @@ def partial_dependence_figure(
         fig.update_yaxes(title_text="average prediction", row=i, col=1)
     fig.update_layout(
         title="Partial dependence", showlegend=False, height=max(300, 260 * len(names))
+    )
+    return fig
+
+
+def spectrum_figure(
+    spectrum: tuple[str, ...] | list[str], mean: list[float], table: pl.DataFrame
+) -> go.Figure:
+    """Which parts of a spectrum a model reads: the importance of each band (bars as wide as the
+    band, with their spread over the repeats) drawn over the training rows' mean spectrum."""
+    import plotly.graph_objects as go
+
+    from labsight.data.spectra import bands, channel_position
+
+    axis = [channel_position(c) for c in spectrum]
+    position = dict(zip(spectrum, axis, strict=True))
+    measured = {str(r["feature"]): r for r in table.iter_rows(named=True)}
+    centres, widths, heights, spreads, names = [], [], [], [], []
+    for name, members in bands(spectrum).items():
+        if name not in measured:
+            continue
+        first, last = position[members[0]], position[members[-1]]
+        if first is None or last is None:  # pragma: no cover - spectral columns have positions
+            continue
+        centres.append((first + last) / 2)
+        widths.append(abs(last - first) or 1.0)
+        heights.append(measured[name]["importance"])
+        spreads.append(measured[name]["std"])
+        names.append(name)
+    metric = str(table["unit"][0]) if table.height else "score"
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(
+            x=centres,
+            y=heights,
+            width=widths,
+            error_y={"type": "data", "array": spreads, "visible": True},
+            name=f"importance (drop in {metric})",
+            text=names,
+            hovertemplate="band %{text}<br>importance %{y:.3g}<extra></extra>",
+            marker={"color": "rgba(214, 39, 40, 0.45)"},
+            yaxis="y2",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(x=axis, y=mean, mode="lines", name="mean spectrum", line={"color": "#1f77b4"})
+    )
+    fig.update_layout(
+        title="Which bands of the spectrum the model reads (held-out permutation importance)",
+        xaxis_title="channel (as named by the columns)",
+        yaxis={"title": "mean spectrum"},
+        yaxis2={
+            "title": f"drop in {metric} when the band is shuffled",
+            "overlaying": "y",
+            "side": "right",
+            "rangemode": "tozero",
+        },
+        legend={"orientation": "h", "y": -0.2},
+        bargap=0,
     )
     return fig

@@ -22,7 +22,14 @@ from labsight.models._task import Task
 if TYPE_CHECKING:  # a search needs optuna; loading a model does not
     import optuna
 
-__all__ = ["FAMILIES", "FOREST_TREES", "Family", "families_for", "make_pipeline"]
+__all__ = [
+    "FAMILIES",
+    "FOREST_TREES",
+    "Family",
+    "families_for",
+    "make_pipeline",
+    "spectrum_positions",
+]
 
 Params = dict[str, Any]
 
@@ -51,6 +58,11 @@ class Family:
     # A forest of decision trees: its file holds every tree (``n_estimators`` of them, default
     # FOREST_TREES) as an object of its own, which is what writing a model file spends time on.
     forest: bool = False
+    # Tried only on tables with at least this many numeric inputs (PLS: many collinear inputs)
+    min_numbers: int = 0
+    # Reads the table's spectrum as one signal (a 1-D CNN): only on tables with one, and told
+    # where its channels are in the preprocessed matrix (``positions``) when built.
+    spectral: bool = False
 
 
 def _none(_: optuna.Trial) -> Params:
@@ -211,6 +223,30 @@ def _mlp(params: Params, task: Task, seed: int) -> BaseEstimator:
     )
 
 
+def _pls(params: Params, task: Task, seed: int) -> BaseEstimator:
+    from labsight.models._pls import PLSDAClassifier, PLSRegressor
+
+    if task == "regression":
+        return PLSRegressor(n_components=params.get("n_components", 8))
+    return PLSDAClassifier(n_components=params.get("n_components", 8), C=params.get("C", 1.0))
+
+
+def _cnn1d(params: Params, task: Task, seed: int) -> BaseEstimator:
+    from labsight.models._cnn1d import SpectrumCNNClassifier, SpectrumCNNRegressor
+
+    cls = SpectrumCNNRegressor if task == "regression" else SpectrumCNNClassifier
+    return cls(
+        filters=params.get("filters", 8),
+        kernel=params.get("kernel", 9),
+        augment=params.get("augment", 0.02),
+        hidden=params.get("hidden", 32),
+        dropout=params.get("dropout", 0.1),
+        lr=params.get("lr", 3e-3),
+        weight_decay=params.get("weight_decay", 1e-4),
+        seed=seed,
+    )
+
+
 _REG: frozenset[Task] = frozenset({"regression"})
 _CLS: frozenset[Task] = frozenset({"classification"})
 _BOTH: frozenset[Task] = frozenset({"regression", "classification"})
@@ -331,6 +367,17 @@ FAMILIES: dict[str, Family] = {
             scale=False,
         ),
         Family(
+            "pls",
+            _BOTH,
+            _pls,
+            lambda t: {"n_components": t.suggest_int("n_components", 1, 30)},
+            {"n_components": 8},
+            description="partial least squares on autoscaled inputs (PLS-DA for classes)",
+            min_numbers=10,
+            cheap_rows=100_000,
+            starts=({"n_components": 3}, {"n_components": 15}),
+        ),
+        Family(
             "mlp",
             _BOTH,
             _mlp,
@@ -344,24 +391,70 @@ FAMILIES: dict[str, Family] = {
             description="PyTorch multilayer perceptron",
             cost=3,
         ),
+        Family(
+            "cnn1d",
+            _BOTH,
+            _cnn1d,
+            lambda t: {
+                "filters": t.suggest_categorical("filters", [4, 8, 16]),
+                "kernel": t.suggest_categorical("kernel", [5, 9, 15]),
+                "augment": t.suggest_float("augment", 0.0, 0.1),
+                "hidden": t.suggest_categorical("hidden", [16, 32, 64]),
+                "dropout": t.suggest_float("dropout", 0.0, 0.3),
+                "lr": t.suggest_float("lr", 3e-4, 3e-2, log=True),
+                "weight_decay": t.suggest_float("weight_decay", 1e-6, 1e-2, log=True),
+            },
+            description="PyTorch 1-D convolutional network over the spectrum",
+            cost=3,
+            spectral=True,
+            # A spectrum of a few hundred rows trains in about a second a fold: the network is
+            # tried with the quick families, not after the forests have taken the budget.
+            cheap_rows=500,
+        ),
     )
 }
 """Family name → family."""
 
 
-def families_for(task: Task, rows: int, names: list[str] | None = None) -> list[Family]:
-    """The families that apply to ``task`` at ``rows`` rows (all of them, or those named)."""
+def families_for(
+    task: Task, rows: int, names: list[str] | None = None, features: FeatureSet | None = None
+) -> list[Family]:
+    """The families that apply to ``task`` at ``rows`` rows (all of them, or those named) and, when
+    ``features`` are given, to those inputs: a spectral family needs a spectrum, and a family
+    with ``min_numbers`` as many numeric inputs unless it was named."""
     chosen = [FAMILIES[n] for n in names] if names else list(FAMILIES.values())
-    return [f for f in chosen if task in f.tasks and (f.max_rows is None or rows <= f.max_rows)]
+    return [
+        f
+        for f in chosen
+        if task in f.tasks
+        and (f.max_rows is None or rows <= f.max_rows)
+        and (features is None or not f.spectral or bool(features.spectrum))
+        and (names or features is None or len(features.numbers) >= f.min_numbers)
+    ]
 
 
 def make_pipeline(
     family: Family, params: Params, features: FeatureSet, task: Task, seed: int
 ) -> Pipeline:
     """Preprocessing then the family's estimator, as one scikit-learn pipeline."""
+    estimator = family.build(params, task, seed)
+    if family.spectral:
+        estimator.set_params(positions=spectrum_positions(features))
     return Pipeline(
         [
             ("prep", make_preprocessor(features, scale=family.scale, seed=seed)),
-            ("model", family.build(params, task, seed)),
+            ("model", estimator),
         ]
     )
+
+
+def spectrum_positions(features: FeatureSet) -> tuple[int, ...]:
+    """Where the spectrum's channels are, in axis order, among the preprocessed columns (the
+    numeric inputs come first, in :attr:`FeatureSet.numbers` order).
+
+    >>> fs = FeatureSet(("t", "402", "400"), (), {}, spectrum=("400", "402"))
+    >>> spectrum_positions(fs)
+    (2, 1)
+    """
+    index = {name: i for i, name in enumerate(features.numbers)}
+    return tuple(index[name] for name in features.spectrum)

@@ -30,6 +30,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler, TargetEncoder
 
 from labsight.data.roles import named_like_target
+from labsight.data.spectra import MIN_CHANNELS, spectral_columns
 from labsight.data.table import Table, is_number
 from labsight.exceptions import InputError
 from labsight.models._arrays import FeatureArrays
@@ -68,6 +69,10 @@ class FeatureSet:
     units: dict[str, str | None]
     encoded: tuple[str, ...] = ()  # the categories (of ``categorical``) that are target-encoded
     molecules: tuple[str, ...] = ()  # SMILES columns, read as their RDKit descriptors
+    # The numeric columns that are one spectrum (:mod:`labsight.data.spectra`), in axis order:
+    # explanations measure bands of them together, and the spectral families read them as one
+    # signal.
+    spectrum: tuple[str, ...] = ()
 
     @property
     def onehot(self) -> tuple[str, ...]:
@@ -199,7 +204,18 @@ def select_features(
             hint="Set roles with --role NAME=feature, or list the features",
         )
     units = {c: table.column(c).unit for c in numeric}
-    fs = FeatureSet(tuple(numeric), tuple(categorical), units, tuple(encoded), tuple(molecules))
+    chosen_numbers = set(numeric)
+    spectrum = [c for c in spectral_columns(table) if c in chosen_numbers]
+    if len(spectrum) < MIN_CHANNELS:  # some channels not asked for: what is left is no spectrum
+        spectrum = []
+    fs = FeatureSet(
+        tuple(numeric),
+        tuple(categorical),
+        units,
+        tuple(encoded),
+        tuple(molecules),
+        tuple(spectrum),
+    )
     return fs, {n: left_out[n] for n in names if n in left_out}
 
 

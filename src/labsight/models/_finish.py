@@ -183,7 +183,12 @@ def _explanations(
         per_curve = max(time.perf_counter() - tick, 1e-4) * _PD_GRID
     pd_cost = per_curve * min(_PD_FEATURES, len(fs.numbers))
     left = max(deadline - time.perf_counter() - pd_cost, 0.0)
-    inputs = len(fs.inputs)
+    # A spectrum is measured band by band (a channel alone says what its neighbours say), each
+    # other input on its own; every band is measured, whatever time is left.
+    groups = _spectral_groups(fs) if fs.spectrum else None
+    if fs.spectrum:
+        model.spectrum_mean = [float(v) for v in x[list(fs.spectrum)].mean(axis=0, skipna=True)]
+    inputs = len(groups) if groups is not None else len(fs.inputs)
     usual = int(np.clip(0.6 * left / (per_predict * inputs), *_REPEATS))
     repeats = min(usual, max(1, int(0.6 * left / (per_predict * inputs))))
     if repeats < usual:
@@ -193,7 +198,7 @@ def _explanations(
     # be missing. Wide tables (spectra): measure the columns that fit in the time left, chosen
     # by a univariate screen on all rows; the summary says how many were measured.
     fits = max(1, int(0.6 * left / (per_predict * repeats)))
-    wide = inputs > _ALWAYS_MEASURED and fits < inputs
+    wide = groups is None and inputs > _ALWAYS_MEASURED and fits < inputs
     columns = _screen(x, y, fs, task, fits) if wide else None
     model.importance = permutation_importance_table(
         held,
@@ -203,8 +208,9 @@ def _explanations(
         n_repeats=repeats,
         seed=seed,
         columns=columns,
+        groups=groups,
     )
-    if not best.members and best.family in _LINEAR:
+    if not best.members and best.family in _LINEAR and not fs.spectrum:
         left = deadline - time.perf_counter() - pd_cost
         affordable = int(0.7 * left / max(best.fit_seconds, 1e-3))
         draws = int(np.clip(affordable, _FEWEST_DRAWS, _BOOTSTRAP[1]))
@@ -307,6 +313,18 @@ class _HeldOutClassifier(ClassifierMixin, _HeldOut):  # type: ignore[misc]
 
     def predict(self, x: pd.DataFrame) -> np.ndarray:
         return np.asarray(self.classes_[np.argmax(self.predict_proba(x), axis=1)])
+
+
+def _spectral_groups(fs: FeatureSet) -> dict[str, list[str]]:
+    """What importance measures on a table with a spectrum: its bands, then each other input."""
+    from labsight.data.spectra import bands
+
+    spectral = set(fs.spectrum)
+    groups = bands(fs.spectrum)
+    for name in fs.inputs:
+        if name not in spectral:
+            groups.setdefault(name, [name])
+    return groups
 
 
 def _screen(x: pd.DataFrame, y: np.ndarray, fs: FeatureSet, task: Task, k: int) -> list[str]:

@@ -158,6 +158,12 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]
         """Set target-related fitted attributes from ``config``; return the output width."""
         raise NotImplementedError
 
+    def _network(self, n_features: int, n_out: int) -> nn.Module:
+        """The untrained network for ``n_features`` inputs and ``n_out`` outputs."""
+        return build_network(
+            n_features, n_out, int(self.hidden), int(self.layers), float(self.dropout)
+        )
+
     # -- training ----------------------------------------------------------------------------
 
     def _check_params(self) -> None:
@@ -216,9 +222,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]
         try:
             with torch.random.fork_rng(devices=fork_devices):
                 torch.manual_seed(self.seed)
-                network = build_network(
-                    n_features, n_out, int(self.hidden), int(self.layers), float(self.dropout)
-                ).to(device)
+                network = self._network(n_features, n_out).to(device)
                 max_epochs = int(self.max_epochs)
                 if n_rows < MIN_ROWS_FOR_VALIDATION:
                     max_epochs = max(1, max_epochs // 5)
@@ -247,7 +251,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]
 
     def _forward(self, X: Any) -> npt.NDArray[np.float64]:
         """Raw network outputs (n_samples, n_out) as float64."""
-        module: nn.Sequential | None = getattr(self, "module_", None)
+        module: nn.Module | None = getattr(self, "module_", None)
         if module is None:
             raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet.")
         Xa = _as_matrix(X, self)
@@ -271,7 +275,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]
         dict
             A pickle-free state accepted by :meth:`from_state`.
         """
-        module: nn.Sequential | None = getattr(self, "module_", None)
+        module: nn.Module | None = getattr(self, "module_", None)
         if module is None:
             raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet.")
         weights, fmt = _dump_weights(module.state_dict())
@@ -307,9 +311,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]
         est = cls(**params)
         est.n_features_in_ = int(config["n_features_in_"])
         n_out = est._restore_fitted(config)
-        network = build_network(
-            est.n_features_in_, n_out, int(est.hidden), int(est.layers), float(est.dropout)
-        )
+        network = est._network(est.n_features_in_, n_out)
         network.load_state_dict(load_weights(bytes(state["weights"]), config.get("weights_format")))
         network.to(resolve_device(est.device)).eval()
         est.module_ = network

@@ -96,7 +96,7 @@ def load_weights(data: bytes, fmt: str | None) -> dict[str, torch.Tensor]:
 
 
 def train_network(
-    network: nn.Sequential,
+    network: nn.Module,
     X_train: torch.Tensor,
     y_train: torch.Tensor,
     X_val: torch.Tensor,
@@ -149,7 +149,7 @@ def train_network(
     return epochs_run, (best_loss if best_state is not None else None)
 
 
-def network_outputs(module: nn.Sequential, Xa: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+def network_outputs(module: nn.Module, Xa: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
     """The network's raw outputs (n_samples, n_out) on ``Xa`` as float64, in chunks of
     :data:`_PREDICT_CHUNK` rows, on the device the network is on."""
     device = next(module.parameters()).device

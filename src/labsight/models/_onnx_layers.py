@@ -3,6 +3,11 @@
 * The PyTorch MLP (:mod:`labsight.models._mlp`): its ``Linear`` layers as ``Gemm``, ``ReLU`` as
   ``Relu`` (dropout is off at inference), the target's standardization undone (regression) or a
   softmax (classification).
+* The 1-D CNN over a spectrum (:mod:`labsight.models._cnn1d`): ``Conv``, ``Relu`` and ``MaxPool``
+  on the gathered channels, the adaptive average pool as a fixed averaging matrix (the length is
+  known), then the head as the MLP's.
+* PLS and PLS-DA (:mod:`labsight.models._pls`): one affine map (the centring, the components and
+  the regression folded together), then for PLS-DA the logistic regression on the scores.
 * Gaussian process regression (:func:`gp_nodes`): skl2onnx 1.20 cannot write a Matern kernel
   with ν = 2.5 (a constant with ``dtype=type``); the posterior mean and standard deviation are
   written here in float64 from the fitted kernel, ``alpha_`` and the Cholesky factor.
@@ -27,7 +32,7 @@ from onnx import TensorProto
 from labsight.exceptions import ExportError
 from labsight.models._onnx_graph import GraphBuilder
 
-__all__ = ["gp_nodes", "knn_nodes", "mlp_nodes", "svc_decision_nodes"]
+__all__ = ["cnn_nodes", "gp_nodes", "knn_nodes", "mlp_nodes", "pls_nodes", "svc_decision_nodes"]
 
 
 def _column(g: GraphBuilder, matrix: str, j: int) -> str:
@@ -36,9 +41,14 @@ def _column(g: GraphBuilder, matrix: str, j: int) -> str:
 
 def mlp_nodes(g: GraphBuilder, z: str, net: Any, *, classifier: bool) -> str:
     """The torch network of a fitted ``MLPRegressor`` / ``MLPClassifier``."""
+    return _head(g, z, net, net.module_, classifier=classifier)
+
+
+def _head(g: GraphBuilder, z: str, net: Any, layers: Any, *, classifier: bool) -> str:
+    """Dense layers of a torch network, then the output as the MLP family's."""
     from torch import nn
 
-    for layer in net.module_:
+    for layer in layers:
         if isinstance(layer, nn.Linear):
             weight = layer.weight.detach().cpu().numpy().astype(np.float32)
             bias = layer.bias.detach().cpu().numpy().astype(np.float32)
@@ -46,12 +56,93 @@ def mlp_nodes(g: GraphBuilder, z: str, net: Any, *, classifier: bool) -> str:
         elif isinstance(layer, nn.ReLU):
             z = g.op("Relu", [z])
         elif not isinstance(layer, nn.Dropout):
-            raise ExportError(f"the MLP has a layer ONNX export does not know: {layer!r}")
+            raise ExportError(f"the network has a layer ONNX export does not know: {layer!r}")
     z = g.op("Cast", [z], to=TensorProto.DOUBLE)
     if classifier:
         return g.op("Softmax", [z], axis=1)
     scaled = g.op("Mul", [_column(g, z, 0), g.const(np.array(net.y_sd_, dtype=np.float64))])
     return g.op("Add", [scaled, g.const(np.array(net.y_mean_, dtype=np.float64))])
+
+
+def _adaptive_average(length: int, size: int) -> np.ndarray:
+    """The ``length × size`` matrix that averages as torch's ``AdaptiveAvgPool1d(size)``."""
+    matrix = np.zeros((length, size), dtype=np.float32)
+    for i in range(size):
+        start, stop = (i * length) // size, -(-((i + 1) * length) // size)
+        matrix[start:stop, i] = 1.0 / (stop - start)
+    return matrix
+
+
+def cnn_nodes(g: GraphBuilder, z: str, net: Any, *, classifier: bool) -> str:
+    """The torch network of a fitted ``SpectrumCNNRegressor`` / ``SpectrumCNNClassifier``."""
+    from torch import nn
+
+    module = net.module_
+    spectrum = module.spectrum.cpu().numpy().astype(np.int64)
+    others = module.others.cpu().numpy().astype(np.int64)
+    signal = g.op("Gather", [z, g.const(spectrum, "spectrum")], axis=1)
+    x = g.op("Unsqueeze", [signal, g.const(np.array([1], dtype=np.int64), "axis")])
+    length = len(spectrum)
+    for layer in module.features:
+        if isinstance(layer, nn.Conv1d):
+            weight = layer.weight.detach().cpu().numpy().astype(np.float32)
+            if layer.bias is None:  # pragma: no cover - SpectrumNet's convolutions have biases
+                raise ExportError("a convolution without a bias is not exported")
+            bias = layer.bias.detach().cpu().numpy().astype(np.float32)
+            pad = int(layer.padding[0])
+            x = g.op(
+                "Conv",
+                [x, g.const(weight, "w"), g.const(bias, "b")],
+                pads=[pad, pad],
+                kernel_shape=[weight.shape[2]],
+            )
+            length = length + 2 * pad - weight.shape[2] + 1
+        elif isinstance(layer, nn.ReLU):
+            x = g.op("Relu", [x])
+        elif isinstance(layer, nn.MaxPool1d):
+            x = g.op("MaxPool", [x], kernel_shape=[2], strides=[2], ceil_mode=1)
+            length = -(-length // 2)
+        elif isinstance(layer, nn.AdaptiveAvgPool1d):
+            size = int(
+                layer.output_size if isinstance(layer.output_size, int) else layer.output_size[0]
+            )
+            x = g.op("MatMul", [x, g.const(_adaptive_average(length, size), "pool")])
+        elif isinstance(layer, nn.Flatten):
+            x = g.op("Flatten", [x], axis=1)
+        else:
+            raise ExportError(f"the network has a layer ONNX export does not know: {layer!r}")
+    if len(others):
+        rest = g.op("Gather", [z, g.const(others, "others")], axis=1)
+        x = g.op("Concat", [x, rest], axis=1)
+    return _head(g, x, net, module.head, classifier=classifier)
+
+
+def pls_nodes(g: GraphBuilder, z: str, model: Any, *, classifier: bool) -> str:
+    """A fitted ``PLSRegressor`` (``[N, 1]``) or ``PLSDAClassifier`` (``[N, C]``), in float64."""
+    pls = model.pls_
+    mean = np.asarray(pls._x_mean, dtype=np.float64)
+    std = np.asarray(pls._x_std, dtype=np.float64)
+    x = g.op("Cast", [z], to=TensorProto.DOUBLE)
+    if not classifier:
+        weight = np.asarray(pls.coef_, dtype=np.float64).T / std[:, None]  # inputs × 1
+        bias = np.asarray(pls.intercept_, dtype=np.float64) - (mean / std) @ (weight * std[:, None])
+        return g.op("Gemm", [x, g.const(weight, "w"), g.const(bias, "b")])
+    # scores = ((x - mean) / std) @ rotations, standardized, then the logistic regression
+    rotations = np.asarray(pls.x_rotations_, dtype=np.float64) / std[:, None]
+    scale = np.asarray(model.scaler_.scale_, dtype=np.float64)
+    centre = np.asarray(model.scaler_.mean_, dtype=np.float64)
+    logistic = model.logistic_
+    coef = np.asarray(logistic.coef_, dtype=np.float64).T  # components × (1 or C)
+    weight = rotations @ (coef / scale[:, None])
+    bias = np.asarray(logistic.intercept_, dtype=np.float64) - (
+        (mean / std) @ np.asarray(pls.x_rotations_, dtype=np.float64) + centre
+    ) @ (coef / scale[:, None])
+    logits = g.op("Gemm", [x, g.const(weight, "w"), g.const(bias, "b")])
+    if coef.shape[1] == 1:  # two classes: the logistic's one margin
+        p1 = g.op("Sigmoid", [logits])
+        one = g.const(np.array(1.0, dtype=np.float64), "one")
+        return g.op("Concat", [g.op("Sub", [one, p1]), p1], axis=1)
+    return g.op("Softmax", [logits], axis=1)
 
 
 def knn_nodes(g: GraphBuilder, z: str, knn: Any, *, classifier: bool) -> str:

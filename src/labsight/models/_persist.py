@@ -35,9 +35,15 @@ TRUSTED_TYPES = frozenset(
         # labsight's own torch estimators (their weights load with weights_only=True)
         "labsight.models._mlp.MLPClassifier",
         "labsight.models._mlp.MLPRegressor",
+        "labsight.models._cnn1d.SpectrumCNNClassifier",
+        "labsight.models._cnn1d.SpectrumCNNRegressor",
         # the blend of the best families (voting ensembles, saved with each member once)
         "labsight.models._blend.BlendClassifier",
         "labsight.models._blend.BlendRegressor",
+        # partial least squares (regression, and PLS-DA for classes)
+        "labsight.models._pls.PLSDAClassifier",
+        "labsight.models._pls.PLSRegressor",
+        "sklearn.cross_decomposition._pls.PLSRegression",
         # a Gaussian process with a length scale per input
         "labsight.models._gaussian.ARDGaussianProcessRegressor",
         # LightGBM
@@ -243,6 +249,7 @@ def loads(data: bytes, summary: dict[str, Any]) -> TrainedModel:
         dict(summary["units"]),
         tuple(summary.get("encoded", ())),
         tuple(summary.get("molecules", ())),  # SMILES columns, described again on new data
+        tuple(summary.get("spectrum", ())),  # absent in models saved before it was recorded
     )
     intervals = None
     if state["intervals"] is not None:
@@ -279,4 +286,5 @@ def loads(data: bytes, summary: dict[str, Any]) -> TrainedModel:
         },
         rows=summary.get("rows", 0),
         domain=summary.get("domain"),  # None for models trained before it was recorded
+        spectrum_mean=summary.get("spectrum_mean"),
     )

@@ -58,6 +58,9 @@ class TrainedModel:
     # model beats it by more than one standard error; None when it cannot be scored.
     baseline: dict[str, Any] | None = None
     better_than_baseline: bool | None = None
+    # A table with a spectrum: the training rows' mean spectrum, channel by channel (in the order
+    # of ``features.spectrum``), which the band importance is drawn over.
+    spectrum_mean: list[float] | None = None
     left_out: dict[str, str] = field(default_factory=dict)  # column -> why it is not an input
     siblings: list[str] = field(default_factory=list)  # inputs that look like other outcomes
     # What the budget cut short, in words ("importance repeats 3 -> 1"); empty when nothing was.
@@ -75,6 +78,7 @@ class TrainedModel:
             "categorical": list(self.features.categorical),
             "encoded": list(self.features.encoded),
             "molecules": list(self.features.molecules),
+            "spectrum": list(self.features.spectrum),
             "left_out": [{"column": c, "reason": why} for c, why in self.left_out.items()],
             "siblings": list(self.siblings),
             "units": self.features.units,
@@ -98,11 +102,8 @@ class TrainedModel:
             if self.task == "regression"
             else None,
             "importance": self.importance.to_dicts() if self.importance is not None else [],
-            "importance_measured": (
-                f"{self.importance.height} of {len(self.features.inputs)} features"
-                if self.importance is not None
-                else None
-            ),
+            "importance_measured": self._measured(),
+            "spectrum_mean": self.spectrum_mean,
             "coefficients": self.coefficients.to_dicts() if self.coefficients is not None else None,
             "partial_dependence": {
                 name: {"grid": grid, "average": average}
@@ -113,19 +114,40 @@ class TrainedModel:
             "domain": self.domain,
         }
 
+    def _measured(self) -> str | None:
+        """What the importance table covers, in words."""
+        if self.importance is None:
+            return None
+        inputs = self.features.inputs
+        if not self.features.spectrum:
+            return f"{self.importance.height} of {len(inputs)} features"
+        known = set(inputs)
+        bands = sum(1 for f in self.importance["feature"] if f not in known)
+        others = len(inputs) - len(self.features.spectrum)
+        more = (
+            f", and {self.importance.height - bands} of {others} other features" if others else ""
+        )
+        return f"the spectrum's {len(self.features.spectrum)} channels in {bands} bands{more}"
+
     def figures(self) -> dict[str, go.Figure]:
         """The explanations as Plotly figures (they render inline in Jupyter): ``importance``,
-        ``partial_dependence`` (the top numeric features) and, for linear models,
+        ``partial_dependence`` (the top numeric features), ``spectrum`` (a table with a spectrum: each
+        band's importance drawn over the training rows' mean spectrum) and, for linear models,
         ``coefficients`` with their bootstrap intervals in the features' units."""
         from labsight.models._explain import (
             coefficients_figure,
             importance_figure,
             partial_dependence_figure,
+            spectrum_figure,
         )
 
         out: dict[str, go.Figure] = {}
         if self.importance is not None and self.importance.height:
             out["importance"] = importance_figure(self.importance)
+            if self.features.spectrum and self.spectrum_mean:
+                out["spectrum"] = spectrum_figure(
+                    self.features.spectrum, self.spectrum_mean, self.importance
+                )
         if self.partial_dependence:
             out["partial_dependence"] = partial_dependence_figure(
                 self.partial_dependence, self.features.units

@@ -153,9 +153,18 @@ def _pipeline(
     from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
     from sklearn.svm import SVC
 
+    from labsight.models._cnn1d import SpectrumCNNClassifier, SpectrumCNNRegressor
     from labsight.models._mlp import MLPClassifier, MLPRegressor
     from labsight.models._onnx_convert import estimator_piece, is_double
-    from labsight.models._onnx_layers import gp_nodes, knn_nodes, mlp_nodes, svc_decision_nodes
+    from labsight.models._onnx_layers import (
+        cnn_nodes,
+        gp_nodes,
+        knn_nodes,
+        mlp_nodes,
+        pls_nodes,
+        svc_decision_nodes,
+    )
+    from labsight.models._pls import PLSDAClassifier, PLSRegressor
 
     prep, final = pipeline.named_steps["prep"], pipeline[-1]
     if isinstance(final, GaussianProcessClassifier):
@@ -165,8 +174,12 @@ def _pipeline(
         )
     double = is_double(final)
     z, width = _prep(g, feeds, model, prep, double)
+    if isinstance(final, SpectrumCNNRegressor | SpectrumCNNClassifier):  # before the MLP's
+        return [cnn_nodes(g, z, final, classifier=is_classifier(final))]
     if isinstance(final, MLPRegressor | MLPClassifier):
         return [mlp_nodes(g, z, final, classifier=is_classifier(final))]
+    if isinstance(final, PLSRegressor | PLSDAClassifier):  # no decision function: probabilities
+        return [pls_nodes(g, z, final, classifier=is_classifier(final))]
     if isinstance(final, KNeighborsRegressor | KNeighborsClassifier):
         return [knn_nodes(g, z, final, classifier=is_classifier(final))]
     if isinstance(final, GaussianProcessRegressor):

@@ -157,11 +157,13 @@ def train(
     folds = make_folds(
         y, classification=kind == "classification", groups=groups, grouped_by=grouped_by, seed=seed
     )
-    candidates = families_for(kind, len(y), families)
+    candidates = families_for(kind, len(y), families, fs)
     if not candidates:  # every family asked for is for the other task, or too slow at this size
         why = "; ".join(
             f"{n} is for {' and '.join(sorted(FAMILIES[n].tasks))}"
             if kind not in FAMILIES[n].tasks
+            else f"{n} reads a spectrum, and the table has none"
+            if FAMILIES[n].spectral and not fs.spectrum
             else f"{n} takes at most {FAMILIES[n].max_rows} rows"
             for n in (families or [])
         )

@@ -1,0 +1,197 @@
+"""A small 1-D convolutional network over a table's spectrum: the ``cnn1d`` family of the AutoML.
+
+The estimators sit at the end of the same scikit-learn pipeline as every family, after the
+preprocessing (imputed, autoscaled inputs); ``positions`` says where the spectrum's channels are
+among those columns, in axis order (set by :func:`labsight.models._families.make_pipeline`). The
+spectrum is read as one signal: two blocks of ``Conv1d -> ReLU -> MaxPool`` (``filters`` and twice
+as many, kernel ``kernel``), an adaptive average pool to 16 positions, then the pooled features and
+any other inputs of the table (a temperature, a batch's pH) through a hidden ``Linear -> ReLU ->
+Dropout`` to the output. Convolutions share their weights along the axis, which is what lets a
+network learn a band's shape from a few dozen spectra where a dense layer over 1,800 channels
+could not.
+
+Training, early stopping, seeding, the device (``"auto"``: CUDA when present) and the pickle-free
+persistence (weights as safetensors) are the MLP family's (:class:`labsight.models._mlp._BaseMLP`);
+only the network differs. Training adds noise augmentation: each mini-batch's spectra get a small
+random offset, scale and Gaussian noise (in standardized units), which a spectrometer's drift
+between sessions produces and which the model should not read as chemistry.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from labsight.models._mlp import MLPClassifier, MLPRegressor
+
+__all__ = ["SpectrumCNNClassifier", "SpectrumCNNRegressor", "SpectrumNet"]
+
+_POOLED = 16  # positions the convolutions' output is averaged down to
+
+
+class SpectrumNet(nn.Module):
+    """Convolutions over the spectrum's channels, joined with the other inputs, to ``n_out``."""
+
+    def __init__(
+        self,
+        n_features: int,
+        positions: tuple[int, ...],
+        n_out: int,
+        *,
+        filters: int,
+        kernel: int,
+        hidden: int,
+        dropout: float,
+        augment: float,
+    ) -> None:
+        super().__init__()
+        if not positions or max(positions) >= n_features or min(positions) < 0:
+            raise ValueError(f"positions must index the {n_features} inputs, got {len(positions)}")
+        others = sorted(set(range(n_features)) - set(positions))
+        self.spectrum: torch.Tensor
+        self.others: torch.Tensor
+        self.register_buffer("spectrum", torch.as_tensor(positions, dtype=torch.long), False)
+        self.register_buffer("others", torch.as_tensor(others, dtype=torch.long), False)
+        self.augment = augment
+        pad = kernel // 2
+        self.features = nn.Sequential(
+            nn.Conv1d(1, filters, kernel, padding=pad),
+            nn.ReLU(),
+            nn.MaxPool1d(2, ceil_mode=True),
+            nn.Conv1d(filters, 2 * filters, kernel, padding=pad),
+            nn.ReLU(),
+            nn.MaxPool1d(2, ceil_mode=True),
+            nn.AdaptiveAvgPool1d(_POOLED),
+            nn.Flatten(),
+        )
+        width = 2 * filters * _POOLED + len(others)
+        head: list[nn.Module] = [nn.Linear(width, hidden), nn.ReLU()]
+        if dropout > 0:
+            head.append(nn.Dropout(dropout))
+        head.append(nn.Linear(hidden, n_out))
+        self.head = nn.Sequential(*head)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        signal = x.index_select(1, self.spectrum)
+        if self.training and self.augment > 0:  # drift between sessions is not chemistry
+            n = signal.shape[0]
+            offset = torch.randn(n, 1, device=x.device) * self.augment
+            scale = 1.0 + torch.randn(n, 1, device=x.device) * self.augment
+            noise = torch.randn_like(signal) * self.augment
+            signal = signal * scale + offset + noise
+        pooled = self.features(signal.unsqueeze(1))
+        out: torch.Tensor = self.head(torch.cat([pooled, x.index_select(1, self.others)], dim=1))
+        return out
+
+
+class _SpectrumCNN:
+    """What the two estimators change in the MLP's: the parameters and the network.
+
+    Parameters
+    ----------
+    positions : tuple of int
+        The spectrum's channels among the input columns, in axis order.
+    filters : int
+        Filters of the first convolution (the second has twice as many).
+    kernel : int
+        Width of both convolutions' kernels, in channels.
+    augment : float
+        Spread of the training-time offset, scale and noise (standardized units; 0: none).
+    hidden, dropout, lr, weight_decay, max_epochs, batch_size, patience, validation_fraction,
+    seed, device
+        As the MLP's (:class:`labsight.models._mlp._BaseMLP`).
+    """
+
+    def __init__(
+        self,
+        positions: tuple[int, ...] | list[int] = (),
+        filters: int = 8,
+        kernel: int = 9,
+        augment: float = 0.02,
+        hidden: int = 32,
+        dropout: float = 0.1,
+        lr: float = 3e-3,
+        weight_decay: float = 1e-4,
+        max_epochs: int = 200,
+        batch_size: int = 32,
+        patience: int = 20,
+        validation_fraction: float = 0.15,
+        seed: int = 0,
+        device: str = "auto",
+    ) -> None:
+        self.positions = positions
+        self.filters = filters
+        self.kernel = kernel
+        self.augment = augment
+        self.hidden = hidden
+        self.dropout = dropout
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.seed = seed
+        self.device = device
+
+    def _check_params(self) -> None:
+        if not self.positions:
+            raise ValueError("positions must name the spectrum's channels among the inputs")
+        if int(self.filters) < 1 or int(self.kernel) < 1 or int(self.hidden) < 1:
+            raise ValueError("filters, kernel and hidden must be >= 1")
+        if not 0.0 <= float(self.dropout) < 1.0 or float(self.augment) < 0:
+            raise ValueError("dropout must be in [0, 1) and augment >= 0")
+        if int(self.max_epochs) < 1 or int(self.batch_size) < 1 or int(self.patience) < 1:
+            raise ValueError("max_epochs, batch_size and patience must be >= 1")
+        if not 0.0 <= float(self.validation_fraction) < 1.0:
+            raise ValueError(
+                f"validation_fraction must be in [0, 1), got {self.validation_fraction}"
+            )
+
+    def _network(self, n_features: int, n_out: int) -> nn.Module:
+        return SpectrumNet(
+            n_features,
+            tuple(int(p) for p in self.positions),
+            n_out,
+            filters=int(self.filters),
+            kernel=int(self.kernel),
+            hidden=int(self.hidden),
+            dropout=float(self.dropout),
+            augment=float(self.augment),
+        )
+
+
+class SpectrumCNNRegressor(_SpectrumCNN, MLPRegressor):
+    """A 1-D CNN regressor over a spectrum (the target standardized, MSE loss); parameters as
+    :class:`_SpectrumCNN`'s.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(30, 64))
+    >>> model = SpectrumCNNRegressor(positions=tuple(range(64)), max_epochs=5, device="cpu")
+    >>> model.fit(X, X[:, 10]).predict(X[:3]).shape
+    (3,)
+    """
+
+    _kind: ClassVar[str] = "spectrum-cnn-regressor"
+
+
+class SpectrumCNNClassifier(_SpectrumCNN, MLPClassifier):
+    """A 1-D CNN classifier over a spectrum (cross-entropy over ``classes_``); parameters as
+    :class:`_SpectrumCNN`'s.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(30, 64))
+    >>> model = SpectrumCNNClassifier(positions=tuple(range(64)), max_epochs=5, device="cpu")
+    >>> model.fit(X, ["a", "b"] * 15).predict_proba(X[:3]).shape
+    (3, 2)
+    """
+
+    _kind: ClassVar[str] = "spectrum-cnn-classifier"
