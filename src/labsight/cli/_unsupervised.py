@@ -1,4 +1,4 @@
-"""Unsupervised commands: cluster (labels stored as a new dataset version), embed."""
+"""Unsupervised commands: cluster (labels stored as a new dataset version), embed, anomalies."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from rich.table import Table as RichTable
 from labsight.cli._app import AllOpt, LimitOpt, app, emit_json, out, shown_rows, workspace
 from labsight.cli._render import cell, fmt, frame_table
 
-__all__ = ["cluster", "embed"]
+__all__ = ["anomalies", "cluster", "embed"]
 
 
 def _columns(text: str | None) -> list[str] | None:
@@ -104,7 +104,9 @@ def cluster(
 )
 def embed(
     ref: Annotated[str, typer.Argument(help="A dataset NAME[@VERSION].")],
-    method: Annotated[str, typer.Option("--method", help="pca, umap or tsne.")] = "pca",
+    method: Annotated[
+        str, typer.Option("--method", help="pca, umap, tsne or autoencoder.")
+    ] = "pca",
     features: Annotated[
         str | None,
         typer.Option("--features", help="Comma-separated numeric columns.", show_default=False),
@@ -155,3 +157,77 @@ def embed(
                 more="--limit N or --all shows more; --out FILE writes every row",
             )
         )
+
+
+@app.command(
+    epilog="Examples:\n\n  labsight anomalies runs --reference runs@v1\n\n"
+    "  labsight anomalies spectra@v3 --reference spectra@v1 --json\n\n"
+    "  labsight anomalies batches --reference batches --out scores.csv"
+)
+def anomalies(
+    ref: Annotated[str, typer.Argument(help="A dataset NAME[@VERSION] to score.")],
+    reference: Annotated[
+        str,
+        typer.Option(
+            "--reference",
+            help="A dataset NAME[@VERSION] of rows known to be normal (the same one: each row "
+            "is scored by a model that never saw it).",
+        ),
+    ],
+    features: Annotated[
+        str | None,
+        typer.Option("--features", help="Comma-separated numeric columns.", show_default=False),
+    ] = None,
+    method: Annotated[
+        str,
+        typer.Option("--method", help="auto (conv for a spectrum, else dense), dense or conv."),
+    ] = "auto",
+    level: Annotated[
+        float,
+        typer.Option(
+            "--level", help="Share of normal rows the threshold keeps below it (0.99: ~1% flagged)."
+        ),
+    ] = 0.99,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the autoencoders.")] = 0,
+    out_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="CSV to write (row, score, ratio, anomalous, worst).", show_default=False
+        ),
+    ] = None,
+    limit: LimitOpt = 50,
+    all_rows: AllOpt = False,
+    json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document on stdout.")
+    ] = False,
+) -> None:
+    """Which rows (runs, spectra) look unlike the reference: an autoencoder trained on the
+    reference rebuilds each row, and rows it rebuilds worse than the threshold calibrated on
+    held-out reference rows are flagged, with the columns or bands they differ on."""
+    from labsight._atomic import atomic_write_text
+
+    result = workspace().anomalies(
+        ref, reference=reference, features=_columns(features), method=method, level=level, seed=seed
+    )
+    if out_path is not None:
+        atomic_write_text(out_path, result.frame.write_csv())
+    if json:
+        emit_json({"dataset": ref, "reference": reference, **result.to_dict()})
+        return
+    flagged = result.frame.filter(result.frame["anomalous"])
+    shown = flagged if flagged.height else result.frame.sort("score", descending=True).head(5)
+    title = (
+        f"Flagged rows ({flagged.height} of {result.frame.height})"
+        if flagged.height
+        else "No row above the threshold; the five highest scores"
+    )
+    out.print(frame_table(shown, title, limit=shown_rows(limit, all_rows)))
+    scored = "held-out scores of the reference's own rows" if result.held_out else "scores"
+    out.print(
+        f"{cell(result.method)} autoencoder (code of {result.latent}), {scored}; threshold "
+        f"{fmt(result.threshold)} = the {result.level:.0%} quantile of {result.reference_rows} "
+        f"held-out reference rows (a reference this size resolves false-alarm rates down to "
+        f"~{result.finest_rate:.1%})"
+    )
+    if out_path is not None:
+        out.print(f"[bold green]wrote[/] {cell(str(out_path))} ({result.frame.height} rows)")

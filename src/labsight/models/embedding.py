@@ -1,7 +1,8 @@
 """Two-dimensional embeddings of the rows of a table, for a scatter plot.
 
-:func:`embed` maps the (standardized, imputed) rows to two dimensions with PCA, t-SNE or UMAP,
-embedding a fixed-seed sample when the table is large. Exported by
+:func:`embed` maps the (standardized, imputed) rows to two dimensions with PCA, t-SNE, UMAP or
+the two-number code of a dense autoencoder (:mod:`labsight.models.anomaly`), embedding a
+fixed-seed sample when the table is large. Exported by
 :mod:`labsight.models.unsupervised`.
 """
 
@@ -23,7 +24,7 @@ from labsight.models._matrix import feature_matrix, threads
 
 __all__ = ["EMBED_METHODS", "EmbedResult", "embed"]
 
-EMBED_METHODS: tuple[str, ...] = ("pca", "tsne", "umap")
+EMBED_METHODS: tuple[str, ...] = ("pca", "tsne", "umap", "autoencoder")
 _EMBED_MAX_ROWS = 5_000
 
 
@@ -73,8 +74,8 @@ def embed(
     features
         Numeric columns to embed; default: the numeric ``feature`` and ``condition`` columns.
     method
-        ``"pca"``, ``"tsne"`` (perplexity ``min(30, (n - 1) / 3)``) or ``"umap"`` (needs the
-        ``umap`` extra).
+        ``"pca"``, ``"tsne"`` (perplexity ``min(30, (n - 1) / 3)``), ``"umap"`` (needs the
+        ``umap`` extra) or ``"autoencoder"`` (the 2-number code of a dense autoencoder, seeded).
     seed
         Random seed (sample, t-SNE and UMAP initialisation).
     max_rows
@@ -153,6 +154,10 @@ def _coordinates(method: str, z: NDArray[np.float64], seed: int) -> tuple[Any, l
         )
         with threads(z):
             coords = tsne.fit_transform(z)
+    elif method == "autoencoder":
+        from labsight.models.anomaly import autoencoder_codes
+
+        coords = autoencoder_codes(z, seed)
     else:
         coords = _umap(z, seed)
     return coords, explained

@@ -209,6 +209,7 @@ class Workspace:
     plan_of = _on_datasets(Datasets.plan_of)
     cluster = _on_datasets(Datasets.cluster)
     embed = _on_datasets(Datasets.embed)
+    anomalies = _on_datasets(Datasets.anomalies)
     source = _on_datasets(Datasets.source)
 
     # -- campaigns --------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from labsight.workspace.versions import DatasetVersion, ReadFile
 if TYPE_CHECKING:
     from labsight.data.clean import CleaningOptions, CleaningPlan
     from labsight.data.ingest import ReadOptions
+    from labsight.models.anomaly import AnomalyResult
     from labsight.models.unsupervised import ClusterResult, EmbedResult
 
 __all__ = [
@@ -266,6 +267,32 @@ class Datasets:
 
         table = self.dataset(ref).table()
         return embed(table, list(features) if features else None, method=method, seed=seed)
+
+    def anomalies(
+        self,
+        ref: str,
+        *,
+        reference: str,
+        features: Sequence[str] | None = None,
+        method: str = "auto",
+        level: float = 0.99,
+        seed: int = 0,
+    ) -> AnomalyResult:
+        """Which rows of a version look unlike the rows of ``reference`` (another version, or the
+        same one: then each row is scored by an autoencoder that never saw it); see
+        :func:`labsight.models.anomaly.anomalies`."""
+        from labsight.models.anomaly import anomalies
+
+        scored, normal = self.dataset(ref), self.dataset(reference)
+        return anomalies(
+            scored.table(),
+            normal.table(),
+            features=list(features) if features else None,
+            method=method,
+            level=level,
+            seed=seed,
+            same=scored.record.sha256 == normal.record.sha256,
+        )
 
     def datasets(self, *, include_deleted: bool = False) -> list[Dataset]:
         """All datasets, by name."""
