@@ -137,6 +137,11 @@ def test_every_family_saves_only_trusted_types(monkeypatch: pytest.MonkeyPatch) 
         }
     )
     targets = ("y", "label", "three")
+    # the spectral families need a spectrum: 60 channels named by wavelengths, beside the rest
+    channels = {
+        f"{400 + 2 * j}": [float((i * (j + 3)) % 17) / 7 for i in range(n)] for j in range(60)
+    }
+    spectra = frame.with_columns(**{k: pl.Series(v) for k, v in channels.items()})
     asked: set[str] = set()
     for family in FAMILIES.values():
         for target in targets:
@@ -144,7 +149,11 @@ def test_every_family_saves_only_trusted_types(monkeypatch: pytest.MonkeyPatch) 
             if task not in family.tasks:
                 continue
             model = train(
-                Table.from_frame(frame.drop([t for t in targets if t != target])),
+                Table.from_frame(
+                    (spectra if family.spectral else frame).drop(
+                        [t for t in targets if t != target]
+                    )
+                ),
                 target,
                 families=[family.name],
                 budget=60,

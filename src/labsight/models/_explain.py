@@ -486,6 +486,10 @@ def spectrum_figure(
         spreads.append(measured[name]["std"])
         names.append(name)
     metric = str(table["unit"][0]) if table.height else "score"
+    # The importance axis starts at zero (or below, for a band whose shuffling helped), so a bar's
+    # height reads as its importance.
+    low = min([0.0, *(h - sd for h, sd in zip(heights, spreads, strict=True))])
+    high = max([1e-12, *(h + sd for h, sd in zip(heights, spreads, strict=True))])
     fig = go.Figure()
     fig.add_trace(
         go.Bar(
@@ -494,8 +498,8 @@ def spectrum_figure(
             width=widths,
             error_y={"type": "data", "array": spreads, "visible": True},
             name=f"importance (drop in {metric})",
-            text=names,
-            hovertemplate="band %{text}<br>importance %{y:.3g}<extra></extra>",
+            customdata=names,
+            hovertemplate="band %{customdata}<br>importance %{y:.3g}<extra></extra>",
             marker={"color": "rgba(214, 39, 40, 0.45)"},
             yaxis="y2",
         )
@@ -511,7 +515,8 @@ def spectrum_figure(
             "title": f"drop in {metric} when the band is shuffled",
             "overlaying": "y",
             "side": "right",
-            "rangemode": "tozero",
+            "range": [low - 0.05 * (high - low), high + 0.05 * (high - low)],
+            "showgrid": False,
         },
         legend={"orientation": "h", "y": -0.2},
         bargap=0,

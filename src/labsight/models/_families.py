@@ -63,6 +63,8 @@ class Family:
     # Reads the table's spectrum as one signal (a 1-D CNN): only on tables with one, and told
     # where its channels are in the preprocessed matrix (``positions``) when built.
     spectral: bool = False
+    # A PyTorch network: its first fit in a process pays torch's set-up, which timing skips.
+    network: bool = False
 
 
 def _none(_: optuna.Trial) -> Params:
@@ -390,6 +392,7 @@ FAMILIES: dict[str, Family] = {
             },
             description="PyTorch multilayer perceptron",
             cost=3,
+            network=True,
         ),
         Family(
             "cnn1d",
@@ -407,6 +410,7 @@ FAMILIES: dict[str, Family] = {
             description="PyTorch 1-D convolutional network over the spectrum",
             cost=3,
             spectral=True,
+            network=True,
             # A spectrum of a few hundred rows trains in about a second a fold: the network is
             # tried with the quick families, not after the forests have taken the budget.
             cheap_rows=500,
