@@ -484,7 +484,9 @@ def _probe(problem: Problem, family: Family, params: dict[str, Any]) -> float:
     try:
         # Built before the clock starts: building a network family imports torch (seconds, once),
         # which is no part of a fit and made the 1-D CNN look too slow to ever try.
-        pipeline = clone(make_pipeline(family, params, problem.features, problem.task, problem.seed))
+        pipeline = clone(
+            make_pipeline(family, params, problem.features, problem.task, problem.seed)
+        )
         # A network's first fit in a process also pays torch's first-use set-up (2 s against
         # 0.4 for the fit itself on 17 spectra): it is timed on its second.
         for _ in range(2 if family.network else 1):
