@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from labsight.data.table import Table
-from labsight.exceptions import InputError
+from labsight.exceptions import ArtifactIntegrityError, InputError
 from labsight.models._candidate import Problem
 from labsight.models._families import FAMILIES, families_for, spectrum_positions
 from labsight.models._features import model_frame, select_features
@@ -124,6 +124,10 @@ def test_the_cnn_learns_a_band_reproducibly_and_saves_without_pickle() -> None:
         predictions(restored, frame)["prediction"].to_numpy(),
         predictions(model, frame)["prediction"].to_numpy(),
     )
+    # a file whose network would read channels the inputs do not have is refused on loading
+    model.estimator[-1].positions = (0, 10**6)
+    with pytest.raises(ArtifactIntegrityError, match="could not be read safely"):
+        loads(dumps(model), model.summary())
 
 
 def test_importance_names_the_band_that_carries_the_analyte() -> None:

@@ -136,19 +136,13 @@ class _SpectrumCNN:
         self.seed = seed
         self.device = device
 
-    def _check_params(self) -> None:
+    def _check_network(self) -> None:
         if not self.positions:
             raise ValueError("positions must name the spectrum's channels among the inputs")
-        if int(self.filters) < 1 or int(self.kernel) < 1 or int(self.hidden) < 1:
-            raise ValueError("filters, kernel and hidden must be >= 1")
-        if not 0.0 <= float(self.dropout) < 1.0 or float(self.augment) < 0:
-            raise ValueError("dropout must be in [0, 1) and augment >= 0")
-        if int(self.max_epochs) < 1 or int(self.batch_size) < 1 or int(self.patience) < 1:
-            raise ValueError("max_epochs, batch_size and patience must be >= 1")
-        if not 0.0 <= float(self.validation_fraction) < 1.0:
-            raise ValueError(
-                f"validation_fraction must be in [0, 1), got {self.validation_fraction}"
-            )
+        if int(self.filters) < 1 or int(self.kernel) < 1:
+            raise ValueError("filters and kernel must be >= 1")
+        if float(self.augment) < 0:
+            raise ValueError(f"augment must be >= 0, got {self.augment}")
 
     def _network(self, n_features: int, n_out: int) -> nn.Module:
         return SpectrumNet(

@@ -166,11 +166,15 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]
 
     # -- training ----------------------------------------------------------------------------
 
-    def _check_params(self) -> None:
-        if int(self.hidden) < 1:
-            raise ValueError(f"hidden must be >= 1, got {self.hidden}")
+    def _check_network(self) -> None:
+        """Refuse parameters the network cannot be built with."""
         if int(self.layers) < 0:
             raise ValueError(f"layers must be >= 0, got {self.layers}")
+
+    def _check_params(self) -> None:
+        self._check_network()
+        if int(self.hidden) < 1:
+            raise ValueError(f"hidden must be >= 1, got {self.hidden}")
         if not 0.0 <= float(self.dropout) < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if int(self.max_epochs) < 1 or int(self.batch_size) < 1 or int(self.patience) < 1:
