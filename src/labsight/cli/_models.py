@@ -118,10 +118,20 @@ def model_show(
         )
     names = s["features"]
     spectrum = s.get("spectrum") or []
+    sequence = s.get("sequence")
     if spectrum:  # a spectrum is one input of many channels: named by its ends
         channels = set(spectrum)
         names = [f"a spectrum of {len(spectrum)} channels ({spectrum[0]} … {spectrum[-1]})"] + [
             n for n in names if n not in channels
+        ]
+    elif sequence:  # runs: each sensor over time, with its summaries
+        sensors = sequence["sensors"]
+        names = [
+            f"runs by {sequence['group']!r} over {sequence['time']!r}: {len(sensors)} sensors "
+            f"({', '.join(sensors)}), each resampled onto {sequence['length']} points and "
+            "summarised (mean, sd, min, max, first, last, slope)",
+            "run:duration",
+            "run:readings",
         ]
     more = f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else ""
     shown = ", ".join(cell(name) for name in names[:_SHOWN])

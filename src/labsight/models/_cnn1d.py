@@ -1,20 +1,23 @@
-"""A small 1-D convolutional network over a table's spectrum: the ``cnn1d`` family of the AutoML.
+"""A small 1-D convolutional network over a table's spectrum, or over the sensors of a sequence
+task's runs: the ``cnn1d`` family of the AutoML.
 
 The estimators sit at the end of the same scikit-learn pipeline as every family, after the
-preprocessing (imputed, autoscaled inputs); ``positions`` says where the spectrum's channels are
-among those columns, in axis order (set by :func:`labsight.models._families.make_pipeline`). The
-spectrum is read as one signal: two blocks of ``Conv1d -> ReLU -> MaxPool`` (``filters`` and twice
-as many, kernel ``kernel``), an adaptive average pool to 16 positions, then the pooled features and
-any other inputs of the table (a temperature, a batch's pH) through a hidden ``Linear -> ReLU ->
-Dropout`` to the output. Convolutions share their weights along the axis, which is what lets a
-network learn a band's shape from a few dozen spectra where a dense layer over 1,800 channels
+preprocessing (imputed, autoscaled inputs); ``positions`` says where the signal's points are among
+those columns and ``channels`` how many channels they make (1 for a spectrum; one per sensor of a
+run resampled in time, :mod:`labsight.data.sequences`), set by
+:func:`labsight.models._families.make_pipeline`. The signal goes through two blocks of ``Conv1d ->
+ReLU -> MaxPool`` (``filters`` and twice as many, kernel ``kernel``), an adaptive average pool to
+16 positions, then the pooled features and any other inputs of the table (a temperature, a
+batch's pH, a run's summary statistics) through a hidden ``Linear -> ReLU -> Dropout`` to the
+output. Convolutions share their weights along the axis, which is what lets a network learn a
+band's (or an event's) shape from a few dozen examples where a dense layer over 1,800 channels
 could not.
 
 Training, early stopping, seeding, the device (``"auto"``: CUDA when present) and the pickle-free
 persistence (weights as safetensors) are the MLP family's (:class:`labsight.models._mlp._BaseMLP`);
-only the network differs. Training adds noise augmentation: each mini-batch's spectra get a small
-random offset, scale and Gaussian noise (in standardized units), which a spectrometer's drift
-between sessions produces and which the model should not read as chemistry.
+only the network differs. Training adds noise augmentation: each mini-batch's channels get a small
+random offset, scale and Gaussian noise (in standardized units), which a spectrometer's or a
+sensor's drift between sessions produces and which the model should not read as chemistry.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class SpectrumNet(nn.Module):
         positions: tuple[int, ...],
         n_out: int,
         *,
+        channels: int = 1,
         filters: int,
         kernel: int,
         hidden: int,
@@ -49,7 +53,10 @@ class SpectrumNet(nn.Module):
         super().__init__()
         if not positions or max(positions) >= n_features or min(positions) < 0:
             raise ValueError(f"positions must index the {n_features} inputs, got {len(positions)}")
+        if channels < 1 or len(positions) % channels:
+            raise ValueError(f"{len(positions)} positions do not make {channels} channels")
         others = sorted(set(range(n_features)) - set(positions))
+        self.channels = channels
         self.spectrum: torch.Tensor
         self.others: torch.Tensor
         self.register_buffer("spectrum", torch.as_tensor(positions, dtype=torch.long), False)
@@ -57,7 +64,7 @@ class SpectrumNet(nn.Module):
         self.augment = augment
         pad = kernel // 2
         self.features = nn.Sequential(
-            nn.Conv1d(1, filters, kernel, padding=pad),
+            nn.Conv1d(channels, filters, kernel, padding=pad),
             nn.ReLU(),
             nn.MaxPool1d(2, ceil_mode=True),
             nn.Conv1d(filters, 2 * filters, kernel, padding=pad),
@@ -74,14 +81,14 @@ class SpectrumNet(nn.Module):
         self.head = nn.Sequential(*head)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        signal = x.index_select(1, self.spectrum)
+        n = x.shape[0]
+        signal = x.index_select(1, self.spectrum).view(n, self.channels, -1)
         if self.training and self.augment > 0:  # drift between sessions is not chemistry
-            n = signal.shape[0]
-            offset = torch.randn(n, 1, device=x.device) * self.augment
-            scale = 1.0 + torch.randn(n, 1, device=x.device) * self.augment
+            offset = torch.randn(n, self.channels, 1, device=x.device) * self.augment
+            scale = 1.0 + torch.randn(n, self.channels, 1, device=x.device) * self.augment
             noise = torch.randn_like(signal) * self.augment
             signal = signal * scale + offset + noise
-        pooled = self.features(signal.unsqueeze(1))
+        pooled = self.features(signal)
         out: torch.Tensor = self.head(torch.cat([pooled, x.index_select(1, self.others)], dim=1))
         return out
 
@@ -92,7 +99,10 @@ class _SpectrumCNN:
     Parameters
     ----------
     positions : tuple of int
-        The spectrum's channels among the input columns, in axis order.
+        The signal's points among the input columns: channel after channel, each in axis (or
+        time) order.
+    channels : int
+        How many channels ``positions`` holds (1 for a spectrum; a sequence's sensors).
     filters : int
         Filters of the first convolution (the second has twice as many).
     kernel : int
@@ -107,6 +117,7 @@ class _SpectrumCNN:
     def __init__(
         self,
         positions: tuple[int, ...] | list[int] = (),
+        channels: int = 1,
         filters: int = 8,
         kernel: int = 9,
         augment: float = 0.02,
@@ -122,6 +133,7 @@ class _SpectrumCNN:
         device: str = "auto",
     ) -> None:
         self.positions = positions
+        self.channels = channels
         self.filters = filters
         self.kernel = kernel
         self.augment = augment
@@ -149,6 +161,7 @@ class _SpectrumCNN:
             n_features,
             tuple(int(p) for p in self.positions),
             n_out,
+            channels=int(self.channels),
             filters=int(self.filters),
             kernel=int(self.kernel),
             hidden=int(self.hidden),

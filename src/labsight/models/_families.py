@@ -60,8 +60,9 @@ class Family:
     forest: bool = False
     # Tried only on tables with at least this many numeric inputs (PLS: many collinear inputs)
     min_numbers: int = 0
-    # Reads the table's spectrum as one signal (a 1-D CNN): only on tables with one, and told
-    # where its channels are in the preprocessed matrix (``positions``) when built.
+    # Reads the table's spectrum, or a sequence task's sensors, as one signal (a 1-D CNN): only
+    # on such tables, and told where its points are in the preprocessed matrix (``positions``,
+    # ``channels``) when built.
     spectral: bool = False
     # A PyTorch network: its first fit in a process pays torch's set-up, which timing skips.
     network: bool = False
@@ -407,7 +408,7 @@ FAMILIES: dict[str, Family] = {
                 "lr": t.suggest_float("lr", 3e-4, 3e-2, log=True),
                 "weight_decay": t.suggest_float("weight_decay", 1e-6, 1e-2, log=True),
             },
-            description="PyTorch 1-D convolutional network over the spectrum",
+            description="PyTorch 1-D convolutional network over the spectrum or the runs",
             cost=3,
             spectral=True,
             network=True,
@@ -432,7 +433,7 @@ def families_for(
         for f in chosen
         if task in f.tasks
         and (f.max_rows is None or rows <= f.max_rows)
-        and (features is None or not f.spectral or bool(features.spectrum))
+        and (features is None or not f.spectral or bool(features.signals))
         and (names or features is None or len(features.numbers) >= f.min_numbers)
     ]
 
@@ -443,7 +444,7 @@ def make_pipeline(
     """Preprocessing then the family's estimator, as one scikit-learn pipeline."""
     estimator = family.build(params, task, seed)
     if family.spectral:
-        estimator.set_params(positions=spectrum_positions(features))
+        estimator.set_params(positions=spectrum_positions(features), channels=len(features.signals))
     return Pipeline(
         [
             ("prep", make_preprocessor(features, scale=family.scale, seed=seed)),
@@ -453,12 +454,12 @@ def make_pipeline(
 
 
 def spectrum_positions(features: FeatureSet) -> tuple[int, ...]:
-    """Where the spectrum's channels are, in axis order, among the preprocessed columns (the
-    numeric inputs come first, in :attr:`FeatureSet.numbers` order).
+    """Where the signals' points are, channel after channel in axis (or time) order, among the
+    preprocessed columns (the numeric inputs come first, in :attr:`FeatureSet.numbers` order).
 
     >>> fs = FeatureSet(("t", "402", "400"), (), {}, spectrum=("400", "402"))
     >>> spectrum_positions(fs)
     (2, 1)
     """
     index = {name: i for i, name in enumerate(features.numbers)}
-    return tuple(index[name] for name in features.spectrum)
+    return tuple(index[name] for channel in features.signals for name in channel)

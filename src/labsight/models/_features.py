@@ -73,6 +73,11 @@ class FeatureSet:
     # explanations measure bands of them together, and the spectral families read them as one
     # signal.
     spectrum: tuple[str, ...] = ()
+    # A sequence task (:mod:`labsight.data.sequences`): the sensors, each resampled onto
+    # ``sequence_length`` points as the inputs ``sensor@000`` …; importance is measured per sensor,
+    # and the 1-D CNN reads the sensors as the channels of one signal over time.
+    sequence: tuple[str, ...] = ()
+    sequence_length: int = 0
 
     @property
     def onehot(self) -> tuple[str, ...]:
@@ -93,6 +98,14 @@ class FeatureSet:
     def numbers(self) -> tuple[str, ...]:
         """The numeric inputs of the pipeline: the numeric columns, then the descriptors."""
         return (*self.numeric, *self.descriptors)
+
+    @property
+    def signals(self) -> list[tuple[str, ...]]:
+        """The inputs a convolution reads, one tuple per channel in axis (or time) order: the
+        spectrum, or each sensor's resampled values; empty for other tables."""
+        if self.spectrum:
+            return [self.spectrum]
+        return [tuple(f"{s}@{k:03d}" for k in range(self.sequence_length)) for s in self.sequence]
 
     @property
     def inputs(self) -> list[str]:

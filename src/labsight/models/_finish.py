@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 
+from labsight.data.sequences import summary_columns
 from labsight.models._candidate import Candidate, Problem
 from labsight.models._families import FAMILIES, FOREST_TREES, make_pipeline
 from labsight.models._features import FeatureSet
@@ -185,7 +186,7 @@ def _explanations(
     left = max(deadline - time.perf_counter() - pd_cost, 0.0)
     # A spectrum is measured band by band (a channel alone says what its neighbours say), each
     # other input on its own; every band is measured, whatever time is left.
-    groups = _spectral_groups(fs) if fs.spectrum else None
+    groups = _spectral_groups(fs) if fs.spectrum else _sensor_groups(fs) if fs.sequence else None
     if fs.spectrum:
         model.spectrum_mean = [float(v) for v in x[list(fs.spectrum)].mean(axis=0, skipna=True)]
     inputs = len(groups) if groups is not None else len(fs.inputs)
@@ -210,7 +211,7 @@ def _explanations(
         columns=columns,
         groups=groups,
     )
-    if not best.members and best.family in _LINEAR and not fs.spectrum:
+    if not best.members and best.family in _LINEAR and not fs.signals:
         left = deadline - time.perf_counter() - pd_cost
         affordable = int(0.7 * left / max(best.fit_seconds, 1e-3))
         draws = int(np.clip(affordable, _FEWEST_DRAWS, _BOOTSTRAP[1]))
@@ -323,6 +324,21 @@ def _spectral_groups(fs: FeatureSet) -> dict[str, list[str]]:
     groups = bands(fs.spectrum)
     for name in fs.inputs:
         if name not in spectral:
+            groups.setdefault(name, [name])
+    return groups
+
+
+def _sensor_groups(fs: FeatureSet) -> dict[str, list[str]]:
+    """What importance measures in a sequence task: each sensor (its resampled values and its
+    summary statistics together), then each other input (the run's duration, readings)."""
+    groups: dict[str, list[str]] = {}
+    known = set(fs.numbers)
+    for sensor, channel in zip(fs.sequence, fs.signals, strict=True):
+        stats = [n for n in summary_columns(sensor) if n in known]
+        groups[sensor] = [*channel, *stats]
+    taken = {n for members in groups.values() for n in members}
+    for name in fs.inputs:
+        if name not in taken:
             groups.setdefault(name, [name])
     return groups
 

@@ -81,8 +81,10 @@ def cnn_nodes(g: GraphBuilder, z: str, net: Any, *, classifier: bool) -> str:
     spectrum = module.spectrum.cpu().numpy().astype(np.int64)
     others = module.others.cpu().numpy().astype(np.int64)
     signal = g.op("Gather", [z, g.const(spectrum, "spectrum")], axis=1)
-    x = g.op("Unsqueeze", [signal, g.const(np.array([1], dtype=np.int64), "axis")])
-    length = len(spectrum)
+    channels = int(module.channels)
+    shape = np.array([0, channels, len(spectrum) // channels], dtype=np.int64)  # 0: keep N
+    x = g.op("Reshape", [signal, g.const(shape, "shape")])
+    length = len(spectrum) // channels
     for layer in module.features:
         if isinstance(layer, nn.Conv1d):
             weight = layer.weight.detach().cpu().numpy().astype(np.float32)

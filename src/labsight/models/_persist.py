@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 import polars as pl
 
+from labsight.data.sequences import SequenceSpec
 from labsight.exceptions import ArtifactIntegrityError
 from labsight.models._features import FeatureSet
 from labsight.models._structure import check_booster_nodes, check_structure
@@ -250,6 +251,8 @@ def loads(data: bytes, summary: dict[str, Any]) -> TrainedModel:
         tuple(summary.get("encoded", ())),
         tuple(summary.get("molecules", ())),  # SMILES columns, described again on new data
         tuple(summary.get("spectrum", ())),  # absent in models saved before it was recorded
+        tuple((summary.get("sequence") or {}).get("sensors", ())),
+        int((summary.get("sequence") or {}).get("length", 0)),
     )
     intervals = None
     if state["intervals"] is not None:
@@ -287,4 +290,5 @@ def loads(data: bytes, summary: dict[str, Any]) -> TrainedModel:
         rows=summary.get("rows", 0),
         domain=summary.get("domain"),  # None for models trained before it was recorded
         spectrum_mean=summary.get("spectrum_mean"),
+        sequence=SequenceSpec.from_dict(summary["sequence"]) if summary.get("sequence") else None,
     )

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from labsight.data.sequences import SequenceSpec
 from labsight.models._features import FeatureSet
 from labsight.models._task import Task
 
@@ -61,6 +62,9 @@ class TrainedModel:
     # A table with a spectrum: the training rows' mean spectrum, channel by channel (in the order
     # of ``features.spectrum``), which the band importance is drawn over.
     spectrum_mean: list[float] | None = None
+    # A sequence task: how the long table of readings becomes one row per run, replayed on new
+    # runs before every prediction (:mod:`labsight.data.sequences`).
+    sequence: SequenceSpec | None = None
     left_out: dict[str, str] = field(default_factory=dict)  # column -> why it is not an input
     siblings: list[str] = field(default_factory=list)  # inputs that look like other outcomes
     # What the budget cut short, in words ("importance repeats 3 -> 1"); empty when nothing was.
@@ -79,6 +83,7 @@ class TrainedModel:
             "encoded": list(self.features.encoded),
             "molecules": list(self.features.molecules),
             "spectrum": list(self.features.spectrum),
+            "sequence": self.sequence.to_dict() if self.sequence is not None else None,
             "left_out": [{"column": c, "reason": why} for c, why in self.left_out.items()],
             "siblings": list(self.siblings),
             "units": self.features.units,
@@ -119,6 +124,9 @@ class TrainedModel:
         if self.importance is None:
             return None
         inputs = self.features.inputs
+        if self.features.sequence:
+            sensors = len(self.features.sequence)
+            return f"{sensors} sensors (each with its readings over time), {self.importance.height - sensors} other features"
         if not self.features.spectrum:
             return f"{self.importance.height} of {len(inputs)} features"
         known = set(inputs)

@@ -394,6 +394,12 @@ def to_onnx(
     """
     from labsight.models._onnx_convert import is_double
 
+    if model.sequence is not None:  # runs are resampled outside any graph
+        raise ExportError(
+            "the model reads runs of readings (resampled in time and summarised before it "
+            "predicts), which an ONNX graph cannot do",
+            hint="Serve it with labsight predict or labsight serve",
+        )
     if model.features.molecules:  # RDKit runs outside any graph
         raise ExportError(
             "the model reads SMILES ("

@@ -23,6 +23,7 @@ import numpy as np
 import polars as pl
 
 from labsight._notes import warn
+from labsight.data.sequences import runs_table
 from labsight.data.table import Table
 from labsight.data.units import convert, is_compatible, match_column, split_header
 from labsight.exceptions import InputError
@@ -232,6 +233,10 @@ def predict_table(model: TrainedModel, table: Table, *, fast_path: bool = True) 
         For each feature column without a unit that the model learned with one: its values are
         taken to be in the model's unit.
     """
+    if model.sequence is not None:  # one row per run: the run's id, then its prediction
+        runs = runs_table(table, model.sequence)
+        extra = predictions(model, runs, fast_path=fast_path, as_runs=True)
+        return pl.concat([runs.frame.select(model.sequence.group), extra], how="horizontal")
     extra = predictions(model, table, fast_path=fast_path)
     clash = [c for c in extra.columns if c in table.frame.columns]
     if clash:
@@ -239,14 +244,21 @@ def predict_table(model: TrainedModel, table: Table, *, fast_path: bool = True) 
     return pl.concat([table.frame, extra], how="horizontal")
 
 
-def predictions(model: TrainedModel, table: Table, *, fast_path: bool = True) -> pl.DataFrame:
+def predictions(
+    model: TrainedModel, table: Table, *, fast_path: bool = True, as_runs: bool = False
+) -> pl.DataFrame:
     """One row per row of ``table``: ``extrapolation`` and ``out_of_range`` (for models that
     recorded their training data's domain), then ``prediction`` with ``lower`` and ``upper``
     (regression) or one ``proba_<class>`` per class.
 
     The model's pipelines are replayed on numpy where that gives scikit-learn's answers exactly
     (:mod:`labsight.models._compiled`; ``fast_path=False`` never does).
+
+    A model of runs (a sequence task) reads the long table of readings and answers one row per
+    run, in order of each run's first reading (``as_runs``: ``table`` is already one row per run).
     """
+    if model.sequence is not None and not as_runs:
+        table = runs_table(table, model.sequence)
     x = feature_arrays(model, table)
     out: dict[str, Any] = {}
     if model.domain is not None:  # models trained before it was recorded are not checked

@@ -19,6 +19,7 @@ that is not a finite number never leaves this module.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -28,6 +29,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
+from labsight.data.sequences import runs_table, sequence_spec
 from labsight.data.stats import numeric_values
 from labsight.data.table import Table
 from labsight.exceptions import InputError, LabsightError
@@ -35,7 +37,12 @@ from labsight.models._baseline import baseline, versus_baseline
 from labsight.models._candidate import Candidate, Problem
 from labsight.models._domain import training_domain
 from labsight.models._families import FAMILIES, families_for
-from labsight.models._features import model_frame, select_features, sibling_targets
+from labsight.models._features import (
+    FeatureSet,
+    model_frame,
+    select_features,
+    sibling_targets,
+)
 from labsight.models._finish import _finish, _finish_seconds, _saving_seconds, build_final
 from labsight.models._finish import _reused_fold_models as _reused_fold_models  # tests use it
 from labsight.models._finish import _screen as _screen  # tests use it
@@ -97,6 +104,14 @@ def _groups(
     return replicates, "replicates"
 
 
+def _domain_features(fs: FeatureSet) -> tuple[str, ...]:
+    """The inputs whose training domain new rows are checked against: all numbers, except the
+    points of a run's resampled sensors (each of hundreds of points leaves its training range by
+    chance; the sensors' summaries — min, max, mean … — carry the range)."""
+    points = {name for channel in fs.signals for name in channel} if fs.sequence else set()
+    return tuple(n for n in fs.numeric if n not in points)
+
+
 def train(
     table: Table,
     target: str,
@@ -147,9 +162,15 @@ def train(
     if budget <= 0:
         raise InputError("the budget must be positive", expected="seconds > 0", got=str(budget))
     _check_level(level)
+    # Runs in a long table (a group and a time column, one label per run): one row per run.
+    spec = sequence_spec(table, target, exclude) if features is None else None
+    if spec is not None:
+        table = runs_table(table, spec, target)
     kind: Task = infer_task(table.frame[target]) if task == "auto" else task  # type: ignore[assignment]
     score = metric_for(metric, kind)
     fs, left_out = select_features(table, target, features, exclude)
+    if spec is not None:
+        fs = dataclasses.replace(fs, sequence=spec.sensors, sequence_length=spec.length)
     y, keep = _target_values(table, target, kind)
     x_all = model_frame(table, fs)
     x = x_all[keep].reset_index(drop=True)
@@ -214,9 +235,10 @@ def train(
         rows=len(y),
         skipped=dict(result.skipped),
         cut_short=list(result.cut_short),
-        domain=training_domain(x, fs.numeric, seed),
+        domain=training_domain(x, _domain_features(fs), seed),
         left_out=left_out,
         siblings=sibling_targets(table, target, fs, classes=kind == "classification"),
+        sequence=spec,
     )
     base = baseline(problem)
     if base is not None:

@@ -1,0 +1,201 @@
+"""Runs in a long table: one row per reading, runs told apart by the ``group`` column and ordered by
+the ``time`` column (``labsight ingest sensors.csv --group run --time t``). A run with one label (or
+value) is a *sequence task*: :func:`sequence_spec` recognises it, and :func:`runs_table` turns the
+long table into one row per run that every model family can read:
+
+* each sensor (a numeric ``feature`` or ``condition`` column) resampled onto ``length`` evenly
+  spaced points from the run's first reading to its last (linear interpolation, missing readings
+  skipped), as columns ``sensor@000`` … — runs of different lengths and sampling rates line up;
+* per sensor, ``sensor:mean``, ``:sd``, ``:min``, ``:max``, ``:first``, ``:last`` and ``:slope``
+  (per unit of time), which the tabular families read well;
+* ``run:duration`` and ``run:readings``.
+
+The run's label is its target value, which must be the same on every reading of the run (a target
+that changes within runs is a per-reading task and is left to the ordinary path).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from labsight.data.table import ColumnInfo, Table, is_number
+from labsight.exceptions import InputError
+
+__all__ = ["MAX_LENGTH", "SequenceSpec", "runs_table", "sequence_spec", "summary_columns"]
+
+MAX_LENGTH = 256
+"""Most points a run is resampled onto (the median run's readings, at least 8)."""
+_MIN_LENGTH = 8
+_STATS = ("mean", "sd", "min", "max", "first", "last", "slope")
+
+
+@dataclass(frozen=True)
+class SequenceSpec:
+    """How a long table becomes one row per run: the columns, and the points per run."""
+
+    group: str
+    time: str
+    sensors: tuple[str, ...]
+    length: int
+
+    def grid(self, sensor: str) -> list[str]:
+        """The columns of ``sensor``'s resampled values, in time order."""
+        return [f"{sensor}@{k:03d}" for k in range(self.length)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "group": self.group,
+            "time": self.time,
+            "sensors": list(self.sensors),
+            "length": self.length,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SequenceSpec:
+        return cls(
+            str(data["group"]), str(data["time"]), tuple(data["sensors"]), int(data["length"])
+        )
+
+
+def summary_columns(sensor: str) -> list[str]:
+    """The columns of ``sensor``'s summary statistics in a runs table."""
+    return [f"{sensor}:{k}" for k in _STATS]
+
+
+def _role_column(table: Table, role: str) -> str | None:
+    found = [c.name for c in table.columns if c.role == role]
+    return found[0] if len(found) == 1 else None
+
+
+def sequence_spec(
+    table: Table, target: str, exclude: list[str] | None = None
+) -> SequenceSpec | None:
+    """The sequence task of ``table`` for ``target``, or None when it is not one: it needs one
+    column with role ``group`` and one with role ``time``, numeric sensors, runs of more than one
+    reading on average, and a target that is the same on every reading of a run."""
+    group, time = _role_column(table, "group"), _role_column(table, "time")
+    if group is None or time is None or target in (group, time):
+        return None
+    frame = table.frame
+    runs = frame[group].n_unique()
+    if runs < 2 or frame.height < 2 * runs:
+        return None
+    constant = frame.group_by(group).agg(pl.col(target).drop_nulls().n_unique().alias("n"))
+    if constant["n"].max() != 1:
+        return None
+    skip = set(exclude or ()) | {group, time, target}
+    sensors = tuple(
+        c.name
+        for c in table.columns
+        if c.name not in skip
+        and c.role in ("feature", "condition")
+        and is_number(table.schema[c.name])
+    )
+    if not sensors:
+        return None
+    per_run = frame.group_by(group).len()["len"].to_numpy()
+    length = int(np.clip(np.median(per_run), _MIN_LENGTH, MAX_LENGTH))
+    return SequenceSpec(group, time, sensors, length)
+
+
+def _seconds(series: pl.Series) -> np.ndarray:
+    """A time column as float numbers (temporal types in seconds)."""
+    if series.dtype.is_temporal():
+        return series.cast(pl.Datetime("us")).dt.epoch("us").to_numpy().astype(np.float64) / 1e6
+    if not is_number(series.dtype):
+        raise InputError(
+            f"the time column {series.name!r} holds text",
+            column=series.name,
+            expected="numbers or timestamps",
+            got=str(series.dtype),
+        )
+    return series.cast(pl.Float64).to_numpy()
+
+
+def _resampled(t: np.ndarray, v: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    ok = np.isfinite(t) & np.isfinite(v)
+    if ok.sum() == 0:
+        return np.full(len(grid), np.nan)
+    if ok.sum() == 1:
+        return np.full(len(grid), float(v[ok][0]))
+    return np.asarray(np.interp(grid, t[ok], v[ok]), dtype=np.float64)
+
+
+def runs_table(table: Table, spec: SequenceSpec, target: str | None = None) -> Table:
+    """One row per run of ``table`` (in order of first appearance): the run's id (role ``group``),
+    its target when given, its duration and reading count, each sensor's summary and its values
+    resampled onto ``spec.length`` points.
+
+    Raises
+    ------
+    InputError
+        When a column of ``spec`` is missing, or the time column is text.
+    """
+    frame = table.frame
+    for name in (spec.group, spec.time, *spec.sensors):
+        if name not in frame.columns:
+            raise InputError(
+                f"the runs need column {name!r}, which the table does not have",
+                expected="the run, time and sensor columns the model was trained on: "
+                + ", ".join(repr(c) for c in (spec.group, spec.time, *spec.sensors)),
+                got=", ".join(repr(c) for c in frame.columns[:8]),
+            )
+    times = _seconds(frame[spec.time])
+    ids = frame[spec.group]
+    order = ids.unique(maintain_order=True)
+    index = {v: i for i, v in enumerate(order.to_list())}
+    run_of = np.array([index[v] for v in ids.to_list()])
+    values = {s: frame[s].cast(pl.Float64).to_numpy() for s in spec.sensors}
+    n, length = len(order), spec.length
+    grid_values = {s: np.full((n, length), np.nan) for s in spec.sensors}
+    stats = {(s, k): np.full(n, np.nan) for s in spec.sensors for k in _STATS}
+    duration, readings = np.zeros(n), np.zeros(n)
+    for r in range(n):
+        rows = np.flatnonzero(run_of == r)
+        t = times[rows]
+        sort = np.argsort(t, kind="stable")
+        rows, t = rows[sort], t[sort]
+        finite = t[np.isfinite(t)]
+        start, stop = (finite[0], finite[-1]) if len(finite) else (0.0, 0.0)
+        duration[r], readings[r] = stop - start, len(rows)
+        grid = np.linspace(start, stop, length)
+        for s in spec.sensors:
+            v = values[s][rows]
+            grid_values[s][r] = _resampled(t, v, grid)
+            seen = v[np.isfinite(v)]
+            if len(seen):
+                stats[(s, "mean")][r], stats[(s, "sd")][r] = seen.mean(), seen.std()
+                stats[(s, "min")][r], stats[(s, "max")][r] = seen.min(), seen.max()
+                stats[(s, "first")][r], stats[(s, "last")][r] = seen[0], seen[-1]
+                ok = np.isfinite(v) & np.isfinite(t)
+                if ok.sum() >= 2 and np.ptp(t[ok]) > 0:
+                    stats[(s, "slope")][r] = np.polyfit(t[ok], v[ok], 1)[0]
+    units = {c.name: c.unit for c in table.columns}
+    columns: dict[str, Any] = {spec.group: order}
+    # the run's id keeps the role group: folds keep each run whole, and say so
+    infos = [ColumnInfo(spec.group, table.column(spec.group).dtype, None, "group")]
+    if target is not None:
+        first = frame.group_by(spec.group, maintain_order=True).agg(
+            pl.col(target).drop_nulls().first()
+        )
+        columns[target] = first[target]
+        infos.append(ColumnInfo(target, table.column(target).dtype, units.get(target), "target"))
+    columns["run:duration"], columns["run:readings"] = duration, readings
+    infos += [
+        ColumnInfo("run:duration", "float", None, "feature"),
+        ColumnInfo("run:readings", "float", None, "feature"),
+    ]
+    for s in spec.sensors:
+        for stat, name in zip(_STATS, summary_columns(s), strict=True):
+            columns[name] = stats[(s, stat)]
+            unit = units.get(s) if stat != "slope" else None
+            infos.append(ColumnInfo(name, "float", unit, "feature"))
+    for s in spec.sensors:
+        for k, name in enumerate(spec.grid(s)):
+            columns[name] = grid_values[s][:, k]
+            infos.append(ColumnInfo(name, "float", units.get(s), "feature"))
+    return Table(pl.DataFrame(columns), infos)

@@ -1,0 +1,144 @@
+"""Sequence tasks: a long table of sensor readings (runs by a group column, ordered by a time
+column, one label per run) trains one model of runs — each run resampled and summarised, folds
+that keep runs whole — and predicts one row per new run; judged on runs it never saw."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from labsight.data.sequences import runs_table, sequence_spec
+from labsight.data.table import Table
+from labsight.exceptions import ExportError, InputError
+from labsight.models.export import to_onnx
+from labsight.models.predict import predict_table
+from labsight.models.train import train
+
+Run = Callable[..., tuple[int, str, str]]  # the CLI fixture of tests/conftest.py
+
+
+def _runs(n: int, seed: int, start: int = 0, label: bool = True) -> pl.DataFrame:
+    """``n`` runs of a temperature and a pressure, 40-90 readings at uneven times; every other run
+    has a pressure surge at a random moment (its ``fault``)."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for r in range(n):
+        length = int(rng.integers(40, 90))
+        t = np.sort(rng.uniform(0, 100, length))
+        temperature = 20 + 0.05 * t + rng.normal(0, 0.3, length)
+        pressure = 1 + 0.2 * np.sin(t / 10) + rng.normal(0, 0.03, length)
+        fault = (start + r) % 2 == 1
+        if fault:
+            pressure += 0.5 * np.exp(-0.5 * ((t - rng.uniform(20, 80)) / 3) ** 2)
+        part = pl.DataFrame(
+            {
+                "run": [f"R{start + r:03d}"] * length,
+                "t [s]": t,
+                "temperature [degC]": temperature,
+                "pressure [bar]": pressure,
+            }
+        )
+        if label:
+            part = part.with_columns(pl.lit("fault" if fault else "ok").alias("state"))
+        parts.append(part)
+    return pl.concat(parts)
+
+
+def _table(frame: pl.DataFrame) -> Table:
+    return Table.from_frame(frame, roles={"run": "group", "t [s]": "time"})
+
+
+def test_runs_line_up_whatever_their_length_and_sampling() -> None:
+    frame = pl.DataFrame(
+        {
+            "run": ["b", "b", "b", "a", "a"],
+            "t": [0.0, 10.0, 5.0, 0.0, 2.0],  # out of order within run b
+            "x": [0.0, 20.0, 10.0, 1.0, None],  # a missing reading in run a
+            "y": ["p", "p", "p", "q", "q"],
+        }
+    )
+    table = Table.from_frame(frame, roles={"run": "group", "t": "time"})
+    spec = sequence_spec(table, "y")
+    assert spec is not None
+    assert spec.sensors == ("x",)
+    assert spec.length == 8  # the median run's readings, at least 8
+    runs = runs_table(table, spec, "y")
+    assert runs.frame["run"].to_list() == ["b", "a"]  # in order of first appearance
+    assert runs.frame["y"].to_list() == ["p", "q"]
+    grid = runs.frame.select(spec.grid("x")).to_numpy()
+    assert np.allclose(grid[0], np.linspace(0.0, 20.0, 8))  # resampled along sorted time
+    assert np.allclose(grid[1], 1.0)  # one reading: held
+    assert runs.frame["x:slope"][0] == pytest.approx(2.0)
+    assert runs.frame["run:duration"].to_list() == [10.0, 2.0]
+    assert runs.frame["run:readings"].to_list() == [3.0, 2.0]
+    assert runs.column("run").role == "group"  # folds keep each run whole
+
+
+def test_only_one_label_per_run_makes_a_sequence_task() -> None:
+    frame = _runs(6, 0)
+    assert sequence_spec(_table(frame), "state") is not None
+    changing = frame.with_columns(pl.col("pressure [bar]").alias("reading"))
+    assert sequence_spec(_table(changing), "reading") is None  # a per-reading target
+    assert sequence_spec(Table.from_frame(frame, roles={"run": "group"}), "state") is None
+    texts = _table(frame.with_columns(pl.col("t [s]").cast(pl.String)))
+    texts = Table.from_frame(texts.frame, roles={"run": "group", "t [s]": "time"})
+    spec = sequence_spec(_table(frame), "state")
+    assert spec is not None
+    with pytest.raises(InputError, match="holds text"):
+        runs_table(texts, spec)
+    with pytest.raises(InputError, match="the runs need column 'pressure \\[bar\\]'"):
+        runs_table(_table(frame.drop("pressure [bar]")), spec)
+
+
+def test_a_model_of_runs_predicts_runs_it_never_saw() -> None:
+    model = train(_table(_runs(50, 1)), "state", budget=60, max_trials=6, seed=0)
+    assert model.sequence is not None
+    assert model.cv["grouping"] == "grouped by column 'run' (its role is group)"
+    unseen = _runs(30, 2, start=100, label=False)
+    out = predict_table(model, _table(unseen))
+    assert out.height == 30  # one row per run
+    assert out["run"].to_list() == [f"R{100 + r:03d}" for r in range(30)]
+    truth = ["fault" if r % 2 else "ok" for r in range(100, 130)]
+    assert np.mean(np.array(out["prediction"].to_list()) == np.array(truth)) >= 0.9
+    assert model.importance is not None
+    assert model.importance.row(0, named=True)["feature"] == "pressure [bar]"
+    with pytest.raises(ExportError, match="reads runs of readings"):
+        to_onnx(model, model.estimator)  # refused before anything is built
+
+
+def test_the_cnn_reads_the_sensors_as_channels() -> None:
+    model = train(_table(_runs(50, 3)), "state", families=["cnn1d"], budget=180, max_trials=1)
+    assert model.best == "cnn1d"
+    network = model.estimator.calibrated_classifiers_[0].estimator[-1].module_
+    assert network.channels == 2
+    out = predict_table(model, _table(_runs(30, 4, start=200, label=False)))
+    truth = ["fault" if r % 2 else "ok" for r in range(200, 230)]
+    assert np.mean(np.array(out["prediction"].to_list()) == np.array(truth)) >= 0.7
+
+
+def test_the_cli_predicts_one_row_per_run_as_python_does(tmp_path: Path, run: Run) -> None:
+    csv, new = tmp_path / "sensors.csv", tmp_path / "new.csv"
+    _runs(30, 5).write_csv(csv)
+    _runs(6, 6, start=300, label=False).write_csv(new)
+    code, _, err = run("ingest", str(csv), "--name", "runs", "--group", "run", "--time", "t [s]")
+    assert code == 0, err
+    code, out, err = run("train", "runs", "--target", "state", "--budget", "30", "--trials", "3")
+    assert code == 0, err
+    assert "grouped by column 'run'" in " ".join(out.split())
+    preds = tmp_path / "preds.csv"
+    code, _, err = run("predict", "runs-state", str(new), "--out", str(preds))
+    assert code == 0, err
+    import labsight
+
+    ws = labsight.Workspace(run.home)  # type: ignore[attr-defined]
+    api = ws.models.predict_file("runs-state", new).frame
+    ws.close()
+    cli = pl.read_csv(preds)
+    assert cli["run"].to_list() == api["run"].to_list() == [f"R{300 + r:03d}" for r in range(6)]
+    assert cli["prediction"].to_list() == api["prediction"].to_list()
+    code, out, _ = run("model", "show", "runs-state")
+    assert "2 sensors (temperature [degC], pressure [bar])" in " ".join(out.split())
