@@ -1,8 +1,8 @@
 """Virtual environments for the benchmarks: one per peer tool, plus two for labsight's size.
 
-FLAML and AutoGluon (models), BayBE and Ax (design), MLflow (serving) each live in their own venv
-under ``bench/out/`` (gitignored), created on first use with the interpreter that runs the bench and
-marked with a stamp file that records what was installed, so a second call is a no-op. Their
+FLAML and AutoGluon (models), BayBE and Ax (design), MLflow (serving), aeon (sequences) each live
+in their own venv under ``bench/out/`` (gitignored), created on first use with the interpreter that
+runs the bench and marked with a stamp file that records what was installed, so a second call is a no-op. Their
 benchmark jobs run as ``bench/out/venv-NAME/bin/python -m bench.models JOB SPEC`` from the
 repository root, so one module serves every tool (MLflow saves the models it serves with
 ``-m bench.serve mlflow-save``). The two labsight venvs (core, and with the ``deep`` extra) exist
@@ -37,6 +37,8 @@ ENVS: dict[str, list[str]] = {
     # Serves the same pickled scikit-learn models as labsight (bench/serve.py): scikit-learn and
     # numpy pinned to the project venv's versions so the pickles load.
     "mlflow": ["mlflow", "scikit-learn==1.9.1", "numpy==2.3.5"],
+    # ROCKET and 1-NN DTW for the sequence benchmark; the UCR/UEA datasets ship inside its wheel.
+    "aeon": ["aeon"],
     "labsight": ["-e", "."],
     "labsight-deep": [TORCH, "-e", ".[deep]"],
 }
@@ -47,6 +49,7 @@ LABELS = {
     "labsight": "labsight (core: `pip install labsight`)",
     "labsight-deep": "labsight + `deep` extra (torch, CPU wheel)",
     "flaml": "FLAML (`flaml[automl]`)",
+    "aeon": "aeon (ROCKET, 1-NN DTW)",
     "autogluon": "AutoGluon (`autogluon.tabular[lightgbm,catboost,xgboost,fastai]`, torch CPU wheel)",
 }
 SIZES = OUT / "install_sizes.json"

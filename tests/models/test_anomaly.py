@@ -152,3 +152,44 @@ def test_the_cli_gives_the_python_apis_answer(tmp_path: Path, run: Run) -> None:
     assert code == 2
     assert "nope" in err
     assert "Traceback" not in err
+
+
+def _readings(n: int, seed: int, surge: bool = False) -> pl.DataFrame:
+    """``n`` runs of a temperature and a pressure, 40-80 readings each at uneven times; ``surge``
+    adds a pressure surge no reference run has."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for r in range(n):
+        length = int(rng.integers(40, 80))
+        t = np.sort(rng.uniform(0, 100, length))
+        pressure = 1 + 0.2 * np.sin(t / 10) + rng.normal(0, 0.02, length)
+        if surge:
+            pressure += 0.6 * np.exp(-0.5 * ((t - rng.uniform(30, 70)) / 4) ** 2)
+        parts.append(
+            pl.DataFrame(
+                {
+                    "run": [f"{'S' if surge else 'N'}{seed}-{r}"] * length,
+                    "t": t,
+                    "temperature": 20 + 0.05 * t + rng.normal(0, 0.2, length),
+                    "pressure": pressure,
+                }
+            )
+        )
+    return pl.concat(parts)
+
+
+def test_runs_are_scored_run_by_run_naming_the_sensor() -> None:
+    roles = {"run": "group", "t": "time"}
+    reference = Table.from_frame(_readings(40, 20), roles=roles)  # type: ignore[arg-type]
+    batch = Table.from_frame(
+        pl.concat([_readings(12, 21), _readings(3, 22, surge=True)]),
+        roles=roles,  # type: ignore[arg-type]
+    )
+    result = anomalies(batch, reference, seed=0)
+    assert result.frame.height == 15  # one row per run, named
+    assert result.frame["run"].to_list()[-3:] == ["S22-0", "S22-1", "S22-2"]
+    flagged = result.frame.filter(pl.col("anomalous"))
+    assert {"S22-0", "S22-1", "S22-2"} <= set(flagged["run"].to_list())
+    assert flagged.height <= 4  # at most one of the 12 normal runs
+    surged = result.frame.filter(pl.col("run").str.starts_with("S"))
+    assert all(w.split(", ")[0] == "pressure" for w in surged["worst"])

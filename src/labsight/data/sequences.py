@@ -25,7 +25,14 @@ import polars as pl
 from labsight.data.table import ColumnInfo, Table, is_number
 from labsight.exceptions import InputError
 
-__all__ = ["MAX_LENGTH", "SequenceSpec", "runs_table", "sequence_spec", "summary_columns"]
+__all__ = [
+    "MAX_LENGTH",
+    "SequenceSpec",
+    "runs_spec",
+    "runs_table",
+    "sequence_spec",
+    "summary_columns",
+]
 
 MAX_LENGTH = 256
 """Most points a run is resampled onto (the median run's readings, at least 8)."""
@@ -71,23 +78,18 @@ def _role_column(table: Table, role: str) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
-def sequence_spec(
-    table: Table, target: str, exclude: list[str] | None = None
-) -> SequenceSpec | None:
-    """The sequence task of ``table`` for ``target``, or None when it is not one: it needs one
-    column with role ``group`` and one with role ``time``, numeric sensors, runs of more than one
-    reading on average, and a target that is the same on every reading of a run."""
+def runs_spec(table: Table, exclude: list[str] | None = None) -> SequenceSpec | None:
+    """How ``table`` splits into runs, or None when it does not: one column with role ``group``
+    and one with role ``time``, numeric sensors (role ``feature`` or ``condition``, not in
+    ``exclude``), and runs of more than one reading on average."""
     group, time = _role_column(table, "group"), _role_column(table, "time")
-    if group is None or time is None or target in (group, time):
+    if group is None or time is None:
         return None
     frame = table.frame
     runs = frame[group].n_unique()
     if runs < 2 or frame.height < 2 * runs:
         return None
-    constant = frame.group_by(group).agg(pl.col(target).drop_nulls().n_unique().alias("n"))
-    if constant["n"].max() != 1:
-        return None
-    skip = set(exclude or ()) | {group, time, target}
+    skip = set(exclude or ()) | {group, time}
     sensors = tuple(
         c.name
         for c in table.columns
@@ -100,6 +102,22 @@ def sequence_spec(
     per_run = frame.group_by(group).len()["len"].to_numpy()
     length = int(np.clip(np.median(per_run), _MIN_LENGTH, MAX_LENGTH))
     return SequenceSpec(group, time, sensors, length)
+
+
+def sequence_spec(
+    table: Table, target: str, exclude: list[str] | None = None
+) -> SequenceSpec | None:
+    """The sequence task of ``table`` for ``target``, or None when it is not one: the table splits
+    into runs (:func:`runs_spec`) and the target is the same on every reading of a run."""
+    spec = runs_spec(table, [*(exclude or ()), target])
+    if spec is None or target in (spec.group, spec.time):
+        return None
+    constant = table.frame.group_by(spec.group).agg(
+        pl.col(target).drop_nulls().n_unique().alias("n")
+    )
+    if constant["n"].max() != 1:
+        return None
+    return spec
 
 
 def _seconds(series: pl.Series) -> np.ndarray:

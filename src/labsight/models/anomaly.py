@@ -22,6 +22,10 @@ trained on the reference rebuilds it. The choices, made once:
   held-out score (a row never judges itself).
 * **Where.** Each flagged row names the columns (for a spectrum: the bands) it is rebuilt worst
   on.
+* **Runs.** A long table of readings (one column with role ``group``, one with role ``time``) is
+  scored run by run: each run's sensors resampled onto the median run's points in time
+  (:mod:`labsight.data.sequences`), each sensor scaled by one spread over its points, a dense
+  autoencoder over them all; the result names each run and the sensors it differs on.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
+from labsight.data.sequences import runs_spec, runs_table
 from labsight.data.spectra import MIN_CHANNELS, bands, spectral_columns
 from labsight.data.table import Table
 from labsight.data.units import convert, is_compatible
@@ -162,17 +167,13 @@ def _scores(
     return (score - rebuilt) ** 2, network
 
 
-def _worst(errors: NDArray[np.float64], names: list[str], kind: str) -> list[str]:
-    """Per row, the columns (or a spectrum's bands) rebuilt worst."""
-    if kind == "conv":
-        groups = bands(names)
-        index = {n: j for j, n in enumerate(names)}
-        labels = list(groups)
-        per = np.column_stack(
-            [errors[:, [index[c] for c in members]].mean(axis=1) for members in groups.values()]
-        )
-    else:
-        labels, per = names, errors
+def _worst(errors: NDArray[np.float64], names: list[str], parts: dict[str, list[str]]) -> list[str]:
+    """Per row, the parts (columns, a spectrum's bands, a run's sensors) rebuilt worst."""
+    index = {n: j for j, n in enumerate(names)}
+    labels = list(parts)
+    per = np.column_stack(
+        [errors[:, [index[c] for c in members]].mean(axis=1) for members in parts.values()]
+    )
     top = np.argsort(-per, axis=1, kind="stable")[:, :_WORST]
     return [", ".join(labels[j] for j in row) for row in top]
 
@@ -195,9 +196,8 @@ def anomalies(
     ------
     InputError
         Unknown method or column, a column in a unit that does not convert to the reference's, a
-        level outside
-        (0.5, 1), fewer than :data:`MIN_REFERENCE_ROWS` reference rows, or a convolutional
-        autoencoder asked for on columns that are not a spectrum.
+        level outside (0.5, 1), fewer than :data:`MIN_REFERENCE_ROWS` reference rows (or runs),
+        or a convolutional autoencoder asked for on columns that are not a spectrum.
     """
     if not 0.5 < level < 1.0:
         raise InputError(
@@ -205,7 +205,15 @@ def anomalies(
             expected="a number between 0.5 and 1, such as 0.99",
             got=str(level),
         )
-    names, kind = _columns(reference, features, method)
+    runs = runs_spec(reference, None) if features is None and method != "conv" else None
+    if runs is not None:  # runs of readings: one row per run, each sensor resampled in time
+        reference = runs_table(reference, runs)
+        table = reference if same else runs_table(table, runs)
+        parts = {s: runs.grid(s) for s in runs.sensors}
+        names, kind = [n for grid in parts.values() for n in grid], "dense"
+    else:
+        names, kind = _columns(reference, features, method)
+        parts = bands(names) if kind == "conv" else {n: [n] for n in names}
     ref = feature_matrix(reference, names)
     n = ref.raw.shape[0]
     if n < MIN_REFERENCE_ROWS:
@@ -223,10 +231,13 @@ def anomalies(
     median = np.nanmedian(ref.raw, axis=0)
     filled = np.where(np.isnan(ref.raw), median, ref.raw)
     mean, sd = filled.mean(axis=0), filled.std(axis=0)
-    if kind == "conv":  # a spectrum: centred on the mean spectrum, one scale for every channel
-        sd = np.full_like(
-            sd, float(np.sqrt(np.mean(sd**2)))
-        )  # (a flat channel's noise stays small)
+    # A spectrum is centred on its mean and divided by one spread for every channel, a run's
+    # sensor by one spread over its points: a flat channel's noise stays small.
+    shared = [names] if kind == "conv" else list(parts.values()) if runs is not None else []
+    index = {n: j for j, n in enumerate(names)}
+    for members in shared:
+        at = [index[c] for c in members]
+        sd[at] = float(np.sqrt(np.mean(sd[at] ** 2)))
     sd = np.where(sd > 0, sd, 1.0)
     z_ref = _standardize(ref.raw, median, mean, sd)
     latent = int(max(2, min(8, n // 5)))
@@ -246,13 +257,15 @@ def anomalies(
         z_new = _standardize(scored, median, mean, sd)
         errors, _ = _scores(kind, z_ref, z_new, latent, seed)
     score = errors.mean(axis=1)
+    ids = {runs.group: table.frame[runs.group]} if runs is not None else {}
     frame = pl.DataFrame(
         {
+            **ids,
             "row": np.arange(len(score), dtype=np.int64),
             "score": score,
             "ratio": score / threshold if threshold > 0 else np.full(len(score), math.inf),
             "anomalous": score > threshold,
-            "worst": _worst(errors, names, kind),
+            "worst": _worst(errors, names, parts),
         }
     )
     return AnomalyResult(
