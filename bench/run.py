@@ -2,7 +2,8 @@
 
 Usage: python bench/run.py [--runs N] [--only NAME] [--budget SECONDS]
                          [--resume] [--jobs N] [--problems KEY,KEY]  (the last three: design)
-(NAME: ingest_quality, explore, models, design_speed, design, startup, serve, spectra)
+(NAME: ingest_quality, explore, models, design_speed, design, startup, serve, spectra,
+ sequences)
 """
 
 from __future__ import annotations
@@ -373,6 +374,62 @@ def bench_spectra(runs: int, budget: float) -> None:
     print("\n".join(lines))
 
 
+def bench_sequences(runs: int, budget: float) -> None:
+    import statistics
+
+    from bench import peers, sequences
+
+    folder = ROOT / "bench" / "out" / "sequences"
+    folder.mkdir(parents=True, exist_ok=True)
+    aeon = peers.ensure_env("aeon")
+    peers.run_job_in(aeon, "bench.sequences", "export", [str(folder)])
+    rocket = peers.run_job_in(aeon, "bench.sequences", "rocket", [str(folder)])
+    dtw = peers.run_job_in(aeon, "bench.sequences", "dtw", [str(folder)])
+    rows, ahead = [], 0
+    for name in sequences.DATASETS:
+        measured = []
+        for seed in range(runs):
+            print(f"  {name} labsight seed {seed} …", flush=True)
+            measured.append(sequences.labsight_run(folder, name, budget, seed))
+        ours = statistics.median(m["accuracy"] for m in measured)
+        picks = [m["picked"] for m in measured]
+        most = max(set(picks), key=picks.count)
+        r, d = rocket[name], dtw[name]  # type: ignore[index]
+        ahead += ours >= r["accuracy"]
+        rows.append(
+            f"| {name} | {ours:.3f} | {r['accuracy']:.3f}{' (padded)' if r['padded'] else ''} "
+            f"| {d['accuracy']:.3f} | {'yes' if ours >= r['accuracy'] else 'no'} | {most} "
+            f"| {statistics.median(m['seconds'] for m in measured):.0f} / {r['seconds']:.0f} / "
+            f"{d['seconds']:.0f} |"
+        )
+        print(rows[-1], flush=True)
+    lines = [
+        "## Sequences: labsight against ROCKET and 1-NN DTW (aeon), UCR/UEA archives",
+        "",
+        "The archives' own train/test splits, shipped in the `aeon` wheel. labsight reads each split "
+        "as a long table (one row per reading; `run` the group, `t` the time, one column per "
+        f"channel) and trains a model of runs with `train(budget={budget:g})`, all families "
+        "competing (the 1-D CNN over the channels among them), then `predict` on the test runs; "
+        f"median of {runs} seeds. Peers in their own venv: `RocketClassifier(n_kernels=10000)` "
+        "and `KNeighborsTimeSeriesClassifier(distance='dtw', n_neighbors=1)`, each run once "
+        "(ROCKET seeded). ROCKET needs equal lengths: JapaneseVowels (7-29 points) is padded with "
+        "each series' last value for it. Accuracy on the test split; seconds: fit + predict, "
+        "labsight / ROCKET / DTW.",
+        "",
+        f"Machine: {machine()}. Measured {stamp()}.",
+        "",
+        "| dataset | labsight | ROCKET | 1-NN DTW | labsight at least ROCKET's | labsight picked "
+        "| seconds |",
+        "|---|---:|---:|---:|---|---|---:|",
+        *rows,
+        "",
+        f"labsight at least as accurate as ROCKET on {ahead} of {len(rows)}. "
+        "Goal (issue #18): at least ROCKET's accuracy on most of them.",
+    ]
+    write_section("sequences", "\n".join(lines))
+    print("\n".join(lines))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
@@ -410,6 +467,7 @@ def main() -> None:
         "startup": bench_startup,
         "serve": bench_serve,
         "spectra": lambda runs: bench_spectra(runs, min(args.budget, 30.0)),
+        "sequences": lambda runs: bench_sequences(runs, args.budget),
         "design": lambda runs: bench_design(
             runs,
             resume=args.resume,

@@ -14,6 +14,7 @@ import pytest
 from labsight.data.sequences import runs_table, sequence_spec
 from labsight.data.table import Table
 from labsight.exceptions import ExportError, InputError
+from labsight.models._features import model_frame
 from labsight.models.export import to_onnx
 from labsight.models.predict import predict_table
 from labsight.models.train import train
@@ -118,6 +119,35 @@ def test_the_cnn_reads_the_sensors_as_channels() -> None:
     out = predict_table(model, _table(_runs(30, 4, start=200, label=False)))
     truth = ["fault" if r % 2 else "ok" for r in range(200, 230)]
     assert np.mean(np.array(out["prediction"].to_list()) == np.array(truth)) >= 0.7
+
+
+def test_minirocket_reads_runs_and_spectra_and_saves_without_pickle() -> None:
+    from labsight.models._persist import TRUSTED_TYPES, asked_types, dumps, loads
+
+    model = train(_table(_runs(40, 7)), "state", families=["rocket"], budget=120, max_trials=1)
+    unseen = _table(_runs(40, 8, start=400, label=False))
+    out = predict_table(model, unseen)
+    truth = ["fault" if r % 2 else "ok" for r in range(400, 440)]
+    assert np.mean(np.array(out["prediction"].to_list()) == np.array(truth)) >= 0.9
+    data = dumps(model)
+    assert set(asked_types(data)) <= TRUSTED_TYPES
+    again = predict_table(loads(data, model.summary()), unseen)
+    assert np.allclose(again["proba_fault"].to_numpy(), out["proba_fault"].to_numpy())
+    # the same family on a spectrum: one channel of 120 points, regression
+    rng = np.random.default_rng(9)
+    axis = np.arange(120.0)
+    c = rng.uniform(0, 10, 90)
+    x = c[:, None] * np.exp(-0.5 * ((axis - 60) / 4) ** 2) + rng.normal(0, 0.05, (90, 120))
+    frame = pl.DataFrame(x, schema=[f"{1000 + 2 * i}" for i in range(120)]).with_columns(
+        pl.Series("c", c)
+    )
+    spectra = train(
+        Table.from_frame(frame[:60]), "c", families=["rocket"], budget=120, max_trials=1
+    )
+    got = predict_table(spectra, Table.from_frame(frame[60:].drop("c")))["prediction"].to_numpy()
+    assert np.sqrt(np.mean((got - c[60:]) ** 2)) < 0.5 * float(np.std(c[60:]))
+    with pytest.raises(ExportError, match="MiniRocket"):
+        to_onnx(spectra, model_frame(Table.from_frame(frame[60:]), spectra.features))
 
 
 def test_the_cli_predicts_one_row_per_run_as_python_does(tmp_path: Path, run: Run) -> None:

@@ -161,7 +161,7 @@ def test_bad_input_is_an_input_error(blobs: tuple[Table, np.ndarray]) -> None:
         cluster(table, method="dbscan")
     with pytest.raises(InputError, match="unknown embedding method") as err:
         embed(table, method="mds")
-    assert err.value.expected == "one of pca, tsne, umap"
+    assert err.value.expected == "one of pca, tsne, umap, autoencoder"
     with pytest.raises(InputError, match="at least 2"):
         embed(table, ["co2"])
     tiny = Table.from_frame(pl.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0]}))

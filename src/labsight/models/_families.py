@@ -250,6 +250,13 @@ def _cnn1d(params: Params, task: Task, seed: int) -> BaseEstimator:
     )
 
 
+def _rocket(params: Params, task: Task, seed: int) -> BaseEstimator:
+    from labsight.models._rocket import RocketClassifier, RocketRegressor
+
+    cls = RocketRegressor if task == "regression" else RocketClassifier
+    return cls(features=params.get("features", 2016), seed=seed)
+
+
 _REG: frozenset[Task] = frozenset({"regression"})
 _CLS: frozenset[Task] = frozenset({"classification"})
 _BOTH: frozenset[Task] = frozenset({"regression", "classification"})
@@ -394,6 +401,17 @@ FAMILIES: dict[str, Family] = {
             description="PyTorch multilayer perceptron",
             cost=3,
             network=True,
+        ),
+        Family(
+            "rocket",
+            _BOTH,
+            _rocket,
+            lambda t: {"features": t.suggest_categorical("features", [1008, 2016, 4032])},
+            {"features": 2016},
+            description="MiniRocket convolution features and ridge, over the runs or the spectrum",
+            scale=False,  # the convolutions read the signal's own shape, not points scaled alone
+            spectral=True,
+            cheap_rows=2_000,
         ),
         Family(
             "cnn1d",

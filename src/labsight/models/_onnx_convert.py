@@ -10,7 +10,8 @@ converters. The PyTorch MLP is written out layer by layer by
 :mod:`labsight.models.export`, from its weights.
 
 Numbers run in float32, ONNX's usual type, except in Gaussian processes, whose kernel algebra needs
-float64 (in float32 their predictive standard deviations come out wrong by orders of magnitude).
+float64 (in float32 their predictive standard deviations come out wrong by orders of magnitude), and
+PLS (its folded coefficients on collinear inputs cancel).
 """
 
 from __future__ import annotations
@@ -30,10 +31,17 @@ __all__ = ["estimator_piece", "is_double", "preprocessor_piece"]
 
 
 def is_double(estimator: Any) -> bool:
-    """Whether ``estimator`` must run in float64 (Gaussian processes)."""
+    """Whether ``estimator`` must run in float64: Gaussian processes, and PLS, whose components on
+    nearly collinear inputs (one-hot levels, missing indicators) cancel large coefficients that
+    float32 inputs leave 5 % off."""
     from sklearn.gaussian_process import GaussianProcessClassifier, GaussianProcessRegressor
 
-    return isinstance(estimator, GaussianProcessRegressor | GaussianProcessClassifier)
+    from labsight.models._pls import PLSDAClassifier, PLSRegressor
+
+    return isinstance(
+        estimator,
+        GaussianProcessRegressor | GaussianProcessClassifier | PLSRegressor | PLSDAClassifier,
+    )
 
 
 def _tensor_type(double: bool) -> Any:

@@ -120,26 +120,30 @@ def cnn_nodes(g: GraphBuilder, z: str, net: Any, *, classifier: bool) -> str:
 
 
 def pls_nodes(g: GraphBuilder, z: str, model: Any, *, classifier: bool) -> str:
-    """A fitted ``PLSRegressor`` (``[N, 1]``) or ``PLSDAClassifier`` (``[N, C]``), in float64."""
+    """A fitted ``PLSRegressor`` (``[N, 1]``) or ``PLSDAClassifier`` (``[N, C]``), in float64.
+
+    The inputs are centred first, as scikit-learn does: PLS on collinear inputs (the levels of a
+    one-hot category) can hold coefficients of 1e15 that cancel only on centred inputs."""
     pls = model.pls_
     mean = np.asarray(pls._x_mean, dtype=np.float64)
     std = np.asarray(pls._x_std, dtype=np.float64)
-    x = g.op("Cast", [z], to=TensorProto.DOUBLE)
-    if not classifier:
-        weight = np.asarray(pls.coef_, dtype=np.float64).T / std[:, None]  # inputs × 1
-        bias = np.asarray(pls.intercept_, dtype=np.float64) - (mean / std) @ (weight * std[:, None])
+    x = g.op("Sub", [g.op("Cast", [z], to=TensorProto.DOUBLE), g.const(mean, "mean")])
+    if not classifier:  # PLSRegression.predict centres only: its coefficients are scaled
+        weight = np.asarray(pls.coef_, dtype=np.float64).T  # inputs × 1
+        bias = np.asarray(pls.intercept_, dtype=np.float64)
         return g.op("Gemm", [x, g.const(weight, "w"), g.const(bias, "b")])
-    # scores = ((x - mean) / std) @ rotations, standardized, then the logistic regression
+    # scores = (x / std) @ rotations, standardized, then the logistic regression
     rotations = np.asarray(pls.x_rotations_, dtype=np.float64) / std[:, None]
-    scale = np.asarray(model.scaler_.scale_, dtype=np.float64)
+    scores = g.op("MatMul", [x, g.const(rotations, "rotations")])
     centre = np.asarray(model.scaler_.mean_, dtype=np.float64)
+    scale = np.asarray(model.scaler_.scale_, dtype=np.float64)
+    standard = g.op(
+        "Div", [g.op("Sub", [scores, g.const(centre, "centre")]), g.const(scale, "scale")]
+    )
     logistic = model.logistic_
     coef = np.asarray(logistic.coef_, dtype=np.float64).T  # components × (1 or C)
-    weight = rotations @ (coef / scale[:, None])
-    bias = np.asarray(logistic.intercept_, dtype=np.float64) - (
-        (mean / std) @ np.asarray(pls.x_rotations_, dtype=np.float64) + centre
-    ) @ (coef / scale[:, None])
-    logits = g.op("Gemm", [x, g.const(weight, "w"), g.const(bias, "b")])
+    bias = np.asarray(logistic.intercept_, dtype=np.float64)
+    logits = g.op("Gemm", [standard, g.const(coef, "w"), g.const(bias, "b")])
     if coef.shape[1] == 1:  # two classes: the logistic's one margin
         p1 = g.op("Sigmoid", [logits])
         one = g.const(np.array(1.0, dtype=np.float64), "one")

@@ -38,6 +38,11 @@ TRUSTED_TYPES = frozenset(
         "labsight.models._mlp.MLPRegressor",
         "labsight.models._cnn1d.SpectrumCNNClassifier",
         "labsight.models._cnn1d.SpectrumCNNRegressor",
+        # MiniRocket features (numpy arrays) and a ridge
+        "labsight.models._rocket.RocketClassifier",
+        "labsight.models._rocket.RocketRegressor",
+        "sklearn.linear_model._ridge.RidgeCV",
+        "sklearn.linear_model._ridge.RidgeClassifierCV",
         # the blend of the best families (voting ensembles, saved with each member once)
         "labsight.models._blend.BlendClassifier",
         "labsight.models._blend.BlendRegressor",

@@ -5,7 +5,7 @@ directions that covary most with the target, and regresses on those. :class:`PLS
 scikit-learn's :class:`~sklearn.cross_decomposition.PLSRegression` on inputs that the pipeline has
 already imputed and autoscaled (centred, unit variance: the usual chemometric choice), with its
 number of components held to what the training rows can support (at most one fewer than the rows,
-and no more than the inputs), so a search over 1 … 30 components never fails on a small fold.
+and no more than the inputs' rank), so a search over 1 … 30 components never fails on a small fold.
 
 :class:`PLSDAClassifier` is PLS discriminant analysis: PLS fitted to the one-hot classes, then a
 multinomial logistic regression on the standardized PLS scores, which turns the scores into
@@ -41,7 +41,11 @@ def components_for(asked: int, rows: int, inputs: int) -> int:
 
 
 def _fit_pls(X: FloatArray, Y: FloatArray, asked: int) -> PLSRegression:
-    k = components_for(asked, X.shape[0], X.shape[1])
+    # No more components than the centred inputs have independent directions: one more (the
+    # levels of a one-hot category sum to one) fits noise along a null direction, with
+    # coefficients of 1e15 whose predictions hang on the inputs' last bits.
+    rank = int(np.linalg.matrix_rank(X - X.mean(axis=0)))
+    k = components_for(asked, X.shape[0], max(rank, 1))
     # scale=False: the pipeline has already standardized every input (autoscaling)
     return PLSRegression(n_components=k, scale=False, max_iter=1_000).fit(X, Y)
 

@@ -167,6 +167,11 @@ def _pipeline(
     from labsight.models._pls import PLSDAClassifier, PLSRegressor
 
     prep, final = pipeline.named_steps["prep"], pipeline[-1]
+    if type(final).__module__ == "labsight.models._rocket":
+        raise ExportError(
+            "MiniRocket's thresholded convolutions have no ONNX form in labsight",
+            hint="Retrain with --families without rocket to export the model",
+        )
     if isinstance(final, GaussianProcessClassifier):
         raise ExportError(
             "a Gaussian process classifier has no ONNX form in labsight",
