@@ -75,7 +75,7 @@ def build_autoencoder(kind: str, inputs: int, latent: int) -> nn.Module:
 
 
 def fit_network(
-    kind: str, z: npt.NDArray[np.float64], latent: int, seed: int, max_epochs: int = 300
+    kind: str, z: npt.NDArray[np.float64], latent: int, seed: int, max_epochs: int = 200
 ) -> nn.Module:
     """An autoencoder of ``kind`` trained to rebuild the rows of ``z`` (standardized), seeded;
     a seventh of the rows (at least :data:`_MIN_VALIDATION`) held out for early stopping."""
@@ -102,8 +102,8 @@ def fit_network(
                 lr=3e-3,
                 weight_decay=1e-4,
                 seed=seed,
-                batch_size=32,
-                patience=25,
+                batch_size=64,
+                patience=15,
                 max_epochs=max_epochs if held else max_epochs // 3,
             )
     finally:
