@@ -111,7 +111,16 @@ def test_a_model_of_runs_predicts_runs_it_never_saw() -> None:
         to_onnx(model, model.estimator)  # refused before anything is built
 
 
-def test_the_cnn_reads_the_sensors_as_channels() -> None:
+def _one_repeat(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One repeat of the folds: these tests judge a family on unseen runs, not how steady its
+    cross-validated score is."""
+    from labsight.models import _folds
+
+    monkeypatch.setattr(_folds, "_repeats", lambda n: 1)
+
+
+def test_the_cnn_reads_the_sensors_as_channels(monkeypatch: pytest.MonkeyPatch) -> None:
+    _one_repeat(monkeypatch)
     model = train(_table(_runs(50, 3)), "state", families=["cnn1d"], budget=180, max_trials=1)
     assert model.best == "cnn1d"
     network = model.estimator.calibrated_classifiers_[0].estimator[-1].module_
@@ -121,7 +130,10 @@ def test_the_cnn_reads_the_sensors_as_channels() -> None:
     assert np.mean(np.array(out["prediction"].to_list()) == np.array(truth)) >= 0.7
 
 
-def test_minirocket_reads_runs_and_spectra_and_saves_without_pickle() -> None:
+def test_minirocket_reads_runs_and_spectra_and_saves_without_pickle(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _one_repeat(monkeypatch)
     from labsight.models._persist import TRUSTED_TYPES, asked_types, dumps, loads
 
     model = train(_table(_runs(40, 7)), "state", families=["rocket"], budget=120, max_trials=1)
