@@ -170,7 +170,9 @@ def test_the_cli_predicts_one_row_per_run_as_python_does(tmp_path: Path, run: Ru
     assert code == 0, err
     code, out, err = run("train", "runs", "--target", "state", "--budget", "30", "--trials", "3")
     assert code == 0, err
-    assert "grouped by column 'run'" in " ".join(out.split())
+    said = " ".join(out.split())
+    assert "grouped by column 'run'" in said
+    assert "runs: one row per run of 'run'" in said
     preds = tmp_path / "preds.csv"
     code, _, err = run("predict", "runs-state", str(new), "--out", str(preds))
     assert code == 0, err

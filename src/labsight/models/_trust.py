@@ -1,7 +1,8 @@
 """What to know before trusting a model, in sentences: ``train`` and ``model show`` print them.
 
 :func:`trust_notes` reads a model's summary (what :meth:`TrainedModel.summary` gives, as the
-registry stores it) and says, one line each: which rows the folds keep together and why; how the
+registry stores it) and says, one line each: that a model of runs reads each run as one row; which
+rows the folds keep together and why; how the
 model compares with the trivial baseline on the same folds (a warning when it is not clearly
 better); which inputs look like other outcomes of the same experiments, with how to leave them
 out; which SMILES columns are read as molecules; and every column left out, with the reason. A
@@ -32,6 +33,17 @@ def trust_notes(summary: dict[str, Any]) -> list[Note]:
     [('info', 'folds: 5-fold × 3 repeats, not grouped (...)'), ('info', 'left out: run (role id)')]
     """
     notes: list[Note] = []
+    sequence = summary.get("sequence")
+    if sequence:
+        sensors = ", ".join(repr(s) for s in sequence["sensors"])
+        notes.append(
+            (
+                "info",
+                f"runs: one row per run of {sequence['group']!r} (the target is the same on "
+                f"every reading of a run), ordered by {sequence['time']!r}; {sensors} each "
+                f"resampled onto {sequence['length']} points and summarised",
+            )
+        )
     cv = summary.get("cv") or {}
     if cv.get("grouping"):
         scheme = str(cv.get("scheme", "")).split(", grouped by ")[0]  # the grouping says it all
