@@ -186,3 +186,27 @@ def test_the_cli_predicts_one_row_per_run_as_python_does(tmp_path: Path, run: Ru
     assert cli["prediction"].to_list() == api["prediction"].to_list()
     code, out, _ = run("model", "show", "runs-state")
     assert "2 sensors (temperature [degC], pressure [bar])" in " ".join(out.split())
+
+
+@pytest.mark.parametrize("network", ["gru", "transformer"])
+def test_recurrent_and_attention_networks_classify_unseen_runs(network: str) -> None:
+    """The estimators alone (train() with them is covered by the allow-list test): a network over
+    the sensors' resampled points, judged on 30 runs it never saw, and rebuilt from its state."""
+    from labsight.models._seqnet import SequenceNetClassifier
+
+    seen = _table(_runs(40, 11))
+    spec = sequence_spec(seen, "state")
+    assert spec is not None
+    runs = runs_table(seen, spec, "state")
+    fresh = runs_table(_table(_runs(30, 12, start=500, label=False)), spec)
+    columns = [n for s in spec.sensors for n in spec.grid(s)]
+    x = runs.frame.select(columns).to_numpy()
+    mean, sd = x.mean(axis=0), x.std(axis=0) + 1e-9
+    model = SequenceNetClassifier(
+        positions=tuple(range(len(columns))), channels=2, network=network, device="cpu"
+    ).fit((x - mean) / sd, runs.frame["state"].to_numpy())
+    unseen = (fresh.frame.select(columns).to_numpy() - mean) / sd
+    truth = np.array(["fault" if r % 2 else "ok" for r in range(500, 530)])
+    assert np.mean(model.predict(unseen) == truth) >= 0.8
+    restored = SequenceNetClassifier.from_state(model.to_state())
+    assert np.allclose(restored.predict_proba(unseen), model.predict_proba(unseen))

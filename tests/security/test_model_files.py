@@ -9,6 +9,7 @@ import os
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import polars as pl
@@ -140,7 +141,19 @@ def test_every_family_saves_only_trusted_types(name: str, monkeypatch: pytest.Mo
         }
     )
     targets = ("y", "label", "three")
-    if family.spectral:  # 60 channels named by wavelengths, beside the rest
+    if family.runs_only:  # 16 runs of 5 readings, one value of each target per run
+        frame = pl.DataFrame(
+            {
+                "run": [f"r{i // 5}" for i in range(n)],
+                "t": [float(i % 5) for i in range(n)],
+                "a": [float((i * 7) % 11) for i in range(n)],
+                "b": [float(i % 3) if i % 9 else None for i in range(n)],
+                "y": [float((i // 5) % 4) for i in range(n)],
+                "label": [("lo", "hi")[(i // 5) % 2] for i in range(n)],
+                "three": [("p", "q", "r")[(i // 5) % 3] for i in range(n)],
+            }
+        )
+    elif family.spectral:  # 60 channels named by wavelengths, beside the rest
         channels = {
             f"{400 + 2 * j}": [float((i * (j + 3)) % 17) / 7 for i in range(n)] for j in range(60)
         }
@@ -150,8 +163,9 @@ def test_every_family_saves_only_trusted_types(name: str, monkeypatch: pytest.Mo
         task = "regression" if target == "y" else "classification"
         if task not in family.tasks:
             continue
+        roles: dict[str, Any] = {"run": "group", "t": "time"} if family.runs_only else {}
         model = train(
-            Table.from_frame(frame.drop([t for t in targets if t != target])),
+            Table.from_frame(frame.drop([t for t in targets if t != target]), roles=roles),
             target,
             families=[name],
             budget=180 if family.network else 60,  # a busy machine must not starve a network

@@ -66,6 +66,8 @@ class Family:
     spectral: bool = False
     # A PyTorch network: its first fit in a process pays torch's set-up, which timing skips.
     network: bool = False
+    # Reads runs only (a sequence task), not a spectrum: recurrent and attention networks
+    runs_only: bool = False
 
 
 def _none(_: optuna.Trial) -> Params:
@@ -257,6 +259,32 @@ def _rocket(params: Params, task: Task, seed: int) -> BaseEstimator:
     return cls(features=params.get("features", 2016), seed=seed)
 
 
+def _seqnet(network: str) -> Callable[[Params, Task, int], BaseEstimator]:
+    def build(params: Params, task: Task, seed: int) -> BaseEstimator:
+        from labsight.models._seqnet import SequenceNetClassifier, SequenceNetRegressor
+
+        cls = SequenceNetRegressor if task == "regression" else SequenceNetClassifier
+        return cls(
+            network=network,
+            hidden=params.get("hidden", 32),
+            dropout=params.get("dropout", 0.1),
+            lr=params.get("lr", 3e-3),
+            weight_decay=params.get("weight_decay", 1e-4),
+            seed=seed,
+        )
+
+    return build
+
+
+def _suggest_seqnet(t: optuna.Trial) -> Params:
+    return {
+        "hidden": t.suggest_categorical("hidden", [16, 32, 64]),
+        "dropout": t.suggest_float("dropout", 0.0, 0.3),
+        "lr": t.suggest_float("lr", 3e-4, 3e-2, log=True),
+        "weight_decay": t.suggest_float("weight_decay", 1e-6, 1e-2, log=True),
+    }
+
+
 _REG: frozenset[Task] = frozenset({"regression"})
 _CLS: frozenset[Task] = frozenset({"classification"})
 _BOTH: frozenset[Task] = frozenset({"regression", "classification"})
@@ -434,6 +462,28 @@ FAMILIES: dict[str, Family] = {
             # tried with the quick families, not after the forests have taken the budget.
             cheap_rows=500,
         ),
+        Family(
+            "gru",
+            _BOTH,
+            _seqnet("gru"),
+            _suggest_seqnet,
+            description="PyTorch GRU over the runs' sensors",
+            cost=3,
+            spectral=True,
+            network=True,
+            runs_only=True,
+        ),
+        Family(
+            "transformer",
+            _BOTH,
+            _seqnet("transformer"),
+            _suggest_seqnet,
+            description="PyTorch Transformer encoder (2 layers, 4 heads) over the runs' sensors",
+            cost=3,
+            spectral=True,
+            network=True,
+            runs_only=True,
+        ),
     )
 }
 """Family name → family."""
@@ -452,6 +502,7 @@ def families_for(
         if task in f.tasks
         and (f.max_rows is None or rows <= f.max_rows)
         and (features is None or not f.spectral or bool(features.signals))
+        and (features is None or not f.runs_only or bool(features.sequence))
         and (names or features is None or len(features.numbers) >= f.min_numbers)
     ]
 

@@ -38,6 +38,8 @@ TRUSTED_TYPES = frozenset(
         "labsight.models._mlp.MLPRegressor",
         "labsight.models._cnn1d.SpectrumCNNClassifier",
         "labsight.models._cnn1d.SpectrumCNNRegressor",
+        "labsight.models._seqnet.SequenceNetClassifier",
+        "labsight.models._seqnet.SequenceNetRegressor",
         # MiniRocket features (numpy arrays) and a ridge
         "labsight.models._rocket.RocketClassifier",
         "labsight.models._rocket.RocketRegressor",

@@ -183,8 +183,10 @@ def train(
         why = "; ".join(
             f"{n} is for {' and '.join(sorted(FAMILIES[n].tasks))}"
             if kind not in FAMILIES[n].tasks
+            else f"{n} reads runs of readings, and the table has none (a group and a time column)"
+            if FAMILIES[n].runs_only and not fs.sequence
             else f"{n} reads a spectrum, and the table has none"
-            if FAMILIES[n].spectral and not fs.spectrum
+            if FAMILIES[n].spectral and not fs.signals
             else f"{n} takes at most {FAMILIES[n].max_rows} rows"
             for n in (families or [])
         )
