@@ -472,6 +472,9 @@ class _Search:
         return SearchResult(board, best, self.trials, seconds, skipped, cut_short)
 
 
+_WARMED: set[str] = set()  # network families whose first fit in this process has been made
+
+
 def _probe(problem: Problem, family: Family, params: dict[str, Any]) -> float:
     """The expected seconds of one fold's fit of a family not yet timed: for one that is not
     cheap (forests, SVMs, Gaussian processes, networks), a fit on half of the first fold's
@@ -488,8 +491,12 @@ def _probe(problem: Problem, family: Family, params: dict[str, Any]) -> float:
             make_pipeline(family, params, problem.features, problem.task, problem.seed)
         )
         # A network's first fit in a process also pays torch's first-use set-up (2 s against
-        # 0.4 for the fit itself on 17 spectra): it is timed on its second.
-        for _ in range(2 if family.network else 1):
+        # 0.4 for the fit itself on 17 spectra): the first probe of each network family in a
+        # process is timed on its second fit (later ones need no warming up, and a probe's time
+        # comes out of the budget).
+        warm = not family.network or family.name in _WARMED
+        _WARMED.add(family.name)
+        for _ in range(1 if warm else 2):
             tick = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
