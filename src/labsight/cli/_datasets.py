@@ -173,7 +173,7 @@ def _report_output(report: QualityReport, title: str, json: bool, fail_on: str |
     "  labsight quality reactions@v1 --target 'yield [%]' --group batch --fail-on error"
 )
 def quality(
-    source: Annotated[str, typer.Argument(help="A file, or a dataset NAME[@VERSION].")],
+    source: Annotated[str, typer.Argument(help="A file, or a dataset NAME or NAME@VERSION.")],
     id: IdOpt = None,
     target: TargetOpt = None,
     group: GroupOpt = None,
@@ -238,7 +238,7 @@ def quality(
 )
 def clean(
     source: Annotated[
-        str, typer.Argument(help="A dataset NAME[@VERSION], or a file to ingest first.")
+        str, typer.Argument(help="A dataset NAME or NAME@VERSION, or a file to ingest first.")
     ],
     impute: Annotated[
         str | None, typer.Option("--impute", help="mean | median | knn | iterative")

@@ -36,7 +36,7 @@ def _default_name(source: str, is_file: bool) -> str:
     "  labsight explore export.xlsx --sheet 'Reaction data' --max-points 2000 --json"
 )
 def explore(
-    source: Annotated[str, typer.Argument(help="A file, or a dataset NAME[@VERSION].")],
+    source: Annotated[str, typer.Argument(help="A file, or a dataset NAME or NAME@VERSION.")],
     out_path: Annotated[
         Path | None,
         typer.Option(

@@ -90,7 +90,7 @@ def _live_board(
 )
 def train(
     source: Annotated[
-        str, typer.Argument(help="A dataset NAME[@VERSION], or a file (ingested first).")
+        str, typer.Argument(help="A dataset NAME or NAME@VERSION, or a file (ingested first).")
     ],
     target: Annotated[
         str | None,

@@ -45,7 +45,7 @@ def _profiles_tables(result: Any, units: dict[str, str | None]) -> list[RichTabl
     "  labsight cluster reactions --method gmm --k 4 --json"
 )
 def cluster(
-    ref: Annotated[str, typer.Argument(help="A dataset NAME[@VERSION].")],
+    ref: Annotated[str, typer.Argument(help="A dataset NAME or NAME@VERSION.")],
     features: Annotated[
         str | None,
         typer.Option(
@@ -103,7 +103,7 @@ def cluster(
     "  labsight embed reactions --method pca --features 'T [degC],time [min]'"
 )
 def embed(
-    ref: Annotated[str, typer.Argument(help="A dataset NAME[@VERSION].")],
+    ref: Annotated[str, typer.Argument(help="A dataset NAME or NAME@VERSION.")],
     method: Annotated[
         str, typer.Option("--method", help="pca, umap, tsne or autoencoder.")
     ] = "pca",
@@ -165,12 +165,12 @@ def embed(
     "  labsight anomalies batches --reference batches --out scores.csv"
 )
 def anomalies(
-    ref: Annotated[str, typer.Argument(help="A dataset NAME[@VERSION] to score.")],
+    ref: Annotated[str, typer.Argument(help="A dataset NAME or NAME@VERSION to score.")],
     reference: Annotated[
         str,
         typer.Option(
             "--reference",
-            help="A dataset NAME[@VERSION] of rows known to be normal (the same one: each row "
+            help="A dataset NAME or NAME@VERSION of rows known to be normal (the same one: each row "
             "is scored by a model that never saw it).",
         ),
     ],
