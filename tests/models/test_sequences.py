@@ -95,7 +95,7 @@ def test_only_one_label_per_run_makes_a_sequence_task() -> None:
         runs_table(_table(frame.drop("pressure [bar]")), spec)
 
 
-def test_a_model_of_runs_predicts_runs_it_never_saw() -> None:
+def test_a_model_of_runs_predicts_runs_it_never_saw(quick: None) -> None:
     model = train(_table(_runs(50, 1)), "state", budget=60, max_trials=6, seed=0)
     assert model.sequence is not None
     assert model.cv["grouping"] == "grouped by column 'run' (its role is group)"
@@ -111,16 +111,7 @@ def test_a_model_of_runs_predicts_runs_it_never_saw() -> None:
         to_onnx(model, model.estimator)  # refused before anything is built
 
 
-def _one_repeat(monkeypatch: pytest.MonkeyPatch) -> None:
-    """One repeat of the folds: these tests judge a family on unseen runs, not how steady its
-    cross-validated score is."""
-    from labsight.models import _folds
-
-    monkeypatch.setattr(_folds, "_repeats", lambda n: 1)
-
-
-def test_the_cnn_reads_the_sensors_as_channels(monkeypatch: pytest.MonkeyPatch) -> None:
-    _one_repeat(monkeypatch)
+def test_the_cnn_reads_the_sensors_as_channels(quick: None) -> None:
     model = train(_table(_runs(50, 3)), "state", families=["cnn1d"], budget=180, max_trials=1)
     assert model.best == "cnn1d"
     network = model.estimator.calibrated_classifiers_[0].estimator[-1].module_
@@ -130,10 +121,7 @@ def test_the_cnn_reads_the_sensors_as_channels(monkeypatch: pytest.MonkeyPatch) 
     assert np.mean(np.array(out["prediction"].to_list()) == np.array(truth)) >= 0.7
 
 
-def test_minirocket_reads_runs_and_spectra_and_saves_without_pickle(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    _one_repeat(monkeypatch)
+def test_minirocket_reads_runs_and_spectra_and_saves_without_pickle(quick: None) -> None:
     from labsight.models._persist import TRUSTED_TYPES, asked_types, dumps, loads
 
     model = train(_table(_runs(40, 7)), "state", families=["rocket"], budget=120, max_trials=1)
@@ -162,7 +150,9 @@ def test_minirocket_reads_runs_and_spectra_and_saves_without_pickle(
         to_onnx(spectra, model_frame(Table.from_frame(frame[60:]), spectra.features))
 
 
-def test_the_cli_predicts_one_row_per_run_as_python_does(tmp_path: Path, run: Run) -> None:
+def test_the_cli_predicts_one_row_per_run_as_python_does(
+    tmp_path: Path, run: Run, quick: None
+) -> None:
     csv, new = tmp_path / "sensors.csv", tmp_path / "new.csv"
     _runs(30, 5).write_csv(csv)
     _runs(6, 6, start=300, label=False).write_csv(new)

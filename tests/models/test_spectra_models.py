@@ -85,7 +85,7 @@ def test_spectral_families_apply_where_the_inputs_call_for_them() -> None:
         )
 
 
-def test_pls_and_pls_da_predict_spectra_they_never_saw() -> None:
+def test_pls_and_pls_da_predict_spectra_they_never_saw(quick: None) -> None:
     seen, unseen = _spectra(60, 1), _spectra(40, 2)
     model = train(Table.from_frame(seen), "c", families=["pls"], budget=60, max_trials=4)
     assert _rmse(model, unseen) < 0.1 * float(unseen["c"].std())
@@ -104,18 +104,7 @@ def test_pls_and_pls_da_predict_spectra_they_never_saw() -> None:
     assert np.allclose(out["proba_high"].to_numpy() + out["proba_low"].to_numpy(), 1.0)
 
 
-def _one_repeat(monkeypatch: pytest.MonkeyPatch) -> None:
-    """One repeat of the folds: these tests judge a family on unseen data, not how steady its
-    cross-validated score is (the networks' trainings take most of this file's time)."""
-    from labsight.models import _folds
-
-    monkeypatch.setattr(_folds, "_repeats", lambda n: 1)
-
-
-def test_the_cnn_learns_a_band_reproducibly_and_saves_without_pickle(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    _one_repeat(monkeypatch)
+def test_the_cnn_learns_a_band_reproducibly_and_saves_without_pickle(quick: None) -> None:
     seen, unseen = _spectra(80, 3, extra=True), _spectra(40, 4, extra=True)
     table = Table.from_frame(seen)
     model = train(table, "c", families=["cnn1d"], budget=180, max_trials=1, seed=7)
@@ -147,7 +136,7 @@ def test_the_cnn_learns_a_band_reproducibly_and_saves_without_pickle(
         loads(dumps(model), model.summary())
 
 
-def test_importance_names_the_band_that_carries_the_analyte() -> None:
+def test_importance_names_the_band_that_carries_the_analyte(quick: None) -> None:
     seen = _spectra(60, 5, extra=True)
     model = train(Table.from_frame(seen), "c", families=["pls"], budget=60, max_trials=2)
     assert model.importance is not None
@@ -172,11 +161,9 @@ def test_importance_names_the_band_that_carries_the_analyte() -> None:
 @pytest.mark.parametrize("family", ["pls", "cnn1d"])
 @pytest.mark.parametrize("task", ["regression", "classification"])
 def test_spectral_families_export_to_onnx_as_they_predict(
-    family: str, task: str, monkeypatch: pytest.MonkeyPatch
+    family: str, task: str, few_epochs: None
 ) -> None:
     import onnxruntime as ort
-
-    _one_repeat(monkeypatch)
 
     from labsight.models.export import feeds_for, to_onnx
 

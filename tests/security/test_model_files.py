@@ -123,10 +123,15 @@ def test_every_family_saves_only_trusted_types(name: str, monkeypatch: pytest.Mo
     spectral families on a table with a spectrum). One test per family, so they spread over the
     workers. (One repeat of the folds and ten bootstrap draws of a linear model's coefficients:
     they change how steady the scores and intervals are, not what a file holds.)"""
-    from labsight.models import _finish, _folds
+    from labsight.models import _finish, _folds, _mlp
 
     monkeypatch.setattr(_folds, "_repeats", lambda n: 1)
     monkeypatch.setattr(_finish, "_BOOTSTRAP", (10, 10))
+    monkeypatch.setattr(_finish, "_REPEATS", (1, 2))
+    train_network = _mlp.train_network  # networks: a few epochs (the file holds the same types)
+    monkeypatch.setattr(
+        _mlp, "train_network", lambda *a, **k: train_network(*a, **{**k, "max_epochs": 3})
+    )
     family = FAMILIES[name]
     n = 80
     frame = pl.DataFrame(
