@@ -189,9 +189,11 @@ def test_the_whole_of_train_fits_the_budget_when_finishing_is_costly() -> None:
     frame = _smooth(300, 5)
     table = Table.from_frame(frame, roles={"y": "target"})
     tick = time.perf_counter()
-    model = train(table, "y", budget=15, families=["random_forest", "gaussian_process"], seed=0)
+    # 25 s: in a parallel run the other worker's networks and MiniRocket hold the second core,
+    # and at 15 s no fit of either family finished (alone, 15 s is plenty)
+    model = train(table, "y", budget=25, families=["random_forest", "gaussian_process"], seed=0)
     wall = time.perf_counter() - tick
-    assert wall <= 1.1 * 15 + 0.5
+    assert wall <= 1.1 * 25 + 0.5
     summary = model.summary()
     assert summary["cut_short"] == model.cut_short
     assert all(isinstance(note, str) and note for note in model.cut_short)
