@@ -34,6 +34,22 @@ __all__ = ["SpectrumCNNClassifier", "SpectrumCNNRegressor", "SpectrumNet"]
 _POOLED = 16  # positions the convolutions' output is averaged down to
 
 
+def register_signal(
+    module: nn.Module, n_features: int, positions: tuple[int, ...], channels: int
+) -> int:
+    """Check ``positions`` (the signal's points among ``n_features`` inputs, ``channels``
+    channels) and keep them and the other inputs' positions as buffers ``spectrum`` and
+    ``others`` of ``module``; return the points per channel."""
+    if not positions or max(positions) >= n_features or min(positions) < 0:
+        raise ValueError(f"positions must index the {n_features} inputs, got {len(positions)}")
+    if channels < 1 or len(positions) % channels:
+        raise ValueError(f"{len(positions)} positions do not make {channels} channels")
+    others = sorted(set(range(n_features)) - set(positions))
+    module.register_buffer("spectrum", torch.as_tensor(positions, dtype=torch.long), False)
+    module.register_buffer("others", torch.as_tensor(others, dtype=torch.long), False)
+    return len(positions) // channels
+
+
 class SpectrumNet(nn.Module):
     """Convolutions over the spectrum's channels, joined with the other inputs, to ``n_out``."""
 
@@ -51,16 +67,10 @@ class SpectrumNet(nn.Module):
         augment: float,
     ) -> None:
         super().__init__()
-        if not positions or max(positions) >= n_features or min(positions) < 0:
-            raise ValueError(f"positions must index the {n_features} inputs, got {len(positions)}")
-        if channels < 1 or len(positions) % channels:
-            raise ValueError(f"{len(positions)} positions do not make {channels} channels")
-        others = sorted(set(range(n_features)) - set(positions))
-        self.channels = channels
         self.spectrum: torch.Tensor
         self.others: torch.Tensor
-        self.register_buffer("spectrum", torch.as_tensor(positions, dtype=torch.long), False)
-        self.register_buffer("others", torch.as_tensor(others, dtype=torch.long), False)
+        register_signal(self, n_features, positions, channels)
+        self.channels = channels
         self.augment = augment
         pad = kernel // 2
         self.features = nn.Sequential(
@@ -73,7 +83,7 @@ class SpectrumNet(nn.Module):
             nn.AdaptiveAvgPool1d(_POOLED),
             nn.Flatten(),
         )
-        width = 2 * filters * _POOLED + len(others)
+        width = 2 * filters * _POOLED + len(self.others)
         head: list[nn.Module] = [nn.Linear(width, hidden), nn.ReLU()]
         if dropout > 0:
             head.append(nn.Dropout(dropout))

@@ -20,7 +20,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from labsight.models._cnn1d import _SpectrumCNN
+from labsight.models._cnn1d import _SpectrumCNN, register_signal
 from labsight.models._mlp import MLPClassifier, MLPRegressor
 
 __all__ = ["SequenceNet", "SequenceNetClassifier", "SequenceNetRegressor"]
@@ -41,19 +41,12 @@ class SequenceNet(nn.Module):
         dropout: float,
     ) -> None:
         super().__init__()
-        if not positions or max(positions) >= n_features or min(positions) < 0:
-            raise ValueError(f"positions must index the {n_features} inputs, got {len(positions)}")
-        if channels < 1 or len(positions) % channels:
-            raise ValueError(f"{len(positions)} positions do not make {channels} channels")
         if kind not in ("gru", "transformer"):
             raise ValueError(f"unknown sequence network {kind!r}")
-        others = sorted(set(range(n_features)) - set(positions))
         self.spectrum: torch.Tensor
         self.others: torch.Tensor
-        self.register_buffer("spectrum", torch.as_tensor(positions, dtype=torch.long), False)
-        self.register_buffer("others", torch.as_tensor(others, dtype=torch.long), False)
+        steps = register_signal(self, n_features, positions, channels)
         self.channels, self.kind = channels, kind
-        steps = len(positions) // channels
         if kind == "gru":
             self.gru = nn.GRU(channels, hidden, batch_first=True)
             summary = 2 * hidden
@@ -65,7 +58,7 @@ class SequenceNet(nn.Module):
             )
             self.encoder = nn.TransformerEncoder(layer, num_layers=2, enable_nested_tensor=False)
             summary = hidden
-        head: list[nn.Module] = [nn.Linear(summary + len(others), hidden), nn.ReLU()]
+        head: list[nn.Module] = [nn.Linear(summary + len(self.others), hidden), nn.ReLU()]
         if dropout > 0:
             head.append(nn.Dropout(dropout))
         head.append(nn.Linear(hidden, n_out))
