@@ -26,6 +26,17 @@ PG_ENV = "LABSIGHT_TEST_PG_URL"
 # long temporary path must not wrap differently from one run to the next.
 os.environ.pop("COLUMNS", None)
 
+# Under pytest-xdist every worker is a process of its own on a machine of few cores: torch and the
+# BLAS libraries each starting a thread per core oversubscribe it (a BoTorch proposal of 3.6 s
+# alone took 51 s beside a busy worker). One thread per worker: torch reads OMP_NUM_THREADS when
+# it is first imported; numpy's BLAS, already loaded, is limited through threadpoolctl.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
+    from threadpoolctl import threadpool_limits
+
+    _ONE_THREAD = threadpool_limits(limits=1)  # kept: the limit holds for the worker's life
+
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Iterator[labsight.Workspace]:

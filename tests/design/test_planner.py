@@ -188,8 +188,8 @@ def test_several_objectives_get_a_pareto_acquisition(name: str) -> None:
     space = _two_objectives()
     x = np.linspace(0.05, 0.95, 6)
     observed = pl.DataFrame({"x": x, "yield": x, "cost": x**2})  # a trade-off
-    proposal = propose(space, observed, observed.head(0).select("x"), 3, seed=0, acquisition=name)
-    assert proposal.points.height == 3
+    proposal = propose(space, observed, observed.head(0).select("x"), 2, seed=0, acquisition=name)
+    assert proposal.points.height == 2
     assert set(proposal.predictions[0]) >= {"yield", "cost"}
 
 
