@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from labsight.models._mlp import MLPClassifier, MLPRegressor
+from labsight.models._mlp_net import build_network
 
 __all__ = ["SpectrumCNNClassifier", "SpectrumCNNRegressor", "SpectrumNet"]
 
@@ -84,11 +85,7 @@ class SpectrumNet(nn.Module):
             nn.Flatten(),
         )
         width = 2 * filters * _POOLED + len(self.others)
-        head: list[nn.Module] = [nn.Linear(width, hidden), nn.ReLU()]
-        if dropout > 0:
-            head.append(nn.Dropout(dropout))
-        head.append(nn.Linear(hidden, n_out))
-        self.head = nn.Sequential(*head)
+        self.head = build_network(width, n_out, hidden, 1, dropout)  # the MLP's one hidden block
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n = x.shape[0]

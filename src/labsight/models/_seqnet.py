@@ -22,6 +22,7 @@ from torch import nn
 
 from labsight.models._cnn1d import _SpectrumCNN, register_signal
 from labsight.models._mlp import MLPClassifier, MLPRegressor
+from labsight.models._mlp_net import build_network
 
 __all__ = ["SequenceNet", "SequenceNetClassifier", "SequenceNetRegressor"]
 
@@ -58,11 +59,7 @@ class SequenceNet(nn.Module):
             )
             self.encoder = nn.TransformerEncoder(layer, num_layers=2, enable_nested_tensor=False)
             summary = hidden
-        head: list[nn.Module] = [nn.Linear(summary + len(self.others), hidden), nn.ReLU()]
-        if dropout > 0:
-            head.append(nn.Dropout(dropout))
-        head.append(nn.Linear(hidden, n_out))
-        self.head = nn.Sequential(*head)
+        self.head = build_network(summary + len(self.others), n_out, hidden, 1, dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n = x.shape[0]
