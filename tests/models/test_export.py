@@ -89,13 +89,19 @@ def _assert_regression_matches(model: TrainedModel) -> None:
 
 
 REGRESSION_FAMILIES = [
-    f for f, fam in FAMILIES.items() if "regression" in fam.tasks and not fam.spectral
+    f
+    for f, fam in FAMILIES.items()
+    if "regression" in fam.tasks and not fam.spectral and not fam.image
 ]
 CLASSIFICATION_FAMILIES = [
     f
     for f, fam in FAMILIES.items()
-    if "classification" in fam.tasks and f != "gaussian_process" and not fam.spectral
-]  # the spectral families (they need a spectrum) export in tests/models/test_spectra_models.py
+    if "classification" in fam.tasks
+    and f != "gaussian_process"
+    and not fam.spectral
+    and not fam.image
+]  # the spectral families (they need a spectrum) export in tests/models/test_spectra_models.py;
+# image models refuse (tests/models/test_images.py)
 _SMALL = {"n_estimators": 20}  # forests and boosting: enough trees to export, quick to fit
 
 

@@ -117,7 +117,9 @@ def test_torch_weights_that_unpickle_code_are_refused(
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(FAMILIES))
-def test_every_family_saves_only_trusted_types(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_family_saves_only_trusted_types(
+    name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """The allow-list is exactly what labsight's own families need: each family's file loads, for
     regression, two classes and three, with missing values and a many-level category (the
     spectral families on a table with a spectrum). One test per family, so they spread over the
@@ -163,14 +165,20 @@ def test_every_family_saves_only_trusted_types(name: str, monkeypatch: pytest.Mo
             f"{400 + 2 * j}": [float((i * (j + 3)) % 17) / 7 for i in range(n)] for j in range(60)
         }
         frame = frame.with_columns(**{k: pl.Series(v) for k, v in channels.items()})
+    images = None
+    if family.image:  # 40 small images of two kinds, a value and a class for each
+        frame, images = _image_frame(tmp_path, n // 2)
     asked: set[str] = set()
     for target in targets:
         task = "regression" if target == "y" else "classification"
         if task not in family.tasks:
             continue
         roles: dict[str, Any] = {"run": "group", "t": "time"} if family.runs_only else {}
+        table = Table.from_frame(frame.drop([t for t in targets if t != target]), roles=roles)
+        if images is not None:
+            table = _as_images(table, images)
         model = train(
-            Table.from_frame(frame.drop([t for t in targets if t != target]), roles=roles),
+            table,
             target,
             families=[name],
             budget=180 if family.network else 60,  # a busy machine must not starve a network
@@ -443,3 +451,41 @@ def test_a_crafted_booster_text_is_refused_before_lightgbm_parses_it(
     check_booster_text(text)  # the real text passes
     with pytest.raises(ArtifactIntegrityError, match=expected):
         check_booster_text(edit(text))
+
+
+def _image_frame(folder: Path, n: int) -> tuple[pl.DataFrame, Any]:
+    """``n`` small PNG images (bright or dark squares) as an image column with three targets."""
+    import hashlib
+
+    import numpy as np
+    from PIL import Image
+
+    from labsight.data.images import ImageFiles
+
+    files, keys = {}, []
+    for i in range(n):
+        pixels = np.full((12, 12), 40 + 200 * (i % 2), dtype=np.uint8)
+        pixels[i % 12, :] = 255  # each image its own
+        path = folder / f"im{i}.png"
+        Image.fromarray(pixels).save(path)
+        key = hashlib.sha256(path.read_bytes()).hexdigest()
+        files[key] = path
+        keys.append(key)
+    frame = pl.DataFrame(
+        {
+            "image": keys,
+            "y": [float(i % 2) + 0.1 * (i % 5) for i in range(n)],
+            "label": [("lo", "hi")[i % 2] for i in range(n)],
+            "three": [("p", "q", "r")[i % 3] for i in range(n)],
+        }
+    )
+    return frame, ImageFiles(files)
+
+
+def _as_images(table: Table, images: Any) -> Table:
+    import dataclasses
+
+    columns = [
+        dataclasses.replace(c, dtype="image") if c.name == "image" else c for c in table.columns
+    ]
+    return Table(table.frame, columns, images=images)

@@ -90,10 +90,18 @@ def _print_version(ds: DatasetVersion, verb: str) -> None:
     epilog="Examples:\n\n"
     "  labsight ingest reactions.csv --name reactions\n\n"
     "  labsight ingest export.xlsx --sheet 'Reaction data' --target 'yield [%]'\n\n"
-    "  labsight ingest run42.csv --na-values 'n/a?' --json"
+    "  labsight ingest run42.csv --na-values 'n/a?' --json\n\n"
+    "  labsight ingest cells/ --name cells    (one sub-folder of images per class)\n\n"
+    "  labsight ingest plates.csv --images image_path"
 )
 def ingest(
-    file: Annotated[Path, typer.Argument(help="CSV/TSV/TXT (also .gz), Excel, Parquet or JSONL.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV/TSV/TXT (also .gz), Excel, Parquet or JSONL; or a folder of images "
+            "(PNG, JPEG, TIFF, OME-TIFF) with one sub-folder per class."
+        ),
+    ],
     name: Annotated[
         str | None, typer.Option("--name", help="Dataset name (default: the file's stem).")
     ] = None,
@@ -109,6 +117,14 @@ def ingest(
     encoding: Annotated[
         str | None, typer.Option("--encoding", help="Text encoding (default: detected).")
     ] = None,
+    images: Annotated[
+        str | None,
+        typer.Option(
+            "--images",
+            help="The column holding image paths (relative to the table's folder): each image "
+            "is read, checked and stored with the table.",
+        ),
+    ] = None,
     id: IdOpt = None,
     target: TargetOpt = None,
     group: GroupOpt = None,
@@ -119,7 +135,8 @@ def ingest(
     reason: ReasonOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Read a file into a new dataset version, with units and column roles recognised."""
+    """Read a file (or a folder of images) into a new dataset version, with units and column
+    roles recognised."""
     ws = workspace()
     with steps(f"ingest {file.name}", enabled=not json) as step:
         ds = ws.ingest(
@@ -129,6 +146,7 @@ def ingest(
             na_values=na_values or (),
             delimiter=delimiter,
             encoding=encoding,
+            **({"images": images} if images else {}),
             roles=_roles(id, target, group, time),
             on_issue="raise" if strict else "ignore",
             reason=reason,

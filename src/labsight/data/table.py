@@ -5,12 +5,15 @@ from __future__ import annotations
 import functools
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
 from labsight.data.findings import Finding
 from labsight.data.stats import NumericSummary, numeric_summary, numeric_values
+
+if TYPE_CHECKING:
+    from labsight.data.images import ImageFiles
 
 __all__ = ["ROLES", "ColumnInfo", "Role", "SourceInfo", "Table", "dtype_name", "is_number"]
 
@@ -113,6 +116,8 @@ class Table:
     findings: list[Finding] = field(default_factory=list)
     source: SourceInfo | None = None
     row_lines: list[int] | None = None
+    # The image files of a table with an ``image`` column (:mod:`labsight.data.images`)
+    images: ImageFiles | None = field(default=None, repr=False, compare=False)
     _numeric: dict[str, NumericSummary] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )

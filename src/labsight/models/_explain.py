@@ -522,3 +522,61 @@ def spectrum_figure(
         bargap=0,
     )
     return fig
+
+
+def saliency_figure(maps: list[dict[str, Any]]) -> go.Figure:
+    """Held-out images (grey thumbnails) with their occlusion maps over them: where covering the
+    image moved the model's prediction most."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    n = len(maps)
+    cols = min(n, 3)
+    rows = -(-n // cols)
+    titles = [
+        f"{m['file'][-28:]}<br>actual {_short(m['actual'])}, predicted {_short(m['prediction'])}"
+        for m in maps
+    ]
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles)
+    top = max([1e-12, *(max(max(r) for r in m["map"]) for m in maps)])
+    for k, m in enumerate(maps):
+        row, col = k // cols + 1, k % cols + 1
+        thumb = np.asarray(m["thumbnail"], dtype=np.float64)
+        grid = np.asarray(m["map"], dtype=np.float64)
+        size, cells = thumb.shape[0], grid.shape[0]
+        fig.add_trace(
+            go.Heatmap(z=thumb, colorscale="gray", showscale=False, hoverinfo="skip"),
+            row=row,
+            col=col,
+        )
+        centres = (np.arange(cells) + 0.5) * size / cells - 0.5
+        fig.add_trace(
+            go.Heatmap(
+                z=np.clip(grid, 0, None),
+                x=centres,
+                y=centres,
+                zmin=0,
+                zmax=top,
+                colorscale=[[0, "rgba(214,39,40,0)"], [1, "rgba(214,39,40,0.75)"]],
+                showscale=k == 0,
+                colorbar={"title": "occlusion<br>effect"},
+                hovertemplate="covering this cell moves the prediction by %{z:.3g}<extra></extra>",
+            ),
+            row=row,
+            col=col,
+        )
+        fig.update_yaxes(autorange="reversed", showticklabels=False, row=row, col=col)
+        fig.update_xaxes(
+            showticklabels=False, row=row, col=col, scaleanchor=f"y{k + 1 if k else ''}"
+        )
+    fig.update_layout(
+        title="Where the model looks: held-out images, red where covering a cell moves the prediction",
+        height=330 * rows,
+        width=320 * cols + 120,
+        template="plotly_white",
+    )
+    return fig
+
+
+def _short(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)[:20]

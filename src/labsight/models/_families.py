@@ -68,6 +68,11 @@ class Family:
     network: bool = False
     # Reads runs only (a sequence task), not a spectrum: recurrent and attention networks
     runs_only: bool = False
+    # Reads images (an image task), and only images: its build returns the whole pipeline
+    image: bool = False
+    # Work done once per search before the family's first trial, outside its folds' timing:
+    # what every fit would otherwise repeat (decoding the images, their pretrained features)
+    warm_up: Callable[[Any, Params], None] | None = None
 
 
 def _none(_: optuna.Trial) -> Params:
@@ -285,6 +290,60 @@ def _suggest_seqnet(t: optuna.Trial) -> Params:
     }
 
 
+def _cnn2d(params: Params, task: Task, seed: int) -> BaseEstimator:
+    from labsight.models._cnn2d import ImageCNNClassifier, ImageCNNRegressor
+
+    cls = ImageCNNRegressor if task == "regression" else ImageCNNClassifier
+    return Pipeline(
+        [
+            (
+                "model",
+                cls(
+                    size=params.get("size", 64),
+                    filters=params.get("filters", 16),
+                    augment=params.get("augment", 0.1),
+                    hidden=params.get("hidden", 64),
+                    dropout=params.get("dropout", 0.2),
+                    lr=params.get("lr", 3e-3),
+                    weight_decay=params.get("weight_decay", 1e-4),
+                    seed=seed,
+                ),
+            )
+        ]
+    )
+
+
+def _transfer(params: Params, task: Task, seed: int) -> BaseEstimator:
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    from labsight.models._cnn2d import ImageFeatures
+
+    head = (
+        Ridge(alpha=params.get("alpha", 10.0))
+        if task == "regression"
+        else LogisticRegression(C=params.get("C", 0.1), max_iter=5_000)
+    )
+    # The features are not standardized: ReLU6 outputs on one scale, many of them all but
+    # constant on a few dozen images, which standardizing blew up into decisions of 2,000 on an
+    # image whose feature was not quite zero.
+    return Pipeline([("prep", ImageFeatures(size=params.get("size", 160))), ("model", head)])
+
+
+def _warm_images(size_of: Callable[[Params], int], features: bool) -> Callable[[Any, Params], None]:
+    def warm_up(x: Any, params: Params) -> None:
+        from labsight.models._cnn2d import ImageFeatures, image_refs
+
+        if features:
+            ImageFeatures(size=size_of(params)).fit(x).transform(x)
+        else:
+            refs = image_refs(x)
+            channels = 3 if any(r.array().shape[2] > 1 for r in refs[:16]) else 1
+            for ref in refs:
+                ref.pixels(size_of(params), channels)
+
+    return warm_up
+
+
 _REG: frozenset[Task] = frozenset({"regression"})
 _CLS: frozenset[Task] = frozenset({"classification"})
 _BOTH: frozenset[Task] = frozenset({"regression", "classification"})
@@ -484,6 +543,40 @@ FAMILIES: dict[str, Family] = {
             network=True,
             runs_only=True,
         ),
+        Family(
+            "cnn2d",
+            _BOTH,
+            _cnn2d,
+            lambda t: {
+                "filters": t.suggest_categorical("filters", [8, 16, 32]),
+                "augment": t.suggest_float("augment", 0.0, 0.3),
+                "hidden": t.suggest_categorical("hidden", [32, 64, 128]),
+                "dropout": t.suggest_float("dropout", 0.0, 0.4),
+                "lr": t.suggest_float("lr", 3e-4, 1e-2, log=True),
+                "weight_decay": t.suggest_float("weight_decay", 1e-6, 1e-2, log=True),
+            },
+            description="PyTorch CNN over the images, trained from scratch with augmentation",
+            cost=3,
+            network=True,
+            image=True,
+            cheap_rows=300,
+            warm_up=_warm_images(lambda p: int(p.get("size", 64)), features=False),
+        ),
+        Family(
+            "transfer",
+            _BOTH,
+            _transfer,
+            lambda t: {
+                "C": t.suggest_float("C", 1e-4, 10.0, log=True),
+                "alpha": t.suggest_float("alpha", 1e-2, 1e4, log=True),
+            },
+            {"C": 0.1, "alpha": 10.0},
+            description="ImageNet EfficientNet-Lite0 features (frozen) and a linear model",
+            image=True,
+            network=True,
+            warm_up=_warm_images(lambda p: int(p.get("size", 160)), features=True),
+            starts=({"C": 1.0, "alpha": 1.0}, {"C": 0.01, "alpha": 100.0}),
+        ),
     )
 }
 """Family name → family."""
@@ -504,6 +597,7 @@ def families_for(
         and (features is None or not f.spectral or bool(features.signals))
         and (features is None or not f.runs_only or bool(features.sequence))
         and (names or features is None or len(features.numbers) >= f.min_numbers)
+        and (features is None or f.image == bool(features.image))
     ]
 
 
@@ -512,6 +606,9 @@ def make_pipeline(
 ) -> Pipeline:
     """Preprocessing then the family's estimator, as one scikit-learn pipeline."""
     estimator = family.build(params, task, seed)
+    if family.image:  # the images are read by the family's own first step
+        assert isinstance(estimator, Pipeline)
+        return estimator
     if family.spectral:
         estimator.set_params(positions=spectrum_positions(features), channels=len(features.signals))
     return Pipeline(

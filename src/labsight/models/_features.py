@@ -78,6 +78,9 @@ class FeatureSet:
     # and the 1-D CNN reads the sensors as the channels of one signal over time.
     sequence: tuple[str, ...] = ()
     sequence_length: int = 0
+    # An image task (:mod:`labsight.data.images`): the column of images, which the image
+    # families read (and nothing else: the other columns are left out)
+    image: str | None = None
 
     @property
     def onehot(self) -> tuple[str, ...]:
@@ -87,6 +90,8 @@ class FeatureSet:
     @property
     def columns(self) -> list[str]:
         """The table columns the model reads (what new data must have)."""
+        if self.image:
+            return [self.image]
         return [*self.numeric, *self.categorical, *self.molecules]
 
     @property
@@ -110,6 +115,8 @@ class FeatureSet:
     @property
     def inputs(self) -> list[str]:
         """The columns of :func:`model_frame`, in its order: what importance is measured on."""
+        if self.image:
+            return [self.image]
         return [*self.numbers, *self.categorical]
 
 
@@ -164,6 +171,12 @@ def select_features(
             hint="Exclude other columns, or name another --target",
         )
     left_out: dict[str, str] = {}
+    image = _image_input(table, target, features, exclude)
+    if image is not None:  # an image task: the images are the input
+        for name in names:
+            if name not in (image, target):
+                left_out[name] = "excluded on request" if name in exclude else _IMAGE_REASON
+        return FeatureSet((), (), {}, image=image), left_out
     molecules: list[str] = []
     if features is None:
         chosen = []
@@ -230,6 +243,24 @@ def select_features(
         tuple(spectrum),
     )
     return fs, {n: left_out[n] for n in names if n in left_out}
+
+
+_IMAGE_REASON = "an image model reads the image alone"
+
+
+def _image_input(
+    table: Table, target: str, features: list[str] | None, exclude: list[str]
+) -> str | None:
+    """The image column a model reads, when the table has one not excluded (and the features
+    asked for, if any, name it)."""
+    images = [
+        c.name
+        for c in table.columns
+        if c.dtype == "image" and c.name != target and c.name not in exclude
+    ]
+    if features is not None:
+        images = [c for c in images if c in features]
+    return images[0] if images else None
 
 
 _ROLE_REASONS = {
@@ -333,6 +364,7 @@ def model_frame(table: Table, features: FeatureSet) -> pd.DataFrame:
         features.numeric,
         molecules=[(m, m) for m in features.molecules],
         categories=[(c, c) for c in features.categorical],
+        images=[(features.image, features.image)] if features.image else [],
     ).to_pandas()
 
 
@@ -350,6 +382,7 @@ def model_arrays(
     *,
     molecules: Sequence[tuple[str, str]],
     categories: Sequence[tuple[str, str]],
+    images: Sequence[tuple[str, str]] = (),
 ) -> FeatureArrays:
     """A model's inputs from the number block already read (``numbers``, in the model's units),
     then the descriptors and the categories, each given as ``(feature, column of table)``: the
@@ -369,7 +402,43 @@ def model_arrays(
         )
         for feature, column in categories
     }
+    for feature, column in images:  # each cell an ImageRef, read a batch at a time
+        levels[feature] = image_refs_of(table, column)
     return FeatureArrays(numbers, names, levels)
+
+
+def image_refs_of(table: Table, column: str) -> np.ndarray:
+    """The images of ``column`` as :class:`~labsight.data.images.ImageRef` objects.
+
+    Raises
+    ------
+    InputError
+        When the table holds no images (a plain table under an image model), or a row has none.
+    """
+    from labsight.data.images import ImageFiles
+
+    if table.images is None or table.column(column).dtype != "image":
+        raise InputError(
+            f"column {column!r} holds no images",
+            column=column,
+            expected="images: a folder of them, or a table ingested with --images",
+        )
+    keys = table.frame[column].cast(pl.String).to_list()
+    missing = [i for i, k in enumerate(keys) if k is None]
+    if missing:
+        raise InputError(
+            f"{len(missing)} rows have no image",
+            line=table.line_of(missing[0]),
+            column=column,
+            hint="Give every row an image, or leave those rows out",
+        )
+    names = (
+        table.frame["file"].cast(pl.String).to_list()
+        if "file" in table.frame.columns
+        else [f"{column} of row {i + 1}" for i in range(len(keys))]
+    )
+    assert isinstance(table.images, ImageFiles)
+    return table.images.refs(keys, names)
 
 
 def make_preprocessor(

@@ -97,8 +97,14 @@ def _finish_seconds(candidate: Candidate, task: Task, n_splits: int, budget: flo
     if not all(m.fold_models for m in members):
         fits += (n_splits + 1) if task == "regression" else 1
     explain = max(1.0, _EXPLAIN_SHARE * budget)
+    if any(FAMILIES[m.family].image for m in members):
+        explain += _SALIENCY_SECONDS
     return candidate.fit_seconds * fits + explain + _saving_seconds(candidate, n_splits)
 
+
+_SALIENCY_SECONDS = 4.0
+"""Kept for an image model's occlusion maps: 4 held-out images, 37 predictions each (a 6 × 6 grid),
+at about 25 ms an image for the ImageNet features on one CPU core."""
 
 _SAVE_PER_TREE = 0.0015
 """Seconds to write one decision tree of a forest into the model file: skops writes each tree as
@@ -165,6 +171,20 @@ def _explanations(
     held, explained_held = _held_out(model, best, problem, partition)
     if problem.folds.pooled:
         test_rows = np.arange(len(y))
+    if fs.image is not None:  # images: where the model looks, on images it did not see
+        from labsight.models._saliency import held_out_maps
+
+        rows = test_rows  # every row on pooled folds, each under the fold model that held it out
+        pooled = isinstance(held, _HeldOut)
+
+        def estimator_of(i: int) -> Any:
+            return held.models[held.fold_of[rows[i]]] if pooled else held
+
+        refs = list(x[fs.image].iloc[rows])
+        model.saliency = held_out_maps(
+            estimator_of, fs.image, refs, y[rows], task, deadline=deadline
+        )
+        return
     tick = time.perf_counter()
     held.predict(x.iloc[test_rows])
     per_predict = max(time.perf_counter() - tick, 1e-4)

@@ -40,6 +40,11 @@ TRUSTED_TYPES = frozenset(
         "labsight.models._cnn1d.SpectrumCNNRegressor",
         "labsight.models._seqnet.SequenceNetClassifier",
         "labsight.models._seqnet.SequenceNetRegressor",
+        # images: a CNN (weights as safetensors), and the frozen ImageNet features (the
+        # backbone is not in the file: it is loaded from the installed package, digest checked)
+        "labsight.models._cnn2d.ImageCNNClassifier",
+        "labsight.models._cnn2d.ImageCNNRegressor",
+        "labsight.models._cnn2d.ImageFeatures",
         # MiniRocket features (numpy arrays) and a ridge
         "labsight.models._rocket.RocketClassifier",
         "labsight.models._rocket.RocketRegressor",
@@ -260,6 +265,7 @@ def loads(data: bytes, summary: dict[str, Any]) -> TrainedModel:
         tuple(summary.get("spectrum", ())),  # absent in models saved before it was recorded
         tuple((summary.get("sequence") or {}).get("sensors", ())),
         int((summary.get("sequence") or {}).get("length", 0)),
+        summary.get("image"),
     )
     intervals = None
     if state["intervals"] is not None:
@@ -297,5 +303,6 @@ def loads(data: bytes, summary: dict[str, Any]) -> TrainedModel:
         rows=summary.get("rows", 0),
         domain=summary.get("domain"),  # None for models trained before it was recorded
         spectrum_mean=summary.get("spectrum_mean"),
+        saliency=list(summary.get("saliency") or []),
         sequence=SequenceSpec.from_dict(summary["sequence"]) if summary.get("sequence") else None,
     )

@@ -303,6 +303,7 @@ class _Search:
         self.stopped: set[str] = set()  # families with a trial stopped because it would overrun
         self.trials = 0
         self.rows = len(problem.y)
+        self.warmed: set[str] = set()
 
     def finishing(self, candidate: Candidate) -> float:
         if self.finish is not None:
@@ -342,6 +343,10 @@ class _Search:
             return None  # its trials take longer than what is left: not started, not counted
         if known is None and self.cost(family)[0] >= 3 and left < _COSTLY_SHARE * self.budget:
             return None  # a costly family's first fold alone could overrun: not started
+        if family.warm_up is not None and family.name not in self.warmed:
+            self.warmed.add(family.name)
+            family.warm_up(problem.x, params)
+            left = deadline - time.perf_counter()
         expected = known.fit_seconds if known is not None else _probe(problem, family, params)
         if expected * problem.folds.n_splits > left:
             return None  # a repeat of its folds would not fit in what is left: not started

@@ -62,6 +62,8 @@ class TrainedModel:
     # A table with a spectrum: the training rows' mean spectrum, channel by channel (in the order
     # of ``features.spectrum``), which the band importance is drawn over.
     spectrum_mean: list[float] | None = None
+    # An image model: occlusion maps of a few held-out images (:mod:`labsight.models._saliency`)
+    saliency: list[dict[str, Any]] = field(default_factory=list)
     # A sequence task: how the long table of readings becomes one row per run, replayed on new
     # runs before every prediction (:mod:`labsight.data.sequences`).
     sequence: SequenceSpec | None = None
@@ -83,6 +85,7 @@ class TrainedModel:
             "encoded": list(self.features.encoded),
             "molecules": list(self.features.molecules),
             "spectrum": list(self.features.spectrum),
+            "image": self.features.image,
             "sequence": self.sequence.to_dict() if self.sequence is not None else None,
             "left_out": [{"column": c, "reason": why} for c, why in self.left_out.items()],
             "siblings": list(self.siblings),
@@ -109,6 +112,7 @@ class TrainedModel:
             "importance": self.importance.to_dicts() if self.importance is not None else [],
             "importance_measured": self._measured(),
             "spectrum_mean": self.spectrum_mean,
+            "saliency": self.saliency,
             "coefficients": self.coefficients.to_dicts() if self.coefficients is not None else None,
             "partial_dependence": {
                 name: {"grid": grid, "average": average}
@@ -141,7 +145,8 @@ class TrainedModel:
         """The explanations as Plotly figures (they render inline in Jupyter): ``importance``,
         ``partial_dependence`` (the top numeric features), ``spectrum`` (a table with a spectrum: each
         band's importance drawn over the training rows' mean spectrum) and, for linear models,
-        ``coefficients`` with their bootstrap intervals in the features' units."""
+        ``coefficients`` with their bootstrap intervals in the features' units; for an image model,
+        ``saliency``: held-out images with their occlusion maps over them."""
         from labsight.models._explain import (
             coefficients_figure,
             importance_figure,
@@ -162,4 +167,8 @@ class TrainedModel:
             )
         if self.coefficients is not None and self.coefficients.height:
             out["coefficients"] = coefficients_figure(self.coefficients)
+        if self.saliency:
+            from labsight.models._explain import saliency_figure
+
+            out["saliency"] = saliency_figure(self.saliency)
         return out

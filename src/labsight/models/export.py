@@ -405,6 +405,12 @@ def to_onnx(
             "predicts), which an ONNX graph cannot do",
             hint="Serve it with labsight predict or labsight serve",
         )
+    if model.features.image is not None:  # images are decoded and resized outside any graph
+        raise ExportError(
+            "the model reads image files (decoded, resized and scaled before it predicts), "
+            "which this ONNX export does not cover",
+            hint="Serve it with labsight predict MODEL FOLDER",
+        )
     if model.features.molecules:  # RDKit runs outside any graph
         raise ExportError(
             "the model reads SMILES ("

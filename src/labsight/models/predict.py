@@ -60,6 +60,7 @@ class _Binding:
     numbers: list[_Bound]
     categories: list[_Bound]
     molecules: list[_Bound]
+    images: list[_Bound]
 
 
 def _bind(model: TrainedModel, table: Table) -> _Binding:
@@ -76,6 +77,7 @@ def _bind(model: TrainedModel, table: Table) -> _Binding:
     numbers: list[_Bound] = []
     categories: list[_Bound] = []
     molecules: list[_Bound] = []
+    images: list[_Bound] = []
     for name in fs.columns:
         found = match_column(name, headers)
         if found is None:
@@ -85,6 +87,9 @@ def _bind(model: TrainedModel, table: Table) -> _Binding:
                 + ", ".join(repr(c) for c in fs.columns),
                 hint="Rename the column in the file, or train a model without it",
             )
+        if name == fs.image:
+            images.append(_Bound(name, found))
+            continue
         if name not in fs.numeric:
             (categories if name in fs.categorical else molecules).append(_Bound(name, found))
             continue
@@ -107,7 +112,7 @@ def _bind(model: TrainedModel, table: Table) -> _Binding:
                 got=have,
             )
         numbers.append(_Bound(name, found, have, want))
-    binding = _Binding(numbers, categories, molecules)
+    binding = _Binding(numbers, categories, molecules, images)
     _BINDINGS[key] = (model, binding)
     while len(_BINDINGS) > _BINDINGS_MAX:
         _BINDINGS.pop(next(iter(_BINDINGS)))
@@ -171,6 +176,7 @@ def feature_arrays(model: TrainedModel, table: Table) -> FeatureArrays:
         [b.feature for b in binding.numbers],
         molecules=[(b.feature, b.found) for b in binding.molecules],
         categories=[(b.feature, b.found) for b in binding.categories],
+        images=[(b.feature, b.found) for b in binding.images],
     )
 
 

@@ -104,6 +104,19 @@ def _groups(
     return replicates, "replicates"
 
 
+def _with_images(table: Table, column: str) -> Table:
+    """The rows of ``table`` that have an image in ``column``."""
+    has = table.frame[column].is_not_null()
+    if bool(has.all()):
+        return table
+    lines = (
+        None
+        if table.row_lines is None
+        else [line for line, kept in zip(table.row_lines, has.to_list(), strict=True) if kept]
+    )
+    return dataclasses.replace(table, frame=table.frame.filter(has), row_lines=lines)
+
+
 def _domain_features(fs: FeatureSet) -> tuple[str, ...]:
     """The inputs whose training domain new rows are checked against: all numbers, except the
     points of a run's resampled sensors (each of hundreds of points leaves its training range by
@@ -171,6 +184,8 @@ def train(
     fs, left_out = select_features(table, target, features, exclude)
     if spec is not None:
         fs = dataclasses.replace(fs, sequence=spec.sensors, sequence_length=spec.length)
+    if fs.image is not None:  # rows without an image (an empty path cell) cannot be read
+        table = _with_images(table, fs.image)
     y, keep = _target_values(table, target, kind)
     x_all = model_frame(table, fs)
     x = x_all[keep].reset_index(drop=True)
@@ -187,6 +202,10 @@ def train(
             if FAMILIES[n].runs_only and not fs.sequence
             else f"{n} reads a spectrum, and the table has none"
             if FAMILIES[n].spectral and not fs.signals
+            else f"{n} reads images, and the table has none"
+            if FAMILIES[n].image and not fs.image
+            else f"{n} does not read images"
+            if fs.image and not FAMILIES[n].image
             else f"{n} takes at most {FAMILIES[n].max_rows} rows"
             for n in (families or [])
         )
@@ -237,7 +256,9 @@ def train(
         rows=len(y),
         skipped=dict(result.skipped),
         cut_short=list(result.cut_short),
-        domain=training_domain(x, _domain_features(fs), seed),
+        # images: no range to check new ones against (an image's distance to the training
+        # images is not measured yet, so nothing is claimed)
+        domain=None if fs.image else training_domain(x, _domain_features(fs), seed),
         left_out=left_out,
         siblings=sibling_targets(table, target, fs, classes=kind == "classification"),
         sequence=spec,

@@ -128,6 +128,17 @@ class ArtifactStore:
             tmp.write_bytes(data)
             return self.commit(tmp)
 
+    def put_file(self, path: str | os.PathLike[str]) -> str:
+        """Store a copy of the local file ``path``; returns its sha256 (a no-op when stored)."""
+        import shutil
+
+        key = sha256_file(path)
+        if self.exists(key):
+            return key
+        with self.staging(Path(path).suffix) as tmp:
+            shutil.copyfile(path, tmp)
+            return self.commit(tmp)
+
     def get_bytes(self, key: str) -> bytes:
         """The artifact's bytes, after checking they still hash to ``key``."""
         target = self.path(key)

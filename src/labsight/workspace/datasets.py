@@ -171,6 +171,7 @@ class Datasets:
             "delimiter": read.get("delimiter"),
             "encoding": read.get("encoding"),
             "decimal_comma": read.get("decimal_comma"),
+            "images": read.get("images"),
         }
         return ReadFile(self, dataset, table, params)
 
@@ -188,6 +189,11 @@ class Datasets:
         on_step: StepCallback = _noop,
         details: dict[str, Any] | None = None,
     ) -> DatasetVersion:
+        if table.images is not None and table.images.files:
+            on_step(f"storing {len(table.images.files)} images")
+            for key, file in table.images.files.items():
+                if self.ctx.artifacts.put_file(file) != key:
+                    raise InputError("an image changed on disk while it was stored", path=str(file))
         on_step("writing Parquet")
         content = write_frame(self.ctx.artifacts, table.frame)
         columns = [c.to_dict() for c in table.columns]

@@ -105,7 +105,13 @@ class DatasetVersion:
 
     def table(self, roles: Mapping[str, Role] | None = None) -> Table:
         """Frame, column metadata and ingest findings together; ``roles`` overrides roles."""
-        table = Table(self.to_polars(), self.columns, self.findings)
+        columns = self.columns
+        images = None
+        if any(c.dtype == "image" for c in columns):
+            from labsight.data.images import ImageFiles
+
+            images = ImageFiles(store=self._datasets.ctx.artifacts.get_bytes)
+        table = Table(self.to_polars(), columns, self.findings, images=images)
         if roles:
             missing = [c for c in roles if c not in table.frame.columns]
             if missing:

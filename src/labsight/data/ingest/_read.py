@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import TypedDict, Unpack
 
 import polars as pl
 
 from labsight._notes import warn
+from labsight.config import MAX_FILE_BYTES_ENV, size_limit
 from labsight.data.findings import Finding, OnIssue
+from labsight.data.images import image_folder_frame, image_paths_frame
 from labsight.data.ingest._excel import read_excel
 from labsight.data.ingest._jsonl import read_jsonl
 from labsight.data.ingest._parquet import read_parquet
@@ -41,6 +44,7 @@ class ReadOptions(TypedDict, total=False):
     delimiter: str | None
     encoding: str | None
     decimal_comma: bool | None
+    images: str | None
 
 
 def read_table(
@@ -117,6 +121,9 @@ def read_table(
     delimiter = options.get("delimiter")
     encoding = options.get("encoding")
     decimal_comma = options.get("decimal_comma")
+    images = options.get("images")
+    if os.path.isdir(path):  # a folder of images (one sub-folder per class)
+        return _image_folder(path, roles, max_file_bytes)
     if on_issue not in ("raise", "warn", "ignore"):
         raise InputError(f"unknown on_issue {on_issue!r}", expected="'raise', 'warn' or 'ignore'")
     if delimiter in ("tab", "\\t"):
@@ -202,8 +209,45 @@ def read_table(
         ColumnInfo(name, dtype_name(dtype), typed.units.get(name))
         for name, dtype in frame.schema.items()
     ]
-    columns = infer_roles(frame, columns, roles)
-    return Table(frame, columns, findings, source, row_lines)
+    if images is None:
+        columns = infer_roles(frame, columns, roles)
+        return Table(frame, columns, findings, source, row_lines)
+    frame, files = image_paths_frame(
+        frame,
+        images,
+        Path(os.fspath(path)).parent,
+        table_name=source.path,
+        lines=row_lines,
+        max_file_bytes=max_file_bytes or size_limit(MAX_FILE_BYTES_ENV),
+    )
+    columns = infer_roles(
+        frame,
+        [*columns, ColumnInfo("image", "image")],
+        {images: "id", "image": "feature", **(roles or {})},
+    )
+    return Table(frame, columns, findings, source, row_lines, images=files)
+
+
+def _image_folder(
+    path: str | os.PathLike[str], roles: Mapping[str, Role] | None, max_file_bytes: int | None
+) -> Table:
+    """A folder of images as a table of them (:func:`labsight.data.images.image_folder_frame`)."""
+    frame, files, found_roles, listing = image_folder_frame(
+        path, max_file_bytes=max_file_bytes or size_limit(MAX_FILE_BYTES_ENV)
+    )
+    merged: dict[str, Role] = {**found_roles, **(roles or {})}  # type: ignore[dict-item]
+    columns = [
+        ColumnInfo(
+            name,
+            "image" if name == "image" else dtype_name(dtype),
+            None,
+            merged.get(name, "feature"),
+        )
+        for name, dtype in frame.schema.items()
+    ]
+    size = sum(p.stat().st_size for p in files.files.values())
+    source = SourceInfo(path=os.fspath(path), format="images", sha256=listing, size=size)
+    return Table(frame, columns, [], source, None, images=files)
 
 
 def _second_header(typed: TypedFrame, raw: pl.DataFrame) -> dict[str, str] | None:

@@ -1,0 +1,485 @@
+"""Images as data: reading microscope and camera images, and tables of them.
+
+An image dataset is a table with one column of logical type ``image`` (:class:`ColumnInfo` dtype
+``"image"``): each cell is the sha256 of an image file's bytes, the name of that file in the
+artifact store (content-addressed like every stored file), next to its label and metadata. Two
+layouts are read:
+
+- a **folder with one sub-folder per class** (``cells/healthy/*.png``, ``cells/infected/*.tif``):
+  columns ``image``, ``label`` (role target), ``file`` (the path under the folder, role id),
+  ``width``, ``height``, ``channels`` (role id); a folder of images without sub-folders has no
+  ``label``;
+- a **table whose column holds image paths** (``ingest plates.csv --images image_path``): the
+  paths are read relative to the table's folder (one that leads outside it is refused), and an
+  ``image`` column is added beside the table's own columns.
+
+Every file is decoded in full when it is read, so a truncated or unreadable image is refused at
+ingest, naming the file, not at training. PNG, JPEG, BMP and GIF are read by Pillow (its
+decompression-bomb limit applies), TIFF and OME-TIFF by ``tifffile`` (2-D planes: grey, RGB, or a
+few channels; a 3-D stack or a time series is refused with a hint).
+
+:class:`ImageRef` is how a model sees a cell: the key, the file name for messages and a reader of
+the bytes (the artifact store for a stored version, the files on disk for a folder read for
+``predict``). :meth:`ImageRef.pixels` returns the image at a network's input size and channel
+count, scaled to [0, 1] — 8-bit images by 255, others (16-bit fluorescence, floats) by their
+1st–99.8th percentiles, as microscopy tools normalise — and keeps the result in a cache of at most
+:data:`CACHE_BYTES`, so memory is bounded whatever the number of images.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from labsight.exceptions import DataFormatError, InputError, NotFoundError
+
+__all__ = [
+    "CACHE_BYTES",
+    "IMAGE_SUFFIXES",
+    "ArrayCache",
+    "ImageFiles",
+    "ImageRef",
+    "decode_image",
+    "image_column_of",
+    "image_folder_frame",
+    "image_paths_frame",
+    "is_image_file",
+]
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif"})
+"""Extensions read as images (``.ome.tif`` is a ``.tif``)."""
+
+CACHE_BYTES = 512 * 1024 * 1024
+"""The most memory the decoded, resized images kept between epochs may take."""
+
+MAX_PIXELS = 100_000_000
+"""The largest image read, in pixels per plane (a 10,000 × 10,000 slide scan)."""
+
+_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+
+
+def is_image_file(path: Path) -> bool:
+    """Whether ``path`` is named as an image labsight reads (hidden files are not)."""
+    return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
+
+
+def decode_image(data: bytes, name: str) -> np.ndarray:
+    """The image in ``data`` as float32, height × width × channels, scaled to [0, 1].
+
+    Raises
+    ------
+    DataFormatError
+        For bytes that are not an image labsight reads, a truncated or corrupt file, a stack of
+        planes, or an image over :data:`MAX_PIXELS`.
+    """
+    array = _read_tiff(data, name) if data[:4] in _TIFF_MAGIC else _read_pillow(data, name)
+    if array.ndim == 2:
+        array = array[:, :, None]
+    if array.shape[0] < 2 or array.shape[1] < 2:
+        raise DataFormatError(
+            f"the image is {array.shape[1]} × {array.shape[0]} pixels",
+            path=name,
+            expected="at least 2 × 2 pixels",
+        )
+    return _scaled(array)
+
+
+def _read_pillow(data: bytes, name: str) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.width * image.height > MAX_PIXELS:
+                raise DataFormatError(
+                    f"the image is {image.width} × {image.height} pixels",
+                    path=name,
+                    expected=f"at most {MAX_PIXELS:,} pixels",
+                    hint="Cut it into tiles first",
+                )
+            image.load()  # decodes every byte: a truncated file fails here
+            mode = image.mode
+            if mode in ("P", "PA", "RGBA", "CMYK", "YCbCr", "LAB", "HSV"):
+                return np.asarray(image.convert("RGB"))
+            if mode in ("1", "LA"):
+                return np.asarray(image.convert("L"))
+            return np.asarray(image)
+    except DataFormatError:
+        raise
+    except UnidentifiedImageError:
+        raise DataFormatError(
+            "not an image labsight can read",
+            path=name,
+            expected="PNG, JPEG, TIFF (or OME-TIFF), BMP or GIF",
+        ) from None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise DataFormatError(
+            f"the image cannot be decoded ({str(exc)[:120]})",
+            path=name,
+            hint="The file may be truncated or corrupt: export it again",
+        ) from None
+
+
+def _read_tiff(data: bytes, name: str) -> np.ndarray:
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+            series = tif.series[0]
+            axes, shape = series.axes, series.shape
+            planes = {a: n for a, n in zip(axes, shape, strict=True) if a not in "YXS" and n > 1}
+            if planes:
+                raise DataFormatError(
+                    f"the TIFF holds a stack ({', '.join(f'{a}={n}' for a, n in planes.items())}"
+                    f"; axes {axes})",
+                    path=name,
+                    expected="one 2-D plane (grey, RGB, or a few channels)",
+                    hint="Save one plane per file (or a projection of the stack)",
+                )
+            pixels = int(np.prod([n for a, n in zip(axes, shape, strict=True) if a in "YX"]))
+            if pixels > MAX_PIXELS:
+                raise DataFormatError(
+                    f"the image is {pixels:,} pixels",
+                    path=name,
+                    expected=f"at most {MAX_PIXELS:,} pixels",
+                    hint="Cut it into tiles first",
+                )
+            array = series.asarray()
+            kept = [a for a in axes if a in "YXS" or a in "CI"]
+            array = array.reshape([n for a, n in zip(axes, shape, strict=True) if a in kept])
+            if "C" in kept:  # channels first (OME-TIFF) → last
+                array = np.moveaxis(array, kept.index("C"), -1)
+            return np.asarray(array)
+    except DataFormatError:
+        raise
+    except Exception as exc:  # tifffile raises many kinds on a corrupt file
+        raise DataFormatError(
+            f"the TIFF cannot be decoded ({str(exc)[:120]})",
+            path=name,
+            hint="The file may be truncated or corrupt: export it again",
+        ) from None
+
+
+def _scaled(array: np.ndarray) -> np.ndarray:
+    """Pixels in [0, 1]: 8-bit by 255, booleans as they are, others by their percentiles."""
+    if array.dtype == np.uint8:
+        return array.astype(np.float32) / 255.0
+    if array.dtype == np.bool_:
+        return array.astype(np.float32)
+    values = array.astype(np.float32)
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return np.zeros_like(values)
+    low, high = np.percentile(finite, [1.0, 99.8])
+    if high <= low:
+        high = low + 1.0
+    values = np.nan_to_num(values, nan=float(low))
+    scaled: np.ndarray = np.clip((values - low) / (high - low), 0.0, 1.0).astype(np.float32)
+    return scaled
+
+
+# -- references and the cache --------------------------------------------------------------
+
+
+class ArrayCache:
+    """Arrays by key (an image's key, size and channels), least recently used dropped past a
+    byte budget."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.used = 0
+        self.items: OrderedDict[tuple[object, ...], np.ndarray] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple[object, ...]) -> np.ndarray | None:
+        with self.lock:
+            found = self.items.get(key)
+            if found is not None:
+                self.items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[object, ...], value: np.ndarray) -> None:
+        with self.lock:
+            if key in self.items or value.nbytes > self.budget:
+                return
+            self.items[key] = value
+            self.used += value.nbytes
+            while self.used > self.budget:
+                _, old = self.items.popitem(last=False)
+                self.used -= old.nbytes
+
+
+_CACHE = ArrayCache(CACHE_BYTES)
+
+
+@dataclass(frozen=True, eq=False)
+class ImageRef:
+    """One image as a model reads it: its key (the sha256 of its file), the name messages use,
+    and how to get its bytes. Two references to the same bytes are equal."""
+
+    key: str
+    name: str
+    read: Callable[[str], bytes] = field(repr=False)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ImageRef) and other.key == self.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __str__(self) -> str:
+        return self.name
+
+    def array(self) -> np.ndarray:
+        """The whole image, height × width × channels, in [0, 1] (not cached)."""
+        return decode_image(self.read(self.key), self.name)
+
+    def pixels(self, size: int, channels: int) -> np.ndarray:
+        """The image as ``channels`` × ``size`` × ``size`` float32 in [0, 1]: resized (with
+        anti-aliasing; a non-square image is stretched), grey repeated into RGB, RGB averaged
+        into grey. Kept in a bounded cache for the next epoch."""
+        cache_key = (self.key, size, channels)
+        found = _CACHE.get(cache_key)
+        if found is not None:
+            return found
+        image = self.array()
+        have = image.shape[2]
+        if have != channels:
+            if have == 1:
+                image = np.repeat(image, channels, axis=2)
+            elif channels == 1:
+                image = image.mean(axis=2, keepdims=True)
+            elif have > channels:
+                image = image[:, :, :channels]
+            else:
+                raise DataFormatError(
+                    f"the image has {have} channels",
+                    path=self.name,
+                    expected=f"1 or {channels} channels, as the training images",
+                )
+        out = _resize(image, size)
+        _CACHE.put(cache_key, out)
+        return out
+
+
+def _resize(image: np.ndarray, size: int) -> np.ndarray:
+    import torch
+    import torch.nn.functional as F
+
+    tensor = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None]
+    if tensor.shape[-2:] != (size, size):
+        tensor = F.interpolate(
+            tensor, size=(size, size), mode="bilinear", antialias=True, align_corners=False
+        )
+    return tensor[0].clamp(0.0, 1.0).numpy().astype(np.float32, copy=False)
+
+
+class ImageFiles:
+    """The images of a table: files found on disk (by key) before they are stored, and the
+    store's reader afterwards."""
+
+    def __init__(
+        self, files: Mapping[str, Path] | None = None, store: Callable[[str], bytes] | None = None
+    ) -> None:
+        self.files = dict(files or {})
+        self.store = store
+
+    def read(self, key: str) -> bytes:
+        path = self.files.get(key)
+        if path is not None:
+            data = path.read_bytes()
+            if hashlib.sha256(data).hexdigest() != key:
+                raise DataFormatError("the image changed on disk since it was read", path=str(path))
+            return data
+        if self.store is None:
+            raise NotFoundError(f"no image {key[:12]}… in this table")
+        return self.store(key)
+
+    def refs(self, keys: list[str | None], names: list[str]) -> np.ndarray:
+        """One :class:`ImageRef` per key (``None`` where the cell is empty), as an object array."""
+        out = np.empty(len(keys), dtype=object)
+        for i, (key, name) in enumerate(zip(keys, names, strict=True)):
+            out[i] = None if key is None else ImageRef(key, name, self.read)
+        return out
+
+
+def image_column_of(columns: list[tuple[str, str]]) -> str | None:
+    """The image column among ``(name, dtype)`` pairs, or ``None``."""
+    found = [name for name, dtype in columns if dtype == "image"]
+    return found[0] if found else None
+
+
+# -- reading folders and tables of paths ---------------------------------------------------
+
+
+@dataclass
+class _Found:
+    key: str
+    file: str
+    path: Path
+    width: int
+    height: int
+    channels: int
+    size: int
+
+
+def _read_one(path: Path, shown: str, max_file_bytes: int) -> _Found:
+    if not path.is_file():
+        raise NotFoundError("no such image file", path=shown)
+    size = path.stat().st_size
+    if size == 0:
+        raise DataFormatError("the image file is empty (0 bytes)", path=shown)
+    if size > max_file_bytes:
+        raise DataFormatError(
+            f"the image file is {size:,} bytes",
+            path=shown,
+            expected=f"at most {max_file_bytes:,} bytes (LABSIGHT_MAX_FILE_BYTES)",
+        )
+    data = path.read_bytes()
+    image = decode_image(data, shown)
+    height, width, channels = image.shape
+    return _Found(hashlib.sha256(data).hexdigest(), shown, path, width, height, channels, size)
+
+
+def image_folder_frame(
+    folder: str | os.PathLike[str], *, max_file_bytes: int
+) -> tuple[pl.DataFrame, ImageFiles, dict[str, str], str]:
+    """The images under ``folder`` as a frame (``image``, ``label`` when there are class
+    sub-folders, ``file``, ``width``, ``height``, ``channels``), their files, the columns' roles,
+    and a hash of the whole listing (what the folder's lineage records).
+
+    Raises
+    ------
+    DataFormatError
+        For a folder with no images, with class sub-folders of which only one holds images, with
+        images both loose and in sub-folders, or with an unreadable image (named).
+    """
+    root = Path(folder)
+    shown = os.fspath(folder)
+    if not root.is_dir():
+        raise NotFoundError("no such folder", path=shown)
+    loose = sorted(p for p in root.iterdir() if p.is_file() and is_image_file(p))
+    classes = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    by_class = {
+        d.name: sorted(p for p in d.rglob("*") if p.is_file() and is_image_file(p)) for d in classes
+    }
+    by_class = {name: files for name, files in by_class.items() if files}
+    if not loose and not by_class:
+        raise DataFormatError(
+            "the folder holds no images",
+            path=shown,
+            expected="image files (" + ", ".join(sorted(IMAGE_SUFFIXES)) + ") in it, or in one "
+            "sub-folder per class",
+        )
+    if loose and by_class:
+        raise DataFormatError(
+            f"the folder holds {len(loose)} images of no class beside the class sub-folders "
+            + ", ".join(repr(c) for c in by_class),
+            path=shown,
+            hint="Move each loose image into the sub-folder of its class",
+        )
+    if len(by_class) == 1:
+        only = next(iter(by_class))
+        raise DataFormatError(
+            f"only one class: every image is in sub-folder {only!r}",
+            path=shown,
+            expected="one sub-folder per class, at least two classes",
+            hint="Add the images of the other classes, or point at the folder of images itself",
+        )
+    limit = max_file_bytes
+    found: list[tuple[str | None, _Found]] = []
+    for label, files in [(None, loose)] if loose else list(by_class.items()):
+        for path in files:
+            rel = path.relative_to(root).as_posix()
+            found.append((label, _read_one(path, f"{shown.rstrip('/')}/{rel}", limit)))
+            found[-1][1].file = rel
+    columns: dict[str, list[object]] = {"image": [f.key for _, f in found]}
+    roles = {"file": "id", "width": "id", "height": "id", "channels": "id"}
+    if by_class:
+        columns["label"] = [label for label, _ in found]
+        roles["label"] = "target"
+    columns["file"] = [f.file for _, f in found]
+    columns["width"] = [f.width for _, f in found]
+    columns["height"] = [f.height for _, f in found]
+    columns["channels"] = [f.channels for _, f in found]
+    frame = pl.DataFrame(columns, schema_overrides={"image": pl.String})
+    listing = hashlib.sha256(
+        "\n".join(f"{f.file}\t{f.key}\t{label or ''}" for label, f in found).encode()
+    ).hexdigest()
+    return frame, ImageFiles({f.key: f.path for _, f in found}), roles, listing
+
+
+def image_paths_frame(
+    frame: pl.DataFrame,
+    column: str,
+    base: Path,
+    *,
+    table_name: str,
+    lines: list[int] | None,
+    max_file_bytes: int,
+) -> tuple[pl.DataFrame, ImageFiles]:
+    """``frame`` with an ``image`` column (the key of the file each cell of ``column`` names,
+    relative to ``base``), and the files.
+
+    Raises
+    ------
+    InputError
+        When ``column`` is not in the table, or ``image`` already is.
+    DataFormatError
+        For a missing or unreadable image, or a path that leads outside ``base``, naming the
+        table's line.
+    """
+    if column not in frame.columns:
+        raise InputError(
+            f"no column {column!r} for --images",
+            expected="one of " + ", ".join(repr(c) for c in frame.columns[:30]),
+        )
+    if "image" in frame.columns:
+        raise InputError(
+            "the table already has a column 'image', which the images' keys would take",
+            column="image",
+            hint="Rename that column",
+        )
+    root = base.resolve()
+    keys: list[str | None] = []
+    files: dict[str, Path] = {}
+    for row, cell in enumerate(frame[column].cast(pl.String).to_list()):
+        at: dict[str, Any] = {
+            "path": table_name,
+            "line": lines[row] if lines else None,
+            "column": column,
+        }
+        if cell is None or not cell.strip():
+            keys.append(None)
+            continue
+        path = (root / cell.strip()).resolve()
+        if not path.is_relative_to(root):
+            raise DataFormatError(
+                f"the image path {cell[:80]!r} leads outside the table's folder",
+                **at,
+                expected="a path under the folder that holds the table",
+                hint="Put the images in (a sub-folder of) the table's folder",
+            )
+        if not is_image_file(path):
+            raise DataFormatError(
+                f"{cell[:80]!r} is not named as an image",
+                **at,
+                expected="a file ending in " + ", ".join(sorted(IMAGE_SUFFIXES)),
+            )
+        if not path.is_file():
+            raise NotFoundError(f"no image file {cell[:80]!r}", **at)
+        found = _read_one(path, str(path), max_file_bytes)
+        keys.append(found.key)
+        files[found.key] = path
+    if all(k is None for k in keys):
+        raise DataFormatError(f"column {column!r} names no image", path=table_name)
+    return frame.with_columns(pl.Series("image", keys, dtype=pl.String)), ImageFiles(files)
