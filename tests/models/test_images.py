@@ -78,7 +78,8 @@ def test_a_folder_of_classes_is_ingested_as_stored_images(ws: Any, tmp_path: Pat
     assert refs[0].pixels(16, 1).shape == (1, 16, 16)
     # 16-bit TIFF and RGB JPEG are read; their sizes and channels are recorded
     channels = dict(zip(table.frame["file"], table.frame["channels"], strict=True))
-    assert channels["round/round-1-1.jpg"] == 3 and channels["round/round-1-0.tif"] == 1
+    assert channels["round/round-1-1.jpg"] == 3
+    assert channels["round/round-1-0.tif"] == 1
 
 
 @pytest.mark.parametrize(
@@ -113,7 +114,9 @@ def test_a_bad_folder_is_refused_in_one_line_and_nothing_is_stored(
         Image.fromarray(np.zeros((8, 8), dtype=np.uint8)).save(root / "sub" / "a.png")
     code, out, err = run("ingest", str(root), "--name", "bad")
     assert code == 2
-    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
     assert str(root) in err  # the folder or the image is named
     code, out, _ = run("datasets", "--json")
     assert "bad" not in out
@@ -125,8 +128,10 @@ def test_a_table_of_image_paths_reads_only_under_its_folder(tmp_path: Path) -> N
     table_file = folder / "plates.csv"
     pl.DataFrame({"image_path": rows, "well": list(range(len(rows)))}).write_csv(table_file)
     table = read_table(table_file, images="image_path")
-    assert table.column("image").dtype == "image" and table.column("image_path").role == "id"
-    assert table.images is not None and len(table.images.files) == len(rows)
+    assert table.column("image").dtype == "image"
+    assert table.column("image_path").role == "id"
+    assert table.images is not None
+    assert len(table.images.files) == len(rows)
     # a crafted path that climbs out of the table's folder is refused, naming the line
     secret = tmp_path / "secret.png"
     Image.fromarray(np.zeros((8, 8), dtype=np.uint8)).save(secret)
@@ -135,7 +140,8 @@ def test_a_table_of_image_paths_reads_only_under_its_folder(tmp_path: Path) -> N
         pl.DataFrame({"image_path": [rows[0], crafted]}).write_csv(bad)
         with pytest.raises(DataFormatError, match="leads outside the table's folder") as caught:
             read_table(bad, images="image_path")
-        assert caught.value.line == 3 and caught.value.column == "image_path"
+        assert caught.value.line == 3
+        assert caught.value.column == "image_path"
     bad.write_text("image_path\nmissing.png\n")
     with pytest.raises(NotFoundError, match="no image file"):
         read_table(bad, images="image_path")
@@ -147,15 +153,20 @@ def test_images_of_any_depth_and_mode_read_into_zero_to_one() -> None:
     buffer = io.BytesIO()
     tifffile.imwrite(buffer, np.array([[0, 1000], [2000, 60000]], dtype=np.uint16))
     grey = decode_image(buffer.getvalue(), "x.tif")
-    assert grey.shape == (2, 2, 1) and grey.min() >= 0 and grey.max() <= 1
-    assert grey[1, 1, 0] == 1.0 and grey[0, 0, 0] == 0.0  # by percentiles, not by 65535
+    assert grey.shape == (2, 2, 1)
+    assert grey.min() >= 0
+    assert grey.max() <= 1
+    assert grey[1, 1, 0] == 1.0
+    assert grey[0, 0, 0] == 0.0
     buffer = io.BytesIO()
     Image.fromarray(np.full((4, 4, 4), 255, dtype=np.uint8), "RGBA").save(buffer, "PNG")
     rgb = decode_image(buffer.getvalue(), "x.png")
-    assert rgb.shape == (4, 4, 3) and np.allclose(rgb, 1.0)  # alpha dropped, 8 bit by 255
+    assert rgb.shape == (4, 4, 3)
+    assert np.allclose(rgb, 1.0)
     files = ImageFiles(store=lambda key: buffer.getvalue())
     ref = ImageRef("k", "x.png", files.read)
-    assert ref.pixels(8, 1).shape == (1, 8, 8) and ref == ImageRef("k", "y", files.read)
+    assert ref.pixels(8, 1).shape == (1, 8, 8)
+    assert ref == ImageRef("k", "y", files.read)
 
 
 def test_transfer_learning_classifies_unseen_images_and_cli_matches_python(
@@ -168,7 +179,8 @@ def test_transfer_learning_classifies_unseen_images_and_cli_matches_python(
     code, out, err = run("train", "cells", "--families", "transfer", "--budget", "40")
     assert code == 0, err
     said = " ".join(out.split())
-    assert "transfer" in said and "an image model reads the image alone" in said
+    assert "transfer" in said
+    assert "an image model reads the image alone" in said
     labels = tmp_path / "labels.csv"
     code, _, err = run("predict", "cells-label", str(new), "--out", str(labels))
     assert code == 0, err
@@ -184,11 +196,12 @@ def test_transfer_learning_classifies_unseen_images_and_cli_matches_python(
     assert api["prediction"].to_list() == cli["prediction"].to_list()
     assert np.allclose(api["proba_round"].to_numpy(), cli["proba_round"].to_numpy())
     # held-out occlusion maps are kept with the model and drawn
-    assert model.saliency and {"file", "actual", "prediction", "map"} <= set(model.saliency[0])
+    assert model.saliency
+    assert {"file", "actual", "prediction", "map"} <= set(model.saliency[0])
     assert "saliency" in model.figures()
-    with pytest.raises(ExportError, match="image files"):
-        from labsight.models.export import to_onnx
+    from labsight.models.export import to_onnx
 
+    with pytest.raises(ExportError, match="image files"):
         to_onnx(model, None)  # type: ignore[arg-type]
 
 
