@@ -430,6 +430,14 @@ def bench_sequences(runs: int, budget: float) -> None:
     print("\n".join(lines))
 
 
+def bench_images(runs: int, budget: float) -> None:
+    from bench import images
+
+    lines = images.run(runs, budget)
+    write_section("images", "\n".join(lines))
+    print("\n".join(lines))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
@@ -468,6 +476,7 @@ def main() -> None:
         "serve": bench_serve,
         "spectra": lambda runs: bench_spectra(runs, min(args.budget, 30.0)),
         "sequences": lambda runs: bench_sequences(runs, args.budget),
+        "images": lambda runs: bench_images(runs, args.budget),
         "design": lambda runs: bench_design(
             runs,
             resume=args.resume,

@@ -183,6 +183,7 @@ def test_reading_and_cleaning_options_are_defined_once_and_refused_when_unknown(
         "delimiter",
         "encoding",
         "decimal_comma",
+        "images",
     }
     assert set(CleaningOptions.__annotations__) == {
         "impute",

@@ -85,7 +85,7 @@ def test_a_folder_of_classes_is_ingested_as_stored_images(ws: Any, tmp_path: Pat
 @pytest.mark.parametrize(
     ("setup", "message"),
     [
-        ("empty", "holds no images"),
+        ("empty", "is a directory, and holds no images"),
         ("one_class", "only one class"),
         ("truncated", "cannot be decoded"),
         ("stack", "holds a stack"),
@@ -282,3 +282,95 @@ def _write_csv(path: Path) -> Path:
     x = rng.normal(size=30)
     pl.DataFrame({"x": x, "y": 2 * x}).write_csv(path)
     return path
+
+
+def _nuclei(root: Path, n: int, seed: int, masks: bool = True) -> list[np.ndarray]:
+    """``n`` 64 × 64 16-bit fluorescence-like images of round nuclei (and their label masks)."""
+    rng = np.random.default_rng(seed)
+    (root / "images").mkdir(parents=True, exist_ok=True)
+    if masks:
+        (root / "masks").mkdir(parents=True, exist_ok=True)
+    truths = []
+    yy, xx = np.mgrid[:64, :64]
+    for k in range(n):
+        labels = np.zeros((64, 64), dtype=np.uint16)
+        for label in range(1, int(rng.integers(3, 6)) + 1):
+            cy, cx, r = rng.uniform(8, 56), rng.uniform(8, 56), rng.uniform(4, 7)
+            labels[(yy - cy) ** 2 + (xx - cx) ** 2 < r**2] = label
+        image = rng.normal(300, 60, (64, 64)) + 2000 * (labels > 0)
+        tifffile.imwrite(root / "images" / f"n{k}.tif", np.clip(image, 0, None).astype(np.uint16))
+        if masks:
+            tifffile.imwrite(root / "masks" / f"n{k}.tif", labels)
+        truths.append(labels)
+    return truths
+
+
+def test_a_unet_segments_unseen_images_and_writes_their_masks(run: Any, tmp_path: Path) -> None:
+    """images/ beside masks/ is a segmentation task: a U-Net scored by held-out IoU against an
+    Otsu baseline; predict writes each image's objects as a label TIFF, as Python gives them."""
+    _nuclei(tmp_path / "nuclei", 6, seed=1)
+    truths = _nuclei(tmp_path / "new", 3, seed=2, masks=False)
+    code, out, err = run("ingest", str(tmp_path / "nuclei"), "--name", "nuclei")
+    assert code == 0, err
+    assert "mask" in out
+    code, out, err = run("train", "nuclei", "--budget", "40")
+    assert code == 0, err
+    said = " ".join(out.split())
+    assert "unet" in said
+    assert "otsu (baseline)" in said
+    assert "5-fold over images" in said
+    masks = tmp_path / "masks"
+    table = tmp_path / "objects.csv"
+    code, out, err = run(
+        "predict",
+        "nuclei-mask",
+        str(tmp_path / "new" / "images"),
+        "--out",
+        str(table),
+        "--masks",
+        str(masks),
+    )
+    assert code == 0, err
+    written = {p.name: tifffile.imread(p) for p in masks.glob("*.mask.tif")}
+    assert sorted(written) == ["n0.mask.tif", "n1.mask.tif", "n2.mask.tif"]
+    inter = sum(
+        int(((written[f"n{k}.mask.tif"] > 0) & (t > 0)).sum()) for k, t in enumerate(truths)
+    )
+    union = sum(
+        int(((written[f"n{k}.mask.tif"] > 0) | (t > 0)).sum()) for k, t in enumerate(truths)
+    )
+    assert inter / union >= 0.5
+    objects = pl.read_csv(table)
+    assert objects["objects"].to_list() == [
+        len(np.unique(w[w > 0])) for _, w in sorted(written.items())
+    ]
+    import labsight
+
+    ws = labsight.Workspace(run.home)
+    api = ws.models.predict_file("nuclei-mask", tmp_path / "new" / "images")
+    model = ws.models.load("nuclei-mask")
+    ws.close()
+    assert api.masks is not None
+    for name, labels in api.masks:
+        assert np.array_equal(labels, written[name.rsplit(".", 1)[0] + ".mask.tif"])
+    assert model.task == "segmentation"
+    code, out, _ = run("model", "show", "nuclei-mask")
+    assert "predicting an Otsu threshold of each image" in " ".join(out.split())
+    code, _, err = run(
+        "predict", "cells-label" if False else "nuclei-mask", str(tmp_path / "x.csv")
+    )
+    assert code == 2
+
+
+def test_a_bad_segmentation_folder_is_refused(tmp_path: Path) -> None:
+    _nuclei(tmp_path / "a", 2, seed=3)
+    (tmp_path / "a" / "masks" / "n1.tif").rename(tmp_path / "a" / "masks" / "other.tif")
+    with pytest.raises(DataFormatError, match="no partner"):
+        read_table(tmp_path / "a")
+    _nuclei(tmp_path / "b", 2, seed=3)
+    tifffile.imwrite(tmp_path / "b" / "masks" / "n1.tif", np.zeros((10, 10), dtype=np.uint16))
+    with pytest.raises(DataFormatError, match="a mask of its image's size"):
+        read_table(tmp_path / "b")
+    _nuclei(tmp_path / "c", 2, seed=3)
+    with pytest.raises(LabsightError, match="at least 3 images"):
+        train(read_table(tmp_path / "c"), "mask", budget=5)

@@ -8,7 +8,7 @@ prints as it is instead of being read as markup.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table as RichTable
@@ -291,11 +291,20 @@ def predict(
         typer.Option("--out", help="CSV to write (default: print).", show_default=False),
     ] = None,
     sheet: Annotated[str | None, typer.Option("--sheet", help="Excel sheet name or index.")] = None,
+    masks: Annotated[
+        Path | None,
+        typer.Option(
+            "--masks",
+            help="Segmentation models: a folder to write each image's objects into, as a "
+            "16-bit label TIFF named after the image (0 background, 1 … n the objects).",
+            show_default=False,
+        ),
+    ] = None,
     json: Annotated[
         bool, typer.Option("--json", help="Print one JSON document on stdout.")
     ] = False,
 ) -> None:
-    """Predict new rows: the model's cleaning plan and unit conversions are applied first; the
+    """Predict new rows (or a folder of images): the model's cleaning plan and unit conversions are applied first; the
     output keeps the input rows in order with extrapolation, out_of_range, then prediction, lower,
     upper (or proba_<class>). A column without a unit taken to be in the model's unit, and rows
     outside the training data, are each reported in one line on stderr (and under "warnings" in
@@ -308,6 +317,8 @@ def predict(
         err_console.print(f"[yellow]warning:[/] {cell(line)}", soft_wrap=True)
     if out_path is not None:
         atomic_write_text(out_path, csv_for_people(frame))
+    if masks is not None:
+        _write_masks(masks, predicted.masks)
     if json:
         emit_json(
             {
@@ -322,3 +333,21 @@ def predict(
         out.print(f"[bold green]wrote[/] {cell(str(out_path))} ({frame.height} rows)")
     else:
         out.print(frame_table(frame, "Predictions", more="--out FILE writes every row"))
+
+
+def _write_masks(folder: Path, masks: list[tuple[str, Any]] | None) -> None:
+    """Each label image as ``<image name>.mask.tif`` in ``folder`` (made if missing)."""
+    import tifffile
+
+    from labsight.exceptions import InputError
+
+    if masks is None:
+        raise InputError(
+            "--masks is for segmentation models, and this model does not segment images",
+            hint="Leave --masks out",
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, labels in masks:
+        stem = Path(name).name.rsplit(".", 1)[0]
+        tifffile.imwrite(folder / f"{stem}.mask.tif", labels)
+    out.print(f"[bold green]wrote[/] {len(masks)} masks into {cell(str(folder))}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Group, RenderableType
@@ -18,6 +18,9 @@ from labsight.cli._app import app, emit_json, err_console, out, steps, workspace
 from labsight.cli._datasets import _sheet
 from labsight.cli._render import cell, leaderboard_table
 from labsight.store.names import validate_name
+
+if TYPE_CHECKING:
+    from labsight.models._progress import EpochCallback
 
 __all__ = ["live_view", "print_trust_notes", "train"]
 
@@ -49,10 +52,11 @@ def live_view(board: list[Any], metric: str, note: str) -> RenderableType:
 @contextmanager
 def _live_board(
     budget: float, metric: str, enabled: bool
-) -> Iterator[Callable[[Any, list[Any], int], None]]:
-    """The search's progress on stderr: time spent of the budget, trials, the leaderboard."""
+) -> Iterator[tuple[Callable[[Any, list[Any], int], None], EpochCallback | None]]:
+    """The search's progress on stderr: time spent of the budget, trials, the leaderboard, and the
+    epochs of the network training now (epoch, training loss, best held-out loss)."""
     if not enabled or not err_console.is_terminal:
-        yield lambda _c, _b, _n: None
+        yield (lambda _c, _b, _n: None), None
         return
     progress = Progress(
         SpinnerColumn(),
@@ -64,7 +68,28 @@ def _live_board(
     )
     task = progress.add_task("search", total=budget, spent="", trials="")
     start = time.perf_counter()
+    shown: dict[str, Any] = {"board": [], "note": "", "epoch": ""}
     with Live(Group(progress), console=err_console, transient=True, refresh_per_second=4) as live:
+
+        def redraw() -> None:
+            view = live_view(shown["board"], metric, shown["note"])
+            parts = (
+                [progress, view, Text(shown["epoch"], style="dim")]
+                if shown["epoch"]
+                else [
+                    progress,
+                    view,
+                ]
+            )
+            live.update(Group(*parts))
+
+        def epoch(network: str, n: int, most: int, loss: float, best: float | None) -> None:
+            held = f", best held-out loss {best:.4g}" if best is not None else ""
+            shown["epoch"] = (
+                f"{network}: epoch {n} (at most {most}), training loss {loss:.4g}{held}"
+            )
+            progress.update(task, spent=f"{time.perf_counter() - start:.0f}/{budget:.0f} s")
+            redraw()
 
         def update(candidate: Any, board: list[Any], number: int) -> None:
             spent = time.perf_counter() - start
@@ -77,9 +102,10 @@ def _live_board(
                 note = f"trial {number + 1}: {candidate.name} stopped early, behind the leader"
             else:
                 note = f"trial {number + 1}: {candidate.name} CV {metric} {candidate.mean:.4g}"
-            live.update(Group(progress, live_view(board, metric, note)))
+            shown.update(board=board, note=note, epoch="")
+            redraw()
 
-        yield update
+        yield update, epoch
 
 
 @app.command(
@@ -165,7 +191,7 @@ def train(
     with steps(f"train {source}", enabled=not json) as step:
         step("reading the data")
         ds = ws.source(source)  # a file is stored by train once it has trained
-    with _live_board(budget, metric or "score", enabled=not json) as progress:
+    with _live_board(budget, metric or "score", enabled=not json) as (progress, on_epoch):
         record, model = ws.models.train(
             ds,
             target,
@@ -181,6 +207,7 @@ def train(
             max_trials=trials,
             exclude=list(exclude) if exclude else None,
             on_trial=progress,
+            on_epoch=on_epoch,
         )
     if json:
         from labsight.workspace.models import training_report

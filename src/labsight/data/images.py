@@ -50,6 +50,7 @@ __all__ = [
     "ImageFiles",
     "ImageRef",
     "decode_image",
+    "decode_raw",
     "image_column_of",
     "image_folder_frame",
     "image_paths_frame",
@@ -82,6 +83,12 @@ def decode_image(data: bytes, name: str) -> np.ndarray:
         For bytes that are not an image labsight reads, a truncated or corrupt file, a stack of
         planes, or an image over :data:`MAX_PIXELS`.
     """
+    return _scaled(decode_raw(data, name))
+
+
+def decode_raw(data: bytes, name: str) -> np.ndarray:
+    """The image in ``data`` as stored (its own type), height × width × channels: a mask's labels
+    stay labels. Refuses what :func:`decode_image` refuses."""
     array = _read_tiff(data, name) if data[:4] in _TIFF_MAGIC else _read_pillow(data, name)
     if array.ndim == 2:
         array = array[:, :, None]
@@ -91,7 +98,7 @@ def decode_image(data: bytes, name: str) -> np.ndarray:
             path=name,
             expected="at least 2 × 2 pixels",
         )
-    return _scaled(array)
+    return array
 
 
 def _read_pillow(data: bytes, name: str) -> np.ndarray:
@@ -243,6 +250,28 @@ class ImageRef:
         """The whole image, height × width × channels, in [0, 1] (not cached)."""
         return decode_image(self.read(self.key), self.name)
 
+    def full(self, channels: int) -> np.ndarray:
+        """The image at its own size as ``channels`` × height × width float32 in [0, 1] (grey
+        repeated into colour, colour averaged into grey), kept in the bounded cache."""
+        cache_key = (self.key, 0, channels)
+        found = _CACHE.get(cache_key)
+        if found is not None:
+            return found
+        image = _with_channels(self.array(), channels, self.name)
+        out = np.ascontiguousarray(image.transpose(2, 0, 1))
+        _CACHE.put(cache_key, out)
+        return out
+
+    def foreground(self) -> np.ndarray:
+        """A mask image as booleans, height × width: any non-zero value (a label, 255) is
+        foreground, in any channel."""
+        cache_key = (self.key, -1, 0)
+        found = _CACHE.get(cache_key)
+        if found is None:
+            found = np.any(decode_raw(self.read(self.key), self.name) != 0, axis=2)
+            _CACHE.put(cache_key, found)
+        return found
+
     def pixels(self, size: int, channels: int) -> np.ndarray:
         """The image as ``channels`` × ``size`` × ``size`` float32 in [0, 1]: resized (with
         anti-aliasing; a non-square image is stretched), grey repeated into RGB, RGB averaged
@@ -251,24 +280,26 @@ class ImageRef:
         found = _CACHE.get(cache_key)
         if found is not None:
             return found
-        image = self.array()
-        have = image.shape[2]
-        if have != channels:
-            if have == 1:
-                image = np.repeat(image, channels, axis=2)
-            elif channels == 1:
-                image = image.mean(axis=2, keepdims=True)
-            elif have > channels:
-                image = image[:, :, :channels]
-            else:
-                raise DataFormatError(
-                    f"the image has {have} channels",
-                    path=self.name,
-                    expected=f"1 or {channels} channels, as the training images",
-                )
-        out = _resize(image, size)
+        out = _resize(_with_channels(self.array(), channels, self.name), size)
         _CACHE.put(cache_key, out)
         return out
+
+
+def _with_channels(image: np.ndarray, channels: int, name: str) -> np.ndarray:
+    have = image.shape[2]
+    if have == channels:
+        return image
+    if have == 1:
+        return np.repeat(image, channels, axis=2)
+    if channels == 1:
+        return image.mean(axis=2, keepdims=True)  # type: ignore[no-any-return]
+    if have > channels:
+        return image[:, :, :channels]
+    raise DataFormatError(
+        f"the image has {have} channels",
+        path=name,
+        expected=f"1 or {channels} channels, as the training images",
+    )
 
 
 def _resize(image: np.ndarray, size: int) -> np.ndarray:
@@ -367,6 +398,9 @@ def image_folder_frame(
     shown = os.fspath(folder)
     if not root.is_dir():
         raise NotFoundError("no such folder", path=shown)
+    names = {p.name.lower(): p for p in root.iterdir() if p.is_dir()}
+    if set(names) == {"images", "masks"}:
+        return _segmentation_frame(names["images"], names["masks"], shown, max_file_bytes)
     loose = sorted(p for p in root.iterdir() if p.is_file() and is_image_file(p))
     classes = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     by_class = {
@@ -375,10 +409,11 @@ def image_folder_frame(
     by_class = {name: files for name, files in by_class.items() if files}
     if not loose and not by_class:
         raise DataFormatError(
-            "the folder holds no images",
+            "is a directory, and holds no images",
             path=shown,
-            expected="image files (" + ", ".join(sorted(IMAGE_SUFFIXES)) + ") in it, or in one "
-            "sub-folder per class",
+            expected="a file (point at one inside it), or a folder of image files ("
+            + ", ".join(sorted(IMAGE_SUFFIXES))
+            + "), loose or in one sub-folder per class",
         )
     if loose and by_class:
         raise DataFormatError(
@@ -416,6 +451,55 @@ def image_folder_frame(
         "\n".join(f"{f.file}\t{f.key}\t{label or ''}" for label, f in found).encode()
     ).hexdigest()
     return frame, ImageFiles({f.key: f.path for _, f in found}), roles, listing
+
+
+def _segmentation_frame(
+    images: Path, masks: Path, shown: str, max_file_bytes: int
+) -> tuple[pl.DataFrame, ImageFiles, dict[str, str], str]:
+    """``images/`` and ``masks/`` side by side: each image with the mask of the same stem (0 is
+    background, any other value an object), as columns ``image`` and ``mask`` (role target)."""
+    pictures = {p.stem: p for p in sorted(images.rglob("*")) if p.is_file() and is_image_file(p)}
+    labels = {p.stem: p for p in sorted(masks.rglob("*")) if p.is_file() and is_image_file(p)}
+    if not pictures:
+        raise DataFormatError("the folder images/ holds no images", path=f"{shown}/images")
+    unmatched = sorted(set(pictures) ^ set(labels))
+    if unmatched:
+        side = "masks" if unmatched[0] in pictures else "images"
+        raise DataFormatError(
+            f"{len(unmatched)} files have no partner: {unmatched[0]!r} has no file of the same "
+            f"name in {side}/",
+            path=shown,
+            expected="one mask per image, of the same name (any extension) in masks/",
+        )
+    found: list[tuple[_Found, _Found]] = []
+    for stem in sorted(pictures):
+        image = _read_one(pictures[stem], str(pictures[stem]), max_file_bytes)
+        mask = _read_one(labels[stem], str(labels[stem]), max_file_bytes)
+        if (mask.width, mask.height) != (image.width, image.height):
+            raise DataFormatError(
+                f"the mask is {mask.width} × {mask.height} pixels, the image "
+                f"{image.width} × {image.height}",
+                path=str(labels[stem]),
+                expected="a mask of its image's size",
+            )
+        image.file = pictures[stem].relative_to(images.parent).as_posix()
+        found.append((image, mask))
+    frame = pl.DataFrame(
+        {
+            "image": [i.key for i, _ in found],
+            "mask": [m.key for _, m in found],
+            "file": [i.file for i, _ in found],
+            "width": [i.width for i, _ in found],
+            "height": [i.height for i, _ in found],
+            "channels": [i.channels for i, _ in found],
+        }
+    )
+    roles = {"mask": "target", "file": "id", "width": "id", "height": "id", "channels": "id"}
+    files = {f.key: f.path for pair in found for f in pair}
+    listing = hashlib.sha256(
+        "\n".join(f"{i.file}\t{i.key}\t{m.key}" for i, m in found).encode()
+    ).hexdigest()
+    return frame, ImageFiles(files), roles, listing
 
 
 def image_paths_frame(

@@ -95,6 +95,14 @@ def load_weights(data: bytes, fmt: str | None) -> dict[str, torch.Tensor]:
     raise ValueError(f"unknown weights format {fmt!r}")
 
 
+_NAMES = {
+    "Sequential": "MLP",
+    "SpectrumNet": "1-D CNN",
+    "SequenceNet": "sequence network",
+    "ImageNet2d": "image CNN",
+}
+
+
 def train_network(
     network: nn.Module,
     X_train: torch.Tensor,
@@ -112,6 +120,9 @@ def train_network(
     max_epochs: int,
 ) -> tuple[int, float | None]:
     """Mini-batch AdamW with early stopping; returns (epochs run, best validation loss)."""
+    from labsight.models._progress import report_epoch
+
+    name = _NAMES.get(type(network).__name__, type(network).__name__)
     optimizer = torch.optim.AdamW(network.parameters(), lr=lr, weight_decay=weight_decay)
     generator = torch.Generator().manual_seed(seed)
     n_train = X_train.shape[0]
@@ -126,17 +137,23 @@ def train_network(
         epochs_run += 1
         network.train()
         perm = torch.randperm(n_train, generator=generator).to(device)
+        total, batches = 0.0, 0
         for start in range(0, n_train, batch):
             idx = perm[start : start + batch]
             optimizer.zero_grad(set_to_none=True)
             loss = loss_fn(network(X_train[idx]), y_train[idx])
             loss.backward()
             optimizer.step()
+            total, batches = total + float(loss.detach()), batches + 1
         if not use_val:
+            report_epoch(name, epochs_run, max_epochs, total / max(batches, 1), None)
             continue
         network.eval()
         with torch.no_grad():
             val_loss = float(loss_fn(network(X_val), y_val))
+        report_epoch(
+            name, epochs_run, max_epochs, total / max(batches, 1), min(best_loss, val_loss)
+        )
         if val_loss < best_loss:
             best_loss, stale = val_loss, 0
             best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}

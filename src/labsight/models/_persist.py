@@ -24,7 +24,7 @@ import orjson
 import polars as pl
 
 from labsight.data.sequences import SequenceSpec
-from labsight.exceptions import ArtifactIntegrityError
+from labsight.exceptions import ArtifactIntegrityError, LabsightError
 from labsight.models._features import FeatureSet
 from labsight.models._structure import check_booster_nodes, check_structure
 from labsight.models._trained import TrainedModel
@@ -45,6 +45,7 @@ TRUSTED_TYPES = frozenset(
         "labsight.models._cnn2d.ImageCNNClassifier",
         "labsight.models._cnn2d.ImageCNNRegressor",
         "labsight.models._cnn2d.ImageFeatures",
+        "labsight.models._unet.UNetSegmenter",
         # MiniRocket features (numpy arrays) and a ridge
         "labsight.models._rocket.RocketClassifier",
         "labsight.models._rocket.RocketRegressor",
@@ -193,7 +194,14 @@ def dumps(model: TrainedModel) -> bytes:
         "fold_models": list(model.fold_models),
         "intervals": model.intervals.to_state() if model.intervals is not None else None,
     }
-    return bytes(_skops_io().dumps(state))
+    data = bytes(_skops_io().dumps(state))
+    unknown = sorted(set(asked_types(data)) - TRUSTED_TYPES)
+    if unknown:  # a file that could not be loaded back is never written (a bug, not bad input)
+        raise LabsightError(
+            "the model holds types labsight would refuse to load: " + ", ".join(unknown[:5]),
+            hint="Please report this; nothing was stored",
+        )
+    return data
 
 
 def _schema(data: bytes) -> Any:

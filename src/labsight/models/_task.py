@@ -18,7 +18,7 @@ from labsight.exceptions import InputError
 
 __all__ = ["METRICS", "Metric", "Task", "default_metric", "infer_task", "metric_for"]
 
-Task = Literal["regression", "classification"]
+Task = Literal["regression", "classification", "segmentation"]
 _MAX_CLASSES = 12  # an integer target with at most this many levels is a class label
 
 

@@ -239,6 +239,10 @@ def predict_table(model: TrainedModel, table: Table, *, fast_path: bool = True) 
         For each feature column without a unit that the model learned with one: its values are
         taken to be in the model's unit.
     """
+    if model.task == "segmentation":  # one row per image: its objects (the masks: segment.py)
+        from labsight.models.segment import segmentation_table
+
+        return pl.concat([table.frame, segmentation_table(model, table)[0]], how="horizontal")
     if model.sequence is not None:  # one row per run: the run's id, then its prediction
         runs = runs_table(table, model.sequence)
         extra = predictions(model, runs, fast_path=fast_path, as_runs=True)

@@ -47,6 +47,7 @@ from labsight.models._finish import _finish, _finish_seconds, _saving_seconds, b
 from labsight.models._finish import _reused_fold_models as _reused_fold_models  # tests use it
 from labsight.models._finish import _screen as _screen  # tests use it
 from labsight.models._folds import make_folds, replicate_groups
+from labsight.models._progress import EpochCallback, reporting
 from labsight.models._search import search
 from labsight.models._task import Task, infer_task, metric_for
 from labsight.models._trained import TrainedModel
@@ -139,6 +140,7 @@ def train(
     exclude: list[str] | None = None,
     max_trials: int | None = None,
     on_trial: Callable[[Candidate | None, list[Candidate], int], None] | None = None,
+    on_epoch: EpochCallback | None = None,
 ) -> TrainedModel:
     """Train the best model for ``target`` within ``budget`` seconds.
 
@@ -148,12 +150,47 @@ def train(
     (``siblings``), which rows its folds keep together (``cv["grouping"]``), and how it compares
     with the trivial baseline on the same folds (``baseline``, ``better_than_baseline``).
 
+    ``on_epoch`` hears every network's epochs as they end (name, epoch, most epochs, training
+    loss, best held-out loss): the live display of ``labsight train``.
+
     Raises
     ------
     InputError
         For an unknown target, task, metric, family or column, an excluded target, too few rows,
         or a bad interval level.
     """
+    with reporting(on_epoch):
+        return _train(
+            table,
+            target,
+            task=task,
+            metric=metric,
+            budget=budget,
+            seed=seed,
+            level=level,
+            families=families,
+            features=features,
+            exclude=exclude,
+            max_trials=max_trials,
+            on_trial=on_trial,
+        )
+
+
+def _train(
+    table: Table,
+    target: str,
+    *,
+    task: str = "auto",
+    metric: str | None = None,
+    budget: float = 60.0,
+    seed: int = 0,
+    level: float = 0.9,
+    families: list[str] | None = None,
+    features: list[str] | None = None,
+    exclude: list[str] | None = None,
+    max_trials: int | None = None,
+    on_trial: Callable[[Candidate | None, list[Candidate], int], None] | None = None,
+) -> TrainedModel:
     start = time.perf_counter()
     if target not in table.frame.columns:
         raise InputError(
@@ -175,6 +212,10 @@ def train(
     if budget <= 0:
         raise InputError("the budget must be positive", expected="seconds > 0", got=str(budget))
     _check_level(level)
+    if table.column(target).dtype == "image":  # a mask per image: segmentation
+        from labsight.models.segment import train_segmenter
+
+        return train_segmenter(table, target, budget=budget, seed=seed, exclude=exclude)
     # Runs in a long table (a group and a time column, one label per run): one row per run.
     spec = sequence_spec(table, target, exclude) if features is None else None
     if spec is not None:

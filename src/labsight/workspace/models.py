@@ -37,6 +37,7 @@ from labsight.workspace.config import is_regulated
 from labsight.workspace.datasets import Datasets, DatasetVersion
 
 if TYPE_CHECKING:
+    import numpy as np
     from sqlalchemy.orm import Session
 
     from labsight.data.clean import CleaningPlan
@@ -183,6 +184,8 @@ class Predictions:
     warnings: list[str]
     model: str = ""
     """The model version that predicted (``yield@v3``)."""
+    masks: list[tuple[str, np.ndarray]] | None = None
+    """A segmentation model's objects in each image: (the image's file, its label image)."""
 
 
 @functools.lru_cache(maxsize=32)
@@ -600,6 +603,15 @@ class ModelRegistry:
 
         options: dict[str, Any] = {"sheet": sheet} if sheet is not None else {}
         table = read_table(path, on_issue="ignore", **options)
+        record, model = self.loaded(ref)
+        if model.task == "segmentation":  # one row per image, and its objects as a label image
+            from labsight.models.segment import segmentation_table
+
+            found, masks = segmentation_table(model, table)
+            files = table.frame["file"].to_list() if "file" in table.frame.columns else None
+            named = [(files[i] if files else f"image-{i + 1}", m) for i, m in enumerate(masks)]
+            frame = pl.concat([table.frame, found], how="horizontal")
+            return Predictions(frame, [], record.ref, named)
         with collecting() as notes:  # this call's warnings alone, whatever runs beside it
             record, frame = self._predict(ref, table)
         note = extrapolation_note(frame)

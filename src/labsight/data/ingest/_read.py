@@ -239,7 +239,7 @@ def _image_folder(
     columns = [
         ColumnInfo(
             name,
-            "image" if name == "image" else dtype_name(dtype),
+            "image" if name in ("image", "mask") and dtype == pl.String else dtype_name(dtype),
             None,
             merged.get(name, "feature"),
         )
