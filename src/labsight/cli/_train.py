@@ -112,7 +112,8 @@ def _live_board(
     epilog="Examples:\n\n"
     "  labsight train reactions --target 'yield [%]' --budget 60\n\n"
     "  labsight train runs.csv --target purity --task regression --metric rmse --seed 1 --json\n\n"
-    "  labsight train reactions --target outcome --families logistic,random_forest --trials 40"
+    "  labsight train reactions --target outcome --families logistic,random_forest --trials 40\n\n"
+    "  labsight train runs --target temperature --forecast 30"
 )
 def train(
     source: Annotated[
@@ -161,6 +162,15 @@ def train(
             show_default=False,
         ),
     ] = None,
+    forecast: Annotated[
+        int | None,
+        typer.Option(
+            "--forecast",
+            help="Runs only: forecast the target's next N readings from each run's latest ones "
+            "(one row per run and step ahead).",
+            show_default=False,
+        ),
+    ] = None,
     exclude: Annotated[
         list[str] | None,
         typer.Option(
@@ -206,6 +216,7 @@ def train(
             families=[f.strip() for f in families.split(",")] if families else None,
             max_trials=trials,
             exclude=list(exclude) if exclude else None,
+            **({"forecast": forecast} if forecast is not None else {}),
             on_trial=progress,
             on_epoch=on_epoch,
         )

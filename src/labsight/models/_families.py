@@ -314,6 +314,7 @@ def _cnn2d(params: Params, task: Task, seed: int) -> BaseEstimator:
 
 
 def _transfer(params: Params, task: Task, seed: int) -> BaseEstimator:
+    from sklearn.decomposition import PCA
     from sklearn.linear_model import LogisticRegression, Ridge
 
     from labsight.models._cnn2d import ImageFeatures
@@ -321,12 +322,21 @@ def _transfer(params: Params, task: Task, seed: int) -> BaseEstimator:
     head = (
         Ridge(alpha=params.get("alpha", 10.0))
         if task == "regression"
-        else LogisticRegression(C=params.get("C", 0.1), max_iter=5_000)
+        else LogisticRegression(C=params.get("C", 1.0), max_iter=5_000)
     )
     # The features are not standardized: ReLU6 outputs on one scale, many of them all but
     # constant on a few dozen images, which standardizing blew up into decisions of 2,000 on an
-    # image whose feature was not quite zero.
-    return Pipeline([("prep", ImageFeatures(size=params.get("size", 160))), ("model", head)])
+    # image whose feature was not quite zero. They are reduced to the principal components
+    # that hold 95 % of their variance on the training images (57 of 1,280 on 900 digits, 17 on
+    # 24 micrographs): a logistic regression on those fits 10-20 times faster than on all 1,280
+    # (0.25 s against 4.8 s), as accurately.
+    return Pipeline(
+        [
+            ("prep", ImageFeatures(size=params.get("size", 160))),
+            ("reduce", PCA(0.95, svd_solver="full")),
+            ("model", head),
+        ]
+    )
 
 
 def _warm_images(size_of: Callable[[Params], int], features: bool) -> Callable[[Any, Params], None]:
@@ -567,15 +577,16 @@ FAMILIES: dict[str, Family] = {
             _BOTH,
             _transfer,
             lambda t: {
-                "C": t.suggest_float("C", 1e-4, 10.0, log=True),
+                "C": t.suggest_float("C", 1e-3, 100.0, log=True),
                 "alpha": t.suggest_float("alpha", 1e-2, 1e4, log=True),
             },
-            {"C": 0.1, "alpha": 10.0},
-            description="ImageNet EfficientNet-Lite0 features (frozen) and a linear model",
+            {"C": 1.0, "alpha": 10.0},
+            description="ImageNet EfficientNet-Lite0 features (frozen), their principal "
+            "components, and a linear model",
             image=True,
             network=True,
             warm_up=_warm_images(lambda p: int(p.get("size", 160)), features=True),
-            starts=({"C": 1.0, "alpha": 1.0}, {"C": 0.01, "alpha": 100.0}),
+            starts=({"C": 0.1, "alpha": 1.0}, {"C": 10.0, "alpha": 100.0}),
         ),
     )
 }

@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 import polars as pl
 
+from labsight.data.forecast import ForecastSpec
 from labsight.data.sequences import SequenceSpec
 from labsight.exceptions import ArtifactIntegrityError, LabsightError
 from labsight.models._features import FeatureSet
@@ -45,6 +46,7 @@ TRUSTED_TYPES = frozenset(
         "labsight.models._cnn2d.ImageCNNClassifier",
         "labsight.models._cnn2d.ImageCNNRegressor",
         "labsight.models._cnn2d.ImageFeatures",
+        "sklearn.decomposition._pca.PCA",
         "labsight.models._unet.UNetSegmenter",
         # MiniRocket features (numpy arrays) and a ridge
         "labsight.models._rocket.RocketClassifier",
@@ -312,5 +314,6 @@ def loads(data: bytes, summary: dict[str, Any]) -> TrainedModel:
         domain=summary.get("domain"),  # None for models trained before it was recorded
         spectrum_mean=summary.get("spectrum_mean"),
         saliency=list(summary.get("saliency") or []),
+        forecast=ForecastSpec.from_dict(summary["forecast"]) if summary.get("forecast") else None,
         sequence=SequenceSpec.from_dict(summary["sequence"]) if summary.get("sequence") else None,
     )

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from labsight.data.forecast import ForecastSpec
 from labsight.data.sequences import SequenceSpec
 from labsight.models._features import FeatureSet
 from labsight.models._task import Task
@@ -67,6 +68,9 @@ class TrainedModel:
     # A sequence task: how the long table of readings becomes one row per run, replayed on new
     # runs before every prediction (:mod:`labsight.data.sequences`).
     sequence: SequenceSpec | None = None
+    # A forecast: how runs become (window, step) rows, replayed on new runs before predicting
+    # (:mod:`labsight.data.forecast`).
+    forecast: ForecastSpec | None = None
     left_out: dict[str, str] = field(default_factory=dict)  # column -> why it is not an input
     siblings: list[str] = field(default_factory=list)  # inputs that look like other outcomes
     # What the budget cut short, in words ("importance repeats 3 -> 1"); empty when nothing was.
@@ -87,6 +91,7 @@ class TrainedModel:
             "spectrum": list(self.features.spectrum),
             "image": self.features.image,
             "sequence": self.sequence.to_dict() if self.sequence is not None else None,
+            "forecast": self.forecast.to_dict() if self.forecast is not None else None,
             "left_out": [{"column": c, "reason": why} for c, why in self.left_out.items()],
             "siblings": list(self.siblings),
             "units": self.features.units,

@@ -44,6 +44,19 @@ def trust_notes(summary: dict[str, Any]) -> list[Note]:
                 f"resampled onto {sequence['length']} points and summarised",
             )
         )
+    forecast = summary.get("forecast")
+    if forecast:
+        others = ", ".join(repr(s) for s in forecast["sensors"])
+        notes.append(
+            (
+                "info",
+                f"forecast: the next {forecast['horizon']} readings of {forecast['target']!r} "
+                f"from each run's last {forecast['history']}"
+                + (f" and the latest {others}" if others else "")
+                + f"; readings taken as evenly spaced ({forecast['spacing']:g} apart); one row "
+                "per run and step ahead",
+            )
+        )
     cv = summary.get("cv") or {}
     if cv.get("grouping"):
         scheme = str(cv.get("scheme", "")).split(", grouped by ")[0]  # the grouping says it all

@@ -399,6 +399,12 @@ def to_onnx(
     """
     from labsight.models._onnx_convert import is_double
 
+    if model.forecast is not None:  # windows are cut from the runs outside any graph
+        raise ExportError(
+            "the model forecasts runs (each run's latest readings become its inputs before it "
+            "predicts), which an ONNX graph cannot do",
+            hint="Serve it with labsight predict or labsight serve",
+        )
     if model.sequence is not None:  # runs are resampled outside any graph
         raise ExportError(
             "the model reads runs of readings (resampled in time and summarised before it "

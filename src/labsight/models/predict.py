@@ -243,6 +243,12 @@ def predict_table(model: TrainedModel, table: Table, *, fast_path: bool = True) 
         from labsight.models.segment import segmentation_table
 
         return pl.concat([table.frame, segmentation_table(model, table)[0]], how="horizontal")
+    if model.forecast is not None:  # one row per run and step ahead: run, step, time, forecast
+        from labsight.data.forecast import forecast_rows
+
+        windows, where = forecast_rows(table, model.forecast)
+        extra = predictions(model, windows, fast_path=fast_path)
+        return pl.concat([where, extra], how="horizontal")
     if model.sequence is not None:  # one row per run: the run's id, then its prediction
         runs = runs_table(table, model.sequence)
         extra = predictions(model, runs, fast_path=fast_path, as_runs=True)

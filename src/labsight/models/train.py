@@ -141,6 +141,7 @@ def train(
     max_trials: int | None = None,
     on_trial: Callable[[Candidate | None, list[Candidate], int], None] | None = None,
     on_epoch: EpochCallback | None = None,
+    forecast: int | None = None,
 ) -> TrainedModel:
     """Train the best model for ``target`` within ``budget`` seconds.
 
@@ -149,6 +150,9 @@ def train(
     records the columns left out and why, the inputs that look like other outcomes
     (``siblings``), which rows its folds keep together (``cv["grouping"]``), and how it compares
     with the trivial baseline on the same folds (``baseline``, ``better_than_baseline``).
+
+    ``forecast`` (a long table of runs): learn the target's next ``forecast`` readings from each
+    run's latest ones instead (:mod:`labsight.data.forecast`).
 
     ``on_epoch`` hears every network's epochs as they end (name, epoch, most epochs, training
     loss, best held-out loss): the live display of ``labsight train``.
@@ -173,6 +177,7 @@ def train(
             exclude=exclude,
             max_trials=max_trials,
             on_trial=on_trial,
+            forecast=forecast,
         )
 
 
@@ -190,6 +195,7 @@ def _train(
     exclude: list[str] | None = None,
     max_trials: int | None = None,
     on_trial: Callable[[Candidate | None, list[Candidate], int], None] | None = None,
+    forecast: int | None = None,
 ) -> TrainedModel:
     start = time.perf_counter()
     if target not in table.frame.columns:
@@ -216,8 +222,14 @@ def _train(
         from labsight.models.segment import train_segmenter
 
         return train_segmenter(table, target, budget=budget, seed=seed, exclude=exclude)
+    horizon = None
+    if forecast is not None:  # the next readings of a signal: one row per window and step
+        from labsight.data.forecast import forecast_spec, forecast_windows
+
+        horizon = forecast_spec(table, target, forecast, exclude)
+        table = forecast_windows(table, horizon)
     # Runs in a long table (a group and a time column, one label per run): one row per run.
-    spec = sequence_spec(table, target, exclude) if features is None else None
+    spec = sequence_spec(table, target, exclude) if features is None and not horizon else None
     if spec is not None:
         table = runs_table(table, spec, target)
     kind: Task = infer_task(table.frame[target]) if task == "auto" else task  # type: ignore[assignment]
@@ -303,6 +315,7 @@ def _train(
         left_out=left_out,
         siblings=sibling_targets(table, target, fs, classes=kind == "classification"),
         sequence=spec,
+        forecast=horizon,
     )
     base = baseline(problem)
     if base is not None:
