@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
+import pytest
 
 from labsight.data.table import Table
 from labsight.models.train import train
@@ -43,3 +45,27 @@ def test_each_epoch_of_a_network_is_reported_with_its_losses(quick: None) -> Non
         max_trials=1,
         on_epoch=lambda *_: 1 / 0,
     )
+
+
+def test_an_interrupted_training_registers_nothing(ws: Any, tmp_path: Any) -> None:
+    """Ctrl-C in the middle of a network's epochs (a KeyboardInterrupt from the epoch callback,
+    where the display runs): no model version, no model file, the dataset as it was."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(60, 2))
+    path = tmp_path / "t.csv"
+    pl.DataFrame({"a": x[:, 0], "b": x[:, 1], "y": x[:, 0] - x[:, 1]}).write_csv(path)
+    ws.ingest(path, name="t")
+    store = ws._ctx.artifacts
+    before = sorted(p.name for p in Path(store.root).rglob("*") if p.is_file())
+    entries = len(ws.audit.entries())
+
+    def interrupt(network: str, epoch: int, *_: Any) -> None:
+        if epoch == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ws.models.train("t", "y", families=["mlp"], budget=30, on_epoch=interrupt)
+    assert ws.models.list() == []
+    after = sorted(p.name for p in Path(store.root).rglob("*") if p.is_file())
+    assert after == before
+    assert len(ws.audit.entries()) == entries
