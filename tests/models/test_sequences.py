@@ -178,7 +178,7 @@ def test_the_cli_predicts_one_row_per_run_as_python_does(
     assert "2 sensors (temperature [degC], pressure [bar])" in " ".join(out.split())
 
 
-@pytest.mark.parametrize("network", ["gru", "transformer"])
+@pytest.mark.parametrize("network", ["gru", "lstm", "transformer"])
 def test_recurrent_and_attention_networks_classify_unseen_runs(network: str) -> None:
     """The estimators alone (train() with them is covered by the allow-list test): a network over
     the sensors' resampled points, judged on 30 runs it never saw, and rebuilt from its state."""

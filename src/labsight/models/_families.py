@@ -543,6 +543,17 @@ FAMILIES: dict[str, Family] = {
             runs_only=True,
         ),
         Family(
+            "lstm",
+            _BOTH,
+            _seqnet("lstm"),
+            _suggest_seqnet,
+            description="PyTorch LSTM over the runs' sensors",
+            cost=3,
+            spectral=True,
+            network=True,
+            runs_only=True,
+        ),
+        Family(
             "transformer",
             _BOTH,
             _seqnet("transformer"),

@@ -28,7 +28,8 @@ __all__ = ["SequenceNet", "SequenceNetClassifier", "SequenceNetRegressor"]
 
 
 class SequenceNet(nn.Module):
-    """A GRU or a small Transformer encoder over ``channels`` signals, then a dense head."""
+    """A GRU, an LSTM or a small Transformer encoder over ``channels`` signals, then a dense
+    head."""
 
     def __init__(
         self,
@@ -42,7 +43,7 @@ class SequenceNet(nn.Module):
         dropout: float,
     ) -> None:
         super().__init__()
-        if kind not in ("gru", "transformer"):
+        if kind not in ("gru", "lstm", "transformer"):
             raise ValueError(f"unknown sequence network {kind!r}")
         self.spectrum: torch.Tensor
         self.others: torch.Tensor
@@ -50,6 +51,9 @@ class SequenceNet(nn.Module):
         self.channels, self.kind = channels, kind
         if kind == "gru":
             self.gru = nn.GRU(channels, hidden, batch_first=True)
+            summary = 2 * hidden
+        elif kind == "lstm":
+            self.lstm = nn.LSTM(channels, hidden, batch_first=True)
             summary = 2 * hidden
         else:
             self.project = nn.Linear(channels, hidden)
@@ -67,6 +71,9 @@ class SequenceNet(nn.Module):
         if self.kind == "gru":
             states, last = self.gru(steps)
             summary = torch.cat([last[-1], states.mean(dim=1)], dim=1)
+        elif self.kind == "lstm":
+            states, (last, _) = self.lstm(steps)
+            summary = torch.cat([last[-1], states.mean(dim=1)], dim=1)
         else:
             summary = self.encoder(self.project(steps) + self.position).mean(dim=1)
         out: torch.Tensor = self.head(torch.cat([summary, x.index_select(1, self.others)], dim=1))
@@ -81,7 +88,7 @@ class _SequenceNet(_SpectrumCNN):
     positions, channels
         Where the runs' points are among the inputs, sensor after sensor, and how many sensors.
     network : str
-        ``"gru"`` or ``"transformer"``.
+        ``"gru"``, ``"lstm"`` or ``"transformer"``.
     hidden : int
         GRU units, or the Transformer's width (a multiple of its 4 heads).
     dropout, lr, weight_decay, max_epochs, batch_size, patience, validation_fraction, seed, device
@@ -121,8 +128,8 @@ class _SequenceNet(_SpectrumCNN):
     def _check_network(self) -> None:
         if not self.positions:
             raise ValueError("positions must name the runs' points among the inputs")
-        if self.network not in ("gru", "transformer"):
-            raise ValueError(f"network must be gru or transformer, got {self.network!r}")
+        if self.network not in ("gru", "lstm", "transformer"):
+            raise ValueError(f"network must be gru, lstm or transformer, got {self.network!r}")
         if self.network == "transformer" and int(self.hidden) % 4:
             raise ValueError(f"a Transformer's width must be a multiple of 4, got {self.hidden}")
 
