@@ -15,6 +15,7 @@ from labsight.data.sequences import runs_table, sequence_spec
 from labsight.data.table import Table
 from labsight.exceptions import ExportError, InputError
 from labsight.models._features import model_frame
+from labsight.models._trust import trust_notes
 from labsight.models.export import to_onnx
 from labsight.models.predict import predict_table
 from labsight.models.train import train
@@ -200,3 +201,50 @@ def test_recurrent_and_attention_networks_classify_unseen_runs(network: str) -> 
     assert np.mean(model.predict(unseen) == truth) >= 0.8
     restored = SequenceNetClassifier.from_state(model.to_state())
     assert np.allclose(restored.predict_proba(unseen), model.predict_proba(unseen))
+
+
+def _cells(n: int, seed: int, start: int = 0) -> pl.DataFrame:
+    """Runs one per row: a batch id, the temperatures as a list in one cell, the fault."""
+    import json
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for r in range(start, start + n):
+        fault = r % 2 == 1
+        length = int(rng.integers(30, 60))
+        t = np.arange(length)
+        bump = 3 * np.exp(-0.5 * ((t - length / 2) / 3) ** 2) if fault else 0.0
+        temp = 20 + 0.1 * t + rng.normal(0, 0.3, length) + bump
+        rows.append(
+            {
+                "batch": f"B{r}",
+                "temperature [degC]": json.dumps(np.round(temp, 3).tolist()),
+                "fault": "fault" if fault else "ok",
+            }
+        )
+    return pl.DataFrame(rows)
+
+
+def test_runs_stored_one_per_row_as_lists_in_cells_train_and_predict(
+    tmp_path: Path, quick: None
+) -> None:
+    from labsight.data.ingest import read_table
+
+    csv = tmp_path / "batches.csv"
+    _cells(30, seed=1).write_csv(csv)
+    table = read_table(csv).with_roles({"batch": "id"})
+    model = train(table, "fault", budget=30, families=["rocket", "logistic"])
+    assert model.sequence is not None
+    assert model.sequence.cells == ("temperature [degC]",)
+    assert model.sequence.group == "batch"
+    notes = " ".join(text for _, text in trust_notes(model.summary()))
+    assert "lists in the cells of 'temperature [degC]'" in notes
+    unseen = _cells(20, seed=2, start=100)
+    out = predict_table(model, Table.from_frame(unseen.drop("fault")))
+    assert out["batch"].to_list() == unseen["batch"].to_list()
+    assert np.mean(np.array(out["prediction"].to_list()) == unseen["fault"].to_numpy()) >= 0.9
+    bad = unseen.head(3).with_columns(
+        pl.Series("temperature [degC]", ["[1, 2, 3]", "[1, two, 3]", "[4]"])
+    )
+    with pytest.raises(InputError, match="not a list of numbers"):
+        predict_table(model, Table.from_frame(bad.drop("fault")))

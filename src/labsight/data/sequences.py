@@ -30,8 +30,10 @@ __all__ = [
     "SequenceSpec",
     "runs_spec",
     "runs_table",
+    "sequence_cells",
     "sequence_spec",
     "summary_columns",
+    "unfold_cells",
 ]
 
 MAX_LENGTH = 256
@@ -48,6 +50,9 @@ class SequenceSpec:
     time: str
     sensors: tuple[str, ...]
     length: int
+    # Runs stored one per row, each sensor's readings a list in one cell (``[20.1, 20.4, …]``):
+    # those columns, unfolded into the long layout before anything else (:func:`unfold_cells`)
+    cells: tuple[str, ...] = ()
 
     def grid(self, sensor: str) -> list[str]:
         """The columns of ``sensor``'s resampled values, in time order."""
@@ -59,12 +64,17 @@ class SequenceSpec:
             "time": self.time,
             "sensors": list(self.sensors),
             "length": self.length,
+            "cells": list(self.cells),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SequenceSpec:
         return cls(
-            str(data["group"]), str(data["time"]), tuple(data["sensors"]), int(data["length"])
+            str(data["group"]),
+            str(data["time"]),
+            tuple(data["sensors"]),
+            int(data["length"]),
+            tuple(data.get("cells", ())),
         )
 
 
@@ -217,3 +227,112 @@ def runs_table(table: Table, spec: SequenceSpec, target: str | None = None) -> T
             columns[name] = grid_values[s][:, k]
             infos.append(ColumnInfo(name, "float", units.get(s), "feature"))
     return Table(pl.DataFrame(columns), infos)
+
+
+_CELL_SAMPLE = 50
+STEP = "step"
+"""The time column of runs unfolded from cells: the reading's position in its list."""
+
+
+def _numbers_in(text: str) -> list[float] | None:
+    """``"[1, 2.5, null]"`` as numbers (None for a missing reading), or None if it is not a list
+    of numbers."""
+    import json
+
+    text = text.strip()
+    if not (text.startswith("[") and text.endswith("]")):
+        return None
+    try:
+        values = json.loads(text.replace("NaN", "null").replace("nan", "null"))
+    except ValueError:
+        return None
+    if not isinstance(values, list) or not all(
+        v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in values
+    ):
+        return None
+    return [np.nan if v is None else float(v) for v in values]
+
+
+def sequence_cells(table: Table, exclude: list[str] | None = None) -> list[str]:
+    """The text columns whose cells are lists of numbers (a run's readings in one cell), found on
+    their first 50 values; a column with one such cell and other text is not one."""
+    found = []
+    for c in table.columns:
+        if c.name in (exclude or ()) or table.schema[c.name] != pl.String:
+            continue
+        sample = table.frame[c.name].drop_nulls().head(_CELL_SAMPLE).to_list()
+        if sample and all(_numbers_in(v) is not None for v in sample):
+            found.append(c.name)
+    return found
+
+
+def unfold_cells(table: Table, cells: tuple[str, ...] | list[str], group: str) -> Table:
+    """Runs stored one per row (each of ``cells`` a list of readings) as the long layout: one row
+    per reading, the run's id in ``group`` (the table's column of that name, or the row's number
+    from 1), the reading's position in :data:`STEP`, every other column repeated on each reading.
+
+    Raises
+    ------
+    InputError
+        When a cell is not a list of numbers, or a row's lists differ in length (named).
+    """
+    frame = table.frame
+    for name in cells:
+        if name not in frame.columns:
+            raise InputError(
+                f"the runs need column {name!r}, which the table does not have",
+                expected="the columns of readings the model was trained on: "
+                + ", ".join(repr(c) for c in cells),
+            )
+    lists = {name: frame[name].to_list() for name in cells}
+    lengths = []
+    parsed: dict[str, list[list[float]]] = {name: [] for name in cells}
+    for row in range(frame.height):
+        sizes = set()
+        for name in cells:
+            text = lists[name][row]
+            values = [] if text is None else _numbers_in(text)
+            if values is None:
+                raise InputError(
+                    f"the cell is not a list of numbers: {str(text)[:40]!r}",
+                    line=table.line_of(row),
+                    column=name,
+                    expected="readings as a list, e.g. [20.1, 20.4, 20.9]",
+                )
+            parsed[name].append(values)
+            sizes.add(len(values))
+        if len(sizes) > 1:
+            raise InputError(
+                f"the lists of row {row + 1} have different lengths ({sorted(sizes)})",
+                line=table.line_of(row),
+                expected="as many readings in each list of a run",
+            )
+        lengths.append(sizes.pop() if sizes else 0)
+    repeat = np.repeat(np.arange(frame.height), lengths)
+    others = [c for c in frame.columns if c not in cells]
+    long = frame.select(others)[repeat.tolist()] if others else pl.DataFrame()
+    if group not in frame.columns:
+        long = long.with_columns(pl.Series(group, (repeat + 1).tolist()))
+    long = long.with_columns(
+        pl.Series(STEP, [float(k) for n in lengths for k in range(n)], dtype=pl.Float64),
+        *(
+            pl.Series(name, [v for values in parsed[name] for v in values], dtype=pl.Float64)
+            for name in cells
+        ),
+    )
+    from labsight.data.units import split_header
+
+    infos = {c.name: c for c in table.columns}
+    columns = []
+    for name in long.columns:
+        if name == group:
+            columns.append(
+                ColumnInfo(group, infos[group].dtype if group in infos else "int", None, "group")
+            )
+        elif name == STEP:
+            columns.append(ColumnInfo(STEP, "float", None, "time"))
+        elif name in cells:
+            columns.append(ColumnInfo(name, "float", split_header(name)[1], "feature"))
+        else:
+            columns.append(infos[name])
+    return Table(long, columns)

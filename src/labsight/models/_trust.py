@@ -41,7 +41,13 @@ def trust_notes(summary: dict[str, Any]) -> list[Note]:
                 "info",
                 f"runs: one row per run of {sequence['group']!r} (the target is the same on "
                 f"every reading of a run), ordered by {sequence['time']!r}; {sensors} each "
-                f"resampled onto {sequence['length']} points and summarised",
+                f"resampled onto {sequence['length']} points and summarised"
+                + (
+                    "; readings read from lists in the cells of "
+                    + ", ".join(repr(c) for c in sequence["cells"])
+                    if sequence.get("cells")
+                    else ""
+                ),
             )
         )
     forecast = summary.get("forecast")

@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 
 from labsight._notes import warn
-from labsight.data.sequences import runs_table
+from labsight.data.sequences import SequenceSpec, runs_table
 from labsight.data.table import Table
 from labsight.data.units import convert, is_compatible, match_column, split_header
 from labsight.exceptions import InputError
@@ -250,7 +250,7 @@ def predict_table(model: TrainedModel, table: Table, *, fast_path: bool = True) 
         extra = predictions(model, windows, fast_path=fast_path)
         return pl.concat([where, extra], how="horizontal")
     if model.sequence is not None:  # one row per run: the run's id, then its prediction
-        runs = runs_table(table, model.sequence)
+        runs = runs_table(_long(table, model.sequence), model.sequence)
         extra = predictions(model, runs, fast_path=fast_path, as_runs=True)
         return pl.concat([runs.frame.select(model.sequence.group), extra], how="horizontal")
     extra = predictions(model, table, fast_path=fast_path)
@@ -274,7 +274,7 @@ def predictions(
     run, in order of each run's first reading (``as_runs``: ``table`` is already one row per run).
     """
     if model.sequence is not None and not as_runs:
-        table = runs_table(table, model.sequence)
+        table = runs_table(_long(table, model.sequence), model.sequence)
     x = feature_arrays(model, table)
     out: dict[str, Any] = {}
     if model.domain is not None:  # models trained before it was recorded are not checked
@@ -305,6 +305,15 @@ def predictions(
             for j, c in enumerate(classes):
                 out[f"proba_{c}"] = proba[:, j]
     return pl.DataFrame(out)
+
+
+def _long(table: Table, spec: SequenceSpec) -> Table:
+    """Runs stored one per row (lists of readings in cells) unfolded, as training unfolded them."""
+    if not spec.cells:
+        return table
+    from labsight.data.sequences import unfold_cells
+
+    return unfold_cells(table, spec.cells, spec.group)
 
 
 def extrapolation_note(frame: pl.DataFrame) -> str | None:

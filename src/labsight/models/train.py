@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from labsight.data.sequences import runs_table, sequence_spec
+from labsight.data.sequences import runs_table, sequence_cells, sequence_spec, unfold_cells
 from labsight.data.stats import numeric_values
 from labsight.data.table import Table
 from labsight.exceptions import InputError, LabsightError
@@ -228,8 +228,16 @@ def _train(
 
         horizon = forecast_spec(table, target, forecast, exclude)
         table = forecast_windows(table, horizon)
+    # Runs stored one per row, each sensor's readings a list in a cell: unfolded to the long table
+    cells = sequence_cells(table, [target, *(exclude or [])]) if features is None else []
+    if cells and not horizon:
+        ids = [c for c in table.by_role("id") if c not in cells]
+        group = ids[0] if len(ids) == 1 else "run" if "run" not in table.frame.columns else "run#"
+        table = unfold_cells(table, cells, group)
     # Runs in a long table (a group and a time column, one label per run): one row per run.
     spec = sequence_spec(table, target, exclude) if features is None and not horizon else None
+    if spec is not None and cells:
+        spec = dataclasses.replace(spec, cells=tuple(cells))
     if spec is not None:
         table = runs_table(table, spec, target)
     kind: Task = infer_task(table.frame[target]) if task == "auto" else task  # type: ignore[assignment]
