@@ -111,6 +111,11 @@ def check_layout(spec: FigureSpec) -> None:
         for s in d["series"]:
             assert set(s) == {"name", "mean", "low", "high"}
             assert len(s["mean"]) == len(s["low"]) == len(s["high"]) == len(d["t"])
+    elif k == "images":
+        assert set(d) == {"grid", "labels", "tile", "gap"}
+        step = d["tile"] + d["gap"]
+        assert len(d["grid"]) == len(d["labels"]) * step - d["gap"]
+        assert all(0 <= v <= 255 for row in d["grid"] for v in row)
     else:  # pragma: no cover - a kind the contract does not know
         pytest.fail(f"unknown kind {k}")
 
@@ -172,7 +177,38 @@ def log_table(n: int = 5000, seed: int = 3) -> Table:
     return Table.from_frame(frame, roles={"time": "time"})
 
 
-TABLES = {"mixed": mixed_table, "spectra": spectra_table, "log": log_table}
+def images_table(n: int = 14, seed: int = 2) -> Table:
+    """Small grey PNGs of two kinds (bright or dark), as an ingested folder of images is."""
+    import dataclasses
+    import hashlib
+    import io
+
+    from PIL import Image
+
+    from labsight.data.images import ImageFiles
+
+    rng = np.random.default_rng(seed)
+    store: dict[str, bytes] = {}
+    keys = []
+    for i in range(n):
+        buffer = io.BytesIO()
+        level = 60 if i % 2 else 200
+        pixels = np.clip(rng.normal(level, 20, (20, 20)), 0, 255).astype(np.uint8)
+        Image.fromarray(pixels).save(buffer, "PNG")
+        key = hashlib.sha256(buffer.getvalue()).hexdigest()
+        store[key] = buffer.getvalue()
+        keys.append(key)
+    frame = pl.DataFrame(
+        {"image": keys, "label": ["dark" if i % 2 else "bright" for i in range(n)]}
+    )
+    table = Table.from_frame(frame, roles={"label": "target"})
+    columns = [
+        dataclasses.replace(c, dtype="image") if c.name == "image" else c for c in table.columns
+    ]
+    return Table(frame, columns, images=ImageFiles(store=store.__getitem__))
+
+
+TABLES = {"mixed": mixed_table, "spectra": spectra_table, "log": log_table, "images": images_table}
 
 
 @pytest.fixture(scope="module")

@@ -95,6 +95,78 @@ def _unique_names(figures: list[FigureSpec]) -> list[FigureSpec]:
     return out
 
 
+_TILE, _GAP, _PER_ROW, _ROWS = 64, 4, 6, 8
+
+
+def image_sample(table: Table, target: str | None, seed: int) -> FigureSpec | None:
+    """A few images of each class (up to 8 classes of 6; 48 images when there are no classes)
+    tiled into one grey picture, for a table of images; None for other tables."""
+    from labsight.data.images import ImageFiles
+
+    column = next((c.name for c in table.columns if c.dtype == "image"), None)
+    if column is None or not isinstance(table.images, ImageFiles):
+        return None
+    keys = table.frame[column].to_list()
+    names = (
+        table.frame["file"].cast(pl.String).to_list()
+        if "file" in table.frame.columns
+        else [str(k) for k in keys]
+    )
+    rng = np.random.default_rng(seed)
+    labelled = (
+        target is not None
+        and table.column(target).dtype != "image"
+        and table.distinct(target) <= 50
+    )
+    groups: dict[str, list[int]] = {}
+    values = table.frame[target].cast(pl.String).to_list() if labelled and target else None
+    for i, key in enumerate(keys):
+        if key is not None:
+            groups.setdefault(values[i] if values else "images", []).append(i)
+    shown = sorted(groups)[:_ROWS]
+    per_row = _PER_ROW if values else _PER_ROW * 2
+    rows = [(label, sorted(rng.permutation(groups[label])[:per_row].tolist())) for label in shown]
+    if not values:
+        rows = [
+            (f"images {k * per_row + 1}–{k * per_row + len(chunk)}", chunk)
+            for k, chunk in enumerate(
+                [rows[0][1][i : i + per_row] for i in range(0, len(rows[0][1]), per_row)][:4]
+            )
+        ]
+    step = _TILE + _GAP
+    width = max(len(r) for _, r in rows) * step - _GAP
+    grid = np.full((len(rows) * step - _GAP, width), 255, dtype=np.int64)
+    for r, (_, members) in enumerate(rows):
+        for c, i in enumerate(members):
+            ref = table.images.refs([keys[i]], [names[i]])[0]
+            tile = np.round(ref.pixels(_TILE, 1)[0] * 255).astype(np.int64)
+            grid[r * step : r * step + _TILE, c * step : c * step + _TILE] = tile
+    total = sum(len(g) for g in groups.values())
+    by = f"by {target}" if values else ""
+    more = (
+        f"; {len(groups) - len(shown)} more classes not shown" if len(groups) > len(shown) else ""
+    )
+    return FigureSpec(
+        name="images-sample",
+        kind="images",
+        section="images",
+        title=f"A sample of the images {by}".strip(),
+        caption=(
+            f"{sum(len(m) for _, m in rows)} of {total} images, drawn at random (seed {seed}), "
+            f"each resized to {_TILE} × {_TILE} and shown in grey as a model reads it{more}."
+        ),
+        data={
+            "grid": grid.tolist(),
+            "labels": [
+                f"{label} ({len(groups.get(label, members))})" if values else label
+                for label, members in rows
+            ],
+            "tile": _TILE,
+            "gap": _GAP,
+        },
+    )
+
+
 def _spectra_figures(
     table: Table,
     channels: list[str],
@@ -382,6 +454,9 @@ def _assemble_figures(
         table, cols.per_column, cols.categorical, cols.variance, target=target
     )
     figures: list[FigureSpec] = []
+    sample = image_sample(table, target, seed)
+    if sample is not None:
+        figures.append(sample)
     if cols.channels:
         figures += _spectra_figures(
             table,

@@ -35,6 +35,7 @@ __all__ = ["SECTION_TITLES", "column_anchor", "render_html"]
 
 SECTION_TITLES: dict[str, str] = {
     "overview": "Overview",
+    "images": "Images",
     "columns": "Columns",
     "relations": "Relations",
     "correlations": "Correlations",
@@ -394,7 +395,7 @@ def render_html(
         }
 
     # A spectrum is what a spectral table is about: it comes first, right after the overview.
-    early = [section("spectra")] if in_section("spectra") else []
+    early = [section(name) for name in ("images", "spectra") if in_section(name)]
     later = [section(name) for name in ("structure", "time") if in_section(name)]
     toc = [("overview", "Overview")]
     toc += [(s["id"].removeprefix(id_prefix), s["title"]) for s in early]

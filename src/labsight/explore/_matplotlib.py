@@ -406,6 +406,20 @@ def _spectra(fig: Figure, spec: FigureSpec) -> None:
     _labels(ax, spec)
 
 
+@_builder("images")
+def _images(fig: Figure, spec: FigureSpec) -> None:
+    d = spec.data
+    ax = fig.add_subplot()
+    ax.imshow(np.asarray(d["grid"], dtype=float), cmap="gray", vmin=0, vmax=255)
+    step = int(d["tile"]) + int(d["gap"])
+    ax.set_yticks([r * step + int(d["tile"]) / 2 for r in range(len(d["labels"]))])
+    ax.set_yticklabels([str(label) for label in d["labels"]])
+    ax.set_xticks([])
+    ax.grid(False)
+    for side in ("top", "right", "bottom", "left"):
+        ax.spines[side].set_visible(False)
+
+
 @_builder("timeseries")
 def _timeseries(fig: Figure, spec: FigureSpec) -> None:
     d = spec.data

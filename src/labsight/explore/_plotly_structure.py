@@ -194,6 +194,36 @@ def _spectra(spec: FigureSpec) -> dict[str, Any]:
     return _figure(traces, hovermode="closest" if lines else "x unified")
 
 
+@_builder("images")
+def _images(spec: FigureSpec) -> dict[str, Any]:
+    d = spec.data
+    grid = d["grid"]
+    step = int(d["tile"]) + int(d["gap"])
+    centres = [r * step + int(d["tile"]) / 2 for r in range(len(d["labels"]))]
+    trace = _trace(
+        "heatmap",
+        z=grid,
+        colorscale=[[0, "#000000"], [1, "#ffffff"]],
+        zmin=0,
+        zmax=255,
+        showscale=False,
+        hoverinfo="skip",
+    )
+    return _figure(
+        [trace],
+        yaxis={
+            "autorange": "reversed",
+            "tickvals": centres,
+            "ticktext": [str(label) for label in d["labels"]],
+            "scaleanchor": "x",
+            "showgrid": False,
+            "zeroline": False,
+        },
+        xaxis={"visible": False, "showgrid": False},
+        plot_bgcolor="#ffffff",
+    )
+
+
 @_builder("timeseries")
 def _timeseries(spec: FigureSpec) -> dict[str, Any]:
     d = spec.data

@@ -240,6 +240,25 @@ def example_specs() -> dict[str, FigureSpec]:
             "pressure [bar]",
             column="pressure [bar]",
         ),
+        FigureSpec(
+            "images-sample",
+            "images",
+            "images",
+            "A sample of the images by label",
+            "4 of 20 images, drawn at random (seed 0), each resized to 8 × 8 and shown in grey.",
+            {
+                "grid": [
+                    [
+                        (40 * r + 20 * c) % 256 if c % 10 < 8 and r % 10 < 8 else 255
+                        for c in range(18)
+                    ]
+                    for r in range(18)
+                ],
+                "labels": ["bright (10)", "dark (10)"],
+                "tile": 8,
+                "gap": 2,
+            },
+        ),
     ]
     return {spec.kind: spec for spec in specs}
 

@@ -37,11 +37,15 @@ FigureKind = Literal[
     # ("centre": "median", "spread": "q1–q3"); see band_limits
     "spectra",
     "timeseries",  # data: {"t": [...], "series": [{"name", "mean": [...], "low": [...], "high": [...]}]}
+    # data: {"grid": [[0-255 ...]] (the thumbnails tiled into one grey picture), "labels": [...]
+    # (one per row of thumbnails), "tile": int, "gap": int}
+    "images",
 ]
 KINDS: tuple[str, ...] = FigureKind.__args__  # type: ignore[attr-defined]
 
 Section = Literal[
     "overview",
+    "images",
     "columns",
     "relations",
     "correlations",

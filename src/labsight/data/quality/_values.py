@@ -128,12 +128,19 @@ def check_physical_limits(ctx: CheckContext) -> list[Finding]:
     return findings
 
 
+_IMAGE_METADATA = frozenset({"width", "height", "channels"})
+
+
 def check_constant(ctx: CheckContext) -> list[Finding]:
-    """``constant``: a column with one distinct non-null value in more than one row."""
+    """``constant``: a column with one distinct non-null value in more than one row (an image
+    table's own metadata — every image 512 pixels wide — is not a finding)."""
     findings = []
+    images = any(c.dtype == "image" for c in ctx.table.columns)
     for name in ctx.frame.columns:
         filled = ctx.n - ctx.null_count[name]
         if ctx.n_unique[name] != 1 or filled < 2:
+            continue
+        if images and name in _IMAGE_METADATA and ctx.table.column(name).role == "id":
             continue
         value = ctx.frame[name].drop_nulls()[0]
         findings.append(
