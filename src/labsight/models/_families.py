@@ -302,6 +302,7 @@ def _cnn2d(params: Params, task: Task, seed: int) -> BaseEstimator:
                     size=params.get("size", 64),
                     filters=params.get("filters", 16),
                     augment=params.get("augment", 0.1),
+                    flips=params.get("flips", False),
                     hidden=params.get("hidden", 64),
                     dropout=params.get("dropout", 0.2),
                     lr=params.get("lr", 3e-3),
@@ -341,15 +342,15 @@ def _transfer(params: Params, task: Task, seed: int) -> BaseEstimator:
 
 def _warm_images(size_of: Callable[[Params], int], features: bool) -> Callable[[Any, Params], None]:
     def warm_up(x: Any, params: Params) -> None:
-        from labsight.models._cnn2d import ImageFeatures, image_refs
+        from labsight.models._cnn2d import ImageFeatures, channels_of, image_refs, input_size
 
         if features:
             ImageFeatures(size=size_of(params)).fit(x).transform(x)
         else:
             refs = image_refs(x)
-            channels = 3 if any(r.array().shape[2] > 1 for r in refs[:16]) else 1
+            size, channels = input_size(refs, size_of(params)), channels_of(refs)
             for ref in refs:
-                ref.pixels(size_of(params), channels)
+                ref.pixels(size, channels)
 
     return warm_up
 
@@ -571,6 +572,7 @@ FAMILIES: dict[str, Family] = {
             lambda t: {
                 "filters": t.suggest_categorical("filters", [8, 16, 32]),
                 "augment": t.suggest_float("augment", 0.0, 0.3),
+                "flips": t.suggest_categorical("flips", [False, True]),
                 "hidden": t.suggest_categorical("hidden", [32, 64, 128]),
                 "dropout": t.suggest_float("dropout", 0.0, 0.4),
                 "lr": t.suggest_float("lr", 3e-4, 1e-2, log=True),
@@ -581,6 +583,7 @@ FAMILIES: dict[str, Family] = {
             network=True,
             image=True,
             cheap_rows=300,
+            starts=({"flips": True},),
             warm_up=_warm_images(lambda p: int(p.get("size", 64)), features=False),
         ),
         Family(
