@@ -41,6 +41,7 @@ from sklearn.utils.validation import check_array
 from torch import nn
 
 from labsight.models._mlp_net import (
+    WeightsState,
     build_network,
     load_weights,
     network_outputs,
@@ -83,7 +84,7 @@ def _as_vector(y: Any, n_rows: int, estimator: BaseEstimator) -> npt.NDArray[Any
     return arr
 
 
-class _BaseMLP(BaseEstimator):  # type: ignore[misc]
+class _BaseMLP(WeightsState, BaseEstimator):  # type: ignore[misc]
     """Shared constructor, training, inference and persistence of the two MLP estimators (the
     torch loops themselves are in :mod:`labsight.models._mlp_net`).
 
@@ -320,27 +321,6 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc]
         network.to(resolve_device(est.device)).eval()
         est.module_ = network
         return est
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Plain data for skops (and copy): the torch network travels as :meth:`to_state`."""
-        state = {k: v for k, v in self.__dict__.items() if k != "module_"}
-        if getattr(self, "module_", None) is not None:
-            fitted = self.to_state()
-            state["_fitted"] = {
-                "config": json.dumps(fitted["config"]),
-                "weights": fitted["weights"],
-            }
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        state = dict(state)
-        fitted = state.pop("_fitted", None)
-        self.__dict__.update(state)
-        if fitted is not None:
-            restored = type(self).from_state(
-                {"config": json.loads(fitted["config"]), "weights": fitted["weights"]}
-            )
-            self.__dict__.update(restored.__dict__)
 
 
 class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc]

@@ -15,8 +15,9 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import io
+import json
 from types import ModuleType
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -177,3 +178,29 @@ def network_outputs(module: nn.Module, Xa: npt.NDArray[np.float32]) -> npt.NDArr
             chunk = torch.from_numpy(Xa[start : start + _PREDICT_CHUNK]).to(device)
             outputs.append(module(chunk).to("cpu", torch.float64).numpy())
     return np.concatenate(outputs, axis=0)
+
+
+class WeightsState:
+    """``__getstate__`` / ``__setstate__`` for an estimator whose fitted torch network
+    (``module_``) travels as its ``to_state()`` — a JSON config and safetensors bytes — so skops
+    (and ``copy``) never pickle a torch object; ``from_state`` rebuilds it."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = {k: v for k, v in self.__dict__.items() if k != "module_"}
+        if getattr(self, "module_", None) is not None:
+            fitted = self.to_state()  # type: ignore[attr-defined]
+            state["_fitted"] = {
+                "config": json.dumps(fitted["config"]),
+                "weights": fitted["weights"],
+            }
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        fitted = state.pop("_fitted", None)
+        self.__dict__.update(state)
+        if fitted is not None:
+            restored = type(self).from_state(  # type: ignore[attr-defined]
+                {"config": json.loads(fitted["config"]), "weights": fitted["weights"]}
+            )
+            self.__dict__.update(restored.__dict__)

@@ -16,7 +16,6 @@ a pickle (:class:`UNetSegmenter.to_state`).
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any, Self
 
@@ -28,7 +27,7 @@ from sklearn.exceptions import NotFittedError
 from torch import nn
 
 from labsight.data.images import ImageRef
-from labsight.models._mlp_net import dump_weights, load_weights, resolve_device
+from labsight.models._mlp_net import WeightsState, dump_weights, load_weights, resolve_device
 from labsight.models._progress import report_epoch
 
 __all__ = ["UNet", "UNetSegmenter"]
@@ -79,7 +78,7 @@ def _loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return bce + dice
 
 
-class UNetSegmenter(BaseEstimator):  # type: ignore[misc]
+class UNetSegmenter(WeightsState, BaseEstimator):  # type: ignore[misc]
     """Fits a :class:`UNet` on images and their masks; predicts each image's object probability.
 
     ``fit(images, masks)`` and ``predict_proba(images)`` take lists of
@@ -253,23 +252,3 @@ class UNetSegmenter(BaseEstimator):  # type: ignore[misc]
         network.load_state_dict(load_weights(bytes(state["weights"]), config.get("weights_format")))
         est.module_ = network.to(resolve_device(est.device)).eval()
         return est
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = {k: v for k, v in self.__dict__.items() if k != "module_"}
-        if getattr(self, "module_", None) is not None:
-            fitted = self.to_state()
-            state["_fitted"] = {
-                "config": json.dumps(fitted["config"]),
-                "weights": fitted["weights"],
-            }
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        state = dict(state)
-        fitted = state.pop("_fitted", None)
-        self.__dict__.update(state)
-        if fitted is not None:
-            restored = type(self).from_state(
-                {"config": json.loads(fitted["config"]), "weights": fitted["weights"]}
-            )
-            self.__dict__.update(restored.__dict__)
