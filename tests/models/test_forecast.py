@@ -95,6 +95,9 @@ def test_the_cli_forecasts_as_python_does(run: Any, tmp_path: Path, quick: None)
     cli = pl.read_csv(out)
     assert cli["run"].to_list() == api["run"].to_list() == ["N00"] * 5 + ["N01"] * 5
     assert np.allclose(cli["prediction"].to_numpy(), api["prediction"].to_numpy())
+    code, _, err = run("model", "export", "runs-temperature--degc", "--format", "onnx")
+    assert code == 1  # an export error, in one line
+    assert "forecasts runs" in err
     code, _, err = run(
         "train", "runs", "--target", "temperature [degC]", "--forecast", "0", "--budget", "5"
     )

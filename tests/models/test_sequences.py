@@ -175,6 +175,9 @@ def test_the_cli_predicts_one_row_per_run_as_python_does(
     cli = pl.read_csv(preds)
     assert cli["run"].to_list() == api["run"].to_list() == [f"R{300 + r:03d}" for r in range(6)]
     assert cli["prediction"].to_list() == api["prediction"].to_list()
+    code, _, err = run("model", "export", "runs-state", "--format", "onnx")
+    assert code == 1  # an export error, in one line
+    assert "reads runs of readings" in err
     code, out, _ = run("model", "show", "runs-state")
     assert "2 sensors (temperature [degC], pressure [bar])" in " ".join(out.split())
 

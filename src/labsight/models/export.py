@@ -42,7 +42,7 @@ from labsight.models._features import MISSING_LEVEL
 from labsight.models._onnx_graph import GraphBuilder
 from labsight.models._trained import TrainedModel
 
-__all__ = ["OnnxExport", "to_onnx"]
+__all__ = ["OnnxExport", "refuse_unexportable", "to_onnx"]
 
 TOLERANCE = 1e-3
 """Largest difference allowed between the graph and labsight on the checked rows, relative to the
@@ -377,28 +377,15 @@ def _check(model: TrainedModel, data: bytes, x: pd.DataFrame) -> float:
     return float(np.max(np.abs(got[1] - proba)))
 
 
-def to_onnx(
-    model: TrainedModel, check: pd.DataFrame, metadata: dict[str, Any] | None = None
-) -> OnnxExport:
-    """The model as one ONNX graph, checked on the rows ``check`` against labsight's predictions.
-
-    Parameters
-    ----------
-    model
-        A trained model.
-    check
-        Rows to check the graph on, as :func:`~labsight.models._features.model_frame` gives them
-        (the training rows, say).
-    metadata
-        More ``labsight.*`` metadata entries (model id, name, cleaning plan …).
+def refuse_unexportable(model: TrainedModel) -> None:
+    """Refuse, in one line, a model whose inputs are made outside any graph (forecast windows,
+    runs, images, molecules): checked before anything else is read.
 
     Raises
     ------
     ExportError
-        When a part of the model has no ONNX form, or the graph disagrees with labsight.
+        For such a model.
     """
-    from labsight.models._onnx_convert import is_double
-
     if model.forecast is not None:  # windows are cut from the runs outside any graph
         raise ExportError(
             "the model forecasts runs (each run's latest readings become its inputs before it "
@@ -425,6 +412,31 @@ def to_onnx(
             hint="Serve it with labsight predict, or compute the descriptors as columns of the "
             "table and retrain with --exclude on the SMILES column",
         )
+
+
+def to_onnx(
+    model: TrainedModel, check: pd.DataFrame, metadata: dict[str, Any] | None = None
+) -> OnnxExport:
+    """The model as one ONNX graph, checked on the rows ``check`` against labsight's predictions.
+
+    Parameters
+    ----------
+    model
+        A trained model.
+    check
+        Rows to check the graph on, as :func:`~labsight.models._features.model_frame` gives them
+        (the training rows, say).
+    metadata
+        More ``labsight.*`` metadata entries (model id, name, cleaning plan …).
+
+    Raises
+    ------
+    ExportError
+        When a part of the model has no ONNX form, or the graph disagrees with labsight.
+    """
+    from labsight.models._onnx_convert import is_double
+
+    refuse_unexportable(model)
     try:
         graph, outputs = _build(model, dict(metadata or {}))
     except ExportError:

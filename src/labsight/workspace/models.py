@@ -541,10 +541,11 @@ class ModelRegistry:
                 f"ONNX export needs the onnx extra ({', '.join(absent)} not installed)",
                 hint="pip install 'labsight[onnx]'",
             )
-        from labsight.models.export import to_onnx
+        from labsight.models.export import refuse_unexportable, to_onnx
 
         record = self.get(ref)
         model = self.load(ref)
+        refuse_unexportable(model)  # before the training rows are read
         if record.dataset is None:
             raise ExportError(
                 f"model {record.ref} records no training data to check its export on",
