@@ -236,6 +236,16 @@ def test_runs_stored_one_per_row_as_lists_in_cells_train_and_predict(
     csv = tmp_path / "batches.csv"
     _cells(30, seed=1).write_csv(csv)
     table = read_table(csv).with_roles({"batch": "id"})
+    assert table.column("temperature [degC]").role == "feature"  # readings, not row names
+    broken = _cells(12, seed=3).with_columns(
+        pl.Series("temperature [degC]", ["[20.1, abc, 20.3]"] + ["[1.0, 2.0, 3.0]"] * 11)
+    )
+    broken.write_csv(tmp_path / "broken.csv")
+    with pytest.raises(InputError, match="not a list of numbers") as caught:
+        train(read_table(tmp_path / "broken.csv"), "fault", budget=5)
+    assert caught.value.line == 2
+    assert str(tmp_path / "broken.csv") in str(caught.value)  # one broken cell: an error, not a
+    # sensor silently left out
     model = train(table, "fault", budget=30, families=["rocket", "logistic"])
     assert model.sequence is not None
     assert model.sequence.cells == ("temperature [degC]",)

@@ -254,14 +254,16 @@ def _numbers_in(text: str) -> list[float] | None:
 
 
 def sequence_cells(table: Table, exclude: list[str] | None = None) -> list[str]:
-    """The text columns whose cells are lists of numbers (a run's readings in one cell), found on
-    their first 50 values; a column with one such cell and other text is not one."""
+    """The text columns whose cells are lists of numbers (a run's readings in one cell): nine in
+    ten of their first 50 values at least, so that one broken cell makes an error naming its line
+    (:func:`unfold_cells`), not a sensor silently left out."""
     found = []
     for c in table.columns:
         if c.name in (exclude or ()) or table.schema[c.name] != pl.String:
             continue
         sample = table.frame[c.name].drop_nulls().head(_CELL_SAMPLE).to_list()
-        if sample and all(_numbers_in(v) is not None for v in sample):
+        lists = sum(_numbers_in(v) is not None for v in sample)
+        if sample and lists >= max(1, 0.9 * len(sample)):
             found.append(c.name)
     return found
 
@@ -287,27 +289,46 @@ def unfold_cells(table: Table, cells: tuple[str, ...] | list[str], group: str) -
     lists = {name: frame[name].to_list() for name in cells}
     lengths = []
     parsed: dict[str, list[list[float]]] = {name: [] for name in cells}
+    where = table.source.path if table.source is not None else None
     for row in range(frame.height):
-        sizes = set()
+        found: dict[str, list[float]] = {}
         for name in cells:
             text = lists[name][row]
-            values = [] if text is None else _numbers_in(text)
+            if text is None:  # an empty cell: this sensor's readings are missing in this run
+                continue
+            values = _numbers_in(text)
             if values is None:
                 raise InputError(
                     f"the cell is not a list of numbers: {str(text)[:40]!r}",
+                    path=where,
                     line=table.line_of(row),
                     column=name,
-                    expected="readings as a list, e.g. [20.1, 20.4, 20.9]",
+                    expected="readings as a list, e.g. [20.1, 20.4, 20.9] (null for a missing one)",
                 )
-            parsed[name].append(values)
-            sizes.add(len(values))
+            found[name] = values
+        sizes = {len(v) for v in found.values()}
         if len(sizes) > 1:
             raise InputError(
-                f"the lists of row {row + 1} have different lengths ({sorted(sizes)})",
+                f"the lists of row {row + 1} have different lengths ("
+                + ", ".join(f"{n!r}: {len(v)}" for n, v in found.items())
+                + ")",
+                path=where,
                 line=table.line_of(row),
                 expected="as many readings in each list of a run",
             )
-        lengths.append(sizes.pop() if sizes else 0)
+        if not found or not sizes or sizes == {0}:
+            raise InputError(
+                f"row {row + 1} holds no readings",
+                path=where,
+                line=table.line_of(row),
+                column=cells[0],
+                expected="a list of readings in at least one of "
+                + ", ".join(repr(c) for c in cells),
+            )
+        length = sizes.pop()
+        for name in cells:
+            parsed[name].append(found.get(name, [np.nan] * length))
+        lengths.append(length)
     repeat = np.repeat(np.arange(frame.height), lengths)
     others = [c for c in frame.columns if c not in cells]
     long = frame.select(others)[repeat.tolist()] if others else pl.DataFrame()

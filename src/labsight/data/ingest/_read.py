@@ -27,6 +27,7 @@ from labsight.data.ingest._types import (
     type_frame,
 )
 from labsight.data.roles import infer_roles
+from labsight.data.sequences import sequence_cells
 from labsight.data.table import ColumnInfo, Role, SourceInfo, Table, dtype_name
 from labsight.exceptions import DataFormatError, InputError
 
@@ -211,7 +212,10 @@ def read_table(
     ]
     if images is None:
         columns = infer_roles(frame, columns, roles)
-        return Table(frame, columns, findings, source, row_lines)
+        table = Table(frame, columns, findings, source, row_lines)
+        # lists of readings in cells (runs one per row) are measurements, not row names
+        cells = [c for c in sequence_cells(table) if c not in (roles or {})]
+        return table.with_roles(dict.fromkeys(cells, "feature")) if cells else table
     frame, files = image_paths_frame(
         frame,
         images,
