@@ -69,3 +69,39 @@ def test_an_interrupted_training_registers_nothing(ws: Any, tmp_path: Any) -> No
     after = sorted(p.name for p in Path(store.root).rglob("*") if p.is_file())
     assert after == before
     assert len(ws.audit.entries()) == entries
+
+
+def test_ctrl_c_in_the_cli_says_so_and_registers_nothing(tmp_path: Path) -> None:
+    """A real SIGINT to the ``labsight`` process in the middle of a training: exit code 130, one
+    line on stderr, no model."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(200, 3))
+    path = tmp_path / "t.csv"
+    pl.DataFrame({"a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "y": x[:, 0] * x[:, 1]}).write_csv(path)
+    env = {**os.environ, "LABSIGHT_HOME": str(tmp_path / "home")}
+    script = "import sys; from labsight.cli import run; sys.argv[0] = 'labsight'; run()"
+    cli = [sys.executable, "-c", script]
+    subprocess.run(
+        [*cli, "ingest", str(path), "--name", "t"], env=env, check=True, capture_output=True
+    )
+    training = subprocess.Popen(
+        [*cli, "train", "t", "--target", "y", "--budget", "120"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(6)
+    training.send_signal(signal.SIGINT)
+    _, err = training.communicate(timeout=60)
+    assert training.returncode == 130
+    assert err.strip() == "interrupted; nothing was changed"
+    listed = subprocess.run([*cli, "models", "--json"], env=env, capture_output=True, text=True)
+    assert listed.returncode == 0
+    assert "t-y" not in listed.stdout

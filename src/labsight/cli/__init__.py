@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         err_console.print("interrupted; nothing was changed")
-        return 130
+        return _INTERRUPTED
     except Exception as exc:  # a bug: say so in one line, keep the traceback for --debug
         if state.debug:
             raise
@@ -78,7 +78,12 @@ def main(argv: list[str] | None = None) -> int:
             soft_wrap=True,
         )
         return 1
+    if code == _INTERRUPTED:  # Typer turns Ctrl-C into this code, and Click returns it quietly
+        err_console.print("interrupted; nothing was changed")
     return code if isinstance(code, int) else 0
+
+
+_INTERRUPTED = 130
 
 
 def run() -> None:  # pragma: no cover - console-script entry (tested in a subprocess)
