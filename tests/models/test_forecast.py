@@ -45,6 +45,11 @@ def test_a_forecast_of_unseen_runs_follows_them_within_its_intervals(quick: None
     assert model.forecast is not None
     assert model.forecast.horizon == 10
     assert model.cv["grouping"].startswith("grouped by column 'run'")
+    # judged against persistence (the latest reading), which a mean-of-rows baseline flatters
+    assert model.baseline is not None
+    assert model.baseline["predicts"] == "the latest reading (persistence)"
+    assert model.baseline["model_score"] > model.baseline["score"]
+    assert model.better_than_baseline is True
     new, future = _runs(4, 50, seed=1, prefix="N")
     out = predict_table(model, _table(new))
     assert out.height == 40

@@ -24,10 +24,12 @@ __all__ = ["Baseline", "baseline", "versus_baseline"]
 _BASELINE_BOOTSTRAP = 100  # resamples for the standard error of the difference to the baseline
 
 
-def baseline(problem: Problem) -> Candidate | None:
+def baseline(problem: Problem, last: np.ndarray | None = None) -> Candidate | None:
     """The trivial model on the very folds of ``problem``: each test fold predicted by the mean of
     its training rows (regression), or by their class frequencies, whose label is the majority
-    class (classification). None when its score cannot be computed."""
+    class (classification); for a forecast, ``last`` — each row's latest reading (persistence:
+    the signal stays where it is), the mean where that reading is missing. None when its score
+    cannot be computed."""
     y, folds, classes = problem.y, problem.folds, problem.classes
     shape = (folds.repeats, len(y)) + ((len(classes),) if classes is not None else ())
     oof = np.full(shape, np.nan)
@@ -38,6 +40,8 @@ def baseline(problem: Problem) -> Candidate | None:
             for (train, test), r in zip(folds.splits, folds.repeat, strict=True):
                 if classes is None:
                     out = np.full(len(test), float(np.mean(y[train])))
+                    if last is not None:
+                        out = np.where(np.isfinite(last[test]), last[test], out)
                 else:
                     share = np.array([np.mean(y[train] == c) for c in classes])
                     out = np.tile(share, (len(test), 1))
@@ -92,7 +96,9 @@ class Baseline:
         }
 
 
-def versus_baseline(problem: Problem, model: Candidate, base: Candidate) -> Baseline:
+def versus_baseline(
+    problem: Problem, model: Candidate, base: Candidate, predicts: str | None = None
+) -> Baseline:
     """Compare ``model`` with ``base`` (:func:`baseline`) on the same folds (see
     :class:`Baseline`).
 
@@ -120,7 +126,7 @@ def versus_baseline(problem: Problem, model: Candidate, base: Candidate) -> Base
             if math.isfinite(draw):
                 draws.append(draw)
     se = float(np.std(draws, ddof=1)) if len(draws) > 1 else 0.0
-    predicts = (
+    predicts = predicts or (
         "the mean of the training rows"
         if problem.task == "regression"
         else "the class shares of the training rows (the majority class)"

@@ -325,9 +325,12 @@ def _train(
         sequence=spec,
         forecast=horizon,
     )
-    base = baseline(problem)
+    # A forecast is judged against persistence (its latest reading), which a mean cannot match.
+    last = x[horizon.lags()[0]].to_numpy(dtype=float) if horizon is not None else None
+    base = baseline(problem, last=last)
     if base is not None:
-        compared = versus_baseline(problem, best, base)
+        said = "the latest reading (persistence)" if horizon is not None else None
+        compared = versus_baseline(problem, best, base, predicts=said)
         model.baseline = compared.to_dict(score.name)
         model.better_than_baseline = compared.better
     # the model file is written after train returns (the registry's save): its time is kept too
