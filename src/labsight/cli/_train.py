@@ -235,7 +235,7 @@ def train(
         f"[bold green]registered[/] {cell(record.ref)} ({record.model_id}): {cell(model.best)}, "
         f"CV {model.metric} {model.cv['mean']:.4g} ± {model.cv['std']:.2g} "
         f"({cell(model.cv['scheme'])}), "
-        f"{model.trials} trials in {model.seconds:.0f} s"
+        f"{model.trials} trial{'s' if model.trials != 1 else ''} in {model.seconds:.0f} s"
     )
     if model.coverage is not None:
         out.print(

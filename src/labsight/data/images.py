@@ -419,8 +419,8 @@ def image_folder_frame(
         )
     if loose and by_class:
         raise DataFormatError(
-            f"the folder holds {len(loose)} images of no class beside the class sub-folders "
-            + ", ".join(repr(c) for c in by_class),
+            f"the folder holds {len(loose)} image{'s' if len(loose) != 1 else ''} of no class "
+            "beside the class sub-folders " + ", ".join(repr(c) for c in by_class),
             path=shown,
             hint="Move each loose image into the sub-folder of its class",
         )

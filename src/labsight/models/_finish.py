@@ -184,6 +184,9 @@ def _explanations(
         model.saliency = held_out_maps(
             estimator_of, fs.image, refs, y[rows], task, deadline=deadline
         )
+        planned = min(4, len(rows))
+        if len(model.saliency) < planned:
+            model.cut_short.append(f"occlusion maps {planned} -> {len(model.saliency)}")
         return
     tick = time.perf_counter()
     held.predict(x.iloc[test_rows])

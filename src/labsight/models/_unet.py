@@ -133,8 +133,13 @@ class UNetSegmenter(WeightsState, BaseEstimator):  # type: ignore[misc]
             optimizer = torch.optim.AdamW(
                 network.parameters(), lr=float(self.lr), weight_decay=float(self.weight_decay)
             )
-            best, best_state, stale, epochs = float("inf"), None, 0, 0
-            while epochs < int(self.max_epochs) and time.perf_counter() < end:
+            best, best_state, stale, epochs, last = float("inf"), None, 0, 0, 0.0
+            # an epoch starts only if one as long as the last still ends in time (the first
+            # always runs: a network needs at least one)
+            while epochs < int(self.max_epochs) and (
+                epochs == 0 or time.perf_counter() + last < end
+            ):
+                tick = time.perf_counter()
                 epochs += 1
                 network.train()
                 x, y = self._crops([images[i] for i in fit], [masks[i] for i in fit], rng)
@@ -147,6 +152,7 @@ class UNetSegmenter(WeightsState, BaseEstimator):  # type: ignore[misc]
                     step.backward()  # type: ignore[no-untyped-call]
                     optimizer.step()
                     total, batches = total + float(step.detach()), batches + 1
+                last = time.perf_counter() - tick
                 if not n_val:
                     report_epoch("U-Net", epochs, int(self.max_epochs), total / batches, None)
                     continue
