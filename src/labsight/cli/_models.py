@@ -281,11 +281,19 @@ def model_export(
 
 @app.command(
     epilog="Examples:\n\n  labsight predict reactions-yield new_runs.csv --out preds.csv\n\n"
-    "  labsight predict 3f2a9c1d batch7.xlsx --sheet 0 --json"
+    "  labsight predict 3f2a9c1d batch7.xlsx --sheet 0 --json\n\n"
+    "  labsight predict cells-label new_images/ --out labels.csv\n\n"
+    "  labsight predict nuclei-mask tiles/ --out objects.csv --masks masks/"
 )
 def predict(
     ref: Annotated[str, typer.Argument(help="Model id, NAME (latest) or NAME@vN.")],
-    source: Annotated[Path, typer.Argument(help="The new rows: a file.")],
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="The new rows: a file; for an image model, a folder of images (any layout) or "
+            "one image."
+        ),
+    ],
     out_path: Annotated[
         Path | None,
         typer.Option("--out", help="CSV to write (default: print).", show_default=False),
@@ -315,10 +323,10 @@ def predict(
     frame, notes = predicted.frame, predicted.warnings
     for line in notes:
         err_console.print(f"[yellow]warning:[/] {cell(line)}", soft_wrap=True)
+    if masks is not None:  # first: a refusal leaves no --out file behind
+        _write_masks(masks, predicted.masks)
     if out_path is not None:
         atomic_write_text(out_path, csv_for_people(frame))
-    if masks is not None:
-        _write_masks(masks, predicted.masks)
     if json:
         emit_json(
             {
@@ -346,8 +354,15 @@ def _write_masks(folder: Path, masks: list[tuple[str, Any]] | None) -> None:
             "--masks is for segmentation models, and this model does not segment images",
             hint="Leave --masks out",
         )
+    if folder.exists() and not folder.is_dir():
+        raise InputError("--masks names a file, not a folder", path=str(folder))
     folder.mkdir(parents=True, exist_ok=True)
-    for name, labels in masks:
-        stem = Path(name).name.rsplit(".", 1)[0]
-        tifffile.imwrite(folder / f"{stem}.mask.tif", labels)
+    stems = [Path(name).name.rsplit(".", 1)[0] for name, _ in masks]
+    clash = len(set(stems)) < len(stems)  # x.png and x.tif, a/x.png and b/x.png: whole names
+    for (name, labels), stem in zip(masks, stems, strict=True):
+        base = name.replace("/", "__") if clash else stem
+        target = folder / f"{base}.mask.tif"
+        if target.is_symlink():
+            raise InputError("a mask would be written through a symbolic link", path=str(target))
+        tifffile.imwrite(target, labels)
     out.print(f"[bold green]wrote[/] {len(masks)} masks into {cell(str(folder))}")

@@ -32,6 +32,7 @@ import hashlib
 import io
 import os
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ __all__ = [
     "decode_image",
     "decode_raw",
     "image_column_of",
+    "image_file_frame",
     "image_folder_frame",
     "image_paths_frame",
     "is_image_file",
@@ -65,6 +67,12 @@ CACHE_BYTES = 512 * 1024 * 1024
 
 MAX_PIXELS = 100_000_000
 """The largest image read, in pixels per plane (a 10,000 × 10,000 slide scan)."""
+
+MAX_DECODED_BYTES = 1 << 30
+"""The most memory one decoded image may take (pixels × samples × bytes, as float32 at least)."""
+
+MAX_CHANNELS = 16
+"""The most channels (samples per pixel, or pages of one plane) an image may have."""
 
 _PILLOW_FORMATS = ("PNG", "JPEG", "BMP", "GIF")
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
@@ -106,15 +114,13 @@ def _read_pillow(data: bytes, name: str) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        # only the formats labsight reads: Pillow's many other decoders are not reachable
-        with Image.open(io.BytesIO(data), formats=_PILLOW_FORMATS) as image:
-            if image.width * image.height > MAX_PIXELS:
-                raise DataFormatError(
-                    f"the image is {image.width} × {image.height} pixels",
-                    path=name,
-                    expected=f"at most {MAX_PIXELS:,} pixels",
-                    hint="Cut it into tiles first",
-                )
+        # only the formats labsight reads: Pillow's many other decoders are not reachable; its
+        # decompression-bomb warning is not ours (MAX_PIXELS and the decoded size are checked)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=_PILLOW_FORMATS)
+        with image:
+            _check_size(image.height, image.width, len(image.getbands()), 1, name)
             image.load()  # decodes every byte: a truncated file fails here
             mode = image.mode
             if mode in ("P", "PA", "RGBA", "CMYK", "YCbCr", "LAB", "HSV"):
@@ -139,35 +145,77 @@ def _read_pillow(data: bytes, name: str) -> np.ndarray:
 
 
 def _read_tiff(data: bytes, name: str) -> np.ndarray:
+    """One plane (grey, RGB, or up to :data:`MAX_CHANNELS` channels stored as pages), read from
+    the first pages only: a file's page chain is never walked further, so a chain that loops
+    back on itself, or 30,000 pages, costs nothing; the decoded size is checked (pixels ×
+    samples × bytes per sample) before anything is decoded."""
+    import logging
+
     import tifffile
 
+    logging.getLogger("tifffile").setLevel(logging.CRITICAL)  # its notes are not our messages
     try:
         with tifffile.TiffFile(io.BytesIO(data)) as tif:
-            series = tif.series[0]
-            axes, shape = series.axes, series.shape
-            planes = {a: n for a, n in zip(axes, shape, strict=True) if a not in "YXS" and n > 1}
-            if planes:
+            pages: list[Any] = []
+            seen: set[int] = set()
+            page: Any = tif.pages.first
+            ended = False  # whether the chain of pages ended within MAX_CHANNELS pages
+            while len(pages) <= MAX_CHANNELS:
+                if page is None:
+                    ended = True
+                    break
+                if page.offset in seen:  # a chain that points back: stop reading it
+                    break
+                seen.add(page.offset)
+                pages.append(page)
+                page = _page(tif, len(pages))
+            first = pages[0]
+            series_axes = str(tif.series[0].axes) if ended and len(pages) > 1 else ""
+            if len(pages) > 1 and "C" not in series_axes:  # planes that are not channels
                 raise DataFormatError(
-                    f"the TIFF holds a stack ({', '.join(f'{a}={n}' for a, n in planes.items())}"
-                    f"; axes {axes})",
+                    f"the TIFF holds a stack of {len(pages)}"
+                    f"{'+' if not ended else ''} planes"
+                    + (f" (axes {series_axes})" if series_axes else ""),
                     path=name,
-                    expected="one 2-D plane (grey, RGB, or a few channels)",
+                    expected=f"one 2-D plane (grey, RGB, or up to {MAX_CHANNELS} channels)",
                     hint="Save one plane per file (or a projection of the stack)",
                 )
-            pixels = int(np.prod([n for a, n in zip(axes, shape, strict=True) if a in "YX"]))
-            if pixels > MAX_PIXELS:
+            if len(pages) > MAX_CHANNELS or any(p.shape != first.shape for p in pages[1:]):
                 raise DataFormatError(
-                    f"the image is {pixels:,} pixels",
+                    f"the TIFF holds a stack of {len(pages)}{'+' if len(pages) > MAX_CHANNELS else ''}"
+                    " planes",
                     path=name,
-                    expected=f"at most {MAX_PIXELS:,} pixels",
-                    hint="Cut it into tiles first",
+                    expected=f"one 2-D plane (grey, RGB, or up to {MAX_CHANNELS} channels)",
+                    hint="Save one plane per file (or a projection of the stack)",
                 )
-            array = series.asarray()
-            kept = [a for a in axes if a in "YXS" or a in "CI"]
-            array = array.reshape([n for a, n in zip(axes, shape, strict=True) if a in kept])
-            if "C" in kept:  # channels first (OME-TIFF) → last
-                array = np.moveaxis(array, kept.index("C"), -1)
-            return np.asarray(array)
+            shape = tuple(int(n) for n in first.shape)
+            axes = str(first.axes)
+            if axes not in ("YX", "YXS", "SYX"):
+                raise DataFormatError(
+                    f"the TIFF holds a stack (axes {axes}, shape {shape})",
+                    path=name,
+                    expected=f"one 2-D plane (grey, RGB, or up to {MAX_CHANNELS} channels)",
+                    hint="Save one plane per file (or a projection of the stack)",
+                )
+            height, width = shape[axes.index("Y")], shape[axes.index("X")]
+            per_page = shape[axes.index("S")] if "S" in axes else 1
+            samples = per_page * len(pages)
+            if samples > MAX_CHANNELS:
+                raise DataFormatError(
+                    f"the TIFF has {samples} channels",
+                    path=name,
+                    expected=f"at most {MAX_CHANNELS}",
+                    hint="Save the channels that matter, one plane per file",
+                )
+            itemsize = first.dtype.itemsize if first.dtype is not None else 8
+            _check_size(height, width, samples, itemsize, name)
+            planes = []
+            for p in pages:
+                plane = np.asarray(p.asarray())
+                if axes == "SYX":  # samples stored first (planar): last
+                    plane = np.moveaxis(plane, 0, -1)
+                planes.append(plane.reshape(height, width, -1))
+            return np.concatenate(planes, axis=2) if len(planes) > 1 else planes[0]
     except DataFormatError:
         raise
     except Exception as exc:  # tifffile raises many kinds on a corrupt file
@@ -176,6 +224,34 @@ def _read_tiff(data: bytes, name: str) -> np.ndarray:
             path=name,
             hint="The file may be truncated or corrupt: export it again",
         ) from None
+
+
+def _page(tif: Any, index: int) -> Any:
+    """Page ``index`` of a TIFF, or None past its last (reading only up to that page)."""
+    try:
+        return tif.pages.get(index)
+    except IndexError:
+        return None
+
+
+def _check_size(height: int, width: int, samples: int, itemsize: int, name: str) -> None:
+    """Refuse an image over :data:`MAX_PIXELS` pixels or :data:`MAX_DECODED_BYTES` decoded."""
+    if height * width > MAX_PIXELS:
+        raise DataFormatError(
+            f"the image is {width} × {height} pixels",
+            path=name,
+            expected=f"at most {MAX_PIXELS:,} pixels",
+            hint="Cut it into tiles first",
+        )
+    decoded = height * width * samples * max(itemsize, 4)  # read as float32 at least once
+    if decoded > MAX_DECODED_BYTES:
+        raise DataFormatError(
+            f"the image would take {decoded / 2**30:.1f} GiB decoded ({width} × {height} pixels, "
+            f"{samples} samples of {itemsize} bytes)",
+            path=name,
+            expected=f"at most {MAX_DECODED_BYTES / 2**30:.0f} GiB",
+            hint="Cut it into tiles, or save fewer channels",
+        )
 
 
 def _scaled(array: np.ndarray) -> np.ndarray:
@@ -383,12 +459,76 @@ def _read_one(path: Path, shown: str, max_file_bytes: int) -> _Found:
     return _Found(hashlib.sha256(data).hexdigest(), shown, path, width, height, channels, size)
 
 
+def _entries(folder: Path, root: Path, shown: str) -> list[Path]:
+    """The entries of ``folder`` that are not hidden, each checked to stay under ``root`` (a
+    symbolic link that leads outside is refused, naming it) and to have a UTF-8 name."""
+    inside = root.resolve()
+    out = []
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        try:
+            entry.name.encode("utf-8")
+        except UnicodeEncodeError:
+            raise DataFormatError(
+                f"a file name is not valid UTF-8: {entry.name.encode('utf-8', 'replace')!r}",
+                path=shown,
+                hint="Rename the file",
+            ) from None
+        try:
+            target = entry.resolve(strict=True)
+        except (OSError, RuntimeError):  # a broken link, a loop of links
+            continue
+        if not target.is_relative_to(inside):
+            raise DataFormatError(
+                f"{entry.relative_to(root).as_posix()!r} is a link that leads outside the folder",
+                path=shown,
+                expected="images inside the folder ingested",
+                hint="Copy the images into the folder instead of linking them",
+            )
+        out.append(entry)
+    return out
+
+
+def _images_under(folder: Path, root: Path, shown: str) -> list[Path]:
+    """The image files under ``folder`` (sub-folders included, hidden ones not), in order."""
+    found: list[Path] = []
+    pending = [folder]
+    while pending:
+        here = pending.pop()
+        for entry in _entries(here, root, shown):
+            if entry.is_dir():
+                if not entry.is_symlink():  # a linked folder inside the root: read once, there
+                    pending.append(entry)
+            elif entry.is_file() and is_image_file(entry):
+                found.append(entry)
+    return sorted(found)
+
+
+def _by_stem(paths: list[Path], folder: Path, shown: str) -> dict[str, Path]:
+    """Images by name without extension; two of one name are refused (which mask is whose?)."""
+    out: dict[str, Path] = {}
+    for path in paths:
+        if path.stem in out:
+            raise DataFormatError(
+                f"two images are named {path.stem!r}: "
+                f"{out[path.stem].relative_to(folder).as_posix()!r} and "
+                f"{path.relative_to(folder).as_posix()!r}",
+                path=shown,
+                expected="one image per name, so that each has its one mask",
+                hint="Rename one of them",
+            )
+        out[path.stem] = path
+    return out
+
+
 def image_folder_frame(
-    folder: str | os.PathLike[str], *, max_file_bytes: int
+    folder: str | os.PathLike[str], *, max_file_bytes: int, labelled: bool = True
 ) -> tuple[pl.DataFrame, ImageFiles, dict[str, str], str]:
     """The images under ``folder`` as a frame (``image``, ``label`` when there are class
     sub-folders, ``file``, ``width``, ``height``, ``channels``), their files, the columns' roles,
-    and a hash of the whole listing (what the folder's lineage records).
+    and a hash of the whole listing (what the folder's lineage records). ``labelled=False``
+    (new images to predict): every image under the folder, in any layout, without classes.
 
     Raises
     ------
@@ -400,14 +540,19 @@ def image_folder_frame(
     shown = os.fspath(folder)
     if not root.is_dir():
         raise NotFoundError("no such folder", path=shown)
-    names = {p.name.lower(): p for p in root.iterdir() if p.is_dir()}
-    if set(names) == {"images", "masks"}:
+    top = _entries(root, root, shown)
+    names = {p.name.lower(): p for p in top if p.is_dir()}
+    if labelled and set(names) == {"images", "masks"}:
         return _segmentation_frame(names["images"], names["masks"], shown, max_file_bytes)
-    loose = sorted(p for p in root.iterdir() if p.is_file() and is_image_file(p))
-    classes = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    by_class = {
-        d.name: sorted(p for p in d.rglob("*") if p.is_file() and is_image_file(p)) for d in classes
-    }
+    if not labelled:  # new images: all of them, whatever the sub-folders
+        top = (
+            _images_under(names["images"], root, shown)
+            if set(names) == {"images", "masks"}
+            else (_images_under(root, root, shown))
+        )
+    loose = sorted(p for p in top if p.is_file() and is_image_file(p))
+    classes = sorted(p for p in top if p.is_dir())
+    by_class = {d.name: _images_under(d, root, shown) for d in classes}
     by_class = {name: files for name, files in by_class.items() if files}
     if not loose and not by_class:
         raise DataFormatError(
@@ -460,8 +605,8 @@ def _segmentation_frame(
 ) -> tuple[pl.DataFrame, ImageFiles, dict[str, str], str]:
     """``images/`` and ``masks/`` side by side: each image with the mask of the same stem (0 is
     background, any other value an object), as columns ``image`` and ``mask`` (role target)."""
-    pictures = {p.stem: p for p in sorted(images.rglob("*")) if p.is_file() and is_image_file(p)}
-    labels = {p.stem: p for p in sorted(masks.rglob("*")) if p.is_file() and is_image_file(p)}
+    pictures = _by_stem(_images_under(images, images.parent, shown), images, f"{shown}/images")
+    labels = _by_stem(_images_under(masks, masks.parent, shown), masks, f"{shown}/masks")
     if not pictures:
         raise DataFormatError("the folder images/ holds no images", path=f"{shown}/images")
     unmatched = sorted(set(pictures) ^ set(labels))
@@ -502,6 +647,25 @@ def _segmentation_frame(
         "\n".join(f"{i.file}\t{i.key}\t{m.key}" for i, m in found).encode()
     ).hexdigest()
     return frame, ImageFiles(files), roles, listing
+
+
+def image_file_frame(
+    path: str | os.PathLike[str], *, max_file_bytes: int
+) -> tuple[pl.DataFrame, ImageFiles]:
+    """One image file as a one-row frame (``image``, ``file``, ``width``, ``height``,
+    ``channels``), to predict."""
+    file = Path(path)
+    found = _read_one(file, os.fspath(path), max_file_bytes)
+    frame = pl.DataFrame(
+        {
+            "image": [found.key],
+            "file": [file.name],
+            "width": [found.width],
+            "height": [found.height],
+            "channels": [found.channels],
+        }
+    )
+    return frame, ImageFiles({found.key: file})
 
 
 def image_paths_frame(
@@ -547,7 +711,14 @@ def image_paths_frame(
         if cell is None or not cell.strip():
             keys.append(None)
             continue
-        path = (root / cell.strip()).resolve()
+        try:
+            path = (root / cell.strip()).resolve()
+        except (OSError, RuntimeError, ValueError) as exc:  # a loop of links, a name too long
+            raise DataFormatError(
+                f"the image path {cell[:80]!r} cannot be followed ({type(exc).__name__})",
+                **at,
+                hint="Give the path of an image file under the table's folder",
+            ) from None
         if not path.is_relative_to(root):
             raise DataFormatError(
                 f"the image path {cell[:80]!r} leads outside the table's folder",
@@ -561,7 +732,11 @@ def image_paths_frame(
                 **at,
                 expected="a file ending in " + ", ".join(sorted(IMAGE_SUFFIXES)),
             )
-        if not path.is_file():
+        try:
+            exists = path.is_file()
+        except OSError:
+            exists = False
+        if not exists:
             raise NotFoundError(f"no image file {cell[:80]!r}", **at)
         found = _read_one(path, str(path), max_file_bytes)
         keys.append(found.key)

@@ -194,10 +194,16 @@ class _ImageCNN:
     size_: int
 
     def _check_network(self) -> None:
-        if int(self.size) < 8 or int(self.filters) < 1 or float(self.augment) < 0:
-            raise ValueError("size must be >= 8, filters >= 1 and augment >= 0")
+        if not 8 <= int(self.size) <= 1024 or not 1 <= int(self.filters) <= 256:
+            raise ValueError("size must be in 8 … 1024 and filters in 1 … 256")
+        if float(self.augment) < 0:
+            raise ValueError("augment must be >= 0")
 
     def _network(self, n_features: int, n_out: int) -> nn.Module:
+        # the sizes a model file states are checked before anything is allocated
+        self._check_network()
+        if int(self.channels_) not in (1, 3) or not 8 <= int(self.size_) <= 1024:
+            raise ValueError(f"an image CNN cannot read {self.channels_} channels at {self.size_}")
         return ImageNet2d(
             int(self.channels_),
             n_out,
@@ -326,6 +332,14 @@ class ImageFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
 
         if not hasattr(self, "backbone_"):
             raise NotFittedError("This ImageFeatures instance is not fitted yet.")
+        if not 32 <= int(self.size) <= 1024 or self.backbone_ != "efficientnet-lite0":
+            from labsight.exceptions import ArtifactIntegrityError
+
+            raise ArtifactIntegrityError(
+                f"the model asks for ImageNet features at {self.size} px from "
+                f"{self.backbone_!r}, which labsight never makes",
+                hint="Only models trained by labsight can be loaded; retrain the model",
+            )
         refs = image_refs(X)
         size = int(self.size)
         out = np.empty((len(refs), FEATURES), dtype=np.float64)

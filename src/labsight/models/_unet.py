@@ -114,6 +114,17 @@ class UNetSegmenter(WeightsState, BaseEstimator):  # type: ignore[misc]
     channels_: int
 
     def _network(self) -> UNet:
+        """The network, its sizes checked first (a model file states them: a tampered one must
+        not allocate gigabytes)."""
+        checks = (
+            (int(self.channels_) in (1, 3), f"channels {self.channels_}"),
+            (1 <= int(self.filters) <= 128, f"filters {self.filters}"),
+            (1 <= int(self.depth) <= 5, f"depth {self.depth}"),
+            (8 <= int(self.crop) <= 1024, f"crop {self.crop}"),
+        )
+        bad = [what for ok, what in checks if not ok]
+        if bad:
+            raise ValueError(f"a U-Net cannot have {', '.join(bad)}")
         return UNet(int(self.channels_), int(self.filters), int(self.depth))
 
     def fit(self, images: list[ImageRef], masks: list[ImageRef]) -> Self:

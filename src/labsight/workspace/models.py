@@ -603,8 +603,13 @@ class ModelRegistry:
         from labsight.models.predict import extrapolation_note
 
         options: dict[str, Any] = {"sheet": sheet} if sheet is not None else {}
-        table = read_table(path, on_issue="ignore", **options)
         record, model = self.loaded(ref)
+        if model.features.image is not None:  # a folder of new images (any layout), or one image
+            from labsight.data.ingest import read_images
+
+            table = read_images(path)
+        else:
+            table = read_table(path, on_issue="ignore", **options)
         if model.task == "segmentation":  # one row per image, and its objects as a label image
             from labsight.models.segment import segmentation_table
 

@@ -11,7 +11,7 @@ together and infers column roles. Imports ``labsight.data.units``, ``labsight.da
 (a leaf module: the size limits' settings); nothing above ``labsight.data``.
 """
 
-from labsight.data.ingest._read import OnIssue, ReadOptions, read_table
+from labsight.data.ingest._read import OnIssue, ReadOptions, read_images, read_table
 from labsight.data.ingest._registry import SUPPORTED_FORMATS, detect_format
 from labsight.data.ingest._types import DEFAULT_NA_VALUES
 
@@ -21,5 +21,6 @@ __all__ = [
     "OnIssue",
     "ReadOptions",
     "detect_format",
+    "read_images",
     "read_table",
 ]

@@ -13,7 +13,12 @@ import polars as pl
 from labsight._notes import warn
 from labsight.config import MAX_FILE_BYTES_ENV, size_limit
 from labsight.data.findings import Finding, OnIssue
-from labsight.data.images import image_folder_frame, image_paths_frame
+from labsight.data.images import (
+    ImageFiles,
+    image_file_frame,
+    image_folder_frame,
+    image_paths_frame,
+)
 from labsight.data.ingest._excel import read_excel
 from labsight.data.ingest._jsonl import read_jsonl
 from labsight.data.ingest._parquet import read_parquet
@@ -31,7 +36,7 @@ from labsight.data.sequences import sequence_cells
 from labsight.data.table import ColumnInfo, Role, SourceInfo, Table, dtype_name
 from labsight.exceptions import DataFormatError, InputError
 
-__all__ = ["OnIssue", "ReadOptions", "read_table"]
+__all__ = ["OnIssue", "ReadOptions", "read_images", "read_table"]
 
 _SHOWN = 5
 
@@ -232,14 +237,40 @@ def read_table(
     return Table(frame, columns, findings, source, row_lines, images=files)
 
 
+def read_images(path: str | os.PathLike[str]) -> Table:
+    """New images to predict: every image under a folder, whatever its sub-folders (classes are
+    not needed), or one image file, as a table of them."""
+    if not os.path.isdir(path):
+        from labsight.data.images import is_image_file
+
+        if is_image_file(Path(path)) and Path(path).is_file():
+            frame, files = image_file_frame(path, max_file_bytes=size_limit(MAX_FILE_BYTES_ENV))
+            return _image_table(path, frame, files, {})
+        return read_table(path, on_issue="ignore")
+    return _image_folder(path, None, None, labelled=False)
+
+
 def _image_folder(
-    path: str | os.PathLike[str], roles: Mapping[str, Role] | None, max_file_bytes: int | None
+    path: str | os.PathLike[str],
+    roles: Mapping[str, Role] | None,
+    max_file_bytes: int | None,
+    *,
+    labelled: bool = True,
 ) -> Table:
     """A folder of images as a table of them (:func:`labsight.data.images.image_folder_frame`)."""
     frame, files, found_roles, listing = image_folder_frame(
-        path, max_file_bytes=max_file_bytes or size_limit(MAX_FILE_BYTES_ENV)
+        path, max_file_bytes=max_file_bytes or size_limit(MAX_FILE_BYTES_ENV), labelled=labelled
     )
-    merged: dict[str, Role] = {**found_roles, **(roles or {})}  # type: ignore[dict-item]
+    return _image_table(path, frame, files, {**found_roles, **(roles or {})}, listing)  # type: ignore[dict-item]
+
+
+def _image_table(
+    path: str | os.PathLike[str],
+    frame: pl.DataFrame,
+    files: ImageFiles,
+    merged: dict[str, Role],
+    listing: str = "",
+) -> Table:
     columns = [
         ColumnInfo(
             name,
