@@ -39,6 +39,7 @@ def test_public_namespace() -> None:
         "OnIssue",
         "ReadOptions",
         "detect_format",
+        "read_images",
         "read_table",
     }
 
