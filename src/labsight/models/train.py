@@ -198,6 +198,8 @@ def _train(
     forecast: int | None = None,
 ) -> TrainedModel:
     start = time.perf_counter()
+    if isinstance(families, str):  # "cnn2d" or "ridge,lasso", as the command line takes them
+        families = [f.strip() for f in families.split(",") if f.strip()]
     if target not in table.frame.columns:
         raise InputError(
             f"unknown target column {target!r}",
