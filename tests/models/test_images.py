@@ -199,6 +199,8 @@ def test_transfer_learning_classifies_unseen_images_and_cli_matches_python(
     assert model.saliency
     assert {"file", "actual", "prediction", "map"} <= set(model.saliency[0])
     assert "saliency" in model.figures()
+    code, out, _ = run("model", "show", "cells-label")
+    assert "occlusion maps of" in " ".join(out.split())
     from labsight.models.export import to_onnx
 
     with pytest.raises(ExportError, match="image files"):

@@ -137,6 +137,12 @@ def model_show(
     shown = ", ".join(cell(name) for name in names[:_SHOWN])
     out.print(f"features ({len(s['features'])}): {shown}{more}")
     out.print(_leaderboard(s["leaderboard"], record.metric))
+    if s.get("saliency"):  # an image model: where it looks, on images it did not see
+        files = ", ".join(cell(str(m["file"])) for m in s["saliency"])
+        out.print(
+            f"occlusion maps of {len(s['saliency'])} held-out images ({files}): "
+            "figures()['saliency'] in Python"
+        )
     if s.get("importance"):
         measured = f", {cell(s['importance_measured'])}" if s.get("importance_measured") else ""
         table = RichTable(
