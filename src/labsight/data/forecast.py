@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from labsight.data.sequences import _seconds, runs_spec
+from labsight.data.sequences import _seconds, require_columns, run_numbers, runs_spec
 from labsight.data.table import ColumnInfo, Table
 from labsight.exceptions import InputError
 
@@ -126,18 +126,11 @@ def forecast_spec(
 def _runs(table: Table, spec: ForecastSpec) -> list[tuple[Any, np.ndarray, dict[str, np.ndarray]]]:
     """Each run (in order of first appearance): its id, its times, its signals in time order."""
     frame = table.frame
-    for name in (spec.group, spec.time, spec.target, *spec.sensors):
-        if name not in frame.columns:
-            raise InputError(
-                f"the runs need column {name!r}, which the table does not have",
-                expected="the run, time, target and sensor columns the model was trained on",
-                got=", ".join(repr(c) for c in frame.columns[:8]),
-            )
+    names = (spec.group, spec.time, spec.target, *spec.sensors)
+    require_columns(frame, names, "run, time, target and sensor")
     times = _seconds(frame[spec.time])
-    ids = frame[spec.group].to_list()
-    order = list(dict.fromkeys(ids))
-    index = {v: i for i, v in enumerate(order)}
-    run_of = np.array([index[v] for v in ids])
+    ids, run_of = run_numbers(frame[spec.group])
+    order = ids.to_list()
     signals = {s: frame[s].cast(pl.Float64).to_numpy() for s in (spec.target, *spec.sensors)}
     out = []
     for r, run in enumerate(order):

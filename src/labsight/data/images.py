@@ -57,6 +57,7 @@ __all__ = [
     "image_folder_frame",
     "image_paths_frame",
     "is_image_file",
+    "sample_shape",
 ]
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif"})
@@ -172,31 +173,15 @@ def _read_tiff(data: bytes, name: str) -> np.ndarray:
             first = pages[0]
             series_axes = str(tif.series[0].axes) if ended and len(pages) > 1 else ""
             if len(pages) > 1 and "C" not in series_axes:  # planes that are not channels
-                raise DataFormatError(
-                    f"the TIFF holds a stack of {len(pages)}"
-                    f"{'+' if not ended else ''} planes"
-                    + (f" (axes {series_axes})" if series_axes else ""),
-                    path=name,
-                    expected=f"one 2-D plane (grey, RGB, or up to {MAX_CHANNELS} channels)",
-                    hint="Save one plane per file (or a projection of the stack)",
-                )
-            if len(pages) > MAX_CHANNELS or any(p.shape != first.shape for p in pages[1:]):
-                raise DataFormatError(
-                    f"the TIFF holds a stack of {len(pages)}{'+' if len(pages) > MAX_CHANNELS else ''}"
-                    " planes",
-                    path=name,
-                    expected=f"one 2-D plane (grey, RGB, or up to {MAX_CHANNELS} channels)",
-                    hint="Save one plane per file (or a projection of the stack)",
-                )
+                more = "+" if not ended else ""
+                axes_said = f" (axes {series_axes})" if series_axes else ""
+                raise _stack(f"a stack of {len(pages)}{more} planes{axes_said}", name)
+            if any(p.shape != first.shape for p in pages[1:]):
+                raise _stack(f"a stack of {len(pages)} planes of different shapes", name)
             shape = tuple(int(n) for n in first.shape)
             axes = str(first.axes)
             if axes not in ("YX", "YXS", "SYX"):
-                raise DataFormatError(
-                    f"the TIFF holds a stack (axes {axes}, shape {shape})",
-                    path=name,
-                    expected=f"one 2-D plane (grey, RGB, or up to {MAX_CHANNELS} channels)",
-                    hint="Save one plane per file (or a projection of the stack)",
-                )
+                raise _stack(f"a stack (axes {axes}, shape {shape})", name)
             height, width = shape[axes.index("Y")], shape[axes.index("X")]
             per_page = shape[axes.index("S")] if "S" in axes else 1
             samples = per_page * len(pages)
@@ -224,6 +209,16 @@ def _read_tiff(data: bytes, name: str) -> np.ndarray:
             path=name,
             hint="The file may be truncated or corrupt: export it again",
         ) from None
+
+
+def _stack(what: str, name: str) -> DataFormatError:
+    """The refusal of a TIFF that holds ``what`` rather than one plane."""
+    return DataFormatError(
+        f"the TIFF holds {what}",
+        path=name,
+        expected=f"one 2-D plane (grey, RGB, or up to {MAX_CHANNELS} channels)",
+        hint="Save one plane per file (or a projection of the stack)",
+    )
 
 
 def _page(tif: Any, index: int) -> Any:
@@ -292,6 +287,14 @@ class ArrayCache:
                 self.items.move_to_end(key)
             return found
 
+    def get_or_make(self, key: tuple[object, ...], make: Callable[[], np.ndarray]) -> np.ndarray:
+        """The array kept under ``key``, else ``make()``'s, kept for the next call."""
+        found = self.get(key)
+        if found is None:
+            found = make()
+            self.put(key, found)
+        return found
+
     def put(self, key: tuple[object, ...], value: np.ndarray) -> None:
         with self.lock:
             if key in self.items or value.nbytes > self.budget:
@@ -331,36 +334,36 @@ class ImageRef:
     def full(self, channels: int) -> np.ndarray:
         """The image at its own size as ``channels`` × height × width float32 in [0, 1] (grey
         repeated into colour, colour averaged into grey), kept in the bounded cache."""
-        cache_key = (self.key, 0, channels)
-        found = _CACHE.get(cache_key)
-        if found is not None:
-            return found
-        image = _with_channels(self.array(), channels, self.name)
-        out = np.ascontiguousarray(image.transpose(2, 0, 1))
-        _CACHE.put(cache_key, out)
-        return out
+        return _CACHE.get_or_make(
+            (self.key, 0, channels),
+            lambda: np.ascontiguousarray(
+                _with_channels(self.array(), channels, self.name).transpose(2, 0, 1)
+            ),
+        )
 
     def foreground(self) -> np.ndarray:
         """A mask image as booleans, height × width: any non-zero value (a label, 255) is
         foreground, in any channel."""
-        cache_key = (self.key, -1, 0)
-        found = _CACHE.get(cache_key)
-        if found is None:
-            found = np.any(decode_raw(self.read(self.key), self.name) != 0, axis=2)
-            _CACHE.put(cache_key, found)
-        return found
+        return _CACHE.get_or_make(
+            (self.key, -1, 0),
+            lambda: np.any(decode_raw(self.read(self.key), self.name) != 0, axis=2),
+        )
 
     def pixels(self, size: int, channels: int) -> np.ndarray:
         """The image as ``channels`` × ``size`` × ``size`` float32 in [0, 1]: resized (with
         anti-aliasing; a non-square image is stretched), grey repeated into RGB, RGB averaged
         into grey. Kept in a bounded cache for the next epoch."""
-        cache_key = (self.key, size, channels)
-        found = _CACHE.get(cache_key)
-        if found is not None:
-            return found
-        out = _resize(_with_channels(self.array(), channels, self.name), size)
-        _CACHE.put(cache_key, out)
-        return out
+        return _CACHE.get_or_make(
+            (self.key, size, channels),
+            lambda: _resize(_with_channels(self.array(), channels, self.name), size),
+        )
+
+
+def sample_shape(refs: list[ImageRef], sample: int = 16) -> tuple[int, int]:
+    """The larger side of the largest of the first ``sample`` images, and the channels a network
+    reads them with (3 when any of them is in colour, else 1), each image decoded once."""
+    shapes = [r.array().shape for r in refs[:sample]]
+    return max(max(h, w) for h, w, _ in shapes), 3 if any(c > 1 for _, _, c in shapes) else 1
 
 
 def _with_channels(image: np.ndarray, channels: int, name: str) -> np.ndarray:

@@ -144,6 +144,25 @@ def _seconds(series: pl.Series) -> np.ndarray:
     return series.cast(pl.Float64).to_numpy()
 
 
+def require_columns(frame: pl.DataFrame, names: tuple[str, ...], what: str) -> None:
+    """Refuse new runs without one of ``names``, the ``what`` columns a model was trained on."""
+    for name in names:
+        if name not in frame.columns:
+            raise InputError(
+                f"the runs need column {name!r}, which the table does not have",
+                expected=f"the {what} columns the model was trained on: "
+                + ", ".join(repr(c) for c in names),
+                got=", ".join(repr(c) for c in frame.columns[:8]),
+            )
+
+
+def run_numbers(ids: pl.Series) -> tuple[pl.Series, np.ndarray]:
+    """The runs in order of first appearance, and each row's run by its position in that order."""
+    order = ids.unique(maintain_order=True)
+    index = {v: i for i, v in enumerate(order.to_list())}
+    return order, np.array([index[v] for v in ids.to_list()], dtype=np.int64)
+
+
 def _resampled(t: np.ndarray, v: np.ndarray, grid: np.ndarray) -> np.ndarray:
     ok = np.isfinite(t) & np.isfinite(v)
     if ok.sum() == 0:
@@ -164,19 +183,9 @@ def runs_table(table: Table, spec: SequenceSpec, target: str | None = None) -> T
         When a column of ``spec`` is missing, or the time column is text.
     """
     frame = table.frame
-    for name in (spec.group, spec.time, *spec.sensors):
-        if name not in frame.columns:
-            raise InputError(
-                f"the runs need column {name!r}, which the table does not have",
-                expected="the run, time and sensor columns the model was trained on: "
-                + ", ".join(repr(c) for c in (spec.group, spec.time, *spec.sensors)),
-                got=", ".join(repr(c) for c in frame.columns[:8]),
-            )
+    require_columns(frame, (spec.group, spec.time, *spec.sensors), "run, time and sensor")
     times = _seconds(frame[spec.time])
-    ids = frame[spec.group]
-    order = ids.unique(maintain_order=True)
-    index = {v: i for i, v in enumerate(order.to_list())}
-    run_of = np.array([index[v] for v in ids.to_list()])
+    order, run_of = run_numbers(frame[spec.group])
     values = {s: frame[s].cast(pl.Float64).to_numpy() for s in spec.sensors}
     n, length = len(order), spec.length
     grid_values = {s: np.full((n, length), np.nan) for s in spec.sensors}
@@ -279,13 +288,7 @@ def unfold_cells(table: Table, cells: tuple[str, ...] | list[str], group: str) -
         When a cell is not a list of numbers, or a row's lists differ in length (named).
     """
     frame = table.frame
-    for name in cells:
-        if name not in frame.columns:
-            raise InputError(
-                f"the runs need column {name!r}, which the table does not have",
-                expected="the columns of readings the model was trained on: "
-                + ", ".join(repr(c) for c in cells),
-            )
+    require_columns(frame, tuple(cells), "readings")
     lists = {name: frame[name].to_list() for name in cells}
     lengths = []
     parsed: dict[str, list[list[float]]] = {name: [] for name in cells}

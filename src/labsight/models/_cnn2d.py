@@ -31,7 +31,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError
 from torch import nn
 
-from labsight.data.images import ArrayCache, ImageRef
+from labsight.data.images import ArrayCache, ImageRef, sample_shape
 from labsight.models import _mlp
 from labsight.models._mlp import MIN_ROWS_FOR_VALIDATION, MLPClassifier, MLPRegressor
 from labsight.models._mlp_net import build_network, resolve_device
@@ -40,9 +40,8 @@ __all__ = [
     "ImageCNNClassifier",
     "ImageCNNRegressor",
     "ImageFeatures",
-    "channels_of",
     "image_refs",
-    "input_size",
+    "input_shape",
 ]
 
 _FEATURE_CACHE = ArrayCache(256 * 1024 * 1024)
@@ -59,16 +58,11 @@ def image_refs(X: Any) -> list[ImageRef]:
     return list(values)
 
 
-def input_size(refs: list[ImageRef], most: int) -> int:
-    """The side a CNN reads ``refs`` at: ``most``, or the images' own larger side (rounded up to
-    a multiple of 8) when they are smaller."""
-    largest = max(max(r.array().shape[:2]) for r in refs[:16])
-    return int(min(most, max(8, -(-largest // 8) * 8)))
-
-
-def channels_of(refs: list[ImageRef]) -> int:
-    """The channels a network reads: 3 when any of the first images is in colour, else 1."""
-    return 3 if any(r.array().shape[2] > 1 for r in refs[:16]) else 1
+def input_shape(refs: list[ImageRef], most: int) -> tuple[int, int]:
+    """The side a CNN reads ``refs`` at — ``most``, or the images' own larger side (rounded up to
+    a multiple of 8) when they are smaller — and its channels (:func:`sample_shape`)."""
+    largest, channels = sample_shape(refs)
+    return int(min(most, max(8, -(-largest // 8) * 8))), channels
 
 
 class _Batches:
@@ -230,8 +224,7 @@ class _ImageCNN:
         if len(refs) != len(y):
             raise ValueError(f"X has {len(refs)} images but y has {len(y)} values")
         self.n_features_in_ = 1
-        self.channels_ = channels_of(refs)
-        self.size_ = input_size(refs, int(self.size))
+        self.size_, self.channels_ = input_shape(refs, int(self.size))
         target, n_out = self._encode_target(np.asarray(y))  # type: ignore[attr-defined]
         device = resolve_device(self.device)
         n = len(refs)

@@ -342,13 +342,13 @@ def _transfer(params: Params, task: Task, seed: int) -> BaseEstimator:
 
 def _warm_images(size_of: Callable[[Params], int], features: bool) -> Callable[[Any, Params], None]:
     def warm_up(x: Any, params: Params) -> None:
-        from labsight.models._cnn2d import ImageFeatures, channels_of, image_refs, input_size
+        from labsight.models._cnn2d import ImageFeatures, image_refs, input_shape
 
         if features:
             ImageFeatures(size=size_of(params)).fit(x).transform(x)
         else:
             refs = image_refs(x)
-            size, channels = input_size(refs, size_of(params)), channels_of(refs)
+            size, channels = input_shape(refs, size_of(params))
             for ref in refs:
                 ref.pixels(size, channels)
 

@@ -18,6 +18,7 @@ look like other outcomes of the same experiments are called out (:func:`sibling_
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -42,17 +43,21 @@ from labsight.models._molecules import (
 )
 
 __all__ = [
+    "IMAGE_REASON",
     "MISSING_LEVEL",
     "ONEHOT_LEVELS",
     "FeatureSet",
     "describe_left_out",
     "feature_set",
+    "image_input",
+    "image_refs_of",
     "make_preprocessor",
     "model_arrays",
     "model_frame",
     "number_block",
     "select_features",
     "sibling_targets",
+    "with_images",
 ]
 
 ONEHOT_LEVELS = 10  # categories with more levels are target-encoded
@@ -171,11 +176,11 @@ def select_features(
             hint="Exclude other columns, or name another --target",
         )
     left_out: dict[str, str] = {}
-    image = _image_input(table, target, features, exclude)
+    image = image_input(table, target, features, exclude)
     if image is not None:  # an image task: the images are the input
         for name in names:
             if name not in (image, target):
-                left_out[name] = "excluded on request" if name in exclude else _IMAGE_REASON
+                left_out[name] = "excluded on request" if name in exclude else IMAGE_REASON
         return FeatureSet((), (), {}, image=image), left_out
     molecules: list[str] = []
     if features is None:
@@ -245,10 +250,10 @@ def select_features(
     return fs, {n: left_out[n] for n in names if n in left_out}
 
 
-_IMAGE_REASON = "an image model reads the image alone"
+IMAGE_REASON = "an image model reads the image alone"
 
 
-def _image_input(
+def image_input(
     table: Table, target: str, features: list[str] | None, exclude: list[str]
 ) -> str | None:
     """The image column a model reads, when the table has one not excluded (and the features
@@ -405,6 +410,19 @@ def model_arrays(
     for feature, column in images:  # each cell an ImageRef, read a batch at a time
         levels[feature] = image_refs_of(table, column)
     return FeatureArrays(numbers, names, levels)
+
+
+def with_images(table: Table, column: str) -> Table:
+    """The rows of ``table`` that have an image in ``column`` (an empty path cell has none)."""
+    has = table.frame[column].is_not_null()
+    if bool(has.all()):
+        return table
+    lines = (
+        None
+        if table.row_lines is None
+        else [line for line, kept in zip(table.row_lines, has.to_list(), strict=True) if kept]
+    )
+    return dataclasses.replace(table, frame=table.frame.filter(has), row_lines=lines)
 
 
 def image_refs_of(table: Table, column: str) -> np.ndarray:

@@ -26,7 +26,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from torch import nn
 
-from labsight.data.images import ImageRef
+from labsight.data.images import ImageRef, sample_shape
 from labsight.models._mlp_net import WeightsState, dump_weights, load_weights, resolve_device
 from labsight.models._progress import report_epoch
 
@@ -131,7 +131,7 @@ class UNetSegmenter(WeightsState, BaseEstimator):  # type: ignore[misc]
         if len(images) != len(masks) or not images:
             raise ValueError("fit needs one mask per image, and at least one image")
         end = time.perf_counter() + float(self.seconds)
-        self.channels_ = 3 if any(r.array().shape[2] > 1 for r in images[:16]) else 1
+        self.channels_ = sample_shape(images)[1]
         device = resolve_device(self.device)
         rng = np.random.default_rng(self.seed)
         order = rng.permutation(len(images))

@@ -10,15 +10,14 @@ fold's pixels. The baseline is the classical method: an Otsu threshold of each i
 same held-out images, ± a bootstrap over images. The final network is trained on every image in
 the rest of the budget.
 
-:func:`predict_masks` gives each new image's objects as a label image (0 background, 1 … n the
-connected objects), and :func:`segmentation_table` one row per image: its ``objects``, the
-``foreground`` share of its pixels and the mean probability of the pixels called objects.
+:func:`segmentation_table` gives one row per new image — its ``objects``, the ``foreground``
+share of its pixels and the mean probability of the pixels called objects — and each image's
+objects as a label image (0 background, 1 … n the connected objects).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -27,10 +26,16 @@ import polars as pl
 from labsight.data.images import ImageRef
 from labsight.data.table import Table
 from labsight.exceptions import InputError
-from labsight.models._features import FeatureSet, image_refs_of
+from labsight.models._features import (
+    IMAGE_REASON,
+    FeatureSet,
+    image_input,
+    image_refs_of,
+    with_images,
+)
 from labsight.models._trained import TrainedModel
 
-__all__ = ["predict_masks", "segmentation_table", "train_segmenter"]
+__all__ = ["segmentation_table", "train_segmenter"]
 
 _CV_SHARE, _FINAL_SHARE = 0.55, 0.3  # the rest: predicting the folds, the baseline, saving
 _MIN_IMAGES = 3
@@ -66,7 +71,6 @@ def train_segmenter(
     budget: float,
     seed: int = 0,
     exclude: list[str] | None = None,
-    on_trial: Callable[..., None] | None = None,
 ) -> TrainedModel:
     """Train a U-Net on the images of ``table`` and the masks of ``target`` within ``budget``.
 
@@ -77,21 +81,13 @@ def train_segmenter(
     """
     start = time.perf_counter()
     exclude = list(exclude or [])
-    images_col = next(
-        (
-            c.name
-            for c in table.columns
-            if c.dtype == "image" and c.name != target and c.name not in exclude
-        ),
-        None,
-    )
+    images_col = image_input(table, target, None, exclude)
     if images_col is None:
         raise InputError(
             f"the target {target!r} is a mask, and the table has no images to segment",
             hint="Ingest a folder with images/ and masks/ side by side",
         )
-    keep = table.frame[images_col].is_not_null() & table.frame[target].is_not_null()
-    table = Table(table.frame.filter(keep), table.columns, images=table.images, source=table.source)
+    table = with_images(with_images(table, images_col), target)
     images, masks = list(image_refs_of(table, images_col)), list(image_refs_of(table, target))
     n = len(images)
     if n < _MIN_IMAGES:
@@ -146,11 +142,7 @@ def train_segmenter(
     final.fit(images, masks)
     mean, std = float(np.mean(scores)), float(np.std(scores))
     fs = FeatureSet((), (), {}, image=images_col)
-    left_out = {
-        c: "an image model reads the image alone"
-        for c in table.frame.columns
-        if c not in (images_col, target)
-    }
+    left_out = {c: IMAGE_REASON for c in table.frame.columns if c not in (images_col, target)}
     model = TrainedModel(
         estimator=final,
         task="segmentation",
@@ -212,18 +204,6 @@ def train_segmenter(
     )
     model.seconds = time.perf_counter() - start
     return model
-
-
-def predict_masks(model: TrainedModel, table: Table) -> list[np.ndarray]:
-    """Each image's objects as a uint16 label image: 0 background, 1 … n its connected objects."""
-    from scipy import ndimage
-
-    refs = _refs(model, table)
-    out = []
-    for proba in model.estimator.predict_proba(refs):
-        labels, _ = ndimage.label(proba >= 0.5)
-        out.append(labels.astype(np.uint16))
-    return out
 
 
 def segmentation_table(model: TrainedModel, table: Table) -> tuple[pl.DataFrame, list[np.ndarray]]:

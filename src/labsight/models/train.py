@@ -42,6 +42,7 @@ from labsight.models._features import (
     model_frame,
     select_features,
     sibling_targets,
+    with_images,
 )
 from labsight.models._finish import _finish, _finish_seconds, _saving_seconds, build_final
 from labsight.models._finish import _reused_fold_models as _reused_fold_models  # tests use it
@@ -103,19 +104,6 @@ def _groups(
             "so it is not a group"
         )
     return replicates, "replicates"
-
-
-def _with_images(table: Table, column: str) -> Table:
-    """The rows of ``table`` that have an image in ``column``."""
-    has = table.frame[column].is_not_null()
-    if bool(has.all()):
-        return table
-    lines = (
-        None
-        if table.row_lines is None
-        else [line for line, kept in zip(table.row_lines, has.to_list(), strict=True) if kept]
-    )
-    return dataclasses.replace(table, frame=table.frame.filter(has), row_lines=lines)
 
 
 def _domain_features(fs: FeatureSet) -> tuple[str, ...]:
@@ -248,7 +236,7 @@ def _train(
     if spec is not None:
         fs = dataclasses.replace(fs, sequence=spec.sensors, sequence_length=spec.length)
     if fs.image is not None:  # rows without an image (an empty path cell) cannot be read
-        table = _with_images(table, fs.image)
+        table = with_images(table, fs.image)
     y, keep = _target_values(table, target, kind)
     x_all = model_frame(table, fs)
     x = x_all[keep].reset_index(drop=True)
