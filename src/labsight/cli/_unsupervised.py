@@ -1,4 +1,5 @@
-"""Unsupervised commands: cluster (labels stored as a new dataset version), embed, anomalies."""
+"""Unsupervised commands: cluster (labels stored as a new dataset version), embed, anomalies,
+denoise (the rebuilt rows stored as a new dataset version)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from rich.table import Table as RichTable
 from labsight.cli._app import AllOpt, LimitOpt, app, emit_json, out, shown_rows, workspace
 from labsight.cli._render import cell, fmt, frame_table
 
-__all__ = ["anomalies", "cluster", "embed"]
+__all__ = ["anomalies", "cluster", "denoise", "embed"]
 
 
 def _columns(text: str | None) -> list[str] | None:
@@ -231,3 +232,112 @@ def anomalies(
     )
     if out_path is not None:
         out.print(f"[bold green]wrote[/] {cell(str(out_path))} ({result.frame.height} rows)")
+
+
+@app.command(
+    epilog="Examples:\n\n  labsight denoise spectra@v3 --reference spectra@v1\n\n"
+    "  labsight denoise runs --reference runs --name runs-denoised --json"
+)
+def denoise(
+    ref: Annotated[str, typer.Argument(help="A dataset NAME or NAME@VERSION to denoise.")],
+    reference: Annotated[
+        str,
+        typer.Option(
+            "--reference",
+            help="A dataset NAME or NAME@VERSION of clean, normal rows (the same one: each row is "
+            "rebuilt by a model that never saw it).",
+        ),
+    ],
+    features: Annotated[
+        str | None,
+        typer.Option("--features", help="Comma-separated numeric columns.", show_default=False),
+    ] = None,
+    method: Annotated[
+        str,
+        typer.Option(
+            "--method",
+            help="auto (conv for a spectrum, dense for runs; a plain table is refused), dense "
+            "or conv.",
+        ),
+    ] = "auto",
+    level: Annotated[
+        float,
+        typer.Option(
+            "--level",
+            help="Share of normal rows the threshold keeps below it; rows above are kept as "
+            "measured.",
+        ),
+    ] = 0.99,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the autoencoders.")] = 0,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name",
+            help="Store under this dataset (default: a new version of REF's).",
+            show_default=False,
+        ),
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why: recorded in the audit trail.")
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Store the rebuilt rows even when they are expected to lie further from the "
+            "noise-free signal than the measurements.",
+        ),
+    ] = False,
+    limit: LimitOpt = 50,
+    all_rows: AllOpt = False,
+    json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document on stdout.")
+    ] = False,
+) -> None:
+    """Take the noise out of spectra or runs: an autoencoder trained on the reference rebuilds
+    each row from a small code, and the rebuilt rows are stored as a new version. A row unlike the
+    reference (above the threshold calibrated on held-out reference rows) is kept as measured."""
+    version, result = workspace().denoise(
+        ref,
+        reference=reference,
+        features=_columns(features),
+        method=method,
+        level=level,
+        seed=seed,
+        name=name,
+        reason=reason,
+        force=force,
+    )
+    if json:
+        emit_json({"dataset": version.ref, "reference": reference, **result.to_dict()})
+        return
+    kept = result.frame.filter(~result.frame["denoised"])
+    if kept.height:
+        out.print(
+            frame_table(
+                kept,
+                f"Kept as measured: unlike the reference ({kept.height} of {result.frame.height})",
+                limit=shown_rows(limit, all_rows),
+            )
+        )
+    what = "runs" if result.frame.columns[0] != "row" else "rows"
+    errors = result.held_out_errors
+    by = (
+        f"PCA (a linear autoencoder) of rank {result.latent}: it rebuilt hidden values of held-out "
+        f"reference rows better than the {result.autoencoder} autoencoder "
+        f"({fmt(errors['pca'])} vs {fmt(errors['autoencoder'])})"
+        if result.method == "pca"
+        else f"a {result.method} autoencoder with a code of {result.latent} (PCA: "
+        f"{fmt(errors['pca'])} vs {fmt(errors['autoencoder'])} on hidden values)"
+    )
+    rebuilt = "; each row rebuilt by models that never saw it" if result.held_out else ""
+    expected = (
+        f"; the rebuilt values are expected to lie {result.expected_ratio:.0%} as far from the "
+        "noise-free signal as the measured ones"
+        if result.expected_ratio is not None
+        else "; no axis to read the noise along, so no estimate of the gain"
+    )
+    out.print(
+        f"[bold green]stored[/] {cell(version.ref)}: {int(result.frame['denoised'].sum())} of "
+        f"{result.frame.height} {what} denoised by {by}{rebuilt}{expected}"
+    )

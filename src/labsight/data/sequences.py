@@ -28,6 +28,9 @@ from labsight.exceptions import InputError
 __all__ = [
     "MAX_LENGTH",
     "SequenceSpec",
+    "at_readings",
+    "resample",
+    "run_rows",
     "runs_spec",
     "runs_table",
     "sequence_cells",
@@ -163,13 +166,52 @@ def run_numbers(ids: pl.Series) -> tuple[pl.Series, np.ndarray]:
     return order, np.array([index[v] for v in ids.to_list()], dtype=np.int64)
 
 
-def _resampled(t: np.ndarray, v: np.ndarray, grid: np.ndarray) -> np.ndarray:
+def resample(t: np.ndarray, v: np.ndarray, grid: np.ndarray) -> np.ndarray:
     ok = np.isfinite(t) & np.isfinite(v)
     if ok.sum() == 0:
         return np.full(len(grid), np.nan)
     if ok.sum() == 1:
         return np.full(len(grid), float(v[ok][0]))
     return np.asarray(np.interp(grid, t[ok], v[ok]), dtype=np.float64)
+
+
+def run_rows(
+    table: Table, spec: SequenceSpec
+) -> tuple[pl.Series, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+    """The runs in order of first appearance, and per run: its rows in time order, their times,
+    and the ``spec.length`` evenly spaced points from its first reading to its last."""
+    frame = table.frame
+    require_columns(frame, (spec.group, spec.time, *spec.sensors), "run, time and sensor")
+    times = _seconds(frame[spec.time])
+    order, run_of = run_numbers(frame[spec.group])
+    runs = []
+    for r in range(len(order)):
+        rows = np.flatnonzero(run_of == r)
+        sort = np.argsort(times[rows], kind="stable")
+        rows = rows[sort]
+        t = times[rows]
+        finite = t[np.isfinite(t)]
+        start, stop = (finite[0], finite[-1]) if len(finite) else (0.0, 0.0)
+        runs.append((rows, t, np.linspace(start, stop, spec.length)))
+    return order, runs
+
+
+def at_readings(
+    table: Table, spec: SequenceSpec, values: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Values on each run's points (``values[sensor]``: runs × ``spec.length``, the runs in the
+    order :func:`runs_table` gives them) read back at each reading's time: one value per row of
+    ``table``, linear between points (NaN where a reading has no time)."""
+    _, runs = run_rows(table, spec)
+    out = {s: np.full(table.height, np.nan) for s in values}
+    for r, (rows, t, grid) in enumerate(runs):
+        for s, grid_values in values.items():
+            if np.ptp(grid) > 0:
+                out[s][rows] = np.interp(t, grid, grid_values[r])
+            else:  # one reading (or all at one time): the run's mean point
+                out[s][rows] = float(np.mean(grid_values[r]))
+            out[s][rows[~np.isfinite(t)]] = np.nan
+    return out
 
 
 def runs_table(table: Table, spec: SequenceSpec, target: str | None = None) -> Table:
@@ -183,26 +225,17 @@ def runs_table(table: Table, spec: SequenceSpec, target: str | None = None) -> T
         When a column of ``spec`` is missing, or the time column is text.
     """
     frame = table.frame
-    require_columns(frame, (spec.group, spec.time, *spec.sensors), "run, time and sensor")
-    times = _seconds(frame[spec.time])
-    order, run_of = run_numbers(frame[spec.group])
+    order, runs = run_rows(table, spec)
     values = {s: frame[s].cast(pl.Float64).to_numpy() for s in spec.sensors}
     n, length = len(order), spec.length
     grid_values = {s: np.full((n, length), np.nan) for s in spec.sensors}
     stats = {(s, k): np.full(n, np.nan) for s in spec.sensors for k in _STATS}
     duration, readings = np.zeros(n), np.zeros(n)
-    for r in range(n):
-        rows = np.flatnonzero(run_of == r)
-        t = times[rows]
-        sort = np.argsort(t, kind="stable")
-        rows, t = rows[sort], t[sort]
-        finite = t[np.isfinite(t)]
-        start, stop = (finite[0], finite[-1]) if len(finite) else (0.0, 0.0)
-        duration[r], readings[r] = stop - start, len(rows)
-        grid = np.linspace(start, stop, length)
+    for r, (rows, t, grid) in enumerate(runs):
+        duration[r], readings[r] = grid[-1] - grid[0], len(rows)
         for s in spec.sensors:
             v = values[s][rows]
-            grid_values[s][r] = _resampled(t, v, grid)
+            grid_values[s][r] = resample(t, v, grid)
             seen = v[np.isfinite(v)]
             if len(seen):
                 stats[(s, "mean")][r], stats[(s, "sd")][r] = seen.mean(), seen.std()

@@ -210,6 +210,7 @@ class Workspace:
     cluster = _on_datasets(Datasets.cluster)
     embed = _on_datasets(Datasets.embed)
     anomalies = _on_datasets(Datasets.anomalies)
+    denoise = _on_datasets(Datasets.denoise)
     source = _on_datasets(Datasets.source)
 
     # -- campaigns --------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from labsight.data.clean import CleaningOptions, CleaningPlan
     from labsight.data.ingest import ReadOptions
     from labsight.models.anomaly import AnomalyResult
+    from labsight.models.denoise import DenoiseResult
     from labsight.models.unsupervised import ClusterResult, EmbedResult
 
 __all__ = [
@@ -299,6 +300,64 @@ class Datasets:
             seed=seed,
             same=scored.record.sha256 == normal.record.sha256,
         )
+
+    def denoise(
+        self,
+        ref: str,
+        *,
+        reference: str,
+        features: Sequence[str] | None = None,
+        method: str = "auto",
+        level: float = 0.99,
+        seed: int = 0,
+        name: str | None = None,
+        reason: str | None = None,
+        force: bool = False,
+    ) -> tuple[DatasetVersion, DenoiseResult]:
+        """Denoise a version's spectra or runs with autoencoders trained on ``reference`` (another
+        version, or the same one: each row is then rebuilt by a model that never saw it), and store
+        the result as a new version (of this dataset, or of ``name``) whose lineage names the
+        reference and the settings; see :func:`labsight.models.denoise.denoise` (``force``
+        stores rows the rebuilding is expected to make worse)."""
+        from labsight.models.denoise import denoise
+
+        dataset = repo.validate_name(name) if name else None  # before anything is computed
+        noisy, normal = self.dataset(ref), self.dataset(reference)
+        result = denoise(
+            noisy.table(),
+            normal.table(),
+            features=list(features) if features else None,
+            method=method,
+            level=level,
+            seed=seed,
+            same=noisy.record.sha256 == normal.record.sha256,
+            force=force,
+        )
+        params = {
+            "reference": normal.ref,
+            "method": result.method,
+            "features": result.features,
+            "level": level,
+            "latent": result.latent,
+            "seed": seed,
+            "held_out": result.held_out,
+            "threshold": result.threshold,
+            "kept": result.kept,
+            "expected_ratio": result.expected_ratio,
+            "forced": force,
+        }
+        stored = self.store_table(
+            dataset or noisy.dataset,
+            result.table,
+            operation="denoise",
+            params=params,
+            parent=noisy.record,
+            source=None,
+            inputs=[noisy.record.sha256, normal.record.sha256],
+            reason=reason,
+            details={"reference": normal.ref, "kept": len(result.kept)},
+        )
+        return stored, result
 
     def datasets(self, *, include_deleted: bool = False) -> list[Dataset]:
         """All datasets, by name."""
