@@ -140,22 +140,31 @@ def hidden_readings(
 
 def _readings_noise(found: Rebuilt, table: Table) -> float:
     """The noise variance of runs' readings (``table``, long), in the reference's spread of each
-    sensor, read off second differences of each run's readings in time order."""
+    sensor: each reading against the line through its two neighbours in time (readings need not be
+    evenly spaced), scaled to the noise's size, robustly (MAD)."""
     spec = found.runs
     assert spec is not None
     _, in_time = run_rows(table, spec)
     index = {name: j for j, name in enumerate(found.names)}
-    diffs = []
+    scaled = []
     for sensor in spec.sensors:
         v_all = table.frame[sensor].cast(pl.Float64).to_numpy()
         spread = found.sd[index[found.parts[sensor][0]]]
-        for rows, _, _ in in_time:
+        for rows, t_run, _ in in_time:
             v = v_all[rows]
-            diffs.append(np.diff(v[np.isfinite(v)], n=2) / spread)
-    d2 = np.concatenate(diffs) if diffs else np.zeros(0)
-    if not len(d2):
+            ok = np.isfinite(v) & np.isfinite(t_run)
+            v, t = v[ok] / spread, t_run[ok]
+            if len(v) < 3:
+                continue
+            gap = t[2:] - t[:-2]
+            w = np.divide(t[2:] - t[1:-1], gap, out=np.full(len(gap), 0.5), where=gap > 0)
+            line = w * v[:-2] + (1 - w) * v[2:]
+            # a reading's noise less the line's: variance (1 + w^2 + (1 - w)^2) times the noise's
+            scaled.append((v[1:-1] - line) / np.sqrt(1 + w**2 + (1 - w) ** 2))
+    e = np.concatenate(scaled) if scaled else np.zeros(0)
+    if not len(e):
         return 0.0
-    return float((1.4826 * np.median(np.abs(d2 - np.median(d2))) / math.sqrt(6)) ** 2)
+    return float((1.4826 * np.median(np.abs(e - np.median(e)))) ** 2)
 
 
 def _network_rebuilt(network: Any, rows: NDArray[np.float64]) -> NDArray[np.float64]:

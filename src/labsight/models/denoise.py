@@ -1,22 +1,31 @@
-"""Spectra and runs rebuilt by an autoencoder trained on a reference: their noise taken out.
+"""Spectra and runs rebuilt from what a reference teaches: their noise taken out, or an honest no.
 
 :func:`denoise` learns what clean signals look like from a *reference* version (spectra or runs
 known to be good, or the version itself) with the autoencoders of :mod:`labsight.models.anomaly`:
 a signal squeezed through a code of 2 to 8 numbers comes back as the nearest signal of the kind
-the reference holds, and what does not fit through the code (noise, which is different in every
-row) is left behind. The choices, made once:
+the reference holds, and what does not fit through the code (noise, different in every row) is
+left behind. The choices, made once:
 
 * **What.** A spectrum (1-D convolutional autoencoder) or runs of readings (a dense autoencoder
   over each run's sensors resampled in time; each reading gets the rebuilt run at its own time, so
-  a run's readings keep their times and count). A plain table is refused under ``auto``: its
-  columns are not one signal, and rebuilding each from the others would replace measurements with
-  a model's guess; ``method="dense"`` does it anyway, for columns that measure one thing.
-* **Honest rows.** A row the autoencoder rebuilds worse than the threshold calibrated on held-out
-  reference rows (the row :func:`~labsight.models.anomaly.anomalies` flags) is unlike anything the
-  reference holds: rebuilding it would erase exactly what makes it different. It is kept as
-  measured and named in the result; every other row is replaced by its rebuilding.
-* **Never seen.** Denoising the reference itself rebuilds each row by a fold's autoencoder that
-  never saw it, so no row's own noise can be learned and handed back.
+  a run keeps its readings' times and count). A plain table is refused under ``auto``: its columns
+  are not one signal, and rebuilding each from the others replaces measurements with a model's
+  guess; ``method="dense"`` (or ``"pca"``) does it anyway, for columns that measure one thing.
+* **Autoencoder or PCA.** PCA is the linear autoencoder, and on mixtures of a few compounds
+  (spectra are often exactly that) it rebuilds better from few rows. Both are judged on values
+  they were not shown (:mod:`labsight.models._denoisers`) over the reference's held-out folds;
+  ``auto`` takes the better and the result reports both errors.
+* **An honest no.** The same hidden-value error, less the noise's variance, is the rebuilding's
+  own error: against the scored rows' noise it says how far the rebuilt values are expected to lie
+  from the noise-free signal, as a share of how far the measured ones do (``expected_ratio``). At
+  1 or more denoising would make the rows worse — spectra already cleaner than what a small
+  reference can teach — and it is refused with that number unless ``force``.
+* **Rows unlike the reference** in *shape* (rebuilt worse, less their own noise, than the
+  ``level`` quantile of held-out reference rows; a merely noisier row is what denoising is for)
+  are kept exactly as measured and named: rebuilding them would erase what makes them different.
+* **Never seen.** Denoising the reference itself rebuilds each row by a fold's model that never
+  saw it, so no row's own noise can be learned and handed back; new rows are rebuilt by the mean
+  of the fold models.
 * **Nothing invented.** A missing value stays missing (imputing is ``clean --impute``'s job);
   values keep their column's unit (converted back when the scored version's unit differs from the
   reference's); integer columns become floats.
