@@ -258,6 +258,12 @@ def test_the_cli_stores_the_version_the_python_api_stores(tmp_path: Path, run: R
     code, out, err = run("denoise", "spectra@v1", "--reference", "spectra@v1")
     assert code == 0, err
     assert "models that never saw it" in " ".join(out.split())
+    code, out, err = run("dataset", "show", "spectra")
+    assert code == 0, err
+    assert "learned from spectra@" in out
+    code, _, err = run("denoise", "spectra", "--reference", "spectra", "--name", "../evil")
+    assert code == 2  # the name is checked before anything is computed or stored
+    assert "Traceback" not in err
     code, _, err = run("denoise", "spectra", "--reference", "nope")
     assert code == 2
     assert "nope" in err

@@ -476,6 +476,19 @@ def dataset_show(
                 cell(f"{s['op']}={s['method']}") for s in rec.operation_params["plan"]["steps"]
             )
         )
+    if rec.operation == "denoise":
+        p = rec.operation_params
+        ratio = p.get("expected_ratio")
+        out.print(
+            f"denoised by {cell(p['method'])} learned from {cell(p['reference'])}"
+            + (f", expected to lie {ratio:.0%} as far from the noise-free signal" if ratio else "")
+            + (
+                f"; rows kept as measured: {cell(', '.join(map(str, p['kept'])))}"
+                if p["kept"]
+                else ""
+            )
+            + (" (forced)" if p.get("forced") else "")
+        )
     hist = RichTable(title=f"versions of {rec.dataset}")
     for col in ("#", "version", "operation", "rows"):
         hist.add_column(col)

@@ -294,9 +294,9 @@ def denoise(
         bool, typer.Option("--json", help="Print one JSON document on stdout.")
     ] = False,
 ) -> None:
-    """Take the noise out of spectra or runs: an autoencoder trained on the reference rebuilds
-    each row from a small code, and the rebuilt rows are stored as a new version. A row unlike the
-    reference (above the threshold calibrated on held-out reference rows) is kept as measured."""
+    """Take the noise out of spectra or runs, stored as a new version: the autoencoder (or PCA,
+    when it rebuilds held-out values better) learned from the reference rebuilds each row. Refused
+    when that is expected to make the rows worse; rows unlike the reference are kept as measured."""
     version, result = workspace().denoise(
         ref,
         reference=reference,
@@ -331,8 +331,10 @@ def denoise(
         f"{fmt(errors['pca'])} vs {fmt(errors['autoencoder'])} on hidden values)"
     )
     rebuilt = "; each row rebuilt by models that never saw it" if result.held_out else ""
+    worse = result.expected_ratio is not None and result.expected_ratio >= 1
     expected = (
-        f"; the rebuilt values are expected to lie {result.expected_ratio:.0%} as far from the "
+        ("; [bold yellow]forced, and worse:[/]" if worse else ";")
+        + f" the rebuilt values are expected to lie {result.expected_ratio:.0%} as far from the "
         "noise-free signal as the measured ones"
         if result.expected_ratio is not None
         else "; no axis to read the noise along, so no estimate of the gain"
