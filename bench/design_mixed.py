@@ -1,0 +1,163 @@
+"""The mixed-space design benchmark (issue 19): synthetic reactions with three choices that interact
+and continuous conditions, one spanning decades (:mod:`bench.design_score`), run in batches of
+:data:`BATCH` up to :data:`BUDGET` experiments; a loop's score is its best yield as a share of the
+known optimum. Methods: labsight, random search, and a plain BoTorch loop (``MixedSingleTaskGP``,
+the wide parameter on a log scale, qLogNEI over random candidates plus perturbations of the best
+points — the loop issue 19 measured at 81 %) in the project venv; BayBE and Ax run in their own
+venvs through :mod:`bench.design_peers`.
+
+``python -m bench.design_mixed loop PROBLEM METHOD SEED`` prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from bench.design_problems import PROBLEMS, Problem
+
+BATCH = 4
+BUDGET = 40
+INITIAL = 8  # the plain BoTorch loop's random start (two batches)
+
+
+def _share(problem: Problem, best: float) -> float:
+    assert problem.optimum is not None
+    return float(best / problem.optimum)
+
+
+def _labsight(problem: Problem, seed: int, random: bool) -> tuple[list[float], list[float]]:
+    from labsight.design.planner import propose
+
+    space = problem.space()
+    schema = {n: (pl.Float64 if space.parameter(n).numeric else pl.String) for n in space.names}
+    observed = pl.DataFrame(schema=schema | {"yield": pl.Float64})
+    pending = pl.DataFrame(schema=schema)
+    trace, seconds = [], []
+    step = 0
+    while observed.height < BUDGET:
+        start = time.perf_counter()
+        proposal = propose(
+            space,
+            observed,
+            pending,
+            min(BATCH, BUDGET - observed.height),
+            seed=1000 * seed + step,
+            acquisition="random" if random else None,
+        )
+        seconds.append(time.perf_counter() - start)
+        step += 1
+        points = proposal.points.select(space.names)
+        results = problem.run(points)
+        observed = pl.concat(
+            [observed, pl.concat([points, results], how="horizontal")], how="vertical_relaxed"
+        )
+        trace.extend(np.maximum.accumulate(observed["yield"].to_numpy())[-points.height :])
+    return trace, seconds
+
+
+def _botorch(problem: Problem, seed: int) -> tuple[list[float], list[float]]:
+    """The plain loop: level indices under ``MixedSingleTaskGP``'s categorical kernel, numbers in
+    [0, 1] (a parameter spanning a decade or more on a log scale), qLogNEI maximized over 2,048
+    random candidates plus 64 perturbations of each of the 5 best points (numbers moved by
+    N(0, 0.1), one choice resampled with probability 0.3), batch built greedily."""
+    import torch
+    from botorch.acquisition.logei import qLogNoisyExpectedImprovement
+    from botorch.fit import fit_gpytorch_mll
+    from botorch.models.gp_regression_mixed import MixedSingleTaskGP
+    from botorch.models.transforms.outcome import Standardize
+    from gpytorch.mlls import ExactMarginalLogLikelihood
+
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    params = problem.parameters
+    cats = [p for p in params if p["type"] == "categorical"]
+    nums = [p for p in params if p["type"] != "categorical"]
+    logs = {p["name"] for p in nums if p["bounds"][1] / p["bounds"][0] >= 10}
+
+    def decode(u: np.ndarray) -> pl.DataFrame:
+        cols: dict[str, Any] = {}
+        for j, p in enumerate(cats):
+            cols[p["name"]] = [p["values"][int(round(v))] for v in u[:, j]]
+        for j, p in enumerate(nums, start=len(cats)):
+            lo, hi = p["bounds"]
+            if p["name"] in logs:
+                cols[p["name"]] = np.exp(np.log(lo) + u[:, j] * (np.log(hi) - np.log(lo)))
+            else:
+                cols[p["name"]] = lo + u[:, j] * (hi - lo)
+        return pl.DataFrame(cols)
+
+    def sample(n: int) -> np.ndarray:
+        u = rng.random((n, len(params)))
+        for j, p in enumerate(cats):
+            u[:, j] = rng.integers(0, len(p["values"]), n)
+        return u
+
+    x = sample(INITIAL)
+    y = problem.run(decode(x))["yield"].to_numpy()
+    seconds: list[float] = []
+    trace = list(np.maximum.accumulate(y))
+    while len(y) < BUDGET:
+        start = time.perf_counter()
+        tx = torch.tensor(x, dtype=torch.float64)
+        ty = torch.tensor(y[:, None], dtype=torch.float64)
+        model = MixedSingleTaskGP(
+            tx, ty, cat_dims=list(range(len(cats))), outcome_transform=Standardize(m=1)
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model))
+        pool = [sample(2048)]
+        for i in np.argsort(-y)[:5]:
+            near = np.repeat(x[i : i + 1], 64, axis=0)
+            near[:, len(cats) :] = np.clip(
+                near[:, len(cats) :] + rng.normal(0, 0.1, (64, len(nums))), 0, 1
+            )
+            for j, p in enumerate(cats):
+                flip = rng.random(64) < 0.3
+                near[flip, j] = rng.integers(0, len(p["values"]), int(flip.sum()))
+            pool.append(near)
+        candidates = torch.tensor(np.concatenate(pool), dtype=torch.float64)
+        acq = qLogNoisyExpectedImprovement(model, tx, prune_baseline=True)
+        chosen: list[int] = []
+        with torch.no_grad():
+            for _ in range(min(BATCH, BUDGET - len(y))):
+                if chosen:
+                    acq.set_X_pending(candidates[chosen])
+                values = torch.cat([acq(c.unsqueeze(1)) for c in candidates.split(512)])
+                values[chosen] = -math.inf
+                chosen.append(int(values.argmax()))
+        seconds.append(time.perf_counter() - start)
+        new = candidates[chosen].numpy()
+        x = np.concatenate([x, new])
+        y = np.concatenate([y, problem.run(decode(new))["yield"].to_numpy()])
+        trace = list(np.maximum.accumulate(y))
+    return trace, seconds
+
+
+def loop(key: str, method: str, seed: int) -> dict[str, Any]:
+    problem = PROBLEMS[key]()
+    if method == "botorch":
+        trace, seconds = _botorch(problem, seed)
+    else:
+        trace, seconds = _labsight(problem, seed, random=method == "random")
+    return {
+        "problem": key,
+        "method": method,
+        "seed": seed,
+        "share_at_40": _share(problem, trace[BUDGET - 1]),
+        "share_at_20": _share(problem, trace[19]),
+        "suggest_s": float(np.median(seconds)) if seconds else 0.0,
+    }
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "loop":
+        print(json.dumps(loop(sys.argv[2], sys.argv[3], int(sys.argv[4]))), flush=True)
