@@ -237,3 +237,68 @@ def test_a_space_focuses_on_one_objective(folder: Path) -> None:
     with pytest.raises(InputError, match="unknown objective 'purity'") as caught:
         space.focused("purity")
     assert caught.value.expected == "yield, cost"
+
+
+SCALES = """\
+parameters:
+  - {name: concentration, type: continuous, bounds: [0.01, 0.5], unit: M}
+  - {name: temperature, type: continuous, bounds: [25, 130], unit: degC}
+  - {name: time, type: continuous, bounds: [5, 1440], scale: linear}
+  - {name: loading, type: discrete, values: [0.1, 0.3, 1, 3, 10], scale: log}
+  - {name: ligand, type: categorical, values: [A, B]}
+objectives:
+  - {name: yield, goal: maximize}
+"""
+
+
+def test_a_number_spanning_a_decade_is_on_a_log_scale_unless_the_file_says(tmp_path: Path) -> None:
+    space = load_space(_write(tmp_path, SCALES))
+    conc, temp, time, loading = (
+        space.parameter(n) for n in ("concentration", "temperature", "time", "loading")
+    )
+    assert (conc.scale, conc.scale_inferred) == ("log", True)  # 50-fold: inferred
+    assert (temp.scale, temp.scale_inferred) == ("linear", True)  # 5-fold: linear
+    assert (time.scale, time.scale_inferred) == ("linear", False)  # the file's word wins
+    assert (loading.scale, loading.scale_inferred) == ("log", False)
+    # on a log scale the geometric middle of the bounds is the middle of the surrogate's axis
+    assert conc.to_unit(np.array([np.sqrt(0.01 * 0.5)]))[0] == pytest.approx(0.5)
+    assert conc.from_unit(np.array([0.0, 1.0])) == pytest.approx([0.01, 0.5])
+    # stored and read back, the scales (and whether they were inferred) are kept
+    again = space_from_dict(space.to_dict())
+    assert again.parameter("concentration").scale == "log"
+    assert again.parameter("time").scale == "linear"
+    # a campaign stored before scales existed keeps its linear scale
+    old = space.to_dict()
+    for p in old["parameters"]:
+        p.pop("scale", None)
+        p.pop("scale_inferred", None)
+    assert space_from_dict(old, stored=True).parameter("concentration").scale == "linear"
+    assert space_from_dict(old).parameter("concentration").scale == "log"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("{name: c, type: continuous, bounds: [0, 1], scale: log}", "log scale"),
+        ("{name: c, type: continuous, bounds: [1, 10], scale: logarithmic}", "scale 'logarithmic'"),
+        ("{name: c, type: categorical, values: [a, b], scale: log}", "a scale is for numbers"),
+    ],
+)
+def test_a_wrong_scale_is_one_error_with_its_line(tmp_path: Path, line: str, message: str) -> None:
+    text = f"parameters:\n  - {line}\nobjectives:\n  - {{name: y, goal: max}}\n"
+    with pytest.raises(InputError, match=message) as caught:
+        load_space(_write(tmp_path, text))
+    assert caught.value.line == 2
+
+
+def test_initial_designs_and_rounding_follow_the_log_scale(tmp_path: Path) -> None:
+    from labsight.design.initial import initial_design
+
+    space = load_space(_write(tmp_path, SCALES))
+    points = initial_design(space, 64, method="sobol", seed=0)
+    conc = points["concentration"].to_numpy()
+    below = float(np.mean(conc < np.sqrt(0.01 * 0.5)))
+    assert 0.4 < below < 0.6  # half the points in the lower decade and a half, not 2 %
+    rounded = space.rounded(points)["concentration"].to_numpy()
+    assert np.all(np.abs(rounded - conc) / conc < 0.006)  # three significant digits
+    assert np.all((rounded >= 0.01) & (rounded <= 0.5))

@@ -445,8 +445,12 @@ def design_show(
             if p.kind == "continuous"
             else f"{len(p.values)} levels"
         )
+        scale = ""
+        if p.numeric and (p.scale == "log" or not p.scale_inferred):
+            why = " (inferred: the bounds span a decade or more)" if p.scale_inferred else ""
+            scale = f", {p.scale} scale{why}"
         out.print(
-            escape(f"  {p.label()}: {p.kind}, {what}")
+            escape(f"  {p.label()}: {p.kind}, {what}{scale}")
             + (f", encoding {p.encoding}" if not p.numeric else "")
         )
     for c in s.constraints:

@@ -22,7 +22,7 @@ import polars as pl
 from labsight._yaml import capped
 from labsight.design._constraints import Constraint, ConstraintError, parse_constraint
 from labsight.design._descriptors import molecule_descriptors, read_descriptor_table
-from labsight.design._space_types import Objective, Parameter, Space
+from labsight.design._space_types import Objective, Parameter, Space, inferred_scale
 from labsight.design._spacefile import Located, read_space_file
 from labsight.exceptions import InputError, UnitError
 
@@ -38,7 +38,17 @@ _TOP_KEYS = (
     "surrogate",
     "name",
 )
-_PARAM_KEYS = ("name", "type", "bounds", "values", "unit", "descriptors", "encoding", "resolution")
+_PARAM_KEYS = (
+    "name",
+    "type",
+    "bounds",
+    "values",
+    "unit",
+    "descriptors",
+    "encoding",
+    "resolution",
+    "scale",
+)
 _OBJECTIVE_KEYS = ("name", "goal", "bounds", "unit")
 
 
@@ -149,27 +159,59 @@ class _Reader:
                     line,
                     got=repr(resolution),
                 )
+            bounds = self.bounds(data.get("bounds"), name, line)
             return Parameter(
                 name,
                 "continuous",
-                bounds=self.bounds(data.get("bounds"), name, line),
+                bounds=bounds,
                 unit=unit,
                 resolution=float(resolution) if resolution is not None else None,
+                **self.scale(data, name, "continuous", bounds, line),
             )
         if kind == "integer":
             low, high = self.bounds(data.get("bounds"), name, line)
             if not (float(low).is_integer() and float(high).is_integer()):
                 raise self.fail(f"{name!r}: integer bounds must be whole numbers", line)
             values = tuple(float(v) for v in range(int(low), int(high) + 1))
-            return Parameter(name, "discrete", values=values, unit=unit)
+            scale = self.scale(data, name, "discrete", (low, high), line)
+            return Parameter(name, "discrete", values=values, unit=unit, **scale)
         if kind == "discrete":
-            return Parameter(
-                name,
-                "discrete",
-                values=self.values(data.get("values"), name, line, True),
-                unit=unit,
+            values = self.values(data.get("values"), name, line, True)
+            scale = self.scale(data, name, "discrete", (min(values), max(values)), line)
+            return Parameter(name, "discrete", values=values, unit=unit, **scale)
+        if "scale" in data:
+            raise self.fail(
+                f"{name!r} is a {kind} parameter: a scale is for numbers",
+                line,
+                hint="Remove 'scale', or make the parameter continuous or discrete",
             )
         return self.level_parameter(data, name, kind, unit, line, folder)
+
+    def scale(
+        self,
+        data: dict[str, Any],
+        name: str,
+        kind: str,
+        bounds: tuple[float, float],
+        line: int | None,
+    ) -> dict[str, Any]:
+        """The ``scale`` given (``linear`` or ``log``; log needs positive values), or the one
+        :func:`inferred_scale` infers from the bounds."""
+        given = data.get("scale")
+        if given is None:
+            return {"scale": inferred_scale(kind, bounds), "scale_inferred": True}
+        if given not in ("linear", "log"):
+            raise self.fail(
+                f"{name!r} has scale {given!r}", line, expected="linear or log", got=repr(given)
+            )
+        if given == "log" and min(bounds) <= 0:
+            raise self.fail(
+                f"{name!r} is on a log scale, and its values reach {f'{min(bounds):g}'}",
+                line,
+                expected="positive bounds (or values) for scale: log",
+                hint="Use scale: linear, or bounds above zero",
+            )
+        return {"scale": given, "scale_inferred": False}
 
     def level_parameter(
         self,
@@ -379,8 +421,23 @@ def load_space(path: str | Path) -> Space:
     return _Reader(path).space(read_space_file(path))
 
 
-def space_from_dict(data: Mapping[str, Any]) -> Space:
-    """The space :meth:`Space.to_dict` stored (nothing is read from files)."""
+def _stored_scale(p: Mapping[str, Any], stored: bool) -> dict[str, Any]:
+    """A stored parameter's scale; when it has none, inferred as a space file's is, except for
+    a space ``stored`` before scales existed (its campaign ran on a linear scale, and goes on)."""
+    if "scale" in p:
+        return {"scale": p["scale"], "scale_inferred": bool(p.get("scale_inferred", False))}
+    if stored or p["type"] not in ("continuous", "discrete"):
+        return {}
+    return {
+        "scale": inferred_scale(p["type"], tuple(p["bounds"]) if p.get("bounds") else None),
+        "scale_inferred": True,
+    }
+
+
+def space_from_dict(data: Mapping[str, Any], *, stored: bool = False) -> Space:
+    """The space :meth:`Space.to_dict` stored (nothing is read from files); a parameter with no
+    ``scale`` gets the one a space file would infer, unless the space is ``stored`` (a campaign's,
+    from before scales were recorded: linear)."""
     parameters = tuple(
         Parameter(
             p["name"],
@@ -392,6 +449,7 @@ def space_from_dict(data: Mapping[str, Any]) -> Space:
             descriptors={k: tuple(v) for k, v in (p.get("descriptors") or {}).items()},
             encoding=p.get("encoding", "numeric"),
             resolution=p.get("resolution"),
+            **_stored_scale(p, stored),
         )
         for p in data["parameters"]
     )

@@ -17,9 +17,24 @@ import polars as pl
 from labsight.design._constraints import Constraint
 from labsight.exceptions import InputError
 
-__all__ = ["Kind", "Objective", "Parameter", "Space"]
+__all__ = ["LOG_SPAN", "Kind", "Objective", "Parameter", "Scale", "Space", "inferred_scale"]
 
 Kind = Literal["continuous", "discrete", "categorical", "molecule"]
+Scale = Literal["linear", "log"]
+LOG_SPAN = 10.0
+"""A continuous parameter whose bounds span this factor or more (and are positive) is modelled
+on a log scale unless its ``scale`` says otherwise."""
+
+
+def inferred_scale(kind: str, bounds: tuple[float, float] | None) -> Scale:
+    """``log`` for a continuous parameter with positive bounds a decade or more apart, else
+    ``linear``: a concentration from 0.01 to 0.5 M acts by its ratios, and on a linear axis its
+    whole lower decade would be squeezed into 2 % of the range."""
+    if kind == "continuous" and bounds is not None and bounds[0] > 0:
+        return "log" if bounds[1] / bounds[0] >= LOG_SPAN else "linear"
+    return "linear"
+
+
 _Value = TypeVar("_Value", float, np.ndarray)
 _MAX_ENUMERATED = 500_000  # discrete combinations enumerated exactly; beyond, give candidates
 
@@ -41,6 +56,22 @@ class Parameter:
     descriptors: dict[str, tuple[float, ...]] = field(default_factory=dict)
     encoding: Literal["onehot", "descriptors", "numeric"] = "numeric"
     resolution: float | None = None  # continuous: suggestions are rounded to this step
+    scale: Scale = "linear"  # numbers: how the surrogate and the designs see them
+    scale_inferred: bool = False  # the scale was inferred from the bounds, not given
+
+    def to_unit(self, values: _Value) -> _Value:
+        """Values → [0, 1] on the parameter's scale (linear, or log between the bounds)."""
+        if self.scale == "log":
+            low, high = math.log(self.low), math.log(self.high)
+            return (np.log(values) - low) / (high - low)  # type: ignore[no-any-return]
+        return (values - self.low) / (self.high - self.low)
+
+    def from_unit(self, u: _Value) -> _Value:
+        """[0, 1] → values on the parameter's scale (the inverse of :meth:`to_unit`)."""
+        if self.scale == "log":
+            low, high = math.log(self.low), math.log(self.high)
+            return np.exp(low + u * (high - low))  # type: ignore[no-any-return]
+        return self.low + u * (self.high - self.low)
 
     @property
     def step(self) -> float:
@@ -80,6 +111,9 @@ class Parameter:
             out["unit"] = self.unit
         if self.resolution:
             out["resolution"] = self.resolution
+        if self.numeric:
+            out["scale"] = self.scale
+            out["scale_inferred"] = self.scale_inferred
         if self.descriptors:
             out["descriptor_names"] = list(self.descriptor_names)
             out["descriptors"] = {k: list(v) for k, v in self.descriptors.items()}
@@ -257,11 +291,17 @@ class Space:
         for p in self.parameters:
             if p.kind == "continuous":
                 values = frame[p.name].cast(pl.Float64).to_numpy()
-                step = p.step
-                digits = max(0, -math.floor(math.log10(step))) if step < 1 else 0
-                rounded = np.clip(
-                    np.round(np.round(values / step) * step, digits + 6), p.low, p.high
-                )
+                if p.scale == "log" and not p.resolution:  # three significant digits
+                    magnitude = 10.0 ** (np.floor(np.log10(np.abs(values))) - 2)
+                    rounded = np.clip(
+                        np.round(np.round(values / magnitude) * magnitude, 12), p.low, p.high
+                    )
+                else:
+                    step = p.step
+                    digits = max(0, -math.floor(math.log10(step))) if step < 1 else 0
+                    rounded = np.clip(
+                        np.round(np.round(values / step) * step, digits + 6), p.low, p.high
+                    )
                 columns.append(pl.Series(p.name, rounded))
         if not columns:
             return frame

@@ -11,7 +11,8 @@ For the first objective of a campaign (or any table with the space's columns):
 
 A standard error is the sample standard deviation over √n; a mean of a single result has none
 (``se`` is ``None``, and the command line says ``n = 1``), and neither has an effect built on one.
-* **Response surface**: a quadratic model in the numeric parameters coded to [−1, 1] (linear,
+* **Response surface**: a quadratic model in the numeric parameters coded to [−1, 1] on their
+  scale (a log-scaled one by its logarithm) (linear,
   two-factor and square terms; a choice enters as effect-coded columns), fitted by least squares
   with standard errors of the coefficients, R² and adjusted R², and the optimum of the fitted
   surface inside the bounds (each combination of choices, a bounded L-BFGS from a grid of starts).
@@ -199,11 +200,7 @@ def _design_matrix(
     """Intercept, coded numbers, their squares and pairwise products, effect-coded choices; a
     square only for numbers run at more than two values (``squares`` fixes that choice)."""
     numeric = [p for p in space.parameters if p.numeric]
-    coded = {
-        p.name: (frame[p.name].cast(pl.Float64).to_numpy() - (p.low + p.high) / 2)
-        / ((p.high - p.low) / 2)
-        for p in numeric
-    }
+    coded = {p.name: p.to_unit(frame[p.name].cast(pl.Float64).to_numpy()) * 2 - 1 for p in numeric}
     columns = [np.ones(frame.height)]
     names = ["intercept"]
     for p in numeric:
@@ -275,10 +272,7 @@ def _optimum(space: Space, beta: np.ndarray, names: list[str]) -> dict[str, Any]
         fixed = {p.name: v for p, v in zip(choices, combo, strict=True)}
 
         def predict(u: np.ndarray, fixed: dict[str, Any] = fixed) -> float:
-            row = {
-                p.name: (p.low + p.high) / 2 + u[j] * (p.high - p.low) / 2
-                for j, p in enumerate(numeric)
-            }
+            row = {p.name: p.from_unit((u[j] + 1) / 2) for j, p in enumerate(numeric)}
             x, _ = _design_matrix(
                 space, pl.DataFrame([{**row, **fixed}]).select(space.names), squares
             )
@@ -300,8 +294,7 @@ def _optimum(space: Space, beta: np.ndarray, names: list[str]) -> dict[str, Any]
             else:
                 u, value = u0, predict(u0)
             point = {
-                p.name: float((p.low + p.high) / 2 + u[j] * (p.high - p.low) / 2)
-                for j, p in enumerate(numeric)
+                p.name: float(p.from_unit((u[j] + 1) / 2)) for j, p in enumerate(numeric)
             } | fixed
             if (
                 space.constraints

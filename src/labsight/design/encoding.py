@@ -2,7 +2,8 @@
 
 Every parameter becomes one or a few columns in [0, 1]:
 
-* a number (continuous or discrete): scaled by its bounds;
+* a number (continuous or discrete): scaled by its bounds, on its scale (a log scale for one whose
+  bounds span a decade or more: :func:`~labsight.design._space_types.inferred_scale`);
 * a choice with ``onehot`` encoding: one 0/1 column per level (the default, fast, and what EDBO and
   BayBE use), or, with ``categorical_kernel=True``, its level's index in one column that BoTorch's
   mixed-variable kernel treats as unordered (``MixedSingleTaskGP``: a categorical kernel combined
@@ -91,8 +92,7 @@ class Encoder:
             p = b.parameter
             column = frame[p.name]
             if p.numeric:
-                values = column.cast(pl.Float64).to_numpy()
-                out[:, b.start] = (values - p.low) / (p.high - p.low)
+                out[:, b.start] = p.to_unit(column.cast(pl.Float64).to_numpy())
                 continue
             assert b.index is not None
             codes = np.array([b.index[str(v)] for v in column.cast(pl.String).to_list()], dtype=int)
@@ -109,6 +109,6 @@ class Encoder:
         for b in self.blocks:
             p = b.parameter
             if p.kind == "continuous":
-                values = np.clip(x[:, b.start], 0.0, 1.0) * (p.high - p.low) + p.low
-                columns.append(pl.Series(p.name, values))
+                values = p.from_unit(np.clip(x[:, b.start], 0.0, 1.0))
+                columns.append(pl.Series(p.name, np.clip(values, p.low, p.high)))
         return frame.with_columns(columns) if columns else frame

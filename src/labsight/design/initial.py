@@ -40,7 +40,7 @@ def _from_unit(space: Space, u: np.ndarray) -> pl.DataFrame:
     columns = {}
     for j, p in enumerate(space.parameters):
         if p.kind == "continuous":
-            columns[p.name] = pl.Series(p.name, p.low + u[:, j] * (p.high - p.low))
+            columns[p.name] = pl.Series(p.name, np.clip(p.from_unit(u[:, j]), p.low, p.high))
         else:
             index = np.minimum((u[:, j] * len(p.values)).astype(int), len(p.values) - 1)
             columns[p.name] = pl.Series(p.name, [p.values[i] for i in index])
@@ -106,7 +106,7 @@ def _nearest_candidates(space: Space, u: np.ndarray, n: int) -> pl.DataFrame:
 
 def _levels(p: Parameter, count: int) -> list[Any]:
     if p.kind == "continuous":
-        return list(np.linspace(p.low, p.high, count))
+        return list(p.from_unit(np.linspace(0.0, 1.0, count)))
     return list(p.values)
 
 
@@ -180,7 +180,7 @@ def _coded(space: Space, frame: pl.DataFrame) -> np.ndarray:
     for p in space.parameters:
         if p.numeric:
             v = frame[p.name].cast(pl.Float64).to_numpy()
-            parts.append(((v - p.low) / (p.high - p.low) * 2 - 1)[:, None])
+            parts.append((p.to_unit(v) * 2 - 1)[:, None])
         else:
             text = frame[p.name].cast(pl.String).to_numpy()
             effects = np.zeros((frame.height, len(p.values) - 1))

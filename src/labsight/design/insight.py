@@ -230,7 +230,7 @@ def _combinations(space: Space, results: pl.DataFrame) -> dict[str, Any] | None:
 def _sweep_values(space: Space, name: str) -> list[Any]:
     p = space.parameter(name)
     if p.kind == "continuous":
-        return list(np.linspace(p.low, p.high, _SWEEP))
+        return list(p.from_unit(np.linspace(0.0, 1.0, _SWEEP)))
     return list(p.values)
 
 

@@ -131,7 +131,7 @@ class Campaign:
         self.acquisition = record.acquisition
         from labsight.design.space import space_from_dict
 
-        self.space = space_from_dict(record.space)
+        self.space = space_from_dict(record.space, stored=True)
 
     def __repr__(self) -> str:
         return f"Campaign({self.name!r})"
