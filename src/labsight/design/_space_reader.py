@@ -397,14 +397,15 @@ class _Reader:
         if not isinstance(initial, dict):
             raise self.fail("'initial' must be a mapping such as {method: sobol}", data.line)
         surrogate = data.get("surrogate") or {}
-        if not isinstance(surrogate, dict) or surrogate.get("kernel", "onehot") not in (
+        if not isinstance(surrogate, dict) or surrogate.get("kernel", "auto") not in (
+            "auto",
             "onehot",
             "mixed",
         ):
             raise self.fail(
                 "'surrogate' must be a mapping such as {kernel: mixed}",
                 data.line,
-                expected="kernel: onehot (the default) or mixed",
+                expected="kernel: auto (the default: chosen by leave-one-out), onehot or mixed",
             )
         return replace(space, initial=dict(initial), surrogate=dict(surrogate))
 

@@ -169,32 +169,15 @@ def _progress(space: Space, results: pl.DataFrame) -> list[dict[str, Any]]:
 
 def _loo(surrogate: Surrogate, space: Space) -> dict[str, dict[str, float]]:
     """Leave-one-out R² and 90 % coverage of each objective's GP, hyperparameters held."""
-    models = getattr(surrogate.model, "models", [surrogate.model])
     out: dict[str, dict[str, float]] = {}
-    for o, m in zip(space.objectives, models, strict=True):
-        x = m.train_inputs[0]
-        y = m.train_targets  # standardized by the outcome transform
-        if len(y) < 3:
+    for o, entry in zip(space.objectives, surrogate.leave_one_out(), strict=True):
+        if entry is None:
             continue
-        with torch.no_grad():
-            k = m.covar_module(x).to_dense()
-            noise = m.likelihood.noise.reshape(-1)[0]
-            k = k + noise * torch.eye(len(y), dtype=k.dtype)
-            mean = m.mean_module(x)
-            inverse = torch.linalg.inv(k)
-            alpha = inverse @ (y - mean)
-            diag = torch.diagonal(inverse)
-            loo_mean = y - alpha / diag
-            loo_sd = (1.0 / diag).clamp_min(0).sqrt()
-        scale = float(m.outcome_transform.stdvs.reshape(-1)[0])
-        shift = float(m.outcome_transform.means.reshape(-1)[0])
-        truth = (y * scale + shift).numpy()
-        guess = (loo_mean * scale + shift).numpy()
-        sd = (loo_sd * scale).numpy()
+        truth, guess, sd = entry
         ss = float(np.sum((truth - truth.mean()) ** 2))
         r2 = 1.0 - float(np.sum((truth - guess) ** 2)) / ss if ss > 0 else float("nan")
         covered = float(np.mean(np.abs(truth - guess) <= _Z90 * sd))
-        out[o.name] = {"loo_r2": r2, "loo_coverage_90": covered, "rows": len(y)}
+        out[o.name] = {"loo_r2": r2, "loo_coverage_90": covered, "rows": len(truth)}
     return out
 
 

@@ -36,7 +36,18 @@ if TYPE_CHECKING:
 # torch, BoTorch and the surrogate are imported where a model is fitted: a campaign's initial
 # design (its first suggestions) loads none of them (a second of a command's start-up).
 
-__all__ = ["LOCAL", "POOL", "Proposal", "candidate_pool", "fit", "propose", "signed_objectives"]
+__all__ = [
+    "DEFAULT_KERNEL",
+    "KERNELS",
+    "LOCAL",
+    "MIN_COMPARED",
+    "POOL",
+    "Proposal",
+    "candidate_pool",
+    "fit",
+    "propose",
+    "signed_objectives",
+]
 
 POOL = 2048
 LOCAL = 64
@@ -102,17 +113,48 @@ def candidate_pool(
     return pool
 
 
+KERNELS = ("onehot", "mixed")
+DEFAULT_KERNEL = "mixed"
+MIN_COMPARED = 10
+"""Results before the kernels are compared by leave-one-out; with fewer, :data:`DEFAULT_KERNEL`."""
+
+
+def _kernels(space: Space) -> list[str]:
+    """The kernels to consider: the space's ``surrogate: {kernel: ...}`` when it names one; else
+    both when a choice is one-hot encoded (a categorical kernel reads its levels), else one-hot
+    (numbers and descriptors are all a Matérn kernel reads)."""
+    asked = space.surrogate.get("kernel", "auto")
+    if asked in KERNELS:
+        return [asked]
+    if any(not p.numeric and p.encoding == "onehot" for p in space.parameters):
+        return [DEFAULT_KERNEL, *(k for k in KERNELS if k != DEFAULT_KERNEL)]
+    return ["onehot"]
+
+
 def fit(space: Space, observed: pl.DataFrame, seed: int) -> tuple[Surrogate, Encoder]:
-    """The surrogate on the results so far (rows with at least one objective); the space's
-    ``surrogate: {kernel: mixed}`` asks for the categorical kernel."""
+    """The surrogate on the results so far (rows with at least one objective). With choices and
+    :data:`MIN_COMPARED` results or more, a GP with each kernel of :data:`KERNELS` is fitted and
+    the one that foresees left-out results best (mean leave-one-out log predictive density, its
+    uncertainty included) is kept; the choice and both scores travel with the surrogate."""
     from labsight.design.surrogate import fit_surrogate
 
-    encoder = Encoder(space, categorical_kernel=space.surrogate.get("kernel") == "mixed")
     y = signed_objectives(space, observed)
     keep = np.isfinite(y).any(axis=1)
-    return fit_surrogate(
-        encoder.encode(observed.filter(pl.Series(keep))), y[keep], encoder.cat_dims, seed
-    ), encoder
+    rows = observed.filter(pl.Series(keep))
+    kernels = _kernels(space)
+    asked = "kernel" in space.surrogate and space.surrogate["kernel"] in KERNELS
+    compare = len(kernels) > 1 and int(keep.sum()) >= MIN_COMPARED
+    fits = []
+    for kernel in kernels if compare else kernels[:1]:
+        encoder = Encoder(space, categorical_kernel=kernel == "mixed")
+        surrogate = fit_surrogate(encoder.encode(rows), y[keep], encoder.cat_dims, seed)
+        surrogate.kernel = kernel
+        fits.append((surrogate.loo_log_likelihood() if compare else 0.0, surrogate, encoder))
+    _, surrogate, encoder = max(fits, key=lambda f: f[0])  # the first on a tie
+    surrogate.chosen_by = "asked" if asked else "leave-one-out" if compare else "default"
+    if compare:
+        surrogate.compared = {f[1].kernel: f[0] for f in fits}
+    return surrogate, encoder
 
 
 def _ref_point(space: Space, y: np.ndarray) -> list[float]:

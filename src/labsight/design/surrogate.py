@@ -38,6 +38,11 @@ class Surrogate:
     model: Any
     x: torch.Tensor  # all rows with at least one objective measured
     y: np.ndarray  # [rows, objectives], signed so that more is better; NaN where not measured
+    kernel: str = "onehot"  # "onehot" (Matérn on every column) or "mixed" (categorical kernel)
+    # How the kernel was chosen: "asked" (the space's), "default" (too few results to compare),
+    # or "leave-one-out" (the better mean log predictive density; ``compared`` holds each one's)
+    chosen_by: str = "default"
+    compared: dict[str, float] | None = None
 
     def posterior(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and standard deviation (signed orientation) ``[points, objectives]``, the
@@ -47,6 +52,53 @@ class Surrogate:
             mean = post.mean.cpu().numpy()
             sd = post.variance.clamp_min(0).sqrt().cpu().numpy()
         return mean.reshape(len(x), -1), sd.reshape(len(x), -1)
+
+    def leave_one_out(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+        """Per objective: its results, each one's leave-one-out prediction and sd (the GP's
+        hyperparameters held; the observation noise included, as a new result would have it), in
+        the signed orientation; None for an objective with fewer than three results."""
+        out: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = []
+        for m in getattr(self.model, "models", [self.model]):
+            x = m.train_inputs[0]
+            y = m.train_targets  # standardized by the outcome transform
+            if len(y) < 3:
+                out.append(None)
+                continue
+            with torch.no_grad():
+                k = m.covar_module(x).to_dense()
+                noise = m.likelihood.noise.reshape(-1)[0]
+                k = k + noise * torch.eye(len(y), dtype=k.dtype)
+                inverse = torch.linalg.inv(k)
+                alpha = inverse @ (y - m.mean_module(x))
+                diag = torch.diagonal(inverse)
+                loo_mean = y - alpha / diag
+                loo_sd = (1.0 / diag).clamp_min(1e-12).sqrt()
+            scale = float(m.outcome_transform.stdvs.reshape(-1)[0])
+            shift = float(m.outcome_transform.means.reshape(-1)[0])
+            out.append(
+                (
+                    (y * scale + shift).numpy(),
+                    (loo_mean * scale + shift).numpy(),
+                    (loo_sd * scale).numpy(),
+                )
+            )
+        return out
+
+    def loo_log_likelihood(self) -> float:
+        """The mean leave-one-out log predictive density of the results (standardized units, so
+        objectives and models compare): how well the model foresees a result it did not see,
+        its uncertainty included. -inf with fewer than three results."""
+        densities = []
+        for entry in self.leave_one_out():
+            if entry is None:
+                return -math.inf
+            truth, guess, sd = entry
+            spread = float(np.std(truth)) or 1.0
+            z_sd = sd / spread
+            densities.append(
+                -0.5 * np.log(2 * math.pi * z_sd**2) - 0.5 * ((truth - guess) / spread / z_sd) ** 2
+            )
+        return float(np.mean(np.concatenate(densities)))
 
     def state(self) -> dict[str, Any]:
         """What explains a choice later: kernel length scales and noise of each objective's GP."""
@@ -64,7 +116,13 @@ class Surrogate:
             ]
             entry["lengthscales"] = scales
             out.append(entry)
-        return {"objectives": out, "rows": int(self.x.shape[0])}
+        return {
+            "objectives": out,
+            "rows": int(self.x.shape[0]),
+            "kernel": self.kernel,
+            "chosen_by": self.chosen_by,
+            "compared": self.compared,
+        }
 
 
 def _kernel_and_likelihood(dims: int) -> tuple[Any, Any]:
