@@ -332,3 +332,61 @@ def test_a_continuous_batch_lands_closer_to_a_narrow_optimum_than_its_candidates
     points = proposal.points
     assert (points["x1"] <= 0.69).all()
     assert points["x1"].max() > 0.66  # pushed against the constraint, towards the peak
+
+
+def test_a_batch_holds_no_near_copies_unless_replicates_are_asked_for() -> None:
+    from labsight.design.planner import NEAR
+
+    space = space_from_dict(
+        {
+            "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1]}],
+            "objectives": [{"name": "y", "goal": "maximize"}],
+        }
+    )
+    x = np.array([0.0, 0.1, 0.2, 0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8, 0.9, 1.0])
+    observed = pl.DataFrame({"x": x, "y": np.exp(-(((x - 0.5) / 0.05) ** 2))})  # a sharp peak
+    empty = observed.head(0).drop("y")
+
+    def closest(replicates: bool) -> float:
+        batch = propose(space, observed, empty, 6, seed=0, replicates=replicates).points
+        b = batch["x"].to_numpy()
+        others = [np.delete(b, i) for i in range(len(b))]
+        return min(
+            float(np.min(np.abs(np.concatenate([o, x]) - v)))
+            for v, o in zip(b, others, strict=True)
+        )
+
+    # left to itself the acquisition piles every pick onto the peak; the batch spreads instead
+    assert closest(replicates=True) < NEAR / 2
+    assert closest(replicates=False) >= NEAR - 1e-3  # rounding to the step may touch the edge
+
+
+def test_the_kernel_is_chosen_by_leave_one_out_once_there_are_enough_results() -> None:
+    from labsight.design.planner import MIN_COMPARED
+
+    space = _continuous()
+    few = _loop(space, 2, None, 0)  # 6 results: too few to compare
+    surrogate, _ = fit(space, few, seed=0)
+    assert (surrogate.chosen_by, surrogate.compared) == ("default", None)
+    many = _loop(space, 4, None, 0)
+    assert many.height >= MIN_COMPARED
+    surrogate, encoder = fit(space, many, seed=0)
+    assert surrogate.chosen_by == "leave-one-out"
+    assert surrogate.compared is not None
+    assert set(surrogate.compared) == {"mixed", "onehot"}
+    assert surrogate.compared[surrogate.kernel] == max(surrogate.compared.values())
+    assert encoder.categorical_kernel == (surrogate.kernel == "mixed")
+    asked = fit(dataclasses.replace(space, surrogate={"kernel": "onehot"}), many, seed=0)[0]
+    assert (asked.kernel, asked.chosen_by) == ("onehot", "asked")
+    # a space of numbers only has one kernel to use
+    numbers = space_from_dict(
+        {
+            "parameters": [
+                {"name": "x1", "type": "continuous", "bounds": [0, 1]},
+                {"name": "x2", "type": "continuous", "bounds": [0, 1]},
+            ],
+            "objectives": [{"name": "y", "goal": "maximize"}],
+        }
+    )
+    plain = fit(numbers, many.drop("solvent"), seed=0)[0]
+    assert (plain.kernel, plain.compared) == ("onehot", None)

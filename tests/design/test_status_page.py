@@ -129,12 +129,19 @@ def test_the_page_says_how_many_combinations_were_never_tried(
     assert "8 of 12 combinations of solvent × ligand were never tried" in page.html
     assert main([*page.home, "design", "status", "toy", "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
-    assert status["combinations"] == {
+    combinations = status["combinations"]
+    assert {k: combinations[k] for k in ("factors", "total", "tried", "untried")} == {
         "factors": ["solvent", "ligand"],
         "total": 12,
         "tried": 4,
         "untried": 8,
     }
+    # combinations never tried are not drawn as confident: the model says it does not know them
+    assert combinations["sd_untried"] > 5 * combinations["sd_tried"]
+    assert "the model is unsure of them" in page.html
+    # and which model it is, chosen how
+    assert status["model"]["kernel"] in ("mixed", "onehot")
+    assert "model: " in page.html
 
 
 def test_the_core_makes_the_page_the_command_line_writes(page: Page) -> None:
@@ -145,7 +152,8 @@ def test_the_core_makes_the_page_the_command_line_writes(page: Page) -> None:
     assert campaign.status_page(status) == page.html
     assert campaign.status_page() == page.html  # the status made there is the same
     summary = campaign.status_summary(status)
-    assert summary.untried == "8 of 12 combinations of solvent × ligand were never tried"
+    assert summary.untried is not None
+    assert summary.untried.startswith("8 of 12 combinations of solvent × ligand were never tried")
     assert summary.table is not None
     title, header, rows = summary.table
     assert title == "Best so far"

@@ -145,6 +145,14 @@ def design_suggest(
         ),
     ] = False,
     in_background: Annotated[bool, typer.Option("--in-background", hidden=True)] = False,
+    replicates: Annotated[
+        bool,
+        typer.Option(
+            "--replicates",
+            help="Allow near-copies of experiments run or suggested (and of each other); by "
+            "default a batch holds none.",
+        ),
+    ] = False,
     reason: ReasonOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -164,6 +172,7 @@ def design_suggest(
             progress=step,
             out=out_path,
             background_job=in_background,
+            replicates=replicates,
         )
     if json:
         emit_json(

@@ -20,6 +20,7 @@ __all__ = [
     "BestTable",
     "StatusSummary",
     "best_table",
+    "model_sentence",
     "status_notes",
     "summarise",
     "untried_sentence",
@@ -59,7 +60,16 @@ def untried_sentence(combinations: Mapping[str, Any]) -> str:
     else:
         what = f"combination{'s' if total != 1 else ''} of {' × '.join(factors)}"
     verb = "was" if n == 1 else "were"
-    return f"{n} of {total} {what} {verb} never tried"
+    sentence = f"{n} of {total} {what} {verb} never tried"
+    untried, tried = combinations.get("sd_untried"), combinations.get("sd_tried")
+    if untried is not None:
+        unit = f" {combinations['unit']}" if combinations.get("unit") else ""
+        sentence += (
+            f"; the model is unsure of them: {combinations['objective']} predicted ± "
+            f"{_fmt(untried)}{unit} (sd, median)"
+            + (f", against ± {_fmt(tried)}{unit} where tried" if tried is not None else "")
+        )
+    return sentence
 
 
 def best_table(space: Space, status: Status) -> BestTable:
@@ -87,9 +97,34 @@ def best_table(space: Space, status: Status) -> BestTable:
     return title, header, rows
 
 
+_KERNELS = {
+    "mixed": "a categorical kernel for the choices (MixedSingleTaskGP)",
+    "onehot": "one Matérn kernel over numbers and one-hot levels",
+}
+
+
+def model_sentence(model: Mapping[str, Any]) -> str:
+    """Which surrogate is in use and why: ``'model: a categorical kernel … chosen by …'``."""
+    what = _KERNELS.get(model["kernel"], model["kernel"])
+    if model["chosen_by"] == "leave-one-out" and model.get("compared"):
+        others = ", ".join(
+            f"{_KERNELS.get(k, k).split(' (')[0]} {v:.2f}"
+            for k, v in model["compared"].items()
+            if k != model["kernel"]
+        )
+        return (
+            f"model: {what}, chosen by leave-one-out log predictive density "
+            f"({model['compared'][model['kernel']]:.2f}, against {others})"
+        )
+    if model["chosen_by"] == "asked":
+        return f"model: {what}, as the space asks"
+    return f"model: {what} (the default until there are enough results to compare kernels)"
+
+
 def status_notes(status: Status) -> list[str]:
-    """The status in sentences: how well the surrogate predicts, what matters, what is left."""
-    notes = [
+    """The status in sentences: which model, how well it predicts, what matters, what is left."""
+    notes = [model_sentence(status.model)] if status.model else []
+    notes += [
         f"model fit ({objective}): leave-one-out R² {f['loo_r2']:.2f}, 90 % intervals held "
         f"{f['loo_coverage_90']:.0%} of {int(f['rows'])} results"
         for objective, f in status.fit.items()
@@ -103,7 +138,8 @@ def status_notes(status: Status) -> list[str]:
         e = status.expected
         unit = f" {e['unit']}" if e.get("unit") else ""
         notes.append(
-            f"improvement left: the best candidate is expected to add {e['improvement']:.3g}{unit} "
+            f"improvement left: the best candidate (untried combinations of levels among them) "
+            f"is expected to add {e['improvement']:.3g}{unit} "
             f"(probability of beating {_fmt(e['best'])}: {e['probability']:.0%})"
         )
     return notes

@@ -88,6 +88,11 @@ class Context:
     # constraints allow: a boolean per row of an encoded matrix, given the pool rows they left.
     movable: list[int] | None = None
     allowed: Callable[[torch.Tensor, list[int]], np.ndarray] | None = None
+    # Near-copies: which rows of a matrix lie near any row of another (the same choices, every
+    # continuous coordinate close), and the points already run or suggested; None: replicates
+    # (near-copies) allowed.
+    near: Callable[[torch.Tensor, torch.Tensor], np.ndarray] | None = None
+    taken: torch.Tensor | None = None
 
 
 Select = Callable[[Context, torch.Tensor, int, np.ndarray], tuple[list[int], list[float]]]
@@ -144,6 +149,8 @@ def _greedy(
     for step in range(batch):
         if not free.any():
             break
+        parts = [t for t in (ctx.taken, pool[picks] if picks else None) if t is not None]
+        taken = torch.cat(parts) if parts else None
         if ctx.progress is not None:
             ctx.progress(step)
         acq = make(pending)
@@ -153,25 +160,33 @@ def _greedy(
             best = int(torch.argmax(means))
             value = float(scores[best])
             if ctx.movable:  # the guess may move: its acquisition value is taken where it went
-                _polish(ctx, exploit, pool, means, best, float(means[best]))
+                _polish(ctx, exploit, pool, means, best, float(means[best]), taken)
                 with torch.no_grad():
                     value = float(acq(pool[best].reshape(1, 1, -1)).reshape(-1)[0])
         else:
             best = int(torch.argmax(scores))
             value = float(scores[best])
             if ctx.movable:
-                value = _polish(ctx, acq, pool, scores, best, value)
+                value = _polish(ctx, acq, pool, scores, best, value, taken)
         if step == 0 and free.sum() > SHORTLIST:
             free &= np.isin(np.arange(len(pool)), torch.topk(scores, SHORTLIST).indices.numpy())
         picks.append(best)
         values.append(value)
         free[best] = False
+        if ctx.near is not None:  # no later pick a near-copy of this one
+            free &= ~ctx.near(pool, pool[best : best + 1])
         pending = pool[picks] if ctx.pending is None else torch.cat([ctx.pending, pool[picks]])
     return picks, values
 
 
 def _polish(
-    ctx: Context, acq: Any, pool: torch.Tensor, scores: torch.Tensor, best: int, value: float
+    ctx: Context,
+    acq: Any,
+    pool: torch.Tensor,
+    scores: torch.Tensor,
+    best: int,
+    value: float,
+    taken: torch.Tensor | None = None,
 ) -> float:
     """Move the best-scored candidates along ``ctx.movable`` by L-BFGS-B on ``acq``; write the best
     point found into ``pool[best]`` when it beats ``value`` and is allowed. Returns the pick's
@@ -208,6 +223,9 @@ def _polish(
         moved = _back_inside(ctx.allowed, starts.reshape(len(top), -1), moved, top.tolist())
     with torch.no_grad():
         gains = acq(moved.unsqueeze(1)).reshape(-1)
+    if ctx.near is not None and taken is not None and len(taken):
+        # a polished point may not creep onto a point run, suggested or picked before
+        gains[torch.as_tensor(ctx.near(moved, taken))] = -torch.inf
     i = int(torch.argmax(gains))
     if float(gains[i]) > value:
         pool[best] = moved[i]

@@ -16,6 +16,7 @@ parameters matter, what the next experiment can still gain, and the figures that
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from statistics import NormalDist
@@ -50,6 +51,9 @@ class Status:
     importance: list[dict[str, Any]] = field(default_factory=list)
     expected: dict[str, Any] | None = None
     combinations: dict[str, Any] | None = None
+    # The surrogate in use: its kernel, how it was chosen, each compared kernel's leave-one-out
+    # log predictive density
+    model: dict[str, Any] | None = None
     surrogate: Surrogate | None = field(default=None, repr=False)
     encoder: Encoder | None = field(default=None, repr=False)
 
@@ -64,6 +68,7 @@ class Status:
             "importance": self.importance,
             "expected": self.expected,
             "combinations": self.combinations,
+            "model": self.model,
         }
 
 
@@ -182,6 +187,7 @@ def _loo(surrogate: Surrogate, space: Space) -> dict[str, dict[str, float]]:
 
 
 _LEVELS = ("categorical", "molecule")
+_COMBINATIONS = 2000  # combinations of levels whose uncertainty the status reads, tried or not
 
 
 def _tried(space: Space, results: pl.DataFrame) -> set[tuple[str, ...]]:
@@ -247,6 +253,10 @@ def _expected(
     y = signed_objectives(space, observed)
     best_f = float(np.nanmax(y[:, 0]))
     pool = candidate_pool(space, observed, seed, y)
+    best = observed.row(int(np.nanargmax(y[:, 0])), named=True)
+    untried = _combination_points(space, observed, {n: best[n] for n in space.names}).get(False)
+    if untried is not None and untried.height:  # every untried combination is a candidate too
+        pool = pl.concat([pool, untried], how="vertical_relaxed")
     x = torch.as_tensor(encoder.encode(pool), dtype=DTYPE).unsqueeze(1)
     with torch.no_grad():
         log_ei = LogExpectedImprovement(surrogate.model, best_f=best_f)(x)
@@ -276,6 +286,11 @@ def campaign_status(
             space, results.select([*space.names, *space.objective_names]), seed
         )
         status.fit = _loo(surrogate, space)
+        status.model = {
+            "kernel": surrogate.kernel,
+            "chosen_by": surrogate.chosen_by,
+            "compared": surrogate.compared,
+        }
     status.surrogate, status.encoder = surrogate, encoder
     status.best = _best(space, results, surrogate, encoder)
     status.combinations = _combinations(space, results)
@@ -289,7 +304,53 @@ def campaign_status(
                 encoder,
                 seed,
             )
+    if surrogate is not None and status.best and status.combinations:
+        status.combinations |= _untried_uncertainty(
+            space, results, status.best[0]["conditions"], surrogate, encoder
+        )
     return status
+
+
+def _combination_points(
+    space: Space, results: pl.DataFrame, best: dict[str, Any]
+) -> dict[bool, pl.DataFrame]:
+    """The best result's conditions with the levels of each combination of the choices put in,
+    for combinations tried (``True``) and never tried (``False``), at most :data:`_COMBINATIONS`
+    of each, in order; only points the constraints allow."""
+    factors = [p for p in space.parameters if p.kind in _LEVELS]
+    tried = _tried(space, results)
+    rows: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
+    for combo in itertools.product(*[p.values for p in factors]):
+        done = tuple(str(v) for v in combo) in tried
+        if len(rows[done]) < _COMBINATIONS:
+            rows[done].append({**best, **{p.name: v for p, v in zip(factors, combo, strict=True)}})
+    return {
+        done: space.allowed(pl.DataFrame(points).select(space.names))
+        for done, points in rows.items()
+        if points
+    }
+
+
+def _untried_uncertainty(
+    space: Space,
+    results: pl.DataFrame,
+    best: dict[str, Any],
+    surrogate: Surrogate,
+    encoder: Encoder,
+) -> dict[str, Any]:
+    """How sure the surrogate is about combinations of levels never tried, against those tried:
+    the median posterior sd of the first objective at the best result's other conditions."""
+    sds: dict[bool, float | None] = {True: None, False: None}
+    for done, frame in _combination_points(space, results, best).items():
+        if frame.height:
+            _, sd = surrogate.posterior(encoder.encode(frame))
+            sds[done] = float(np.median(sd[:, 0]))
+    return {
+        "sd_untried": sds[False],
+        "sd_tried": sds[True],
+        "objective": space.objectives[0].name,
+        "unit": space.objectives[0].unit,
+    }
 
 
 def campaign_figures(space: Space, results: pl.DataFrame, status: Status) -> dict[str, Any]:

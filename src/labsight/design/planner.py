@@ -7,9 +7,15 @@ campaign restart in a cold process and suggest what it would have suggested.
 
 Candidates: a discrete space's points are all listed (thousands, scored exactly); a space with
 continuous parameters is covered by :data:`POOL` scrambled-Sobol points plus, around each of the best
-results so far, :data:`LOCAL` small perturbations of its continuous coordinates, all filtered by the
-constraints, and each pick is then polished by gradient steps on its continuous coordinates (see
-:mod:`~labsight.design.acquisition`). Points already run or suggested are never proposed again.
+results so far, :data:`LOCAL` small perturbations of its continuous coordinates (half of them with a
+choice or two changed as well), all filtered by the constraints, and each pick is then polished by
+gradient steps on its continuous coordinates (see :mod:`~labsight.design.acquisition`). Points
+already run or suggested are never proposed again, nor (unless ``replicates``) near-copies of them
+or of each other (:data:`NEAR`).
+
+The surrogate's kernel is chosen per campaign (:func:`fit`): with choices one-hot encoded, a
+categorical kernel and one-hot Matérn compete on leave-one-out predictions once there are
+:data:`MIN_COMPARED` results.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ __all__ = [
     "KERNELS",
     "LOCAL",
     "MIN_COMPARED",
+    "NEAR",
     "POOL",
     "Proposal",
     "candidate_pool",
@@ -52,6 +59,7 @@ __all__ = [
 POOL = 2048
 LOCAL = 64
 _LOCAL_SD = 0.05  # in the unit cube
+_SWAP = 0.5  # chance that a perturbation of a best point also changes a given choice
 _BEST = 5
 
 
@@ -103,11 +111,21 @@ def candidate_pool(
         order = np.argsort(-np.nan_to_num(score, nan=-np.inf))[:_BEST]
         rng = np.random.default_rng(seed + 1)
         local = []
+        choices = [p for p in space.parameters if p.kind in ("categorical", "molecule")]
         for i in order:
-            base = observed[int(i) : int(i) + 1]
+            base = observed[int(i) : int(i) + 1].select(space.names)
             x = np.repeat(encoder.encode(base), LOCAL, axis=0)
             x = x + rng.normal(0.0, _LOCAL_SD, x.shape)
-            local.append(encoder.decode_numbers(x, pl.concat([base] * LOCAL)))
+            near = encoder.decode_numbers(x, pl.concat([base] * LOCAL))
+            # half of them also try another level of a choice or two: the best conditions with
+            # a different ligand are where an interaction between choices shows
+            swapped = []
+            for p in choices:
+                levels = np.array(near[p.name].cast(pl.String).to_list(), dtype=object)
+                flip = (np.arange(LOCAL) % 2 == 1) & (rng.random(LOCAL) < _SWAP)
+                levels[flip] = rng.choice(np.array(p.values, dtype=object), int(flip.sum()))
+                swapped.append(pl.Series(p.name, levels.tolist(), dtype=near.schema[p.name]))
+            local.append(near.with_columns(swapped) if swapped else near)
         near = space.allowed(pl.concat(local).select(space.names))
         pool = pl.concat([pool, near], how="vertical_relaxed")
     return pool
@@ -157,6 +175,32 @@ def fit(space: Space, observed: pl.DataFrame, seed: int) -> tuple[Surrogate, Enc
     return surrogate, encoder
 
 
+NEAR = 0.02
+"""Two points with the same choices are near-copies when every continuous coordinate is within
+this share of its range (on its scale) of the other's: 2 °C on 30–130 °C."""
+
+
+def _near_copies(
+    width: int, movable: list[int]
+) -> Callable[[torch.Tensor, torch.Tensor], np.ndarray]:
+    """Which rows of ``x`` are near-copies of any row of ``others`` (encoded points)."""
+    import torch
+
+    held = torch.ones(width, dtype=torch.bool)
+    held[movable] = False
+
+    def near(x: torch.Tensor, others: torch.Tensor) -> np.ndarray:
+        out = np.zeros(len(x), dtype=bool)
+        for start in range(0, len(x), 1024):
+            part = x[start : start + 1024]
+            same = torch.all(part[:, None, held] == others[None, :, held], dim=2)
+            close = torch.all((part[:, None, ~held] - others[None, :, ~held]).abs() < NEAR, dim=2)
+            out[start : start + 1024] = (same & close).any(dim=1).numpy()
+        return out
+
+    return near
+
+
 def _ref_point(space: Space, y: np.ndarray) -> list[float]:
     """The worst acceptable values (signed): the objectives' bounds, else inferred from the
     Pareto front of the results (BoTorch's rule: a little beyond the front's nadir)."""
@@ -195,6 +239,7 @@ def propose(
     acquisition: str | None = None,
     initial: dict[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
+    replicates: bool = False,
 ) -> Proposal:
     """The next ``batch`` experiments.
 
@@ -212,6 +257,9 @@ def propose(
         ``{"method": ..., **options}`` for the initial design (default: the space's, else Sobol).
     progress
         Called with each step, for a spinner or a log.
+    replicates
+        Allow near-copies (:data:`NEAR`) of points run or suggested, and of each other in the
+        batch; by default a batch holds none (exact repeats are never proposed).
 
     Raises
     ------
@@ -262,6 +310,16 @@ def propose(
     # adds to them instead of repeating their bets.
     waiting = torch.as_tensor(encoder.encode(pending), dtype=DTYPE) if pending.height else None
     movable = [] if space.discrete else encoder.continuous_columns
+    done = [f for f in (observed.select(space.names), pending.select(space.names)) if f.height]
+    taken = (
+        torch.as_tensor(encoder.encode(pl.concat(done, how="vertical_relaxed")), dtype=DTYPE)
+        if done
+        else None
+    )
+    near = None if replicates or not movable else _near_copies(encoder.width, movable)
+    if near is not None and taken is not None:
+        apart = used | near(pool_x, taken)
+        used = apart if not apart.all() else used  # nothing else left: near-copies it is
 
     def allowed(x: torch.Tensor, rows: list[int]) -> np.ndarray:
         return space.satisfied(encoder.decode_numbers(x.numpy(), pool[rows]))
@@ -274,6 +332,8 @@ def propose(
         lambda i: say(f"scoring {len(pool_x):,} candidates: experiment {i + 1} of {batch}"),
         movable or None,
         allowed if space.constraints else None,
+        near,
+        taken,
     )
     # BoTorch draws from torch's global generator where no seed reaches it (qLogNEI pruning its
     # baseline): seeded here, the same inputs give the same batch in any process.

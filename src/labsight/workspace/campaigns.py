@@ -387,6 +387,7 @@ class Campaign:
         progress: Callable[[str], None] | None = None,
         out: str | os.PathLike[str] | None = None,
         background_job: bool = False,
+        replicates: bool = False,
     ) -> pl.DataFrame:
         """The next ``batch`` experiments, stored with their ids and audited. Until every
         objective has two results they come from the initial design; then from Bayesian
@@ -395,7 +396,8 @@ class Campaign:
         of 5…"). ``out``: also write the results template of the batch there
         (:meth:`write_template`). ``background_job``: this process is the campaign's background
         suggestion (started by :meth:`suggest_in_background`); at the end it is marked done, or
-        failed with the error.
+        failed with the error. ``replicates``: near-copies of experiments run or suggested (and
+        of each other) may be proposed; by default a batch holds none.
 
         Returns the experiments (``experiment_id``, the conditions, ``predicted_<objective>`` and
         its ``_sd``, ``method``, ``best_guess``: whether it is the batch's best guess).
@@ -408,7 +410,12 @@ class Campaign:
         """
         try:
             frame = self._suggest(
-                batch, acquisition=acquisition, initial=initial, reason=reason, progress=progress
+                batch,
+                acquisition=acquisition,
+                initial=initial,
+                reason=reason,
+                progress=progress,
+                replicates=replicates,
             )
             if out is not None:
                 self.write_template(out, frame)
@@ -428,6 +435,7 @@ class Campaign:
         initial: dict[str, Any] | None,
         reason: str | None,
         progress: Callable[[str], None] | None,
+        replicates: bool = False,
     ) -> pl.DataFrame:
         from labsight.design.planner import propose
 
@@ -453,6 +461,7 @@ class Campaign:
             acquisition=acquisition or self.acquisition,
             initial=initial,
             progress=progress,
+            replicates=replicates,
         )
         conditions = [_plain(row) for row in proposal.points.to_dicts()]
         predictions = [

@@ -41,11 +41,16 @@ class Suggest(BaseModel):
     batch: int = Field(default=4, ge=1, le=100)
     acquisition: str | None = Field(default=None, max_length=40)
     reason: str | None = Field(default=None, max_length=2000)
+    replicates: bool = Field(
+        default=False, description="Allow near-copies of experiments run or suggested."
+    )
 
 
 @router.post("/{name}/suggest", summary="The next batch of experiments (stored, audited)")
 def suggest(ws: Writer, name: str, body: Suggest) -> dict[str, Any]:
-    frame = ws.campaign(name).suggest(body.batch, acquisition=body.acquisition, reason=body.reason)
+    frame = ws.campaign(name).suggest(
+        body.batch, acquisition=body.acquisition, reason=body.reason, replicates=body.replicates
+    )
     return {
         "campaign": name,
         "method": frame["method"][0] if frame.height else None,
