@@ -85,7 +85,7 @@ def _botorch(problem: Problem, seed: int) -> tuple[list[float], list[float]]:
     def decode(u: np.ndarray) -> pl.DataFrame:
         cols: dict[str, Any] = {}
         for j, p in enumerate(cats):
-            cols[p["name"]] = [p["values"][int(round(v))] for v in u[:, j]]
+            cols[p["name"]] = [p["values"][int(v)] for v in np.rint(u[:, j])]
         for j, p in enumerate(nums, start=len(cats)):
             lo, hi = p["bounds"]
             if p["name"] in logs:
