@@ -226,3 +226,24 @@ def test_a_second_suggestion_is_refused_while_one_runs_in_the_background(
     assert json.loads(out)["experiments"] == []  # nothing was suggested meanwhile
     assert run("design", "suggest", "busy")[0] == 0  # the marker of a dead process does not block
     assert json.loads(run("design", "show", "busy", "--json")[1])["background"] is None
+
+
+def test_design_show_names_each_numbers_scale(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "space.yaml").write_text(
+        "parameters:\n"
+        "  - {name: concentration, type: continuous, bounds: [0.01, 0.5], unit: M}\n"
+        "  - {name: time, type: continuous, bounds: [5, 1440], unit: min, scale: linear}\n"
+        "  - {name: temperature, type: continuous, bounds: [25, 130], unit: degC}\n"
+        "objectives:\n  - {name: yield, goal: maximize}\n"
+    )
+    code, _, _ = run("design", "new", "scales", "--space", str(tmp_path / "space.yaml"))
+    assert code == 0
+    code, out, _ = run("design", "show", "scales")
+    text = " ".join(out.split())
+    assert "concentration [M]: continuous, [0.01, 0.5], log scale (inferred" in text
+    assert "time [min]: continuous, [5, 1440], linear scale" in text
+    assert "temperature [degC]: continuous, [25, 130]" in text
+    assert "temperature [degC]: continuous, [25, 130], linear" not in text  # inferred linear: quiet
+    code, out, _ = run("design", "show", "scales", "--json")
+    scales = {p["name"]: p["scale"] for p in json.loads(out)["space"]["parameters"]}
+    assert scales == {"concentration": "log", "time": "linear", "temperature": "linear"}

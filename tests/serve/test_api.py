@@ -216,3 +216,23 @@ def test_two_authorization_headers_are_refused(api: Any, lab: Any) -> None:
     assert answer.status_code == 401
     assert answer.json()["error"]["message"] == "more than one Authorization header"
     assert api.get("/api/v1/models", headers=lab.auth("sam")).status_code == 200
+
+
+def test_suggest_over_rest_is_the_campaigns_suggest_and_takes_replicates(
+    api: Any, lab: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    space = tmp_path_factory.mktemp("space") / "space.yaml"
+    space.write_text(
+        "parameters:\n  - {name: x, type: continuous, bounds: [0.1, 10]}\n"
+        "objectives:\n  - {name: signal, goal: maximize}\n"
+    )
+    lab.ws.new_campaign("rest-suggest", space, seed=0, reason="api test")
+    url = "/api/v1/campaigns/rest-suggest/suggest"
+    answer = api.post(url, headers=lab.auth("sam"), json={"batch": 2, "replicates": True})
+    assert answer.status_code == 200, answer.text
+    stored = lab.ws.campaign("rest-suggest").experiments()
+    sent = [e["x"] for e in answer.json()["experiments"]]
+    assert sent == stored["x"].to_list()[-2:]  # what came back is what the campaign stored
+    assert lab.ws.campaign("rest-suggest").space.parameter("x").scale == "log"  # 100-fold
+    wrong = api.post(url, headers=lab.auth("sam"), json={"batch": 2, "replicates": "often"})
+    assert wrong.status_code == 422
