@@ -144,7 +144,7 @@ def _kernels(space: Space) -> list[str]:
     asked = space.surrogate.get("kernel", "auto")
     if asked in KERNELS:
         return [asked]
-    if any(not p.numeric and p.encoding == "onehot" for p in space.parameters):
+    if any(not p.numeric and p.encoding != "descriptors" for p in space.parameters):
         return [DEFAULT_KERNEL, *(k for k in KERNELS if k != DEFAULT_KERNEL)]
     return ["onehot"]
 
