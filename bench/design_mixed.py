@@ -6,7 +6,9 @@ the wide parameter on a log scale, qLogNEI over random candidates plus perturbat
 points — the loop issue 19 measured at 81 %) in the project venv; BayBE and Ax run in their own
 venvs through :mod:`bench.design_peers`.
 
-``python -m bench.design_mixed loop PROBLEM METHOD SEED`` prints one JSON line.
+``python -m bench.design_mixed loop PROBLEM METHOD SEED`` prints one JSON line; the driver
+(:func:`run_all`) runs every loop in a fresh process and keeps each in :data:`LOG`, a loop being
+rerun only when the code it ran changed (:func:`bench.design.code_of`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import math
 import sys
 import time
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -142,20 +145,123 @@ def _botorch(problem: Problem, seed: int) -> tuple[list[float], list[float]]:
     return trace, seconds
 
 
+def _summary(
+    key: str, method: str, seed: int, trace: list[float], seconds: list[float]
+) -> dict[str, Any]:
+    problem = PROBLEMS[key]()
+    best = np.maximum.accumulate(np.asarray(trace, dtype=float))
+    return {
+        "problem": key,
+        "method": method,
+        "seed": seed,
+        "share_at_40": _share(problem, float(best[min(BUDGET, len(best)) - 1])),
+        "share_at_20": _share(problem, float(best[min(20, len(best)) - 1])),
+        "suggest_s": float(np.median(seconds)) if seconds else 0.0,
+    }
+
+
 def loop(key: str, method: str, seed: int) -> dict[str, Any]:
     problem = PROBLEMS[key]()
     if method == "botorch":
         trace, seconds = _botorch(problem, seed)
     else:
         trace, seconds = _labsight(problem, seed, random=method == "random")
-    return {
-        "problem": key,
-        "method": method,
-        "seed": seed,
-        "share_at_40": _share(problem, trace[BUDGET - 1]),
-        "share_at_20": _share(problem, trace[19]),
-        "suggest_s": float(np.median(seconds)) if seconds else 0.0,
-    }
+    return _summary(key, method, seed, trace, seconds)
+
+
+# --- driver side -------------------------------------------------------------------------------
+
+METHODS = {
+    "labsight": "labsight",
+    "botorch": "plain BoTorch loop (MixedSingleTaskGP, log scale)",
+    "baybe": "BayBE (default campaign)",
+    "ax": "Ax (default generation strategy)",
+    "random": "random search",
+}
+PEERS = ("baybe", "ax")
+SEEDS = 5
+LOG = Path(__file__).resolve().parent / "results" / "design_mixed.jsonl"
+
+
+def export(key: str) -> Path:
+    """The problem as the peers' loops read it (:mod:`bench.design_peers`): batches of
+    :data:`BATCH`, :data:`BUDGET` experiments, every one run (no early stop)."""
+    from bench._harness import ROOT
+    from bench.design import export as export_table
+
+    path = export_table(key)
+    spec = json.loads(path.read_text())
+    spec |= {"batch": BATCH, "budget": BUDGET, "full": True}
+    folder = ROOT / "bench" / "out" / "design_mixed" / key
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / "spec.json"
+    out.write_text(json.dumps(spec))
+    return out
+
+
+def _code(method: str) -> str:
+    from bench.design import code_of
+
+    return code_of(method if method in PEERS or method == "random" else "labsight") + (
+        "-" + method if method == "botorch" else ""
+    )
+
+
+def run_loop(key: str, method: str, seed: int, threads: int | None) -> dict[str, Any] | None:
+    import os
+
+    from bench import peers
+    from bench._harness import run_job
+
+    env = dict(os.environ)
+    if threads:
+        env |= dict.fromkeys(
+            ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"), str(threads)
+        )
+    try:
+        if method in PEERS:
+            found = run_job(
+                "bench.design_peers",
+                method,
+                [str(export(key)), str(seed)],
+                python=peers.ensure_env(method),
+                env=env,
+            )
+            return _summary(key, method, seed, found["trace"], [found["suggest_s"]])
+        return run_job("bench.design_mixed", "loop", [key, method, str(seed)], env=env)
+    except RuntimeError as exc:
+        print(f"    {key} {method} {seed} failed: {str(exc)[-1500:]}", flush=True)
+        return None
+
+
+def _read_log() -> list[dict[str, Any]]:
+    if not LOG.exists():
+        return []
+    return [json.loads(line) for line in LOG.read_text().splitlines() if line.strip()]
+
+
+def run_all(keys: list[str], methods: list[str], seeds: int, *, jobs: int) -> list[dict[str, Any]]:
+    """Every (problem, method, seed) loop not yet logged with the current code, ``jobs`` at a
+    time; returns every logged loop of these problems and methods."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    codes = {m: _code(m) for m in methods}
+    LOG.parent.mkdir(parents=True, exist_ok=True)
+    kept = [r for r in _read_log() if r.get("code") == codes.get(r["method"], r.get("code"))]
+    LOG.write_text("".join(json.dumps(r) + "\n" for r in kept))
+    have = {(r["problem"], r["method"], r["seed"]) for r in kept}
+    todo = [(k, m, s) for s in range(seeds) for k in keys for m in methods if (k, m, s) not in have]
+
+    def one(job: tuple[str, str, int]) -> None:
+        print(f"  {job[0]}, {job[1]}, seed {job[2]} …", flush=True)
+        result = run_loop(*job, threads=1 if jobs > 1 else None)
+        if result is not None:
+            with LOG.open("a") as log:
+                log.write(json.dumps(result | {"code": codes[job[1]]}) + "\n")
+
+    with ThreadPoolExecutor(jobs) as pool:
+        list(pool.map(one, todo))
+    return [r for r in _read_log() if r["problem"] in keys and r["method"] in methods]
 
 
 if __name__ == "__main__":
