@@ -32,6 +32,14 @@ trade-offs in Bayesian optimisation") found that mostly taking the posterior mea
 competitive with expected improvement; one such pick per batch costs a batch little of its reach
 (docs/design/004-design.md has what it changed in the design benchmark).
 
+In a space with continuous parameters and choices a batch takes one point per combination of
+choices (while another combination is left among the candidates), and no near-copy of a point run,
+suggested or picked (unless replicates are asked for). Left alone, improvement-seeking picks
+crowd the combination of the best result so far with three variations of its temperature: on the
+design benchmark's cross-coupling, two seeds in five tried 12 of 32 ligand-base pairs in 40
+experiments and stopped at 60 % of the optimum; one point per combination took the median from
+77 % to 99 % of it.
+
 In a space with continuous parameters the candidates are only a cover of it, so each pick is then
 polished: the :data:`STARTS` best candidates of the pass that make the pick's choices (its levels
 and discrete numbers) are moved along their continuous coordinates by L-BFGS-B on the
@@ -175,8 +183,22 @@ def _greedy(
         free[best] = False
         if ctx.near is not None:  # no later pick a near-copy of this one
             free &= ~ctx.near(pool, pool[best : best + 1])
+            free &= ~_same_choices(ctx, pool, best, free)
         pending = pool[picks] if ctx.pending is None else torch.cat([ctx.pending, pool[picks]])
     return picks, values
+
+
+def _same_choices(ctx: Context, pool: torch.Tensor, best: int, free: np.ndarray) -> np.ndarray:
+    """The candidates that make the same choices as ``pool[best]`` (its levels and discrete
+    numbers), when the space has choices and some free candidate makes others: a batch takes
+    one point per combination of choices (see the module docstring)."""
+    assert ctx.movable is not None
+    held = torch.ones(pool.shape[1], dtype=torch.bool)
+    held[ctx.movable] = False
+    if not bool(held.any()):
+        return np.zeros(len(pool), dtype=bool)
+    same = torch.all(pool[:, held] == pool[best, held], dim=1).numpy()
+    return same if bool((free & ~same).any()) else np.zeros(len(pool), dtype=bool)
 
 
 def _polish(
