@@ -390,3 +390,26 @@ def test_the_kernel_is_chosen_by_leave_one_out_once_there_are_enough_results() -
     )
     plain = fit(numbers, many.drop("solvent"), seed=0)[0]
     assert (plain.kernel, plain.compared) == ("onehot", None)
+
+
+def test_a_batch_takes_one_point_per_combination_of_choices() -> None:
+    space = space_from_dict(
+        {
+            "parameters": [
+                {"name": "x", "type": "continuous", "bounds": [0, 1]},
+                {"name": "solvent", "type": "categorical", "values": ["A", "B", "C"]},
+            ],
+            "objectives": [{"name": "y", "goal": "maximize"}],
+        }
+    )
+    rows = [{"x": x, "solvent": s, "y": 0.0} for x in np.linspace(0, 1, 6) for s in ("A", "C")]
+    rows += [
+        {"x": x, "solvent": "B", "y": float(np.exp(-(((x - 0.5) / 0.2) ** 2)))}
+        for x in (0.1, 0.3, 0.45, 0.7, 0.9)
+    ]
+    observed = pl.DataFrame(rows)
+    empty = observed.head(0).drop("y")
+    crowded = propose(space, observed, empty, 3, seed=0, replicates=True).points
+    assert crowded["solvent"].n_unique() < 3  # left alone, two picks share a solvent
+    batch = propose(space, observed, empty, 3, seed=0).points
+    assert sorted(batch["solvent"].to_list()) == ["A", "B", "C"]

@@ -149,8 +149,8 @@ def design_suggest(
         bool,
         typer.Option(
             "--replicates",
-            help="Allow near-copies of experiments run or suggested (and of each other); by "
-            "default a batch holds none.",
+            help="Allow near-copies of experiments run or suggested (and of each other), and "
+            "several experiments with the same choices; by default a batch holds neither.",
         ),
     ] = False,
     reason: ReasonOpt = None,

@@ -259,7 +259,9 @@ def propose(
         Called with each step, for a spinner or a log.
     replicates
         Allow near-copies (:data:`NEAR`) of points run or suggested, and of each other in the
-        batch; by default a batch holds none (exact repeats are never proposed).
+        batch, and several points of one combination of choices; by default a batch holds no
+        near-copy and one point per combination while others are left (exact repeats are never
+        proposed).
 
     Raises
     ------
