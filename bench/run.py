@@ -186,10 +186,10 @@ def bench_design(
     problems: list[str] | None,
     methods: list[str] | None = None,
 ) -> None:
-    from bench.design_problems import PROBLEMS
+    from bench.design_problems import MIXED, PROBLEMS
 
     seeds = max(runs, design.SEEDS)
-    keys = list(PROBLEMS)
+    keys = [k for k in PROBLEMS if k not in MIXED]  # those have their own table: design_mixed
     # --problems and --methods run only those (nothing with --table-only); the table always shows
     # every problem and method in the log, so a partial run cannot shrink it.
     if methods != []:
@@ -539,7 +539,7 @@ def main() -> None:
         ),
         "design_mixed": lambda runs: bench_design_mixed(
             args.jobs,
-            args.methods.split(",") if args.methods else None,
+            [] if args.table_only else (args.methods.split(",") if args.methods else None),
             args.problems.split(",") if args.problems else None,
         ),
     }
