@@ -302,3 +302,23 @@ def test_initial_designs_and_rounding_follow_the_log_scale(tmp_path: Path) -> No
     rounded = space.rounded(points)["concentration"].to_numpy()
     assert np.all(np.abs(rounded - conc) / conc < 0.006)  # three significant digits
     assert np.all((rounded >= 0.01) & (rounded <= 0.5))
+
+
+def test_a_space_given_by_candidates_keeps_inferred_scales_linear(tmp_path: Path) -> None:
+    (tmp_path / "plate.csv").write_text("t_res,ligand\n60,A\n300,B\n600,A\n")
+    text = SCALES.replace("objectives:", "candidates: plate.csv\nobjectives:").replace(
+        "  - {name: concentration, type: continuous, bounds: [0.01, 0.5], unit: M}\n"
+        "  - {name: temperature, type: continuous, bounds: [25, 130], unit: degC}\n"
+        "  - {name: time, type: continuous, bounds: [5, 1440], scale: linear}\n"
+        "  - {name: loading, type: discrete, values: [0.1, 0.3, 1, 3, 10], scale: log}\n"
+        "  - {name: ligand, type: categorical, values: [A, B]}\n",
+        "  - {name: t_res, type: continuous, bounds: [60, 600]}\n"
+        "  - {name: ligand, type: categorical, values: [A, B]}\n",
+    )
+    space = load_space(_write(tmp_path, text))
+    assert space.parameter("t_res").scale == "linear"  # a table's values: the lab's own axis
+    assert space_from_dict(space.to_dict()).parameter("t_res").scale == "linear"
+    asked = load_space(
+        _write(tmp_path, text.replace("bounds: [60, 600]}", "bounds: [60, 600], scale: log}"))
+    )
+    assert asked.parameter("t_res").scale == "log"

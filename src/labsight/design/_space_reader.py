@@ -22,7 +22,13 @@ import polars as pl
 from labsight._yaml import capped
 from labsight.design._constraints import Constraint, ConstraintError, parse_constraint
 from labsight.design._descriptors import molecule_descriptors, read_descriptor_table
-from labsight.design._space_types import Objective, Parameter, Space, inferred_scale
+from labsight.design._space_types import (
+    Objective,
+    Parameter,
+    Space,
+    inferred_scale,
+    listed_scales,
+)
 from labsight.design._spacefile import Located, read_space_file
 from labsight.exceptions import InputError, UnitError
 
@@ -391,7 +397,9 @@ class _Reader:
         space = Space(tuple(parameters), tuple(objectives), tuple(constraints))
         if data.get("candidates"):
             space = replace(
-                space, candidates=self.candidates(data["candidates"], space, folder, data.line)
+                space,
+                parameters=listed_scales(space.parameters),
+                candidates=self.candidates(data["candidates"], space, folder, data.line),
             )
         initial = data.get("initial") or {}
         if not isinstance(initial, dict):
@@ -466,6 +474,8 @@ def space_from_dict(data: Mapping[str, Any], *, stored: bool = False) -> Space:
     known = frozenset(p.name for p in parameters)
     constraints = tuple(parse_constraint(t, known) for t in data.get("constraints") or ())
     candidates = pl.DataFrame(data["candidates"]) if data.get("candidates") else None
+    if candidates is not None:
+        parameters = listed_scales(parameters)
     return Space(
         parameters,
         objectives,

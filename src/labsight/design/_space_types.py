@@ -17,7 +17,16 @@ import polars as pl
 from labsight.design._constraints import Constraint
 from labsight.exceptions import InputError
 
-__all__ = ["LOG_SPAN", "Kind", "Objective", "Parameter", "Scale", "Space", "inferred_scale"]
+__all__ = [
+    "LOG_SPAN",
+    "Kind",
+    "Objective",
+    "Parameter",
+    "Scale",
+    "Space",
+    "inferred_scale",
+    "listed_scales",
+]
 
 Kind = Literal["continuous", "discrete", "categorical", "molecule"]
 Scale = Literal["linear", "log"]
@@ -29,10 +38,23 @@ on a log scale unless its ``scale`` says otherwise."""
 def inferred_scale(kind: str, bounds: tuple[float, float] | None) -> Scale:
     """``log`` for a continuous parameter with positive bounds a decade or more apart, else
     ``linear``: a concentration from 0.01 to 0.5 M acts by its ratios, and on a linear axis its
-    whole lower decade would be squeezed into 2 % of the range."""
+    whole lower decade would be squeezed into 2 % of the range. (A space given by candidates
+    keeps inferred scales linear: :func:`listed_scales`.)"""
     if kind == "continuous" and bounds is not None and bounds[0] > 0:
         return "log" if bounds[1] / bounds[0] >= LOG_SPAN else "linear"
     return "linear"
+
+
+def listed_scales(parameters: tuple[Parameter, ...]) -> tuple[Parameter, ...]:
+    """The parameters of a space given by candidates (a table of conditions the lab can run):
+    an inferred log scale goes back to linear, a scale the file gives stays. The lab chose the
+    table's values on the axis it thinks in, and on the benchmark's reaction tables an inferred
+    log axis cost experiments: Summit's Reizman case 2 (residence time 60–600 s) went from 18 to
+    56, case 3 from 19 to 77 (docs/design/004-design.md)."""
+    return tuple(
+        replace(p, scale="linear") if p.scale_inferred and p.scale == "log" else p
+        for p in parameters
+    )
 
 
 _Value = TypeVar("_Value", float, np.ndarray)
