@@ -27,7 +27,7 @@ import numpy as np
 import polars as pl
 
 from bench.design_problems import PROBLEMS, Problem
-from bench.design_score import MIXED_PROBLEMS, hypervolume, progress
+from bench.design_score import hypervolume, progress
 
 BATCH = 5
 BUDGET = 100
@@ -229,8 +229,7 @@ def export(key: str) -> Path:
         "pooled": problem.pooled,
         "budget": scoring["budget"],
         "target": scoring["target"],
-        "function": {"branin": "branin", "mixed": "mixed_reaction"}.get(key)
-        or (key if key in MIXED_PROBLEMS else None),
+        "function": {"branin": "branin", "mixed": "mixed_reaction"}.get(key),
     }
     if scoring["ref"] is not None:
         spec |= {"ref": scoring["ref"].tolist(), "total": scoring["total"]}

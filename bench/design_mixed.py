@@ -1,10 +1,10 @@
 """The mixed-space design benchmark (issue 19): synthetic reactions with three choices that interact
-and continuous conditions, one spanning decades (:mod:`bench.design_score`), run in batches of
+and continuous conditions, one spanning decades (:mod:`bench.mixed_score`), run in batches of
 :data:`BATCH` up to :data:`BUDGET` experiments; a loop's score is its best yield as a share of the
 known optimum. Methods: labsight, random search, and a plain BoTorch loop (``MixedSingleTaskGP``,
 the wide parameter on a log scale, qLogNEI over random candidates plus perturbations of the best
 points — the loop issue 19 measured at 81 %) in the project venv; BayBE and Ax run in their own
-venvs through :mod:`bench.design_peers`.
+venvs through :mod:`bench.mixed_peers` (the design benchmark's BayBE and Ax set-ups).
 
 ``python -m bench.design_mixed loop PROBLEM METHOD SEED`` prints one JSON line; the driver
 (:func:`run_all`) runs every loop in a fresh process and keeps each in :data:`LOG`, a loop being
@@ -24,11 +24,75 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from bench.design_problems import PROBLEMS, Problem
+from bench import mixed_score
+from bench.design_problems import Problem, _function
 
 BATCH = 4
 BUDGET = 40
 INITIAL = 8  # the plain BoTorch loop's random start (two batches)
+
+
+def _choice(name: str, values: list[str]) -> dict[str, Any]:
+    return {"name": name, "type": "categorical", "values": values}
+
+
+def coupling() -> Problem:
+    params = [
+        _choice("ligand", mixed_score.COUPLING_LIGANDS),
+        _choice("base", mixed_score.COUPLING_BASES),
+        _choice("solvent", mixed_score.COUPLING_SOLVENTS),
+        {"name": "temperature", "type": "continuous", "bounds": [30, 130]},
+        {"name": "loading", "type": "continuous", "bounds": [0.5, 5]},
+        {"name": "concentration", "type": "continuous", "bounds": [0.01, 0.5]},
+    ]
+    return Problem(
+        "Cross-coupling (synthetic: ligand × base, temperature × base, log concentration)",
+        params,
+        [{"name": "yield", "goal": "maximize"}],
+        function=_function(mixed_score.coupling, "yield"),
+        optimum=mixed_score.mixed_optimum("coupling"),
+        note="3 choices (8 × 4 × 6) + 3 numbers, known optimum",
+    )
+
+
+def screening() -> Problem:
+    params = [
+        _choice("catalyst", mixed_score.SCREEN_CATALYSTS),
+        _choice("additive", mixed_score.SCREEN_ADDITIVES),
+        _choice("solvent", mixed_score.SCREEN_SOLVENTS),
+        {"name": "temperature", "type": "continuous", "bounds": [20, 140]},
+        {"name": "time", "type": "continuous", "bounds": [5, 1440]},
+    ]
+    return Problem(
+        "Catalyst screen (synthetic: catalyst × solvent, temperature × solvent, log time)",
+        params,
+        [{"name": "yield", "goal": "maximize"}],
+        function=_function(mixed_score.screening, "yield"),
+        optimum=mixed_score.mixed_optimum("screening"),
+        note="3 choices (12 × 5 × 8) + 2 numbers, known optimum",
+    )
+
+
+def photoredox() -> Problem:
+    params = [
+        _choice("photocatalyst", mixed_score.PHOTO_CATALYSTS),
+        _choice("hat", mixed_score.PHOTO_HAT),
+        _choice("solvent", mixed_score.PHOTO_SOLVENTS),
+        {"name": "light", "type": "continuous", "bounds": [10, 100]},
+        {"name": "loading", "type": "continuous", "bounds": [0.1, 10]},
+    ]
+    return Problem(
+        "Photoredox (synthetic: catalyst × HAT, light × log loading)",
+        params,
+        [{"name": "yield", "goal": "maximize"}],
+        function=_function(mixed_score.photoredox, "yield"),
+        optimum=mixed_score.mixed_optimum("photoredox"),
+        note="3 choices (5 × 4 × 4) + 2 numbers, known optimum",
+    )
+
+
+PROBLEMS = {"coupling": coupling, "screening": screening, "photoredox": photoredox}
+MIXED = tuple(PROBLEMS)
 
 
 def _share(problem: Problem, best: float) -> float:
@@ -184,14 +248,19 @@ LOG = Path(__file__).resolve().parent / "results" / "design_mixed.jsonl"
 
 
 def export(key: str) -> Path:
-    """The problem as the peers' loops read it (:mod:`bench.design_peers`): batches of
-    :data:`BATCH`, :data:`BUDGET` experiments, every one run (no early stop)."""
+    """The problem as the peers' loops read it (:mod:`bench.mixed_peers`)."""
     from bench._harness import ROOT
-    from bench.design import export as export_table
 
-    path = export_table(key)
-    spec = json.loads(path.read_text())
-    spec |= {"batch": BATCH, "budget": BUDGET, "full": True}
+    problem = PROBLEMS[key]()
+    spec = {
+        "key": key,
+        "parameters": problem.parameters,
+        "objectives": problem.objectives,
+        "pooled": False,
+        "function": key,
+        "batch": BATCH,
+        "budget": BUDGET,
+    }
     folder = ROOT / "bench" / "out" / "design_mixed" / key
     folder.mkdir(parents=True, exist_ok=True)
     out = folder / "spec.json"
@@ -200,11 +269,22 @@ def export(key: str) -> Path:
 
 
 def _code(method: str) -> str:
-    from bench.design import code_of
+    """The fingerprint of what a loop of ``method`` runs: this harness and the problems, and
+    labsight's design package (labsight) or the peers' set-ups (BayBE, Ax)."""
+    import hashlib
 
-    return code_of(method if method in PEERS or method == "random" else "labsight") + (
-        "-" + method if method == "botorch" else ""
-    )
+    from bench.design import _loop_modules, _source
+
+    here = Path(__file__).resolve().parent
+    files = [here / "design_mixed.py", here / "mixed_score.py"]
+    if method in PEERS:
+        files += [here / "mixed_peers.py", here / "design_peers.py"]
+    elif method == "labsight":
+        files += _loop_modules(here.parent / "src" / "labsight" / "design")
+    digest = hashlib.sha256(method.encode())
+    for path in files:
+        digest.update(_source(path).encode())
+    return digest.hexdigest()[:12]
 
 
 def run_loop(key: str, method: str, seed: int, threads: int | None) -> dict[str, Any] | None:
@@ -221,13 +301,13 @@ def run_loop(key: str, method: str, seed: int, threads: int | None) -> dict[str,
     try:
         if method in PEERS:
             found = run_job(
-                "bench.design_peers",
+                "bench.mixed_peers",
                 method,
                 [str(export(key)), str(seed)],
                 python=peers.ensure_env(method),
                 env=env,
             )
-            return _summary(key, method, seed, found["trace"], [found["suggest_s"]])
+            return _summary(key, method, seed, found["trace"], found["seconds"])
         return run_job("bench.design_mixed", "loop", [key, method, str(seed)], env=env)
     except RuntimeError as exc:
         print(f"    {key} {method} {seed} failed: {str(exc)[-1500:]}", flush=True)

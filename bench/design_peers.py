@@ -75,14 +75,13 @@ class _Oracle:
 def _loop(oracle: _Oracle, recommend: Any, record: Any) -> dict[str, Any]:
     spec = oracle.spec
     target, budget = spec["target"], spec["budget"]
-    size = spec.get("batch", BATCH)
     observed = pd.DataFrame()
     trace: list[float] = []
     seconds: list[float] = []
     reached = None
     while len(observed) < budget:
         start = time.perf_counter()
-        points = recommend(min(size, budget - len(observed)))
+        points = recommend(min(BATCH, budget - len(observed)))
         seconds.append(time.perf_counter() - start)
         if len(points) == 0:  # the tool proposes nothing more: the loop ends where it is
             break
@@ -95,10 +94,9 @@ def _loop(oracle: _Oracle, recommend: Any, record: Any) -> dict[str, Any]:
             trace.append(value)
             if reached is None and value >= target - 1e-9:
                 reached = len(observed)
-        if reached is not None and len(observed) >= CHECK_AT and not spec.get("full"):
+        if reached is not None and len(observed) >= CHECK_AT:
             break
     return {
-        "trace": trace,
         "reached": reached,
         "budget": budget,
         "best_at_50": trace[min(CHECK_AT, len(trace)) - 1],

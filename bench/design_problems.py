@@ -339,67 +339,6 @@ def mixed() -> Problem:
     )
 
 
-def _choice(name: str, values: list[str]) -> dict[str, Any]:
-    return {"name": name, "type": "categorical", "values": values}
-
-
-def coupling() -> Problem:
-    params = [
-        _choice("ligand", design_score.COUPLING_LIGANDS),
-        _choice("base", design_score.COUPLING_BASES),
-        _choice("solvent", design_score.COUPLING_SOLVENTS),
-        {"name": "temperature", "type": "continuous", "bounds": [30, 130]},
-        {"name": "loading", "type": "continuous", "bounds": [0.5, 5]},
-        {"name": "concentration", "type": "continuous", "bounds": [0.01, 0.5]},
-    ]
-    return Problem(
-        "Cross-coupling (synthetic: ligand × base, temperature × base, log concentration)",
-        params,
-        [{"name": "yield", "goal": "maximize"}],
-        function=_function(design_score.coupling, "yield"),
-        optimum=design_score.mixed_optimum("coupling"),
-        note="3 choices (8 × 4 × 6) + 3 numbers, known optimum",
-    )
-
-
-def screening() -> Problem:
-    params = [
-        _choice("catalyst", design_score.SCREEN_CATALYSTS),
-        _choice("additive", design_score.SCREEN_ADDITIVES),
-        _choice("solvent", design_score.SCREEN_SOLVENTS),
-        {"name": "temperature", "type": "continuous", "bounds": [20, 140]},
-        {"name": "time", "type": "continuous", "bounds": [5, 1440]},
-    ]
-    return Problem(
-        "Catalyst screen (synthetic: catalyst × solvent, temperature × solvent, log time)",
-        params,
-        [{"name": "yield", "goal": "maximize"}],
-        function=_function(design_score.screening, "yield"),
-        optimum=design_score.mixed_optimum("screening"),
-        note="3 choices (12 × 5 × 8) + 2 numbers, known optimum",
-    )
-
-
-def photoredox() -> Problem:
-    params = [
-        _choice("photocatalyst", design_score.PHOTO_CATALYSTS),
-        _choice("hat", design_score.PHOTO_HAT),
-        _choice("solvent", design_score.PHOTO_SOLVENTS),
-        {"name": "light", "type": "continuous", "bounds": [10, 100]},
-        {"name": "loading", "type": "continuous", "bounds": [0.1, 10]},
-    ]
-    return Problem(
-        "Photoredox (synthetic: catalyst × HAT, light × log loading)",
-        params,
-        [{"name": "yield", "goal": "maximize"}],
-        function=_function(design_score.photoredox, "yield"),
-        optimum=design_score.mixed_optimum("photoredox"),
-        note="3 choices (5 × 4 × 4) + 2 numbers, known optimum",
-    )
-
-
-MIXED = ("coupling", "screening", "photoredox")
-
 PROBLEMS: dict[str, Callable[[], Problem]] = {
     "suzuki": suzuki_miyaura,
     "arylation": direct_arylation,
@@ -424,7 +363,4 @@ PROBLEMS: dict[str, Callable[[], Problem]] = {
     "conversion_selectivity": edboplus_conversion_selectivity,
     "branin": branin,
     "mixed": mixed,
-    "coupling": coupling,
-    "screening": screening,
-    "photoredox": photoredox,
 }

@@ -186,10 +186,10 @@ def bench_design(
     problems: list[str] | None,
     methods: list[str] | None = None,
 ) -> None:
-    from bench.design_problems import MIXED, PROBLEMS
+    from bench.design_problems import PROBLEMS
 
     seeds = max(runs, design.SEEDS)
-    keys = [k for k in PROBLEMS if k not in MIXED]  # those have their own table: design_mixed
+    keys = list(PROBLEMS)
     # --problems and --methods run only those (nothing with --table-only); the table always shows
     # every problem and method in the log, so a partial run cannot shrink it.
     if methods != []:
@@ -327,7 +327,7 @@ def bench_design_speed(runs: int) -> None:
 
 def bench_design_mixed(jobs: int, methods: list[str] | None, problems: list[str] | None) -> None:
     from bench import design_mixed
-    from bench.design_problems import MIXED, PROBLEMS
+    from bench.design_mixed import MIXED, PROBLEMS
 
     keys = problems or list(MIXED)
     chosen = methods if methods is not None else list(design_mixed.METHODS)
@@ -336,7 +336,7 @@ def bench_design_mixed(jobs: int, methods: list[str] | None, problems: list[str]
     lines = [
         "## Design: mixed spaces (choices that interact, a number spanning decades)",
         "",
-        "Synthetic reactions of issue #19 (`bench/design_score.py`: each a yield from three "
+        "Synthetic reactions of issue #19 (`bench/mixed_score.py`: each a yield from three "
         "choices whose best pair is not made of the best choices on average, a best temperature "
         "(or light) that depends on a choice, and a condition spanning one to three decades), "
         f"in batches of {design_mixed.BATCH} up to {design_mixed.BUDGET} experiments. Cell: the "
