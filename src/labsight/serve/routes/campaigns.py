@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import polars as pl
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from labsight.exceptions import InputError
 from labsight.serve._auth import acting
@@ -41,8 +41,10 @@ class Suggest(BaseModel):
     batch: int = Field(default=4, ge=1, le=100)
     acquisition: str | None = Field(default=None, max_length=40)
     reason: str | None = Field(default=None, max_length=2000)
-    replicates: bool = Field(
-        default=False, description="Allow near-copies of experiments run or suggested."
+    replicates: StrictBool = Field(
+        default=False,
+        description="Allow near-copies of experiments run or suggested, and several experiments "
+        "with the same choices.",
     )
 
 
