@@ -12,8 +12,9 @@ on the same folds), training from a table to a fitted model (``train``, whose re
 explanations and their time estimate are ``_finish``), what to know before trusting a model in
 sentences (``_trust``: grouping, baseline, sibling targets, columns left out), conformal intervals and explanations (``_conformal``, ``_explain``), clustering
 and embeddings (``unsupervised``, which exports ``clustering`` and ``embedding``; the feature
-matrix both read is ``_matrix``), autoencoder anomaly scores (``anomaly``, its networks in
-``_autoencoder_net``), and ONNX export (``export``: one graph assembled by
+matrix both read is ``_matrix``), autoencoder anomaly scores and denoising (``anomaly`` and
+``denoise``, both on the rows rebuilt by ``_reconstruction``, their networks in
+``_autoencoder_net``; the autoencoder and PCA compared on hidden values in ``_denoisers``), and ONNX export (``export``: one graph assembled by
 ``_onnx_graph`` from pieces converted in ``_onnx_convert`` and nodes written in
 ``_onnx_layers``). Everything here works on tables and numpy/pandas data; the workspace stores
 what it produces.
