@@ -151,7 +151,7 @@ def rate_model(run: Run, rates: Path) -> str:
     code, _, err = run("ingest", str(rates), "--name", "rates")
     assert code == 0, err
     train = ["train", "rates", "--target", "y", "--families", "ridge", "--trials", "1"]
-    code, _, err = run(*train, "--budget", "20", "--name", "rate-model")
+    code, _, err = run(*train, "--budget", "60", "--name", "rate-model")
     assert code == 0, err
     return "rate-model"
 
@@ -182,7 +182,7 @@ def test_a_file_name_in_brackets_prints_as_it_is(run: Run, rates: Path, tmp_path
     code, _, err = run("ingest", str(rates), "--name", "rates")
     assert code == 0, err
     train = ["train", "rates", "--target", "y", "--families", "ridge", "--trials", "1"]
-    assert run(*train, "--budget", "20", "--name", "m")[0] == 0
+    assert run(*train, "--budget", "60", "--name", "m")[0] == 0
     code, out, err = run("predict", "m", str(rates), "--out", str(preds))
     assert code == 0, err
     assert f"wrote {preds} (30 rows)" in out
