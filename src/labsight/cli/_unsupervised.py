@@ -15,6 +15,13 @@ from labsight.cli._render import cell, fmt, frame_table
 __all__ = ["anomalies", "cluster", "denoise", "embed"]
 
 
+ColumnsOpt = Annotated[
+    str | None,
+    typer.Option("--features", help="Comma-separated numeric columns.", show_default=False),
+]
+AutoencoderSeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the autoencoders.")]
+
+
 def _columns(text: str | None) -> list[str] | None:
     return [c.strip() for c in text.split(",") if c.strip()] if text else None
 
@@ -108,10 +115,7 @@ def embed(
     method: Annotated[
         str, typer.Option("--method", help="pca, umap, tsne or autoencoder.")
     ] = "pca",
-    features: Annotated[
-        str | None,
-        typer.Option("--features", help="Comma-separated numeric columns.", show_default=False),
-    ] = None,
+    features: ColumnsOpt = None,
     seed: Annotated[
         int, typer.Option("--seed", help="Seed of t-SNE / UMAP and of the sample.")
     ] = 0,
@@ -175,10 +179,7 @@ def anomalies(
             "is scored by a model that never saw it).",
         ),
     ],
-    features: Annotated[
-        str | None,
-        typer.Option("--features", help="Comma-separated numeric columns.", show_default=False),
-    ] = None,
+    features: ColumnsOpt = None,
     method: Annotated[
         str,
         typer.Option("--method", help="auto (conv for a spectrum, else dense), dense or conv."),
@@ -189,7 +190,7 @@ def anomalies(
             "--level", help="Share of normal rows the threshold keeps below it (0.99: ~1% flagged)."
         ),
     ] = 0.99,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the autoencoders.")] = 0,
+    seed: AutoencoderSeedOpt = 0,
     out_path: Annotated[
         Path | None,
         typer.Option(
@@ -248,16 +249,13 @@ def denoise(
             "rebuilt by a model that never saw it).",
         ),
     ],
-    features: Annotated[
-        str | None,
-        typer.Option("--features", help="Comma-separated numeric columns.", show_default=False),
-    ] = None,
+    features: ColumnsOpt = None,
     method: Annotated[
         str,
         typer.Option(
             "--method",
-            help="auto (conv for a spectrum, dense for runs; a plain table is refused), dense "
-            "or conv.",
+            help="auto (the better of PCA and the autoencoder: conv for a spectrum, dense for "
+            "runs; a plain table is refused), conv, dense or pca.",
         ),
     ] = "auto",
     level: Annotated[
@@ -268,7 +266,7 @@ def denoise(
             "measured.",
         ),
     ] = 0.99,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the autoencoders.")] = 0,
+    seed: AutoencoderSeedOpt = 0,
     name: Annotated[
         str | None,
         typer.Option(
