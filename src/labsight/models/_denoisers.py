@@ -80,6 +80,13 @@ def masked_error(
     return total, count
 
 
+def _robust_variance(x: NDArray[np.float64], axis: int | None = None) -> Any:
+    """The variance of ``x`` (along ``axis``) from its median absolute deviation, so that a few
+    readings far off (a band, a spike) do not count as noise."""
+    centre = np.median(x, axis=axis, keepdims=True)
+    return (1.4826 * np.median(np.abs(x - centre), axis=axis)) ** 2
+
+
 def noise_variance(z: NDArray[np.float64], segments: list[NDArray[np.intp]]) -> NDArray[np.float64]:
     """Each row's noise variance, read off its second differences along each segment (a smooth
     signal's are near zero; white noise's have six times its variance), robustly (MAD); zero where
@@ -87,17 +94,20 @@ def noise_variance(z: NDArray[np.float64], segments: list[NDArray[np.intp]]) -> 
     d2 = [np.diff(z[:, seg], n=2, axis=1) for seg in segments if len(seg) >= 3]
     if not d2:
         return np.zeros(z.shape[0])
-    diffs = np.concatenate(d2, axis=1)
-    centre = np.median(diffs, axis=1, keepdims=True)
-    sd = 1.4826 * np.median(np.abs(diffs - centre), axis=1) / math.sqrt(6)
-    return np.asarray(sd**2, dtype=np.float64)
+    return np.asarray(_robust_variance(np.concatenate(d2, axis=1), axis=1) / 6, dtype=np.float64)
 
 
-def pca(train: NDArray[np.float64], rank: int) -> Callable[[NDArray[np.float64]], Any]:
-    from sklearn.decomposition import PCA
+def pca(train: NDArray[np.float64]) -> Callable[[int], Callable[[NDArray[np.float64]], Any]]:
+    """PCA of ``train``, fitted once (one SVD): given a rank, what rebuilds rows through that many
+    components (centred on ``train``'s mean, projected, and back)."""
+    mean = train.mean(axis=0)
+    _, _, vt = np.linalg.svd(train - mean, full_matrices=False)
 
-    fitted = PCA(rank, svd_solver="full").fit(train)
-    return lambda rows: fitted.inverse_transform(fitted.transform(rows))
+    def of_rank(rank: int) -> Callable[[NDArray[np.float64]], Any]:
+        basis = vt[:rank]
+        return lambda rows: (rows - mean) @ basis.T @ basis + mean
+
+    return of_rank
 
 
 def hidden_readings(
@@ -161,10 +171,7 @@ def _readings_noise(found: Rebuilt, table: Table) -> float:
             line = w * v[:-2] + (1 - w) * v[2:]
             # a reading's noise less the line's: variance (1 + w^2 + (1 - w)^2) times the noise's
             scaled.append((v[1:-1] - line) / np.sqrt(1 + w**2 + (1 - w) ** 2))
-    e = np.concatenate(scaled) if scaled else np.zeros(0)
-    if not len(e):
-        return 0.0
-    return float((1.4826 * np.median(np.abs(e - np.median(e)))) ** 2)
+    return float(_robust_variance(np.concatenate(scaled))) if scaled else 0.0
 
 
 def _network_rebuilt(network: Any, rows: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -180,10 +187,10 @@ def compare(found: Rebuilt, ranks: list[int]) -> dict[str, float]:
     parts = axis_segments(found)
     sums = {"autoencoder": [0.0, 0]} | {f"pca:{r}": [0.0, 0] for r in ranks}
     for fold in found.folds:
-        train = found.z_reference[fold.train]
+        of_rank = pca(found.z_reference[fold.train])
         candidates: dict[str, Callable[[NDArray[np.float64]], Any]] = {
             "autoencoder": partial(_network_rebuilt, fold.network),
-            **{f"pca:{r}": pca(train, r) for r in ranks},
+            **{f"pca:{r}": of_rank(r) for r in ranks},
         }
         for key, rebuild_rows in candidates.items():
             if found.runs is not None:
@@ -197,20 +204,24 @@ def compare(found: Rebuilt, ranks: list[int]) -> dict[str, float]:
     }
 
 
-def expected_ratio(found: Rebuilt, error: float, table: Table) -> float | None:
+def expected_ratio(
+    found: Rebuilt,
+    error: float,
+    table: Table,
+    row_noise: NDArray[np.float64],
+    reference_row_noise: NDArray[np.float64],
+) -> float | None:
     """How far rows of ``table`` rebuilt with held-out ``error`` on hidden values are expected to
     lie from their noise-free signal, as a share of their noise: the error less the reference's
-    noise variance is the rebuilding's own, against the scored rows' noise variance. None when
-    there is no axis to read noise along (a plain table)."""
-    parts = axis_segments(found)
+    noise variance is the rebuilding's own, against the scored rows' noise variance. The noise is
+    the rows' (``row_noise``, ``reference_row_noise``: :func:`noise_variance` of the scored and
+    the reference rows), or for runs their readings'. None when there is no axis to read noise
+    along (a plain table)."""
     if found.runs is not None:
-        reference_noise, noise = (
-            _readings_noise(found, found.readings),
-            _readings_noise(found, table),
-        )
+        reference_noise = _readings_noise(found, found.readings)
+        noise = _readings_noise(found, table)
     else:
-        reference_noise = float(noise_variance(found.z_reference, parts).mean())
-        noise = float(noise_variance(found.z, parts).mean())
+        reference_noise, noise = float(reference_row_noise.mean()), float(row_noise.mean())
     if reference_noise <= 0 or noise <= 0:
         return None
     return math.sqrt(max(error - reference_noise, 0.0) / noise)
@@ -220,8 +231,8 @@ def pca_rebuilt(found: Rebuilt, rank: int) -> NDArray[np.float64]:
     """The scored rows rebuilt by PCA of ``rank`` fitted on the reference (its own rows: on the
     folds that held each out)."""
     if not found.held_out:
-        return np.asarray(pca(found.z_reference, rank)(found.z), dtype=np.float64)
+        return np.asarray(pca(found.z_reference)(rank)(found.z), dtype=np.float64)
     rebuilt = np.empty_like(found.z)
     for fold in found.folds:
-        rebuilt[fold.test] = pca(found.z_reference[fold.train], rank)(found.z_reference[fold.test])
+        rebuilt[fold.test] = pca(found.z_reference[fold.train])(rank)(found.z_reference[fold.test])
     return rebuilt

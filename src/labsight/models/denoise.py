@@ -211,7 +211,10 @@ def denoise(
         used, latent, error = "pca", best_rank, errors[f"pca:{best_rank}"]
     else:
         used, latent, error = found.kind, found.latent, errors["autoencoder"]
-    ratio = expected_ratio(found, error, table)
+    parts = axis_segments(found)
+    noise = noise_variance(found.z, parts)
+    reference_noise = noise_variance(found.z_reference, parts)
+    ratio = expected_ratio(found, error, table, noise, reference_noise)
     if ratio is not None and ratio >= 1 and not force:
         raise InputError(
             f"denoising would make these rows worse: on held-out reference rows, {used} rebuilds "
@@ -225,10 +228,8 @@ def denoise(
     # A row is kept when the autoencoder rebuilds its *shape* worse than the reference's held-out
     # rows: its error less its own noise (a noisier row is what denoising is for, not a reason to
     # keep it), against the level quantile of the reference rows' same excess.
-    parts = axis_segments(found)
-    noise = noise_variance(found.z, parts)
     excess = found.scores - noise
-    reference_excess = found.reference_scores - noise_variance(found.z_reference, parts)
+    reference_excess = found.reference_scores - reference_noise
     threshold = float(np.quantile(reference_excess, level, method="higher"))
     keep = excess > threshold
     delta = np.where(keep[:, None], 0.0, rebuilt - found.z)
