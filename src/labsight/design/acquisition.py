@@ -70,6 +70,7 @@ __all__ = [
     "Acquisition",
     "Context",
     "default_acquisition",
+    "held_columns",
     "starts_with_best_guess",
 ]
 
@@ -188,13 +189,20 @@ def _greedy(
     return picks, values
 
 
+def held_columns(width: int, movable: list[int]) -> torch.Tensor:
+    """Which of ``width`` encoded columns hold a point's choices (levels, discrete numbers): every
+    column but the ``movable`` continuous ones."""
+    held = torch.ones(width, dtype=torch.bool)
+    held[movable] = False
+    return held
+
+
 def _same_choices(ctx: Context, pool: torch.Tensor, best: int, free: np.ndarray) -> np.ndarray:
     """The candidates that make the same choices as ``pool[best]`` (its levels and discrete
     numbers), when the space has choices and some free candidate makes others: a batch takes
     one point per combination of choices (see the module docstring)."""
     assert ctx.movable is not None
-    held = torch.ones(pool.shape[1], dtype=torch.bool)
-    held[ctx.movable] = False
+    held = held_columns(pool.shape[1], ctx.movable)
     if not bool(held.any()):
         return np.zeros(len(pool), dtype=bool)
     same = torch.all(pool[:, held] == pool[best, held], dim=1).numpy()
@@ -219,8 +227,7 @@ def _polish(
     # Starts: the best candidates that make the pick's choices. Which choices to make is the
     # pass's decision (polishing only the leader's would crowd out choices not yet explored);
     # the steps find where, within them, the acquisition peaks.
-    held = torch.ones(pool.shape[1], dtype=torch.bool)
-    held[ctx.movable] = False
+    held = held_columns(pool.shape[1], ctx.movable)
     same = torch.all(pool[:, held] == pool[best, held], dim=1) & torch.isfinite(scores)
     top = torch.topk(torch.where(same, scores, -torch.inf), min(STARTS, int(same.sum()))).indices
     starts = pool[top].unsqueeze(1).clone()  # [starts, 1, width]

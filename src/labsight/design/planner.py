@@ -191,8 +191,9 @@ def _near_copies(
     """Which rows of ``x`` are near-copies of any row of ``others`` (encoded points)."""
     import torch
 
-    held = torch.ones(width, dtype=torch.bool)
-    held[movable] = False
+    from labsight.design.acquisition import held_columns
+
+    held = held_columns(width, movable)
 
     def near(x: torch.Tensor, others: torch.Tensor) -> np.ndarray:
         out = np.zeros(len(x), dtype=bool)
@@ -317,12 +318,9 @@ def propose(
     # adds to them instead of repeating their bets.
     waiting = torch.as_tensor(encoder.encode(pending), dtype=DTYPE) if pending.height else None
     movable = [] if space.discrete else encoder.continuous_columns
-    done = [f for f in (observed.select(space.names), pending.select(space.names)) if f.height]
-    taken = (
-        torch.as_tensor(encoder.encode(pl.concat(done, how="vertical_relaxed")), dtype=DTYPE)
-        if done
-        else None
-    )
+    run = torch.as_tensor(encoder.encode(observed), dtype=DTYPE) if observed.height else None
+    parts = [t for t in (run, waiting) if t is not None]
+    taken = torch.cat(parts) if parts else None  # every point run or suggested, encoded once
     near = None if replicates or not movable else _near_copies(encoder.width, movable)
     if near is not None and taken is not None:
         apart = used | near(pool_x, taken)
