@@ -290,7 +290,7 @@ class Datasets:
         :func:`labsight.models.anomaly.anomalies`."""
         from labsight.models.anomaly import anomalies
 
-        scored, normal = self.dataset(ref), self.dataset(reference)
+        scored, normal, same = self._against(ref, reference)
         return anomalies(
             scored.table(),
             normal.table(),
@@ -298,8 +298,14 @@ class Datasets:
             method=method,
             level=level,
             seed=seed,
-            same=scored.record.sha256 == normal.record.sha256,
+            same=same,
         )
+
+    def _against(self, ref: str, reference: str) -> tuple[DatasetVersion, DatasetVersion, bool]:
+        """The version to judge, the reference it is judged against, and whether they hold the
+        same data (then each row is judged by models that never saw it)."""
+        scored, normal = self.dataset(ref), self.dataset(reference)
+        return scored, normal, scored.record.sha256 == normal.record.sha256
 
     def denoise(
         self,
@@ -322,7 +328,7 @@ class Datasets:
         from labsight.models.denoise import denoise
 
         dataset = repo.validate_name(name) if name else None  # before anything is computed
-        noisy, normal = self.dataset(ref), self.dataset(reference)
+        noisy, normal, same = self._against(ref, reference)
         result = denoise(
             noisy.table(),
             normal.table(),
@@ -330,7 +336,7 @@ class Datasets:
             method=method,
             level=level,
             seed=seed,
-            same=noisy.record.sha256 == normal.record.sha256,
+            same=same,
             force=force,
         )
         params = {
