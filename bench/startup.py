@@ -113,7 +113,8 @@ def cli_suggest(home: Path) -> dict[str, Any]:
         import botorch  # noqa: F401  (imports are start-up, not work)
         import gpytorch  # noqa: F401
 
-        import labsight.design.planner  # noqa: F401
+        import labsight.design.acquisition
+        import labsight.design.surrogate  # noqa: F401
 
         start, cpu = time.perf_counter(), time.process_time()
         try:

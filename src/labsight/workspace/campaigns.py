@@ -499,9 +499,8 @@ class Campaign:
             )
         if job is not None and not job["alive"]:  # a failed background try is superseded
             jobs.finish(self._ctx.settings.home, "design-suggest", self.name)
-        ids = {e.experiment_id for e in stored}
-        frame = self.experiments()
-        return frame.filter(pl.col(EXPERIMENT_ID).is_in(list(ids))).drop(
+        # the rows just written, as stored (no result yet): no second read of the whole campaign
+        return self._experiments_frame(stored, []).drop(
             "results", "suggested", "suggested_by", "batch"
         )
 
