@@ -335,7 +335,7 @@ def test_a_continuous_batch_lands_closer_to_a_narrow_optimum_than_its_candidates
 
 
 def test_a_batch_holds_no_near_copies_unless_replicates_are_asked_for() -> None:
-    from labsight.design.planner import NEAR
+    from labsight.design.planner import NEAR, NEAR_RUN
 
     space = space_from_dict(
         {
@@ -347,18 +347,37 @@ def test_a_batch_holds_no_near_copies_unless_replicates_are_asked_for() -> None:
     observed = pl.DataFrame({"x": x, "y": np.exp(-(((x - 0.5) / 0.05) ** 2))})  # a sharp peak
     empty = observed.head(0).drop("y")
 
-    def closest(replicates: bool) -> float:
-        batch = propose(space, observed, empty, 6, seed=0, replicates=replicates).points
-        b = batch["x"].to_numpy()
-        others = [np.delete(b, i) for i in range(len(b))]
-        return min(
-            float(np.min(np.abs(np.concatenate([o, x]) - v)))
-            for v, o in zip(b, others, strict=True)
-        )
+    def closest(replicates: bool) -> tuple[float, float]:
+        """The batch's closest pair of its own points, and its closest point to a run."""
+        b = propose(space, observed, empty, 6, seed=0, replicates=replicates).points["x"]
+        b = b.to_numpy()
+        within = min(float(np.min(np.abs(np.delete(b, i) - v))) for i, v in enumerate(b))
+        return within, float(np.min(np.abs(b[:, None] - x[None, :])))
 
     # left to itself the acquisition piles every pick onto the peak; the batch spreads instead
-    assert closest(replicates=True) < NEAR / 2
-    assert closest(replicates=False) >= NEAR - 1e-3  # rounding to the step may touch the edge
+    assert min(closest(replicates=True)) < NEAR / 2
+    within, to_run = closest(replicates=False)
+    assert within >= NEAR - 1e-3  # rounding to the step may touch the edge
+    assert to_run >= NEAR_RUN - 1e-3
+
+
+def test_a_run_point_may_be_refined_but_not_repeated() -> None:
+    """Beside a point already run the rule is NEAR_RUN, not NEAR: its result is known, so a
+    step towards a peak next to it is a refinement (with NEAR there, Branin stopped short)."""
+    from labsight.design.planner import NEAR, NEAR_RUN
+
+    space = space_from_dict(
+        {
+            "parameters": [{"name": "x", "type": "continuous", "bounds": [0, 1]}],
+            "objectives": [{"name": "y", "goal": "maximize"}],
+        }
+    )
+    x = np.linspace(0.0, 1.0, 21)  # 0.5 is run; the peak is at 0.508
+    observed = pl.DataFrame({"x": x, "y": np.exp(-(((x - 0.508) / 0.08) ** 2))})
+    empty = observed.head(0).drop("y")
+    picked = float(propose(space, observed, empty, 1, seed=0).points["x"][0])
+    assert NEAR_RUN - 1e-3 <= abs(picked - 0.5) < NEAR
+    assert abs(picked - 0.508) < abs(0.5 - 0.508)  # closer to the peak than the run point
 
 
 def test_the_kernel_is_chosen_by_leave_one_out_once_there_are_enough_results() -> None:

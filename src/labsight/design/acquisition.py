@@ -98,10 +98,11 @@ class Context:
     movable: list[int] | None = None
     allowed: Callable[[torch.Tensor, list[int]], np.ndarray] | None = None
     # Near-copies: which rows of a matrix lie near any row of another (the same choices, every
-    # continuous coordinate close), and the points already run or suggested; None: replicates
-    # (near-copies) allowed.
+    # continuous coordinate within NEAR: for the batch's picks and the pending points), and which
+    # repeat a point already run (within the much smaller NEAR_RUN: a run point's neighbourhood
+    # may be refined); None: replicates allowed.
     near: Callable[[torch.Tensor, torch.Tensor], np.ndarray] | None = None
-    taken: torch.Tensor | None = None
+    repeats: Callable[[torch.Tensor], np.ndarray] | None = None
 
 
 Select = Callable[[Context, torch.Tensor, int, np.ndarray], tuple[list[int], list[float]]]
@@ -158,8 +159,8 @@ def _greedy(
     for step in range(batch):
         if not free.any():
             break
-        parts = [t for t in (ctx.taken, pool[picks] if picks else None) if t is not None]
-        taken = torch.cat(parts) if parts else None
+        parts = [t for t in (ctx.pending, pool[picks] if picks else None) if t is not None]
+        taken = torch.cat(parts) if parts else None  # bets placed: pending points and picks
         if ctx.progress is not None:
             ctx.progress(step)
         acq = make(pending)
@@ -252,9 +253,11 @@ def _polish(
         moved = _back_inside(ctx.allowed, starts.reshape(len(top), -1), moved, top.tolist())
     with torch.no_grad():
         gains = acq(moved.unsqueeze(1)).reshape(-1)
+    # a polished point may not creep onto a point suggested or picked before, nor repeat a run
     if ctx.near is not None and taken is not None and len(taken):
-        # a polished point may not creep onto a point run, suggested or picked before
         gains[torch.as_tensor(ctx.near(moved, taken))] = -torch.inf
+    if ctx.repeats is not None:
+        gains[torch.as_tensor(ctx.repeats(moved))] = -torch.inf
     i = int(torch.argmax(gains))
     if float(gains[i]) > value:
         pool[best] = moved[i]

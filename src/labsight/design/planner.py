@@ -10,8 +10,8 @@ continuous parameters is covered by :data:`POOL` scrambled-Sobol points plus, ar
 results so far, :data:`LOCAL` small perturbations of its continuous coordinates (half of them with a
 choice or two changed as well), all filtered by the constraints, and each pick is then polished by
 gradient steps on its continuous coordinates (see :mod:`~labsight.design.acquisition`). Points
-already run or suggested are never proposed again, nor (unless ``replicates``) near-copies of them
-or of each other (:data:`NEAR`).
+already run or suggested are never proposed again, nor (unless ``replicates``) near-copies of the
+pending ones or of each other (:data:`NEAR`) or repeats of points run (:data:`NEAR_RUN`).
 
 The surrogate's kernel is chosen per campaign (:func:`fit`): with choices one-hot encoded, a
 categorical kernel and one-hot Matérn compete on leave-one-out predictions once there are
@@ -48,6 +48,7 @@ __all__ = [
     "LOCAL",
     "MIN_COMPARED",
     "NEAR",
+    "NEAR_RUN",
     "POOL",
     "Proposal",
     "candidate_pool",
@@ -181,14 +182,21 @@ def fit(space: Space, observed: pl.DataFrame, seed: int) -> tuple[Surrogate, Enc
 
 
 NEAR = 0.02
-"""Two points with the same choices are near-copies when every continuous coordinate is within
-this share of its range (on its scale) of the other's: 2 °C on 30–130 °C."""
+"""Two points of a batch, or a point and a pending one, with the same choices are near-copies when
+every continuous coordinate is within this share of its range (on its scale) of the other's: 2 °C
+on 30–130 °C. Bets placed at the same time should not be one bet twice."""
+NEAR_RUN = 0.002
+"""The same, against a point already run: a tenth of :data:`NEAR` (two rounding steps of a
+suggestion). Its result is known, so a point beside it is a refinement, not a blind copy: with
+:data:`NEAR` here the search could not close in on an optimum (Branin: 2 of 10 seeds within 1 % of
+the minimum in 100 experiments, against 10 of 10 without the rule)."""
 
 
 def _near_copies(
-    width: int, movable: list[int]
+    width: int, movable: list[int], radius: float = NEAR
 ) -> Callable[[torch.Tensor, torch.Tensor], np.ndarray]:
-    """Which rows of ``x`` are near-copies of any row of ``others`` (encoded points)."""
+    """Which rows of ``x`` are near-copies of any row of ``others`` (encoded points): the same
+    choices, every continuous coordinate within ``radius``."""
     import torch
 
     from labsight.design.acquisition import held_columns
@@ -200,11 +208,19 @@ def _near_copies(
         for start in range(0, len(x), 1024):
             part = x[start : start + 1024]
             same = torch.all(part[:, None, held] == others[None, :, held], dim=2)
-            close = torch.all((part[:, None, ~held] - others[None, :, ~held]).abs() < NEAR, dim=2)
+            close = torch.all((part[:, None, ~held] - others[None, :, ~held]).abs() < radius, dim=2)
             out[start : start + 1024] = (same & close).any(dim=1).numpy()
         return out
 
     return near
+
+
+def _repeats(
+    width: int, movable: list[int], run: torch.Tensor
+) -> Callable[[torch.Tensor], np.ndarray]:
+    """Which rows of ``x`` repeat a point already run (within :data:`NEAR_RUN`)."""
+    beside = _near_copies(width, movable, NEAR_RUN)
+    return lambda x: beside(x, run)
 
 
 def _ref_point(space: Space, y: np.ndarray) -> list[float]:
@@ -264,10 +280,10 @@ def propose(
     progress
         Called with each step, for a spinner or a log.
     replicates
-        Allow near-copies (:data:`NEAR`) of points run or suggested, and of each other in the
-        batch, and several points of one combination of choices; by default a batch holds no
-        near-copy and one point per combination while others are left (exact repeats are never
-        proposed).
+        Allow near-copies of points suggested and of each other in the batch (:data:`NEAR`),
+        repeats of points run (:data:`NEAR_RUN`), and several points of one combination of
+        choices; by default a batch holds none of these and one point per combination while
+        others are left (exact repeats are never proposed).
 
     Raises
     ------
@@ -319,11 +335,17 @@ def propose(
     waiting = torch.as_tensor(encoder.encode(pending), dtype=DTYPE) if pending.height else None
     movable = [] if space.discrete else encoder.continuous_columns
     run = torch.as_tensor(encoder.encode(observed), dtype=DTYPE) if observed.height else None
-    parts = [t for t in (run, waiting) if t is not None]
-    taken = torch.cat(parts) if parts else None  # every point run or suggested, encoded once
-    near = None if replicates or not movable else _near_copies(encoder.width, movable)
-    if near is not None and taken is not None:
-        apart = used | near(pool_x, taken)
+    near = repeats = None
+    if movable and not replicates:
+        near = _near_copies(encoder.width, movable)
+        if run is not None:
+            repeats = _repeats(encoder.width, movable, run)
+        close = np.zeros(len(pool_x), dtype=bool)
+        if waiting is not None:
+            close |= near(pool_x, waiting)
+        if repeats is not None:
+            close |= repeats(pool_x)
+        apart = used | close
         used = apart if not apart.all() else used  # nothing else left: near-copies it is
 
     def allowed(x: torch.Tensor, rows: list[int]) -> np.ndarray:
@@ -338,7 +360,7 @@ def propose(
         movable or None,
         allowed if space.constraints else None,
         near,
-        taken,
+        repeats,
     )
     # BoTorch draws from torch's global generator where no seed reaches it (qLogNEI pruning its
     # baseline): seeded here, the same inputs give the same batch in any process.
