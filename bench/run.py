@@ -325,13 +325,19 @@ def bench_design_speed(runs: int) -> None:
     )
 
 
+MIXED_SEEDS = 10
+
+
 def bench_design_mixed(jobs: int, methods: list[str] | None, problems: list[str] | None) -> None:
     from bench import design_mixed
     from bench.design_mixed import MIXED, PROBLEMS
 
     keys = problems or list(MIXED)
     chosen = methods if methods is not None else list(design_mixed.METHODS)
-    runs = design_mixed.run_all(keys, chosen, design_mixed.SEEDS, jobs=jobs)
+    # Ten seeds, not design_mixed.SEEDS: a loop finds the planted pair or stops at a runner-up, so
+    # one seed of five flipping moved a median by 20 points. (The constant stays in design_mixed,
+    # whose source fingerprints the logged loops.)
+    runs = design_mixed.run_all(keys, chosen, MIXED_SEEDS, jobs=jobs)
     shown = [m for m in design_mixed.METHODS if any(r["method"] == m for r in runs)]
     lines = [
         "## Design: mixed spaces (choices that interact, a number spanning decades)",
@@ -341,7 +347,8 @@ def bench_design_mixed(jobs: int, methods: list[str] | None, problems: list[str]
         "(or light) that depends on a choice, and a condition spanning one to three decades), "
         f"in batches of {design_mixed.BATCH} up to {design_mixed.BUDGET} experiments. Cell: the "
         "median best yield as a share of the known optimum after 40 experiments (after 20 in "
-        "brackets), over the seeds each method ran (n). labsight from its defaults; the plain "
+        "brackets), over the seeds each method ran (n), and how many of them reached 90 %. "
+        "labsight from its defaults; the plain "
         "BoTorch loop is the one issue #19 describes (60 lines in `bench/design_mixed.py`); "
         "BayBE and Ax from their defaults (linear scales: neither infers a log one).",
         "",
@@ -359,7 +366,8 @@ def bench_design_mixed(jobs: int, methods: list[str] | None, problems: list[str]
                 continue
             at40 = float(np.median([r["share_at_40"] for r in found]))
             at20 = float(np.median([r["share_at_20"] for r in found]))
-            cells.append(f"{at40:.0%} ({at20:.0%}) n={len(found)}")
+            hits = sum(r["share_at_40"] >= 0.9 for r in found)
+            cells.append(f"{at40:.0%} ({at20:.0%}) n={len(found)}, {hits} ≥ 90 %")
         lines.append(f"| {PROBLEMS[key]().name} | " + " | ".join(cells) + " |")
     seconds = {
         m: float(np.median([r["suggest_s"] for r in runs if r["method"] == m])) for m in shown

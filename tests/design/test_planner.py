@@ -235,6 +235,37 @@ def test_before_two_results_the_initial_design_is_used() -> None:
     assert proposal.points.height == 5
 
 
+def test_a_space_with_numbers_keeps_to_its_initial_design_until_a_result_per_parameter_and_one() -> (
+    None
+):
+    """Three parameters: three results (two would do for a table) still give initial points, four
+    give the model's; a GP learns a length scale per number and a weight per choice."""
+    space = _continuous()
+    observed = _loop(space, 1, None, seed=0)  # three initial points with their results
+    assert observed.height == 3
+    pending = observed.head(0).drop("y")
+    early = propose(space, observed, pending, 2, seed=1)
+    assert early.method == "initial:sobol"
+    seen = set(observed.select("x1", "x2", "solvent").rows())
+    assert not seen & set(early.points.select("x1", "x2", "solvent").rows())
+    more = early.points.with_columns(pl.Series("y", _yield(early.points)))
+    assert (
+        propose(space, pl.concat([observed, more.head(1)]), pending, 2, seed=1).method == "qLogNEI"
+    )
+    table = space_from_dict(
+        {
+            "parameters": [
+                {"name": "x", "type": "discrete", "values": [0.1, 0.3, 0.5, 0.7, 0.9]},
+                {"name": "z", "type": "discrete", "values": [1, 2, 3]},
+                {"name": "s", "type": "categorical", "values": ["A", "B"]},
+            ],
+            "objectives": [{"name": "y", "goal": "maximize"}],
+        }
+    )
+    two = pl.DataFrame({"x": [0.1, 0.9], "z": [1, 3], "s": ["A", "B"], "y": [1.0, 2.0]})
+    assert propose(table, two, two.head(0).drop("y"), 1, seed=0).method == "qLogNEI"
+
+
 def test_candidates_are_suggested_exactly_as_listed_and_only_once() -> None:
     """Measured conditions (a table's times of 1.3467 min…) are what the lab can run: suggestions
     keep their every digit, so none falls off the list or comes back rounded as a 'new' point."""

@@ -346,3 +346,25 @@ def test_a_second_background_suggestion_is_refused(ws: labsight.Workspace) -> No
         sleeper.kill()
         sleeper.wait()
     assert ws.campaign("suzuki").experiments().height == 0
+
+
+def test_status_says_how_many_results_the_initial_design_still_wants(
+    ws: labsight.Workspace,
+) -> None:
+    """Three parameters, one continuous: suggestions come from the model from the fourth result
+    on, and status says so until then."""
+    from labsight.design._status_text import status_notes
+
+    c = ws.campaign("suzuki")
+    c.record(_run(ws, c.suggest(2)))
+    status = c.status()
+    assert status.initial_left == 2
+    assert status.to_dict()["initial_left"] == 2
+    assert status_notes(status)[0].startswith("initial design: 2 more results before suggestions")
+    second = c.suggest(2)
+    assert set(second["method"]) == {"initial:sobol"}
+    c.record(_run(ws, second))
+    status = c.status()
+    assert status.initial_left == 0
+    assert not any(n.startswith("initial design") for n in status_notes(status))
+    assert set(c.suggest(2)["method"]) == {"qLogNEI"}

@@ -157,7 +157,8 @@ def design_suggest(
     json: JsonOpt = False,
 ) -> None:
     """The next experiments, each with an experiment_id: from the initial design until every
-    objective has two results, then from Bayesian optimisation. A spinner shows each step; a
+    objective has two results (with continuous parameters: one result more than there are
+    parameters), then from Bayesian optimisation. A spinner shows each step; a
     long suggestion can run in the background (--background)."""
     campaign = workspace().campaign(name)
     if background:

@@ -27,7 +27,12 @@ import polars as pl
 import torch
 
 from labsight.design.encoding import Encoder
-from labsight.design.planner import candidate_pool, fit, signed_objectives
+from labsight.design.planner import (
+    candidate_pool,
+    fit,
+    results_before_model,
+    signed_objectives,
+)
 from labsight.design.space import Space
 from labsight.design.surrogate import DTYPE, Surrogate
 
@@ -54,6 +59,8 @@ class Status:
     # The surrogate in use: its kernel, how it was chosen, each compared kernel's leave-one-out
     # log predictive density
     model: dict[str, Any] | None = None
+    # Results the initial design still wants before suggestions come from the model
+    initial_left: int = 0
     surrogate: Surrogate | None = field(default=None, repr=False)
     encoder: Encoder | None = field(default=None, repr=False)
 
@@ -69,6 +76,7 @@ class Status:
             "expected": self.expected,
             "combinations": self.combinations,
             "model": self.model,
+            "initial_left": self.initial_left,
         }
 
 
@@ -279,6 +287,7 @@ def campaign_status(
     status = Status(experiments, results.height, pending)
     status.progress = _progress(space, results)
     y = signed_objectives(space, results)
+    status.initial_left = results_before_model(space, y)
     encoder = Encoder(space)
     surrogate = None
     if results.height and np.all(np.isfinite(y).sum(axis=0) >= 2):

@@ -5,11 +5,20 @@ and the experiments already suggested but not yet run, it returns the next batch
 prediction for each point. The same inputs and seed give the same batch, which is what lets a
 campaign restart in a cold process and suggest what it would have suggested.
 
+The initial design runs until every objective has two results and, in a space with continuous
+parameters, until there is one result more than there are parameters
+(:func:`results_before_model`). A GP learns a length scale for each number and how much each
+choice matters; from one batch of four on a six-parameter space it learns them from noise, and
+every later batch is spent beside the first lucky point (on the design benchmark's photoredox
+problem, a median of 89 % of the optimum after 40 experiments with one batch, 95 % with two; 10
+seeds). A table of conditions leaves it after one batch: there the candidates are scored exactly,
+and the benchmark's tables were measured that way.
+
 Candidates: a discrete space's points are all listed (thousands, scored exactly); a space with
 continuous parameters is covered by :data:`POOL` scrambled-Sobol points plus, around each of the best
-results so far, :data:`LOCAL` small perturbations of its continuous coordinates (half of them with a
-choice or two changed as well), all filtered by the constraints, and each pick is then polished by
-gradient steps on its continuous coordinates (see :mod:`~labsight.design.acquisition`). Points
+results so far, :data:`LOCAL` perturbations of its continuous coordinates (normal, a tenth of each
+range on its scale; half of them with a choice or two changed as well), all filtered by the
+constraints, and each pick is then polished by gradient steps on its continuous coordinates (see :mod:`~labsight.design.acquisition`). Points
 already run or suggested are never proposed again, nor (unless ``replicates``) near-copies of the
 pending ones or of each other (:data:`NEAR`) or repeats of points run (:data:`NEAR_RUN`).
 
@@ -54,12 +63,17 @@ __all__ = [
     "candidate_pool",
     "fit",
     "propose",
+    "results_before_model",
     "signed_objectives",
 ]
 
 POOL = 2048
 LOCAL = 64
-_LOCAL_SD = 0.05  # in the unit cube
+# The spread of the perturbations, in the unit cube (each number on its scale). With a twentieth of
+# the range the loops crept along photoredox's diagonal ridge (light × log loading): 6 of 10 seeds
+# reached 90 % of the optimum in 40 experiments (median 95 %); with a tenth 10 of 10 (99.8 %). The
+# cross-coupling and the screen stayed within their seeds' spread (62 → 62 %, 77 → 70 %).
+_LOCAL_SD = 0.1
 _SWAP = 0.5  # chance that a perturbation of a best point also changes a given choice
 _BEST = 5
 
@@ -247,8 +261,15 @@ def _ref_point(space: Space, y: np.ndarray) -> list[float]:
     return out
 
 
-def _enough(y: np.ndarray) -> bool:
-    return bool(y.shape[0] and np.all(np.isfinite(y).sum(axis=0) >= 2))
+def results_before_model(space: Space, y: np.ndarray) -> int:
+    """How many more results the initial design wants before the model suggests (``y``: the
+    signed objectives, :func:`signed_objectives`): two per objective, and in a space with
+    continuous parameters one more than it has parameters (see the module docstring)."""
+    finite = np.isfinite(y)
+    per_objective = max(0, 2 - int(finite.sum(axis=0).min()))
+    if space.discrete:
+        return per_objective
+    return max(per_objective, len(space.parameters) + 1 - int(finite.any(axis=1).sum()))
 
 
 def propose(
@@ -306,7 +327,7 @@ def propose(
         )
     y = signed_objectives(space, observed)
     seen = set(_key(space, observed)) | set(_key(space, pending))
-    if not _enough(y) and name != "random":
+    if results_before_model(space, y) and name != "random":
         return _initial(space, seen, batch, seed, initial or space.initial)
     pool = candidate_pool(space, observed, seed, y)
     if pool.height == 0:

@@ -390,7 +390,8 @@ class Campaign:
         replicates: bool = False,
     ) -> pl.DataFrame:
         """The next ``batch`` experiments, stored with their ids and audited. Until every
-        objective has two results they come from the initial design; then from Bayesian
+        objective has two results (and, with continuous parameters, there is one result more than
+        there are parameters) they come from the initial design; then from Bayesian
         optimisation (``acquisition``, default the campaign's, else qLogNEI / qLogNEHVI).
         ``progress`` is called with each step ("fitting the surrogate…", "choosing experiment 2
         of 5…"). ``out``: also write the results template of the batch there
