@@ -123,15 +123,15 @@ def model_sentence(model: Mapping[str, Any]) -> str:
 
 def status_notes(status: Status) -> list[str]:
     """The status in sentences: which model, how well it predicts, what matters, what is left."""
-    notes = [model_sentence(status.model)] if status.model else []
-    if status.initial_left:
-        left = status.initial_left
-        notes.insert(
-            0,
+    notes = []
+    if left := status.initial_left:
+        notes.append(
             f"initial design: {left} more result{'s' if left > 1 else ''} before suggestions "
             "come from the model (two per objective; with continuous parameters, one more "
-            "result than there are parameters)",
+            "result than there are parameters)"
         )
+    if status.model:
+        notes.append(model_sentence(status.model))
     notes += [
         f"model fit ({objective}): leave-one-out R² {f['loo_r2']:.2f}, 90 % intervals held "
         f"{f['loo_coverage_90']:.0%} of {int(f['rows'])} results"

@@ -18,9 +18,10 @@ Candidates: a discrete space's points are all listed (thousands, scored exactly)
 continuous parameters is covered by :data:`POOL` scrambled-Sobol points plus, around each of the best
 results so far, :data:`LOCAL` perturbations of its continuous coordinates (normal, a tenth of each
 range on its scale; half of them with a choice or two changed as well), all filtered by the
-constraints, and each pick is then polished by gradient steps on its continuous coordinates (see :mod:`~labsight.design.acquisition`). Points
-already run or suggested are never proposed again, nor (unless ``replicates``) near-copies of the
-pending ones or of each other (:data:`NEAR`) or repeats of points run (:data:`NEAR_RUN`).
+constraints, and each pick is then polished by gradient steps on its continuous coordinates (see
+:mod:`~labsight.design.acquisition`). Points already run or suggested are never proposed again, nor
+(unless ``replicates``) near-copies of the pending ones or of each other (:data:`NEAR`) or repeats
+of points run (:data:`NEAR_RUN`).
 
 The surrogate's kernel is chosen per campaign (:func:`fit`): with choices one-hot encoded, a
 categorical kernel and one-hot Matérn compete on leave-one-out predictions once there are
