@@ -217,3 +217,46 @@ def test_predict_and_campaign_results_match_columns_by_one_rule() -> None:
     assert match_column("pressure", headers) is None
     with pytest.raises(labsight.InputError, match="2 columns could be 'temperature'"):
         match_column("temperature", ["temperature [K]", "temperature (degC)"])
+
+
+def test_cli_python_and_rest_give_the_same_campaign_status(run: Run, tmp_path: Path) -> None:
+    """Two results on a space with a continuous parameter: the three faces agree on the best
+    result and on how many results the initial design still wants."""
+    from fastapi.testclient import TestClient
+
+    from labsight.serve.app import create_app
+
+    space = tmp_path / "space.yaml"
+    space.write_text(
+        "parameters:\n"
+        "  - {name: temperature, type: continuous, bounds: [30, 130], unit: degC}\n"
+        "  - {name: base, type: categorical, values: [K2CO3, Cs2CO3]}\n"
+        "objectives:\n"
+        "  - {name: yield, goal: maximize, unit: '%'}\n",
+        encoding="utf-8",
+    )
+    assert run("design", "new", "c", "--space", str(space))[0] == 0
+    batch = tmp_path / "next.csv"
+    code, _, err = run("design", "suggest", "c", "--batch", "2", "--out", str(batch))
+    assert code == 0, err
+    frame = pl.read_csv(batch)
+    frame.with_columns(
+        pl.Series("yield [%]", 0.5 * frame["temperature [degC]"].to_numpy())
+    ).write_csv(batch)
+    code, _, err = run("design", "record", "c", str(batch))
+    assert code == 0, err
+    code, out, err = run("design", "status", "c", "--json")
+    assert code == 0, err
+    cli = json.loads(out)
+    with labsight.Workspace(run.home) as ws:
+        python = ws.campaign("c").status().to_dict()
+        ws.accounts.add_user("sam", "scientist", "scientist-password-1")
+        token, _ = ws.accounts.create_token("sam", "read", expires="1h")
+        with TestClient(create_app(workspace=ws)) as api:
+            rest = api.get(
+                "/api/v1/campaigns/c/status", headers={"Authorization": f"Bearer {token}"}
+            )
+    assert rest.status_code == 200, rest.text
+    assert cli["initial_left"] == python["initial_left"] == rest.json()["initial_left"] == 1
+    for key in ("results", "best", "fit"):
+        assert cli[key] == python[key] == rest.json()[key]
