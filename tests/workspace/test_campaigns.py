@@ -368,3 +368,25 @@ def test_status_says_how_many_results_the_initial_design_still_wants(
     assert status.initial_left == 0
     assert not any(n.startswith("initial design") for n in status_notes(status))
     assert set(c.suggest(2)["method"]) == {"qLogNEI"}
+
+
+def test_status_names_the_warp_and_predicts_on_the_objectives_scale(
+    ws: labsight.Workspace,
+) -> None:
+    """A space with a continuous parameter: the GP reads the yields through a Yeo–Johnson warp,
+    status says so with its λ, and the prediction at the best result is a yield, not a value on
+    the warped scale."""
+    from labsight.design._status_text import status_notes
+
+    c = ws.campaign("suzuki")
+    for _ in range(3):
+        c.record(_run(ws, c.suggest(2)))
+    status = c.status()
+    warp = status.to_dict()["model"]["warp"]
+    assert warp["method"] == "yeo-johnson"
+    assert 0.0 <= warp["lambda"][0] <= 2.0
+    assert any("Yeo–Johnson warp (λ" in note for note in status_notes(status))
+    yields = c.results()["yield"]
+    predicted = status.best[0]["predicted"]["yield"]
+    assert yields.min() - 1.0 <= predicted["mean"] <= yields.max() + 1.0
+    assert predicted["sd"] >= 0.0

@@ -405,15 +405,18 @@ class _Reader:
         if not isinstance(initial, dict):
             raise self.fail("'initial' must be a mapping such as {method: sobol}", data.line)
         surrogate = data.get("surrogate") or {}
-        if not isinstance(surrogate, dict) or surrogate.get("kernel", "auto") not in (
-            "auto",
-            "onehot",
-            "mixed",
+        if (
+            not isinstance(surrogate, dict)
+            or set(surrogate) - {"kernel", "warp"}
+            or surrogate.get("kernel", "auto") not in ("auto", "onehot", "mixed")
+            or surrogate.get("warp", "auto") not in ("auto", "yeo-johnson", "none")
         ):
             raise self.fail(
-                "'surrogate' must be a mapping such as {kernel: mixed}",
+                "'surrogate' must be a mapping such as {kernel: mixed, warp: none}",
                 data.line,
-                expected="kernel: auto (the default: chosen by leave-one-out), onehot or mixed",
+                expected="kernel: auto (the default: chosen by leave-one-out), onehot or mixed; "
+                "warp: auto (the default: Yeo–Johnson where there are continuous parameters), "
+                "yeo-johnson or none",
             )
         return replace(space, initial=dict(initial), surrogate=dict(surrogate))
 

@@ -106,6 +106,9 @@ _KERNELS = {
 def model_sentence(model: Mapping[str, Any]) -> str:
     """Which surrogate is in use and why: ``'model: a categorical kernel … chosen by …'``."""
     what = _KERNELS.get(model["kernel"], model["kernel"])
+    if warp := model.get("warp"):
+        lams = ", ".join(f"{v:.2f}" for v in warp["lambda"])
+        what += f", the results read through a Yeo–Johnson warp (λ {lams})"
     if model["chosen_by"] == "leave-one-out" and model.get("compared"):
         others = ", ".join(
             f"{_KERNELS.get(k, k).split(' (')[0]} {v:.2f}"

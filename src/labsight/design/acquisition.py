@@ -179,7 +179,10 @@ def _greedy(
             if ctx.movable:
                 value = _polish(ctx, acq, pool, scores, best, value, taken)
         if step == 0 and free.sum() > SHORTLIST:
-            free &= np.isin(np.arange(len(pool)), torch.topk(scores, SHORTLIST).indices.numpy())
+            keep = np.isin(np.arange(len(pool)), torch.topk(scores, SHORTLIST).indices.numpy())
+            if ctx.near is not None:  # one point per combination: each keeps its best
+                keep |= _best_of_each_combination(ctx, pool, scores, free)
+            free &= keep
         picks.append(best)
         values.append(value)
         free[best] = False
@@ -196,6 +199,25 @@ def held_columns(width: int, movable: list[int]) -> torch.Tensor:
     held = torch.ones(width, dtype=torch.bool)
     held[movable] = False
     return held
+
+
+def _best_of_each_combination(
+    ctx: Context, pool: torch.Tensor, scores: torch.Tensor, free: np.ndarray
+) -> np.ndarray:
+    """The free candidate with the highest score of each combination of choices: the shortlist
+    keeps them, so that a later pick can still go to a combination none of the best made."""
+    keep = np.zeros(len(pool), dtype=bool)
+    if ctx.movable is None:
+        return keep
+    held = held_columns(pool.shape[1], ctx.movable)
+    rows = np.flatnonzero(free)
+    if not bool(held.any()) or not len(rows):
+        return keep
+    _, group = torch.unique(pool[rows][:, held], dim=0, return_inverse=True)
+    order = np.argsort(-scores[rows].numpy(), kind="stable")
+    _, first = np.unique(group.numpy()[order], return_index=True)
+    keep[rows[order[first]]] = True
+    return keep
 
 
 def _same_choices(ctx: Context, pool: torch.Tensor, best: int, free: np.ndarray) -> np.ndarray:
@@ -303,10 +325,13 @@ def _log_nei(
             X_pending=pending,
             prune_baseline=True,
             cache_root=True,
+            objective=surrogate.objective(),
         )
 
     from botorch.acquisition.analytic import PosteriorMean
 
+    # The best guess: the highest posterior mean of the GP, which with a warp is the highest
+    # median on the objective's scale (the mean there would favour points the model is unsure of)
     guess = starts_with_best_guess("qLogNEI", batch, ctx.pending)
     return _greedy(ctx, make, pool, batch, used, PosteriorMean(surrogate.model) if guess else None)
 
@@ -320,7 +345,11 @@ def _ucb(
 
     def make(pending: torch.Tensor | None) -> Any:
         return qUpperConfidenceBound(
-            surrogate.model, beta=4.0, sampler=_sampler(ctx.seed), X_pending=pending
+            surrogate.model,
+            beta=4.0,
+            sampler=_sampler(ctx.seed),
+            X_pending=pending,
+            objective=surrogate.objective(),
         )
 
     return _greedy(ctx, make, pool, batch, used)
@@ -360,6 +389,7 @@ def _log_nehvi(
             ref_point=ctx.ref_point or [],
             X_baseline=surrogate.x,
             sampler=_sampler(ctx.seed),
+            objective=surrogate.objective(),
             X_pending=pending,
             prune_baseline=True,
             cache_root=True,
@@ -383,6 +413,7 @@ def _parego(
             X_baseline=surrogate.x,
             scalarization_weights=weights,
             sampler=_sampler(ctx.seed),
+            objective=surrogate.objective(),
             X_pending=pending,
             prune_baseline=True,
         )

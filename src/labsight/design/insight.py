@@ -56,8 +56,9 @@ class Status:
     importance: list[dict[str, Any]] = field(default_factory=list)
     expected: dict[str, Any] | None = None
     combinations: dict[str, Any] | None = None
-    # The surrogate in use: its kernel, how it was chosen, each compared kernel's leave-one-out
-    # log predictive density
+    # The surrogate in use: its kernel, its warp of the results (None, or the method and each
+    # objective's λ), how the kernel was chosen, each compared kernel's leave-one-out log
+    # predictive density
     model: dict[str, Any] | None = None
     # Results the initial design still wants before suggestions come from the model
     initial_left: int = 0
@@ -266,13 +267,20 @@ def _expected(
     if untried is not None and untried.height:  # every untried combination is a candidate too
         pool = pl.concat([pool, untried], how="vertical_relaxed")
     x = torch.as_tensor(encoder.encode(pool), dtype=DTYPE).unsqueeze(1)
+    # The GP models the warped results: the point is the one with the most expected improvement
+    # there (the same point where there is no warp), its improvement read on the objective's scale.
+    warp = surrogate.warps[0]
+    modelled = float(warp.forward(np.array([best_f]))[0])
     with torch.no_grad():
-        log_ei = LogExpectedImprovement(surrogate.model, best_f=best_f)(x)
+        log_ei = LogExpectedImprovement(surrogate.model, best_f=modelled)(x)
         i = int(torch.argmax(log_ei))
-        pi = ProbabilityOfImprovement(surrogate.model, best_f=best_f)(x[i : i + 1])
+        pi = ProbabilityOfImprovement(surrogate.model, best_f=modelled)(x[i : i + 1])
+        post = surrogate.model.posterior(x[i])
     o = space.objectives[0]
     return {
-        "improvement": float(torch.exp(log_ei[i])),
+        "improvement": warp.expected_excess(
+            float(post.mean.reshape(-1)[0]), float(post.variance.reshape(-1)[0]) ** 0.5, best_f
+        ),
         "probability": float(pi[0]),
         "unit": o.unit,
         "at": _conditions(space, pool.row(i, named=True)),
@@ -297,6 +305,7 @@ def campaign_status(
         status.fit = _loo(surrogate, space)
         status.model = {
             "kernel": surrogate.kernel,
+            "warp": surrogate.warp_state(),
             "chosen_by": surrogate.chosen_by,
             "compared": surrogate.compared,
         }

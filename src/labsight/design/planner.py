@@ -25,7 +25,14 @@ of points run (:data:`NEAR_RUN`).
 
 The surrogate's kernel is chosen per campaign (:func:`fit`): with choices one-hot encoded, a
 categorical kernel and one-hot Matérn compete on leave-one-out predictions once there are
-:data:`MIN_COMPARED` results.
+:data:`MIN_COMPARED` results. In a space with continuous parameters the GP reads the results
+through a Yeo–Johnson warp (:mod:`~labsight.design.warp`) and the acquisition counts improvement
+on the objective's own scale: on the design benchmark's mixed problems (10 seeds) the warp took
+the cross-coupling from 62 % to 82 % of the optimum after 40 experiments, and counting improvement
+on the warped scale instead would have cost photoredox its refinement (99.8 % to 91 %). A table of
+conditions is not warped unless it asks (``surrogate: {warp: yeo-johnson}``): the benchmark's
+tables were measured without it, and comparing warped and plain fits would double a suggestion's
+time on them.
 """
 
 from __future__ import annotations
@@ -170,23 +177,36 @@ def _kernels(space: Space) -> list[str]:
     return ["onehot"]
 
 
+WARPS = ("none", "yeo-johnson")
+
+
+def _warped(space: Space) -> bool:
+    """Whether the GPs read the results through a Yeo–Johnson warp: as the space's ``surrogate:
+    {warp: ...}`` says, else where it has continuous parameters (see the module docstring)."""
+    asked = space.surrogate.get("warp", "auto")
+    if asked in WARPS:
+        return bool(asked == "yeo-johnson")
+    return not space.discrete
+
+
 def fit(space: Space, observed: pl.DataFrame, seed: int) -> tuple[Surrogate, Encoder]:
-    """The surrogate on the results so far (rows with at least one objective). With choices and
-    :data:`MIN_COMPARED` results or more, a GP with each kernel of :data:`KERNELS` is fitted and
-    the one that foresees left-out results best (mean leave-one-out log predictive density, its
-    uncertainty included) is kept; the choice and both scores travel with the surrogate."""
+    """The surrogate on the results so far (rows with at least one objective), each objective read
+    through a warp where :func:`_warped`. With choices and :data:`MIN_COMPARED` results or more, a
+    GP with each kernel of :data:`KERNELS` is fitted and the one that foresees left-out results
+    best (mean leave-one-out log predictive density, its uncertainty included) is kept; the
+    choice and both scores travel with the surrogate."""
     from labsight.design.surrogate import fit_surrogate
 
     y = signed_objectives(space, observed)
     keep = np.isfinite(y).any(axis=1)
     rows = observed.filter(pl.Series(keep))
-    kernels = _kernels(space)
+    kernels, warp = _kernels(space), _warped(space)
     asked = "kernel" in space.surrogate and space.surrogate["kernel"] in KERNELS
     compare = len(kernels) > 1 and int(keep.sum()) >= MIN_COMPARED
     fits = []
     for kernel in kernels if compare else kernels[:1]:
         encoder = Encoder(space, categorical_kernel=kernel == "mixed")
-        surrogate = fit_surrogate(encoder.encode(rows), y[keep], encoder.cat_dims, seed)
+        surrogate = fit_surrogate(encoder.encode(rows), y[keep], encoder.cat_dims, seed, warp)
         surrogate.kernel = kernel
         fits.append((surrogate.loo_log_likelihood() if compare else 0.0, surrogate, encoder))
     _, surrogate, encoder = max(fits, key=lambda f: f[0])  # the first on a tie

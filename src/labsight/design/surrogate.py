@@ -12,17 +12,25 @@ kernel). Outcomes are standardized, objectives to minimize are negated (the surr
 maximizes), and the noise is learned: replicated conditions tell the GP how noisy the assay is
 instead of being interpolated. Each objective is fitted on the rows that measured it, so partial
 results count. Fitting is deterministic for a seed (the torch RNG is forked and seeded).
+
+With ``warp`` each objective's GP reads its results through a Yeo–Johnson warp
+(:mod:`~labsight.design.warp`); everything the surrogate says outside the GP is mapped back to the
+objective's own scale: :meth:`Surrogate.posterior` (mean and sd by quadrature), the leave-one-out
+predictions, and :meth:`Surrogate.objective`, which turns the GP's samples back into the
+objective's values inside an acquisition, so an improvement is counted in the objective's unit.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
+
+from labsight.design.warp import Warp
 
 __all__ = ["Surrogate", "fit_surrogate"]
 
@@ -43,20 +51,59 @@ class Surrogate:
     # or "leave-one-out" (the better mean log predictive density; ``compared`` holds each one's)
     chosen_by: str = "default"
     compared: dict[str, float] | None = None
+    # Per objective: the warp its GP reads the results through (:mod:`~labsight.design.warp`)
+    warps: list[Warp] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.warps = self.warps or [Warp()] * self.y.shape[1]
+
+    @property
+    def warped(self) -> bool:
+        return any(not w.identity for w in self.warps)
+
+    def warp_state(self) -> dict[str, Any] | None:
+        """``{"method": "yeo-johnson", "lambda": [per objective]}``, or None without a warp."""
+        if not self.warped:
+            return None
+        return {"method": "yeo-johnson", "lambda": [w.lam for w in self.warps]}
 
     def posterior(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and standard deviation (signed orientation) ``[points, objectives]``, the
-        observation noise excluded."""
+        """Mean and standard deviation (signed orientation, the objectives' own scale)
+        ``[points, objectives]``, the observation noise excluded."""
         with torch.no_grad():
             post = self.model.posterior(torch.as_tensor(x, dtype=DTYPE))
-            mean = post.mean.cpu().numpy()
-            sd = post.variance.clamp_min(0).sqrt().cpu().numpy()
-        return mean.reshape(len(x), -1), sd.reshape(len(x), -1)
+            mean = post.mean.cpu().numpy().reshape(len(x), -1)
+            sd = post.variance.clamp_min(0).sqrt().cpu().numpy().reshape(len(x), -1)
+        for j, warp in enumerate(self.warps):
+            mean[:, j], sd[:, j] = warp.moments(mean[:, j], sd[:, j])
+        return mean, sd
 
-    def leave_one_out(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+    def objective(self) -> Any:
+        """For a Monte-Carlo acquisition: the GP's samples mapped back to the objectives' own
+        scale, so that an improvement is counted in the objective's unit (None without a warp)."""
+        if not self.warped:
+            return None
+        from botorch.acquisition.multi_objective.objective import GenericMCMultiOutputObjective
+        from botorch.acquisition.objective import GenericMCObjective
+
+        warps = self.warps
+
+        def one(samples: torch.Tensor, X: torch.Tensor | None = None) -> torch.Tensor:
+            return warps[0].inverse_torch(samples[..., 0])  # type: ignore[no-any-return]
+
+        def several(samples: torch.Tensor, X: torch.Tensor | None = None) -> torch.Tensor:
+            return torch.stack(
+                [w.inverse_torch(samples[..., j]) for j, w in enumerate(warps)], dim=-1
+            )
+
+        if len(warps) == 1:
+            return GenericMCObjective(one)
+        return GenericMCMultiOutputObjective(several)
+
+    def _loo_warped(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
         """Per objective: its results, each one's leave-one-out prediction and sd (the GP's
-        hyperparameters held; the observation noise included, as a new result would have it), in
-        the signed orientation; None for an objective with fewer than three results."""
+        hyperparameters held; the observation noise included, as a new result would have it) on
+        the warped scale the GP models; None for an objective with fewer than three results."""
         out: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = []
         for m in getattr(self.model, "models", [self.model]):
             x = m.train_inputs[0]
@@ -84,20 +131,32 @@ class Surrogate:
             )
         return out
 
+    def leave_one_out(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+        """Per objective: its results, each one's leave-one-out prediction and sd on the
+        objective's own scale (signed orientation); None with fewer than three results."""
+        out: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = []
+        for warp, entry in zip(self.warps, self._loo_warped(), strict=True):
+            if entry is None:
+                out.append(None)
+                continue
+            truth, guess, sd = entry
+            out.append((warp.inverse(truth), *warp.moments(guess, sd)))
+        return out
+
     def loo_log_likelihood(self) -> float:
-        """The mean leave-one-out log predictive density of the results (standardized units, so
-        objectives and models compare): how well the model foresees a result it did not see,
-        its uncertainty included. -inf with fewer than three results."""
+        """The mean leave-one-out log predictive density of the results, on the objectives' own
+        scales in standardized units (so objectives, kernels and warps compare): how well the
+        model foresees a result it did not see, its uncertainty included. -inf with fewer than
+        three results."""
         densities = []
-        for entry in self.leave_one_out():
+        for warp, entry in zip(self.warps, self._loo_warped(), strict=True):
             if entry is None:
                 return -math.inf
-            truth, guess, sd = entry
+            z, guess, sd = entry
+            truth = warp.inverse(z)
+            log_z = -0.5 * np.log(2 * math.pi * sd**2) - 0.5 * ((z - guess) / sd) ** 2
             spread = float(np.std(truth)) or 1.0
-            z_sd = sd / spread
-            densities.append(
-                -0.5 * np.log(2 * math.pi * z_sd**2) - 0.5 * ((truth - guess) / spread / z_sd) ** 2
-            )
+            densities.append(log_z + warp.log_slope(truth) + math.log(spread))
         return float(np.mean(np.concatenate(densities)))
 
     def state(self) -> dict[str, Any]:
@@ -120,6 +179,7 @@ class Surrogate:
             "objectives": out,
             "rows": int(self.x.shape[0]),
             "kernel": self.kernel,
+            "warp": self.warp_state(),
             "chosen_by": self.chosen_by,
             "compared": self.compared,
         }
@@ -178,8 +238,11 @@ def _fit_one(x: torch.Tensor, y: torch.Tensor, cat_dims: list[int]) -> Any:
     return model
 
 
-def fit_surrogate(x: np.ndarray, y: np.ndarray, cat_dims: list[int], seed: int) -> Surrogate:
-    """One GP per column of ``y`` (signed objectives; NaN = not measured) on the rows of ``x``.
+def fit_surrogate(
+    x: np.ndarray, y: np.ndarray, cat_dims: list[int], seed: int, warp: bool = False
+) -> Surrogate:
+    """One GP per column of ``y`` (signed objectives; NaN = not measured) on the rows of ``x``,
+    each reading its results through a Yeo–Johnson warp when ``warp`` (:class:`Warp`).
 
     Raises
     ------
@@ -189,14 +252,15 @@ def fit_surrogate(x: np.ndarray, y: np.ndarray, cat_dims: list[int], seed: int) 
     from botorch.models.model_list_gp_regression import ModelListGP
 
     x_t = torch.as_tensor(x, dtype=DTYPE)
-    models = []
+    models, warps = [], []
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         for j in range(y.shape[1]):
             rows = np.isfinite(y[:, j])
             if rows.sum() < 2:
                 raise ValueError(f"objective {j} has {int(rows.sum())} results; a GP needs two")
-            target = torch.as_tensor(y[rows, j : j + 1], dtype=DTYPE)
+            warps.append(Warp.fit(y[rows, j]) if warp else Warp())
+            target = torch.as_tensor(warps[-1].forward(y[rows, j])[:, None], dtype=DTYPE)
             models.append(_fit_one(x_t[torch.as_tensor(rows)], target, cat_dims))
     model = models[0] if len(models) == 1 else ModelListGP(*models)
-    return Surrogate(model, x_t, y)
+    return Surrogate(model, x_t, y, warps=warps)
