@@ -27,11 +27,12 @@ def test_the_warp_round_trips_and_leaves_normal_results_nearly_alone() -> None:
     warp = Warp.fit(y)
     assert LAMBDA_RANGE[0] <= warp.lam < 0.5  # a long right tail is pulled in
     assert np.allclose(warp.inverse(warp.forward(y)), y, rtol=1e-12, atol=1e-9)
-    # the warped results are nearly symmetric where the raw ones were not
-    z = warp.forward(y)
+    # the warped results are far less skewed than the raw ones, on every sample
     skew = lambda v: float(np.mean((v - v.mean()) ** 3) / np.std(v) ** 3)  # noqa: E731
-    assert skew(y) > 1.5
-    assert abs(skew(z)) < 0.5
+    for seed in range(10):
+        y = _skewed(40, seed)
+        z = Warp.fit(y).forward(y)
+        assert abs(skew(z)) < 0.6 * skew(y), seed
     normal = np.random.default_rng(1).normal(50.0, 5.0, 200)
     assert abs(Warp.fit(normal).lam - 1.0) < 0.3
     # too few results, or all equal: no warp
@@ -98,8 +99,8 @@ def _coupling(frame: pl.DataFrame) -> np.ndarray:
 
 def test_a_warped_gp_foresees_held_out_yields_of_a_reaction_better() -> None:
     """Fitted on 24 space-filling experiments, judged on 400 others: through the warp the GP's
-    held-out log density (on the yield's own scale) and the correlation of its predictions with
-    the truth are both higher than without, on every seed."""
+    held-out log density (on the yield's own scale) is higher than without on every seed, and the
+    correlation of its predictions with the truth higher on average."""
     import torch
 
     from labsight.design.encoding import Encoder
@@ -117,6 +118,7 @@ def test_a_warped_gp_foresees_held_out_yields_of_a_reaction_better() -> None:
         }
     )
     encoder = Encoder(space, categorical_kernel=True)
+    gains = []
     for seed in range(3):
         train = initial_design(space, 24, method="sobol", seed=seed)
         test = initial_design(space, 400, method="sobol", seed=100 + seed)
@@ -139,7 +141,8 @@ def test_a_warped_gp_foresees_held_out_yields_of_a_reaction_better() -> None:
                 float(np.corrcoef(mean[:, 0], truth)[0, 1]),
             )
         assert scores[True][0] > scores[False][0] + 0.2, seed
-        assert scores[True][1] > scores[False][1], seed
+        gains.append(scores[True][1] - scores[False][1])
+    assert np.mean(gains) > 0.0  # and its predictions rank the held-out yields better
 
 
 def _mixed_space(**surrogate: str) -> dict:
@@ -205,3 +208,14 @@ def test_an_unknown_surrogate_setting_is_an_error_naming_the_line(tmp_path: Path
     assert "warp" in str(err.value)
     path.write_text(path.read_text().replace(bad, "{warp: none}"))
     assert load_space(path).surrogate == {"warp": "none"}
+
+
+def test_a_campaign_stored_before_warps_goes_on_unwarped() -> None:
+    stored = space_from_dict(_mixed_space()).to_dict()
+    assert "warp" not in stored["surrogate"]
+    old = space_from_dict(stored, stored=True)
+    assert old.surrogate == {"warp": "none"}
+    assert not fit(old, _results(12), seed=0)[0].warped
+    # a campaign stored now records the setting, and keeps it
+    stored["surrogate"]["warp"] = "auto"
+    assert fit(space_from_dict(stored, stored=True), _results(12), seed=0)[0].warped

@@ -405,9 +405,10 @@ class _Reader:
         if not isinstance(initial, dict):
             raise self.fail("'initial' must be a mapping such as {method: sobol}", data.line)
         surrogate = data.get("surrogate") or {}
+        if isinstance(surrogate, dict):
+            self.keys(surrogate, ("kernel", "warp"), "surrogate", data.line)
         if (
             not isinstance(surrogate, dict)
-            or set(surrogate) - {"kernel", "warp"}
             or surrogate.get("kernel", "auto") not in ("auto", "onehot", "mixed")
             or surrogate.get("warp", "auto") not in ("auto", "yeo-johnson", "none")
         ):
@@ -485,5 +486,14 @@ def space_from_dict(data: Mapping[str, Any], *, stored: bool = False) -> Space:
         constraints,
         candidates,
         dict(data.get("initial") or {}),
-        dict(data.get("surrogate") or {}),
+        _stored_surrogate(data.get("surrogate") or {}, stored),
     )
+
+
+def _stored_surrogate(surrogate: Mapping[str, Any], stored: bool) -> dict[str, Any]:
+    """A stored space's surrogate settings; one stored before warps existed (no ``warp``) ran
+    on unwarped results, and goes on so (a space from a file or a dict gets the default)."""
+    out = dict(surrogate)
+    if stored and "warp" not in out:
+        out["warp"] = "none"
+    return out

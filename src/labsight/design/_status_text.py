@@ -64,8 +64,9 @@ def untried_sentence(combinations: Mapping[str, Any]) -> str:
     untried, tried = combinations.get("sd_untried"), combinations.get("sd_tried")
     if untried is not None:
         unit = f" {combinations['unit']}" if combinations.get("unit") else ""
+        sure = "the model is unsure of them" if combinations.get("unsure", True) else "for them"
         sentence += (
-            f"; the model is unsure of them: {combinations['objective']} predicted ± "
+            f"; {sure}: {combinations['objective']} predicted ± "
             f"{_fmt(untried)}{unit} (sd, median)"
             + (f", against ± {_fmt(tried)}{unit} where tried" if tried is not None else "")
         )

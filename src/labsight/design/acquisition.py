@@ -18,7 +18,14 @@ pick only the :data:`SHORTLIST` best candidates of the first pass are scored aga
 to a batch is never more than it is worth alone (the acquisitions are expectations of a maximum over
 the batch), so a point far down the first ranking can win a later pick only once every point of the
 shortlist has lost most of its worth to the picks before it; the later passes cost an eighth of the
-first over 4,000 candidates.
+first over 4,000 candidates. Where a batch takes one point per combination of choices (below), the
+shortlist also keeps the best candidate of each combination: with a warped GP sure of one choice,
+the 512 best were all of it, and the batch could not leave it.
+
+With a warp of the results (:mod:`~labsight.design.warp`) every Monte-Carlo acquisition counts
+improvement on the objective's own scale (:meth:`Surrogate.objective` maps the GP's samples back).
+Counted on the warped scale, where the best results are drawn together, the search stopped
+refining: photoredox in the mixed benchmark fell from 99.8 % of the optimum to 91 % (10 seeds).
 
 A batch of two or more from ``qLogNEI`` starts with the model's best guess: the candidate not yet
 run with the highest posterior mean (polished like any pick), the rest chosen by the acquisition

@@ -184,18 +184,20 @@ def _progress(space: Space, results: pl.DataFrame) -> list[dict[str, Any]]:
 def _loo(surrogate: Surrogate, space: Space) -> dict[str, dict[str, float]]:
     """Leave-one-out R² and 90 % coverage of each objective's GP, hyperparameters held."""
     out: dict[str, dict[str, float]] = {}
-    for o, entry in zip(space.objectives, surrogate.leave_one_out(), strict=True):
-        if entry is None:
+    loo, inside = surrogate.leave_one_out(), surrogate.loo_covered(_Z90)
+    for o, entry, within in zip(space.objectives, loo, inside, strict=True):
+        if entry is None or within is None:
             continue
-        truth, guess, sd = entry
+        truth, guess, _ = entry
         ss = float(np.sum((truth - truth.mean()) ** 2))
         r2 = 1.0 - float(np.sum((truth - guess) ** 2)) / ss if ss > 0 else float("nan")
-        covered = float(np.mean(np.abs(truth - guess) <= _Z90 * sd))
+        covered = float(np.mean(within))
         out[o.name] = {"loo_r2": r2, "loo_coverage_90": covered, "rows": len(truth)}
     return out
 
 
 _LEVELS = ("categorical", "molecule")
+_LEADERS = 32  # candidates whose expected improvement is read on a warped objective's scale
 _COMBINATIONS = 2000  # combinations of levels whose uncertainty the status reads, tried or not
 
 
@@ -273,14 +275,19 @@ def _expected(
     modelled = float(warp.forward(np.array([best_f]))[0])
     with torch.no_grad():
         log_ei = LogExpectedImprovement(surrogate.model, best_f=modelled)(x)
-        i = int(torch.argmax(log_ei))
+        if warp.identity:
+            i, improvement = int(torch.argmax(log_ei)), float(torch.exp(log_ei.max()))
+        else:  # the leaders there, their improvement read on the objective's scale
+            leaders = torch.topk(log_ei, min(_LEADERS, len(log_ei))).indices.tolist()
+            post = surrogate.model.posterior(x[leaders].squeeze(1))
+            mean = post.mean.reshape(-1).tolist()
+            sd = post.variance.clamp_min(0).sqrt().reshape(-1).tolist()
+            gains = [warp.expected_excess(m, s, best_f) for m, s in zip(mean, sd, strict=True)]
+            i, improvement = leaders[int(np.argmax(gains))], float(max(gains))
         pi = ProbabilityOfImprovement(surrogate.model, best_f=modelled)(x[i : i + 1])
-        post = surrogate.model.posterior(x[i])
     o = space.objectives[0]
     return {
-        "improvement": warp.expected_excess(
-            float(post.mean.reshape(-1)[0]), float(post.variance.reshape(-1)[0]) ** 0.5, best_f
-        ),
+        "improvement": improvement,
         "probability": float(pi[0]),
         "unit": o.unit,
         "at": _conditions(space, pool.row(i, named=True)),
@@ -359,13 +366,20 @@ def _untried_uncertainty(
     """How sure the surrogate is about combinations of levels never tried, against those tried:
     the median posterior sd of the first objective at the best result's other conditions."""
     sds: dict[bool, float | None] = {True: None, False: None}
+    spread: dict[bool, float | None] = {True: None, False: None}
     for done, frame in _combination_points(space, results, best).items():
         if frame.height:
-            _, sd = surrogate.posterior(encoder.encode(frame))
+            x = encoder.encode(frame)
+            _, sd = surrogate.posterior(x)
             sds[done] = float(np.median(sd[:, 0]))
+            spread[done] = float(np.median(surrogate.model_sd(x)[:, 0]))
+    untried, tried = spread[False], spread[True]
     return {
         "sd_untried": sds[False],
         "sd_tried": sds[True],
+        # judged on the model's scale: with a warp the sd on the objective's scale also grows
+        # with the prediction, and a poor untried combination would look sure
+        "unsure": untried is not None and (tried is None or untried > tried),
         "objective": space.objectives[0].name,
         "unit": space.objectives[0].unit,
     }

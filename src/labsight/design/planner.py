@@ -28,7 +28,7 @@ categorical kernel and one-hot Matérn compete on leave-one-out predictions once
 :data:`MIN_COMPARED` results. In a space with continuous parameters the GP reads the results
 through a Yeo–Johnson warp (:mod:`~labsight.design.warp`) and the acquisition counts improvement
 on the objective's own scale: on the design benchmark's mixed problems (10 seeds) the warp took
-the cross-coupling from 62 % to 82 % of the optimum after 40 experiments, and counting improvement
+the cross-coupling from 62 % to 78 % of the optimum after 40 experiments, and counting improvement
 on the warped scale instead would have cost photoredox its refinement (99.8 % to 91 %). A table of
 conditions is not warped unless it asks (``surrogate: {warp: yeo-johnson}``): the benchmark's
 tables were measured without it, and comparing warped and plain fits would double a suggestion's

@@ -143,6 +143,25 @@ class Surrogate:
             out.append((warp.inverse(truth), *warp.moments(guess, sd)))
         return out
 
+    def loo_covered(self, z: float) -> list[np.ndarray | None]:
+        """Per objective: whether each result lies within ``z`` leave-one-out sds of its
+        prediction on the scale the GP models, which with a warp is the quantile interval on the
+        objective's own (the map is monotone; mean ± z sd there would not be); None with fewer
+        than three results."""
+        return [
+            None if entry is None else np.abs(entry[0] - entry[1]) <= z * entry[2]
+            for entry in self._loo_warped()
+        ]
+
+    def model_sd(self, x: np.ndarray) -> np.ndarray:
+        """The posterior sd on the scale the GP models ``[points, objectives]``: how unsure the
+        model is, apart from how high it predicts (on a warped objective's scale the sd also grows
+        with the prediction)."""
+        with torch.no_grad():
+            post = self.model.posterior(torch.as_tensor(x, dtype=DTYPE))
+            sd: np.ndarray = post.variance.clamp_min(0).sqrt().cpu().numpy()
+        return sd.reshape(len(x), -1)
+
     def loo_log_likelihood(self) -> float:
         """The mean leave-one-out log predictive density of the results, on the objectives' own
         scales in standardized units (so objectives, kernels and warps compare): how well the

@@ -54,7 +54,8 @@ class Warp:
         best = minimize_scalar(
             lambda lam: -float(yeojohnson_llf(lam, u)), bounds=LAMBDA_RANGE, method="bounded"
         )
-        return cls(centre, scale, float(best.x))
+        lam = float(best.x)
+        return cls(centre, scale, lam) if lam != 1.0 else cls()
 
     @property
     def identity(self) -> bool:

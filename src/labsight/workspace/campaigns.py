@@ -92,6 +92,9 @@ def new_campaign(
         raise InputError(f"unknown acquisition {acquisition!r}", expected=", ".join(CATALOGUE))
     resolved = space if isinstance(space, Space) else load_space(Path(space))
     stored = resolved.to_dict()
+    # the setting is stored resolved: a campaign stored before warps existed has no key, and
+    # goes on unwarped (space_from_dict)
+    stored["surrogate"].setdefault("warp", "auto")
     digest = _space_hash(stored)
     with ctx.db.write() as session:
         record = repo.add_campaign(
