@@ -279,7 +279,7 @@ def _code(method: str) -> str:
     files = [here / "design_mixed.py", here / "mixed_score.py"]
     if method in PEERS:
         files += [here / "mixed_peers.py", here / "design_peers.py"]
-    elif method == "labsight":
+    elif method in ("labsight", "random"):  # random search draws from labsight's candidates
         files += _loop_modules(here.parent / "src" / "labsight" / "design")
     digest = hashlib.sha256(method.encode())
     for path in files:
