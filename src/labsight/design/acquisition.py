@@ -20,7 +20,8 @@ the batch), so a point far down the first ranking can win a later pick only once
 shortlist has lost most of its worth to the picks before it; the later passes cost an eighth of the
 first over 4,000 candidates. Where a batch takes one point per combination of choices (below), the
 shortlist also keeps the best candidate of each combination: with a warped GP sure of one choice,
-the 512 best were all of it, and the batch could not leave it.
+the 512 best were all of it, and the batch could not leave it. A pick finding the shortlist spent
+(a batch larger than the combinations left) looks among every candidate left.
 
 With a warp of the results (:mod:`~labsight.design.warp`) every Monte-Carlo acquisition counts
 improvement on the objective's own scale (:meth:`Surrogate.objective` maps the GP's samples back).
@@ -160,20 +161,22 @@ def _greedy(
     acquisition: the posterior mean) the first pick is the free candidate it rates best (see
     :func:`starts_with_best_guess`); its value is still ``make``'s."""
     free = ~used.copy()
+    shortlist: np.ndarray | None = None  # after the first pick, where the later ones look first
     picks: list[int] = []
     values: list[float] = []
     pending: torch.Tensor | None = ctx.pending
     for step in range(batch):
         if not free.any():
             break
+        open_ = free if shortlist is None or not (free & shortlist).any() else free & shortlist
         parts = [t for t in (ctx.pending, pool[picks] if picks else None) if t is not None]
         taken = torch.cat(parts) if parts else None  # bets placed: pending points and picks
         if ctx.progress is not None:
             ctx.progress(step)
         acq = make(pending)
-        scores = _scores(acq, pool, free)
+        scores = _scores(acq, pool, open_)
         if step == 0 and exploit is not None:
-            means = _scores(exploit, pool, free)
+            means = _scores(exploit, pool, open_)
             best = int(torch.argmax(means))
             value = float(scores[best])
             if ctx.movable:  # the guess may move: its acquisition value is taken where it went
@@ -185,11 +188,10 @@ def _greedy(
             value = float(scores[best])
             if ctx.movable:
                 value = _polish(ctx, acq, pool, scores, best, value, taken)
-        if step == 0 and free.sum() > SHORTLIST:
-            keep = np.isin(np.arange(len(pool)), torch.topk(scores, SHORTLIST).indices.numpy())
+        if step == 0 and open_.sum() > SHORTLIST:
+            shortlist = np.isin(np.arange(len(pool)), torch.topk(scores, SHORTLIST).indices.numpy())
             if ctx.near is not None:  # one point per combination: each keeps its best
-                keep |= _best_of_each_combination(ctx, pool, scores, free)
-            free &= keep
+                shortlist |= _best_of_each_combination(ctx, pool, scores, open_)
         picks.append(best)
         values.append(value)
         free[best] = False
