@@ -279,10 +279,11 @@ def _expected(
             i, improvement = int(torch.argmax(log_ei)), float(torch.exp(log_ei.max()))
         else:  # the leaders there, their improvement read on the objective's scale
             leaders = torch.topk(log_ei, min(_LEADERS, len(log_ei))).indices.tolist()
-            post = surrogate.model.posterior(x[leaders].squeeze(1))
-            mean = post.mean.reshape(-1).tolist()
-            sd = post.variance.clamp_min(0).sqrt().reshape(-1).tolist()
-            gains = [warp.expected_excess(m, s, best_f) for m, s in zip(mean, sd, strict=True)]
+            mean, sd = surrogate.model_moments(x[leaders].squeeze(1).numpy())
+            gains = [
+                warp.expected_excess(float(m), float(s), best_f)
+                for m, s in zip(mean[:, 0], sd[:, 0], strict=True)
+            ]
             i, improvement = leaders[int(np.argmax(gains))], float(max(gains))
         pi = ProbabilityOfImprovement(surrogate.model, best_f=modelled)(x[i : i + 1])
     o = space.objectives[0]
@@ -369,10 +370,10 @@ def _untried_uncertainty(
     spread: dict[bool, float | None] = {True: None, False: None}
     for done, frame in _combination_points(space, results, best).items():
         if frame.height:
-            x = encoder.encode(frame)
-            _, sd = surrogate.posterior(x)
+            modelled = surrogate.model_moments(encoder.encode(frame))
+            _, sd = surrogate.on_objective_scale(*modelled)
             sds[done] = float(np.median(sd[:, 0]))
-            spread[done] = float(np.median(surrogate.model_sd(x)[:, 0]))
+            spread[done] = float(np.median(modelled[1][:, 0]))
     untried, tried = spread[False], spread[True]
     return {
         "sd_untried": sds[False],

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -67,16 +68,27 @@ class Surrogate:
             return None
         return {"method": "yeo-johnson", "lambda": [w.lam for w in self.warps]}
 
-    def posterior(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and standard deviation (signed orientation, the objectives' own scale)
-        ``[points, objectives]``, the observation noise excluded."""
+    def model_moments(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation on the scale the GPs model ``[points, objectives]``, the
+        observation noise excluded: how unsure the model is, apart from how high it predicts
+        (on a warped objective's own scale the sd also grows with the prediction)."""
         with torch.no_grad():
             post = self.model.posterior(torch.as_tensor(x, dtype=DTYPE))
             mean = post.mean.cpu().numpy().reshape(len(x), -1)
             sd = post.variance.clamp_min(0).sqrt().cpu().numpy().reshape(len(x), -1)
+        return mean, sd
+
+    def on_objective_scale(self, mean: np.ndarray, sd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`model_moments` mapped back through each objective's warp (by quadrature)."""
+        mean, sd = mean.copy(), sd.copy()
         for j, warp in enumerate(self.warps):
             mean[:, j], sd[:, j] = warp.moments(mean[:, j], sd[:, j])
         return mean, sd
+
+    def posterior(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation (signed orientation, the objectives' own scale)
+        ``[points, objectives]``, the observation noise excluded."""
+        return self.on_objective_scale(*self.model_moments(x))
 
     def objective(self) -> Any:
         """For a Monte-Carlo acquisition: the GP's samples mapped back to the objectives' own
@@ -100,6 +112,7 @@ class Surrogate:
             return GenericMCObjective(one)
         return GenericMCMultiOutputObjective(several)
 
+    @cached_property
     def _loo_warped(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
         """Per objective: its results, each one's leave-one-out prediction and sd (the GP's
         hyperparameters held; the observation noise included, as a new result would have it) on
@@ -135,7 +148,7 @@ class Surrogate:
         """Per objective: its results, each one's leave-one-out prediction and sd on the
         objective's own scale (signed orientation); None with fewer than three results."""
         out: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None] = []
-        for warp, entry in zip(self.warps, self._loo_warped(), strict=True):
+        for warp, entry in zip(self.warps, self._loo_warped, strict=True):
             if entry is None:
                 out.append(None)
                 continue
@@ -150,17 +163,8 @@ class Surrogate:
         than three results."""
         return [
             None if entry is None else np.abs(entry[0] - entry[1]) <= z * entry[2]
-            for entry in self._loo_warped()
+            for entry in self._loo_warped
         ]
-
-    def model_sd(self, x: np.ndarray) -> np.ndarray:
-        """The posterior sd on the scale the GP models ``[points, objectives]``: how unsure the
-        model is, apart from how high it predicts (on a warped objective's scale the sd also grows
-        with the prediction)."""
-        with torch.no_grad():
-            post = self.model.posterior(torch.as_tensor(x, dtype=DTYPE))
-            sd: np.ndarray = post.variance.clamp_min(0).sqrt().cpu().numpy()
-        return sd.reshape(len(x), -1)
 
     def loo_log_likelihood(self) -> float:
         """The mean leave-one-out log predictive density of the results, on the objectives' own
@@ -168,7 +172,7 @@ class Surrogate:
         model foresees a result it did not see, its uncertainty included. -inf with fewer than
         three results."""
         densities = []
-        for warp, entry in zip(self.warps, self._loo_warped(), strict=True):
+        for warp, entry in zip(self.warps, self._loo_warped, strict=True):
             if entry is None:
                 return -math.inf
             z, guess, sd = entry

@@ -74,28 +74,26 @@ class Warp:
         return out
 
     def inverse(self, z: np.ndarray) -> np.ndarray:
-        z = np.asarray(z, dtype=float)
-        if self.identity:
-            return z * self.scale + self.centre
-        lam, u = self.lam, np.empty_like(z)
-        pos = z >= 0
-        two, neg = 2.0 - lam, ~pos
-        u[pos] = np.expm1(z[pos]) if lam == 0 else np.expm1(np.log1p(lam * z[pos]) / lam)
-        u[neg] = -np.expm1(-z[neg]) if two == 0 else -np.expm1(np.log1p(-two * z[neg]) / two)
-        return u * self.scale + self.centre
+        return np.asarray(self._inverse(np.asarray(z, dtype=float), np))
 
     def inverse_torch(self, z: Any) -> Any:
         """:meth:`inverse` on a torch tensor, differentiable (an acquisition's samples)."""
         import torch
 
+        return self._inverse(z, torch)
+
+    def _inverse(self, z: Any, xp: Any) -> Any:
+        """The inverse with ``xp`` (numpy or torch): each branch is computed on its own half of
+        ``z`` only (zeros elsewhere), so neither a value nor a gradient of the other is NaN."""
         if self.identity:
             return z * self.scale + self.centre
         lam, two = self.lam, 2.0 - self.lam
         pos = z >= 0
-        zp, zn = torch.where(pos, z, torch.zeros_like(z)), torch.where(pos, torch.zeros_like(z), z)
-        up = torch.expm1(zp) if lam == 0 else torch.expm1(torch.log1p(lam * zp) / lam)
-        un = -torch.expm1(-zn) if two == 0 else -torch.expm1(torch.log1p(-two * zn) / two)
-        return torch.where(pos, up, un) * self.scale + self.centre
+        zero = xp.zeros_like(z)
+        zp, zn = xp.where(pos, z, zero), xp.where(pos, zero, z)
+        up = xp.expm1(zp) if lam == 0 else xp.expm1(xp.log1p(lam * zp) / lam)
+        un = -xp.expm1(-zn) if two == 0 else -xp.expm1(xp.log1p(-two * zn) / two)
+        return xp.where(pos, up, un) * self.scale + self.centre
 
     def log_slope(self, y: np.ndarray) -> np.ndarray:
         """``log dz/dy`` at ``y``: what turns a density of ``z`` into one of ``y``."""
