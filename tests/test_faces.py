@@ -260,3 +260,49 @@ def test_cli_python_and_rest_give_the_same_campaign_status(run: Run, tmp_path: P
     assert cli["initial_left"] == python["initial_left"] == rest.json()["initial_left"] == 1
     for key in ("results", "best", "fit"):
         assert cli[key] == python[key] == rest.json()[key]
+
+
+def test_cli_python_and_rest_give_the_same_model_and_warp(run: Run, tmp_path: Path) -> None:
+    """Once the model suggests: the three faces report the same surrogate (kernel, how it was
+    chosen, the Yeo–Johnson warp and its λ, leave-one-out) and the same best result."""
+    from fastapi.testclient import TestClient
+
+    from labsight.serve.app import create_app
+
+    space = tmp_path / "space.yaml"
+    space.write_text(
+        "parameters:\n"
+        "  - {name: temperature, type: continuous, bounds: [30, 130], unit: degC}\n"
+        "  - {name: base, type: categorical, values: [K2CO3, Cs2CO3]}\n"
+        "objectives:\n"
+        "  - {name: yield, goal: maximize, unit: '%'}\n",
+        encoding="utf-8",
+    )
+    assert run("design", "new", "c", "--space", str(space))[0] == 0
+    for _ in range(2):
+        batch = tmp_path / "next.csv"
+        code, _, err = run("design", "suggest", "c", "--batch", "3", "--out", str(batch))
+        assert code == 0, err
+        frame = pl.read_csv(batch)
+        t = frame["temperature [degC]"].to_numpy()
+        bonus = (frame["base"] == "Cs2CO3").to_numpy() * 20.0
+        frame = frame.with_columns(
+            pl.Series("yield [%]", 90.0 * np.exp(-(((t - 80) / 25) ** 2)) + bonus)
+        )
+        frame.write_csv(batch)
+        code, _, err = run("design", "record", "c", str(batch))
+        assert code == 0, err
+    code, out, err = run("design", "status", "c", "--json")
+    assert code == 0, err
+    cli = json.loads(out)
+    with labsight.Workspace(run.home) as ws:
+        python = ws.campaign("c").status().to_dict()
+        ws.accounts.add_user("sam", "scientist", "scientist-password-1")
+        token, _ = ws.accounts.create_token("sam", "read", expires="1h")
+        with TestClient(create_app(workspace=ws)) as api:
+            rest = api.get(
+                "/api/v1/campaigns/c/status", headers={"Authorization": f"Bearer {token}"}
+            ).json()
+    assert cli["model"]["warp"]["method"] == "yeo-johnson"
+    for key in ("model", "best", "results"):
+        assert cli[key] == python[key] == rest[key]

@@ -171,3 +171,19 @@ def test_a_second_header_row_is_set_aside_not_read_as_data() -> None:
     assert "line 2 is a second header row ('TYPE', 'DATA'" in header.message
     assert not [f for f in table.findings if f.check == "invalid_value"]
     assert table.line_of(0) == 3
+
+
+def test_a_table_broken_in_several_places_names_its_first_bad_row(tmp_path: Path) -> None:
+    """No delimiter splits this consistently (a short row, a long one, an open quote), so the
+    sniffer gives up; the message still names the first row that breaks the table, most of
+    whose rows have three fields, and with the delimiter asked for it does so for any mix."""
+    path = tmp_path / "runs.csv"
+    path.write_text("a,b,c\n1,2,3\n4,5,6\n7,8,9\n1,2\n1,2,3,4\n5,6,7\n8,9,1\n")
+    with pytest.raises(DataFormatError, match=r"runs\.csv line 5: expected 3 fields, found 2"):
+        read_table(path)
+    messy = tmp_path / "messy.csv"
+    messy.write_text('a,b,c\n1,2,3\n4,5\n6,7,8,9\n"open,1,2\n')
+    with pytest.raises(DataFormatError, match=r"does not look like a table"):
+        read_table(messy)  # three fields on two records of five: not clearly a table
+    with pytest.raises(DataFormatError, match=r"messy\.csv line 3: expected 3 fields, found 2"):
+        read_table(messy, delimiter=",")

@@ -219,3 +219,16 @@ def test_a_campaign_stored_before_warps_goes_on_unwarped() -> None:
     # a campaign stored now records the setting, and keeps it
     stored["surrogate"]["warp"] = "auto"
     assert fit(space_from_dict(stored, stored=True), _results(12), seed=0)[0].warped
+
+
+@pytest.mark.parametrize(
+    "surrogate", [{"warp": "box-cox"}, {"kernel": "rbf"}, {"warps": "none"}, ["warp"]]
+)
+def test_a_stored_space_with_a_setting_this_version_does_not_know_is_refused(
+    surrogate: object,
+) -> None:
+    """Read as the default, an unknown setting would change the campaign's model silently."""
+    stored = space_from_dict(_mixed_space()).to_dict() | {"surrogate": surrogate}
+    with pytest.raises(InputError, match="surrogate setting") as err:
+        space_from_dict(stored, stored=True)
+    assert "yeo-johnson or none" in str(err.value)

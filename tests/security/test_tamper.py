@@ -454,3 +454,19 @@ def test_cli_verify_prints_the_anchor_and_checks_a_kept_one(
     assert "rewritten" in bad.output
     assert main(["--home", str(home), "audit", "verify", "--anchor", "yesterday"]) == 2
     assert "SEQ:HASH" in capsys.readouterr().err
+
+
+def test_an_edited_surrogate_setting_is_refused_as_an_edit(home: Path) -> None:
+    """A warp this labsight does not know, written into the campaign's stored space: read as the
+    default it would change the campaign's model without a word; the row is refused by its seal."""
+    ws = labsight.Workspace(home, user="analyst")
+    edit = _json_edit(
+        CampaignRow.__table__,
+        CampaignRow.__table__.c.name == "suzuki",
+        "space",
+        lambda s: s | {"surrogate": {**s["surrogate"], "warp": "box-cox"}},
+    )
+    _tamper(ws, edit)
+    with pytest.raises(AuditChainError, match=r"campaign 'suzuki' was changed.*field space"):
+        ws.campaign("suzuki")
+    ws.close()

@@ -406,18 +406,12 @@ class _Reader:
             raise self.fail("'initial' must be a mapping such as {method: sobol}", data.line)
         surrogate = data.get("surrogate") or {}
         if isinstance(surrogate, dict):
-            self.keys(surrogate, ("kernel", "warp"), "surrogate", data.line)
-        if (
-            not isinstance(surrogate, dict)
-            or surrogate.get("kernel", "auto") not in ("auto", "onehot", "mixed")
-            or surrogate.get("warp", "auto") not in ("auto", "yeo-johnson", "none")
-        ):
+            self.keys(surrogate, tuple(SURROGATE_SETTINGS), "surrogate", data.line)
+        if not isinstance(surrogate, dict) or _unknown_setting(surrogate):
             raise self.fail(
                 "'surrogate' must be a mapping such as {kernel: mixed, warp: none}",
                 data.line,
-                expected="kernel: auto (the default: chosen by leave-one-out), onehot or mixed; "
-                "warp: auto (the default: Yeo–Johnson where there are continuous parameters), "
-                "yeo-johnson or none",
+                expected=SURROGATE_EXPECTED,
             )
         return replace(space, initial=dict(initial), surrogate=dict(surrogate))
 
@@ -490,9 +484,39 @@ def space_from_dict(data: Mapping[str, Any], *, stored: bool = False) -> Space:
     )
 
 
+SURROGATE_SETTINGS = {
+    "kernel": ("auto", "onehot", "mixed"),
+    "warp": ("auto", "yeo-johnson", "none"),
+}
+"""What a space's ``surrogate:`` may say, each setting's values (``auto`` first: the default)."""
+SURROGATE_EXPECTED = (
+    "kernel: auto (the default: chosen by leave-one-out), onehot or mixed; "
+    "warp: auto (the default: Yeo–Johnson where there are continuous parameters), "
+    "yeo-johnson or none"
+)
+
+
+def _unknown_setting(surrogate: Mapping[str, Any]) -> str | None:
+    """The first ``key: value`` of ``surrogate`` that is not a known setting, else None."""
+    for key, value in surrogate.items():
+        if key not in SURROGATE_SETTINGS or value not in SURROGATE_SETTINGS[key]:
+            return f"{key}: {value!r}"
+    return None
+
+
 def _stored_surrogate(surrogate: Mapping[str, Any], stored: bool) -> dict[str, Any]:
     """A stored space's surrogate settings; one stored before warps existed (no ``warp``) ran
-    on unwarped results, and goes on so (a space from a file or a dict gets the default)."""
+    on unwarped results, and goes on so (a space from a file or a dict gets the default). A
+    setting this version does not know (a row edited, or written by another version) is refused:
+    read as the default it would change the campaign's model without a word."""
+    unknown = _unknown_setting(surrogate) if isinstance(surrogate, Mapping) else repr(surrogate)
+    if unknown is not None:
+        raise InputError(
+            f"the stored space's surrogate setting {unknown} is not one this labsight knows",
+            expected=SURROGATE_EXPECTED,
+            hint="The campaign's row was changed outside labsight or by another version; "
+            "`labsight audit verify` checks the stored rows",
+        )
     out = dict(surrogate)
     if stored and "warp" not in out:
         out["warp"] = "none"

@@ -46,6 +46,7 @@ import numpy as np
 import polars as pl
 
 from labsight.design._catalogue import CATALOGUE, default_acquisition, starts_with_best_guess
+from labsight.design._space_reader import SURROGATE_SETTINGS
 from labsight.design.encoding import Encoder
 from labsight.design.initial import initial_design
 from labsight.design.space import Space
@@ -154,7 +155,7 @@ def candidate_pool(
     return pool
 
 
-KERNELS = ("onehot", "mixed")
+KERNELS = SURROGATE_SETTINGS["kernel"][1:]  # what a space may ask for besides auto
 DEFAULT_KERNEL = "mixed"
 MIN_COMPARED = 10
 """Results before the kernels are compared by leave-one-out; with fewer, :data:`DEFAULT_KERNEL`."""
@@ -177,7 +178,7 @@ def _kernels(space: Space) -> list[str]:
     return ["onehot"]
 
 
-WARPS = ("none", "yeo-johnson")
+WARPS = SURROGATE_SETTINGS["warp"][1:]
 
 
 def _warped(space: Space) -> bool:

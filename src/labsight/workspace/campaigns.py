@@ -134,7 +134,11 @@ class Campaign:
         self.acquisition = record.acquisition
         from labsight.design.space import space_from_dict
 
-        self.space = space_from_dict(record.space, stored=True)
+        try:
+            self.space = space_from_dict(record.space, stored=True)
+        except InputError:
+            self._stored()  # a row edited outside labsight is named as such (AuditChainError)
+            raise
 
     def __repr__(self) -> str:
         return f"Campaign({self.name!r})"

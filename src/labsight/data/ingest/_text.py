@@ -80,6 +80,10 @@ def read_text(
             hint="Export the table again.",
         )
     if dialect is None:
+        asked = None if delimiter in (None, " ", "whitespace") else delimiter
+        broken = _first_break(sample, asked)
+        if broken is not None:  # a table with a row that breaks it: name the row
+            _Locator._ragged(raw.display, *broken)
         raise DataFormatError(
             "does not look like a table: no delimiter (',', ';', tab, '|') splits its lines into "
             "a consistent number of fields",
@@ -289,6 +293,42 @@ def _read_polars(
             path=display,
             hint="Check the delimiter and quoting, or pass --delimiter.",
         ) from exc
+
+
+def _first_break(sample: str, delimiter: str | None) -> tuple[int, int, int] | None:
+    """Where a text that no delimiter splits consistently breaks as a table: ``(line, fields
+    expected, fields found)`` for the first record, below the first one with the table's count
+    of fields, that has another; None when it does not look like a table at all.
+
+    The delimiter is the one asked for, else the candidate (',', ';', tab, '|') whose commonest
+    count of fields (two or more) the most records share; the table's count is that commonest one.
+    Unasked, it must be most records' count (prose with commas is not a broken table)."""
+    from collections import Counter
+
+    best: tuple[int, int, list[tuple[int, int]]] | None = None
+    for sep in [delimiter] if delimiter else [",", ";", "\t", "|"]:
+        records: list[tuple[int, int]] = []  # (first physical line, fields)
+        reader = csv.reader(io.StringIO(sample, newline=""), delimiter=sep, strict=False)
+        previous = 0
+        try:
+            for record in reader:
+                first, previous = previous + 1, reader.line_num
+                if any(field.strip() for field in record):
+                    records.append((first, len(record)))
+        except csv.Error:
+            continue
+        if not records:
+            continue
+        fields, hits = Counter(n for _, n in records).most_common(1)[0]
+        if fields < 2 or (delimiter is None and 2 * hits <= len(records)):
+            continue
+        if best is None or hits > best[0]:
+            best = (hits, fields, records)
+    if best is None:
+        return None
+    _, fields, records = best
+    start = next(i for i, (_, n) in enumerate(records) if n == fields)
+    return next(((line, fields, n) for line, n in records[start + 1 :] if n != fields), None)
 
 
 def _raise_ragged(source: object, display: str, sep: str, dialect: Dialect, n: int) -> None:
