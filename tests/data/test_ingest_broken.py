@@ -187,3 +187,15 @@ def test_a_table_broken_in_several_places_names_its_first_bad_row(tmp_path: Path
         read_table(messy)  # three fields on two records of five: not clearly a table
     with pytest.raises(DataFormatError, match=r"messy\.csv line 3: expected 3 fields, found 2"):
         read_table(messy, delimiter=",")
+
+
+def test_a_quote_never_closed_is_named_by_its_line(tmp_path: Path) -> None:
+    """polars names only the text it choked on; the message names the line the quote opened on
+    (quoted fields with the delimiter or a line break inside, before it, are fine)."""
+    path = tmp_path / "runs.csv"
+    path.write_text('a,b,c\n1,"x, y",3\n4,"two\nlines",6\n7,8,"9\n10,11,12\n')
+    with pytest.raises(DataFormatError, match=r"runs\.csv line 5: a quote opened") as info:
+        read_table(path)
+    assert "\n" not in str(info.value)
+    path.write_text('a,b,c\n1,"x, y",3\n4,"two\nlines",6\n7,8,9\n')
+    assert read_table(path).frame.height == 3

@@ -269,11 +269,7 @@ def _read_polars(
                 _raise_ragged(source, display, sep, dialect, len(names))
             if overrides and len(overrides) >= _MAX_RETRIES:
                 break
-            raise DataFormatError(
-                f"cannot be read as a table ({message.splitlines()[0]})",
-                path=display,
-                hint="Check the delimiter and quoting, or pass --delimiter.",
-            ) from exc
+            raise _unreadable(message, source, display) from exc
     # Many columns polars cannot type: read every column as text and type it ourselves.
     try:
         return pl.read_csv(
@@ -288,11 +284,37 @@ def _read_polars(
             quote_char='"',
         )
     except pl.exceptions.PolarsError as exc:
-        raise DataFormatError(
-            f"cannot be read as a table ({str(exc).splitlines()[0]})",
+        raise _unreadable(str(exc), source, display) from exc
+
+
+def _unreadable(message: str, source: object, display: str) -> DataFormatError:
+    """The error for a text polars cannot read: the line of a quote never closed when there is
+    one (polars names only the text it choked on), else polars' own words."""
+    line = _open_quote_line(source)
+    if line is not None:
+        return DataFormatError(
+            "a quote opened on this line is never closed",
             path=display,
-            hint="Check the delimiter and quoting, or pass --delimiter.",
-        ) from exc
+            line=line,
+            hint="Close the quote, or remove it: a field that holds the delimiter needs a quote "
+            "at each end.",
+        )
+    return DataFormatError(
+        f"cannot be read as a table ({message.splitlines()[0]})",
+        path=display,
+        hint="Check the delimiter and quoting, or pass --delimiter.",
+    )
+
+
+def _open_quote_line(source: object) -> int | None:
+    """The 1-based line of a double quote that is never closed (each quote opens or closes; a
+    doubled quote inside a field does both), or None when every quote closes."""
+    data = source if isinstance(source, bytes) else Path(str(source)).read_bytes()
+    opened: int | None = None
+    for number, text in enumerate(data.split(b"\n"), start=1):
+        for _ in range(text.count(b'"')):
+            opened = None if opened is not None else number
+    return opened
 
 
 def _first_break(sample: str, delimiter: str | None) -> tuple[int, int, int] | None:
