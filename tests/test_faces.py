@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -219,69 +220,24 @@ def test_predict_and_campaign_results_match_columns_by_one_rule() -> None:
         match_column("temperature", ["temperature [K]", "temperature (degC)"])
 
 
-def test_cli_python_and_rest_give_the_same_campaign_status(run: Run, tmp_path: Path) -> None:
-    """Two results on a space with a continuous parameter: the three faces agree on the best
-    result and on how many results the initial design still wants."""
-    from fastapi.testclient import TestClient
+_CAMPAIGN_SPACE = (
+    "parameters:\n"
+    "  - {name: temperature, type: continuous, bounds: [30, 130], unit: degC}\n"
+    "  - {name: base, type: categorical, values: [K2CO3, Cs2CO3]}\n"
+    "objectives:\n"
+    "  - {name: yield, goal: maximize, unit: '%'}\n"
+)
 
-    from labsight.serve.app import create_app
 
+def _run_batches(run: Run, tmp_path: Path, sizes: list[int]) -> None:
+    """Campaign ``c`` on :data:`_CAMPAIGN_SPACE`, a batch of each size suggested and recorded
+    through the CLI (the yield a window in temperature, Cs2CO3 20 points better)."""
     space = tmp_path / "space.yaml"
-    space.write_text(
-        "parameters:\n"
-        "  - {name: temperature, type: continuous, bounds: [30, 130], unit: degC}\n"
-        "  - {name: base, type: categorical, values: [K2CO3, Cs2CO3]}\n"
-        "objectives:\n"
-        "  - {name: yield, goal: maximize, unit: '%'}\n",
-        encoding="utf-8",
-    )
+    space.write_text(_CAMPAIGN_SPACE, encoding="utf-8")
     assert run("design", "new", "c", "--space", str(space))[0] == 0
-    batch = tmp_path / "next.csv"
-    code, _, err = run("design", "suggest", "c", "--batch", "2", "--out", str(batch))
-    assert code == 0, err
-    frame = pl.read_csv(batch)
-    frame.with_columns(
-        pl.Series("yield [%]", 0.5 * frame["temperature [degC]"].to_numpy())
-    ).write_csv(batch)
-    code, _, err = run("design", "record", "c", str(batch))
-    assert code == 0, err
-    code, out, err = run("design", "status", "c", "--json")
-    assert code == 0, err
-    cli = json.loads(out)
-    with labsight.Workspace(run.home) as ws:
-        python = ws.campaign("c").status().to_dict()
-        ws.accounts.add_user("sam", "scientist", "scientist-password-1")
-        token, _ = ws.accounts.create_token("sam", "read", expires="1h")
-        with TestClient(create_app(workspace=ws)) as api:
-            rest = api.get(
-                "/api/v1/campaigns/c/status", headers={"Authorization": f"Bearer {token}"}
-            )
-    assert rest.status_code == 200, rest.text
-    assert cli["initial_left"] == python["initial_left"] == rest.json()["initial_left"] == 1
-    for key in ("results", "best", "fit"):
-        assert cli[key] == python[key] == rest.json()[key]
-
-
-def test_cli_python_and_rest_give_the_same_model_and_warp(run: Run, tmp_path: Path) -> None:
-    """Once the model suggests: the three faces report the same surrogate (kernel, how it was
-    chosen, the Yeo–Johnson warp and its λ, leave-one-out) and the same best result."""
-    from fastapi.testclient import TestClient
-
-    from labsight.serve.app import create_app
-
-    space = tmp_path / "space.yaml"
-    space.write_text(
-        "parameters:\n"
-        "  - {name: temperature, type: continuous, bounds: [30, 130], unit: degC}\n"
-        "  - {name: base, type: categorical, values: [K2CO3, Cs2CO3]}\n"
-        "objectives:\n"
-        "  - {name: yield, goal: maximize, unit: '%'}\n",
-        encoding="utf-8",
-    )
-    assert run("design", "new", "c", "--space", str(space))[0] == 0
-    for _ in range(2):
+    for size in sizes:
         batch = tmp_path / "next.csv"
-        code, _, err = run("design", "suggest", "c", "--batch", "3", "--out", str(batch))
+        code, _, err = run("design", "suggest", "c", "--batch", str(size), "--out", str(batch))
         assert code == 0, err
         frame = pl.read_csv(batch)
         t = frame["temperature [degC]"].to_numpy()
@@ -292,9 +248,16 @@ def test_cli_python_and_rest_give_the_same_model_and_warp(run: Run, tmp_path: Pa
         frame.write_csv(batch)
         code, _, err = run("design", "record", "c", str(batch))
         assert code == 0, err
+
+
+def _three_statuses(run: Run) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Campaign ``c``'s status from the CLI (``--json``), Python and REST."""
+    from fastapi.testclient import TestClient
+
+    from labsight.serve.app import create_app
+
     code, out, err = run("design", "status", "c", "--json")
     assert code == 0, err
-    cli = json.loads(out)
     with labsight.Workspace(run.home) as ws:
         python = ws.campaign("c").status().to_dict()
         ws.accounts.add_user("sam", "scientist", "scientist-password-1")
@@ -302,7 +265,26 @@ def test_cli_python_and_rest_give_the_same_model_and_warp(run: Run, tmp_path: Pa
         with TestClient(create_app(workspace=ws)) as api:
             rest = api.get(
                 "/api/v1/campaigns/c/status", headers={"Authorization": f"Bearer {token}"}
-            ).json()
+            )
+    assert rest.status_code == 200, rest.text
+    return json.loads(out), python, rest.json()
+
+
+def test_cli_python_and_rest_give_the_same_campaign_status(run: Run, tmp_path: Path) -> None:
+    """Two results on a space with a continuous parameter: the three faces agree on the best
+    result and on how many results the initial design still wants."""
+    _run_batches(run, tmp_path, [2])
+    cli, python, rest = _three_statuses(run)
+    assert cli["initial_left"] == python["initial_left"] == rest["initial_left"] == 1
+    for key in ("results", "best", "fit"):
+        assert cli[key] == python[key] == rest[key]
+
+
+def test_cli_python_and_rest_give_the_same_model_and_warp(run: Run, tmp_path: Path) -> None:
+    """Once the model suggests: the three faces report the same surrogate (kernel, how it was
+    chosen, the Yeo–Johnson warp and its λ, leave-one-out) and the same best result."""
+    _run_batches(run, tmp_path, [3, 3])
+    cli, python, rest = _three_statuses(run)
     assert cli["model"]["warp"]["method"] == "yeo-johnson"
     for key in ("model", "best", "results"):
         assert cli[key] == python[key] == rest[key]
