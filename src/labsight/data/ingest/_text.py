@@ -14,7 +14,7 @@ import csv
 import functools
 import io
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -317,6 +317,16 @@ def _open_quote_line(source: object) -> int | None:
     return opened
 
 
+def _records(text: str, sep: str) -> Iterator[tuple[int, list[str]]]:
+    """Each CSV record of ``text`` with the 1-based physical line it starts on (a quoted field
+    may span lines)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=False)
+    previous = 0
+    for record in reader:
+        yield previous + 1, record
+        previous = reader.line_num
+
+
 def _first_break(sample: str, delimiter: str | None) -> tuple[int, int, int] | None:
     """Where a text that no delimiter splits consistently breaks as a table: ``(line, fields
     expected, fields found)`` for the first record, below the first one with the table's count
@@ -329,14 +339,12 @@ def _first_break(sample: str, delimiter: str | None) -> tuple[int, int, int] | N
 
     best: tuple[int, int, list[tuple[int, int]]] | None = None
     for sep in [delimiter] if delimiter else [",", ";", "\t", "|"]:
-        records: list[tuple[int, int]] = []  # (first physical line, fields)
-        reader = csv.reader(io.StringIO(sample, newline=""), delimiter=sep, strict=False)
-        previous = 0
-        try:
-            for record in reader:
-                first, previous = previous + 1, reader.line_num
-                if any(field.strip() for field in record):
-                    records.append((first, len(record)))
+        try:  # (first physical line, fields) of each record that holds anything
+            records = [
+                (line, len(record))
+                for line, record in _records(sample, sep)
+                if any(field.strip() for field in record)
+            ]
         except csv.Error:
             continue
         if not records:
@@ -420,13 +428,9 @@ class _Locator:
                         self._ragged(display, offset - self.offset, check, count)
                 data_lines.append(offset)
             return [line - self.offset for line in data_lines], blanks
-        body = "\n".join(lines[start:])
-        reader = csv.reader(io.StringIO(body, newline=""), delimiter=self.sep, strict=False)
-        previous = 0
         first = True
-        for record in reader:
-            first_line = start + previous + 1
-            previous = reader.line_num
+        for number, record in _records("\n".join(lines[start:]), self.sep):
+            first_line = start + number
             if first:
                 first = False
                 continue
